@@ -1,0 +1,190 @@
+import os from 'node:os';
+
+/** Every setting the server reads, from environment variables. See README "Configuration". */
+export interface FleetConfig {
+  port: number;
+  host: string;
+  mcpPath: string;
+  /** Separate listener for /metrics; 0 disables it. */
+  metricsPort: number;
+  replicaName: string;
+  replicaHeader: boolean;
+  sessionMode: 'stateful' | 'stateless';
+  sessionTtlSeconds: number;
+  redis: RedisSettings | undefined;
+  allowedOrigins: string[];
+  allowedHosts: string[];
+  maxBodyBytes: number;
+  /** A replica closes a standalone GET stream after this long (0 = never), after sending `retry`. */
+  getStreamMaxMs: number;
+  /** The `retry` hint (ms) sent on SSE streams so clients reconnect through the load balancer. */
+  sseRetryMs: number;
+  sseKeepAliveMs: number;
+  eventRetentionSeconds: number;
+  eventMaxPerStream: number;
+  drainTimeoutMs: number;
+  workload: string;
+  logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
+}
+
+export interface RedisSettings {
+  url: string | undefined;
+  sentinels: Array<{ host: string; port: number }>;
+  sentinelName: string | undefined;
+  clusterNodes: Array<{ host: string; port: number }>;
+  username: string | undefined;
+  password: string | undefined;
+  tls: boolean;
+  keyPrefix: string;
+  commandTimeoutMs: number;
+  connectTimeoutMs: number;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+class Reader {
+  readonly problems: string[] = [];
+  constructor(private readonly env: Env) {}
+
+  raw(name: string): string | undefined {
+    const value = this.env[name];
+    return value === undefined || value.trim() === '' ? undefined : value.trim();
+  }
+
+  string(name: string, fallback: string): string {
+    return this.raw(name) ?? fallback;
+  }
+
+  int(name: string, fallback: number, min: number, max: number): number {
+    const value = this.raw(name);
+    if (value === undefined) return fallback;
+    if (!/^-?\d+$/.test(value)) {
+      this.problems.push(`${name}=${JSON.stringify(value)} is not a whole number`);
+      return fallback;
+    }
+    const n = Number(value);
+    if (n < min || n > max) {
+      this.problems.push(`${name}=${n} is out of range (${min} to ${max})`);
+      return fallback;
+    }
+    return n;
+  }
+
+  bool(name: string, fallback: boolean): boolean {
+    const value = this.raw(name)?.toLowerCase();
+    if (value === undefined) return fallback;
+    if (['1', 'true', 'yes', 'on'].includes(value)) return true;
+    if (['0', 'false', 'no', 'off'].includes(value)) return false;
+    this.problems.push(`${name}=${JSON.stringify(value)} is not a boolean (use true or false)`);
+    return fallback;
+  }
+
+  oneOf<T extends string>(name: string, fallback: T, allowed: readonly T[]): T {
+    const value = this.raw(name);
+    if (value === undefined) return fallback;
+    if ((allowed as readonly string[]).includes(value)) return value as T;
+    this.problems.push(`${name}=${JSON.stringify(value)} must be one of ${allowed.join(', ')}`);
+    return fallback;
+  }
+
+  list(name: string): string[] {
+    return (this.raw(name) ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s !== '');
+  }
+
+  hostPorts(name: string): Array<{ host: string; port: number }> {
+    return this.list(name).flatMap((entry) => {
+      const match = /^(.+):(\d{1,5})$/.exec(entry);
+      if (!match || Number(match[2]) > 65535) {
+        this.problems.push(`${name}: ${JSON.stringify(entry)} is not host:port`);
+        return [];
+      }
+      return [{ host: match[1]!, port: Number(match[2]) }];
+    });
+  }
+
+  url(name: string, protocols: string[]): string | undefined {
+    const value = this.raw(name);
+    if (value === undefined) return undefined;
+    try {
+      const parsed = new URL(value);
+      if (!protocols.includes(parsed.protocol)) {
+        this.problems.push(`${name} must use ${protocols.join(' or ')} (got ${parsed.protocol})`);
+      }
+    } catch {
+      this.problems.push(`${name} is not a valid URL`);
+    }
+    return value;
+  }
+}
+
+function readRedis(r: Reader): RedisSettings | undefined {
+  const url = r.url('REDIS_URL', ['redis:', 'rediss:']);
+  const sentinels = r.hostPorts('REDIS_SENTINELS');
+  const clusterNodes = r.hostPorts('REDIS_CLUSTER_NODES');
+  const modes = [url, sentinels.length > 0, clusterNodes.length > 0].filter(Boolean).length;
+  const settings: RedisSettings = {
+    url,
+    sentinels,
+    sentinelName: r.raw('REDIS_SENTINEL_NAME'),
+    clusterNodes,
+    username: r.raw('REDIS_USERNAME'),
+    password: r.raw('REDIS_PASSWORD'),
+    tls: r.bool('REDIS_TLS', url?.startsWith('rediss:') ?? false),
+    keyPrefix: r.string('REDIS_KEY_PREFIX', 'mcp-fleet:'),
+    commandTimeoutMs: r.int('REDIS_COMMAND_TIMEOUT_MS', 2000, 10, 60_000),
+    connectTimeoutMs: r.int('REDIS_CONNECT_TIMEOUT_MS', 5000, 100, 120_000),
+  };
+  if (modes === 0) return undefined;
+  if (modes > 1) {
+    r.problems.push('set only one of REDIS_URL, REDIS_SENTINELS and REDIS_CLUSTER_NODES');
+  }
+  if (sentinels.length > 0 && settings.sentinelName === undefined) {
+    r.problems.push('REDIS_SENTINELS needs REDIS_SENTINEL_NAME (the master group name)');
+  }
+  if (!/^[A-Za-z0-9:_.-]{0,64}$/.test(settings.keyPrefix)) {
+    r.problems.push('REDIS_KEY_PREFIX may use only letters, digits and : _ . - (at most 64)');
+  }
+  return settings;
+}
+
+export function loadConfig(env: Env = process.env): FleetConfig {
+  const r = new Reader(env);
+  const config: FleetConfig = {
+    port: r.int('PORT', 3000, 0, 65535),
+    host: r.string('HOST', '0.0.0.0'),
+    mcpPath: r.string('MCP_PATH', '/mcp'),
+    metricsPort: r.int('METRICS_PORT', 9464, 0, 65535),
+    replicaName: r.string('POD_NAME', os.hostname()),
+    replicaHeader: r.bool('REPLICA_HEADER', true),
+    sessionMode: r.oneOf('SESSION_MODE', 'stateful', ['stateful', 'stateless'] as const),
+    sessionTtlSeconds: r.int('SESSION_TTL_SECONDS', 3600, 1, 30 * 24 * 3600),
+    redis: readRedis(r),
+    allowedOrigins: r.list('ALLOWED_ORIGINS'),
+    allowedHosts: r.list('ALLOWED_HOSTS'),
+    maxBodyBytes: r.int('MAX_BODY_BYTES', 4 * 1024 * 1024, 1024, 64 * 1024 * 1024),
+    getStreamMaxMs: r.int('GET_STREAM_MAX_MS', 0, 0, 24 * 3600 * 1000),
+    sseRetryMs: r.int('SSE_RETRY_MS', 1000, 0, 600_000),
+    sseKeepAliveMs: r.int('SSE_KEEPALIVE_MS', 15_000, 0, 600_000),
+    eventRetentionSeconds: r.int('EVENT_RETENTION_SECONDS', 600, 1, 7 * 24 * 3600),
+    eventMaxPerStream: r.int('EVENT_MAX_PER_STREAM', 1000, 1, 1_000_000),
+    drainTimeoutMs: r.int('DRAIN_TIMEOUT_MS', 10_000, 0, 600_000),
+    workload: r.string('MCP_WORKLOAD', 'reference'),
+    logLevel: r.oneOf('LOG_LEVEL', 'info', ['debug', 'info', 'warn', 'error', 'silent'] as const),
+  };
+  if (!config.mcpPath.startsWith('/')) r.problems.push('MCP_PATH must start with /');
+  if (config.metricsPort !== 0 && config.metricsPort === config.port && config.port !== 0) {
+    r.problems.push('METRICS_PORT must differ from PORT (or be 0 to disable the metrics listener)');
+  }
+  if (r.problems.length > 0) throw new ConfigError(r.problems);
+  return config;
+}

@@ -1,0 +1,137 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+
+/** Asks the kernel for a free TCP port on loopback. */
+export async function freePort(host = '127.0.0.1'): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, host, () => {
+      const address = server.address();
+      server.close(() => {
+        if (address && typeof address === 'object') resolve(address.port);
+        else reject(new Error('could not allocate a port'));
+      });
+    });
+  });
+}
+
+export function findBinary(name: string): string | undefined {
+  const result = spawnSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' });
+  const found = result.stdout.trim();
+  return result.status === 0 && found !== '' ? found : undefined;
+}
+
+export async function waitForPort(port: number, host = '127.0.0.1', timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const socket = net.connect(port, host);
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`nothing listened on ${host}:${port} within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/**
+ * A private redis-server on a free loopback port, with nothing persisted, that tests and the local
+ * fleet can stop, restart (same port) and flush.
+ */
+export class RedisProcess {
+  private child: ChildProcess | undefined;
+  private readonly dir = mkdtempSync(path.join(os.tmpdir(), 'mcp-fleet-redis-'));
+
+  private constructor(
+    readonly port: number,
+    private readonly binary: string,
+  ) {}
+
+  static async start(options: { port?: number; binary?: string } = {}): Promise<RedisProcess> {
+    const binary = options.binary ?? findBinary('redis-server');
+    if (!binary) {
+      throw new Error(
+        'redis-server was not found on the PATH. Install it (Debian/Ubuntu: apt-get install -y redis-server; macOS: brew install redis) or set REDIS_URL.',
+      );
+    }
+    const redis = new RedisProcess(options.port ?? (await freePort()), binary);
+    await redis.startProcess();
+    return redis;
+  }
+
+  get url(): string {
+    return `redis://127.0.0.1:${this.port}`;
+  }
+
+  get running(): boolean {
+    return this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  private async startProcess(): Promise<void> {
+    const args = [
+      '--port', String(this.port),
+      '--bind', '127.0.0.1',
+      '--save', '',
+      '--appendonly', 'no',
+      '--dir', this.dir,
+      '--daemonize', 'no',
+      '--loglevel', 'warning',
+      '--maxclients', '4000',
+    ];
+    const child = spawn(this.binary, args, { stdio: ['ignore', 'ignore', 'inherit'] });
+    this.child = child;
+    child.unref();
+    await waitForPort(this.port);
+  }
+
+  async stop(): Promise<void> {
+    const child = this.child;
+    this.child = undefined;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.kill('SIGKILL');
+    await exited;
+  }
+
+  async restart(): Promise<void> {
+    await this.stop();
+    await this.startProcess();
+  }
+
+  /** Runs a redis-cli-free command through a raw RESP exchange (FLUSHALL, DEBUG SLEEP, CLIENT PAUSE, ...). */
+  async command(...args: string[]): Promise<string> {
+    const payload = `*${args.length}\r\n${args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join('')}`;
+    return new Promise((resolve, reject) => {
+      const socket = net.connect(this.port, '127.0.0.1');
+      let reply = '';
+      socket.setEncoding('utf8');
+      socket.once('error', reject);
+      socket.on('data', (chunk) => {
+        reply += chunk;
+        if (reply.endsWith('\r\n')) {
+          socket.end();
+          if (reply.startsWith('-')) reject(new Error(reply.slice(1).trim()));
+          else resolve(reply.trim());
+        }
+      });
+      socket.write(payload);
+    });
+  }
+
+  async flushAll(): Promise<void> {
+    await this.command('FLUSHALL');
+  }
+
+  async dispose(): Promise<void> {
+    await this.stop();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
