@@ -1,0 +1,90 @@
+/**
+ * Label folding: every label value the metrics layer emits comes from a bounded set, whatever the
+ * server (or a client, through it) passes in. Unknown values become OTHER.
+ */
+export const OTHER = 'other';
+
+/** MCP methods (and the pseudo-methods the server reports for other requests) kept as labels. */
+export const METHOD_LABELS = [
+  'initialize',
+  'ping',
+  'tools/list',
+  'tools/call',
+  'resources/list',
+  'resources/read',
+  'resources/templates/list',
+  'resources/subscribe',
+  'resources/unsubscribe',
+  'prompts/list',
+  'prompts/get',
+  'completion/complete',
+  'logging/setLevel',
+  'notification',
+  'response',
+  'GET',
+  'DELETE',
+  'batch',
+] as const;
+
+const METHODS: ReadonlySet<string> = new Set(METHOD_LABELS);
+
+export function foldMethod(method: string): string {
+  return METHODS.has(method) ? method : OTHER;
+}
+
+export const STORE_LABELS = ['memory', 'redis'] as const;
+export const DELIVERY_KIND_LABELS = ['notification', 'request', 'response'] as const;
+export const DELIVERY_PATH_LABELS = ['local', 'redis'] as const;
+export const STREAM_KIND_LABELS = ['get', 'post'] as const;
+
+/** Folds a value to one of `allowed`, or OTHER. For labels whose TypeScript type is already a union. */
+export function foldTo(allowed: readonly string[], value: string): string {
+  return allowed.includes(value) ? value : OTHER;
+}
+
+/** An HTTP status code as a label ("200", "404"), or OTHER when it is not one. */
+export function foldStatus(status: number): string {
+  return Number.isInteger(status) && status >= 100 && status <= 599 ? String(status) : OTHER;
+}
+
+/**
+ * Redis commands the server may issue. They are always kept as labels and do not count against
+ * the cap on other operation names.
+ */
+export const KNOWN_REDIS_OPERATIONS: readonly string[] = [
+  'get', 'set', 'setex', 'psetex', 'getex', 'getdel', 'del', 'unlink', 'exists', 'expire',
+  'pexpire', 'expireat', 'ttl', 'pttl', 'persist', 'incr', 'incrby', 'decr', 'mget', 'mset',
+  'hget', 'hset', 'hsetnx', 'hmget', 'hmset', 'hgetall', 'hdel', 'hexists', 'hincrby', 'hlen',
+  'sadd', 'srem', 'smembers', 'sismember', 'scard', 'zadd', 'zrem', 'zrange', 'zrangebyscore',
+  'zremrangebyscore', 'zremrangebyrank', 'zcard', 'lpush', 'rpush', 'lpop', 'rpop', 'lrange',
+  'ltrim', 'llen', 'xadd', 'xrange', 'xrevrange', 'xread', 'xtrim', 'xlen', 'xdel', 'publish',
+  'spublish', 'subscribe', 'unsubscribe', 'psubscribe', 'punsubscribe', 'ssubscribe',
+  'sunsubscribe', 'eval', 'evalsha', 'evalsha_ro', 'eval_ro', 'fcall', 'fcall_ro', 'script',
+  'multi', 'exec', 'watch', 'unwatch', 'ping', 'info', 'scan', 'type', 'time', 'pipeline',
+];
+
+const OPERATION_NAME = /^[a-z][a-z0-9_:-]{0,31}$/;
+
+/** Maximum distinct operation names outside KNOWN_REDIS_OPERATIONS (e.g. script names). */
+export const DEFAULT_MAX_OTHER_OPERATIONS = 64;
+
+/**
+ * Folds Redis operation names: known commands pass, other well-formed names (script names the
+ * server passes, e.g. `append_event`) pass until `maxOther` distinct ones have been seen, and
+ * anything else becomes OTHER. Case is ignored (`HSET` is `hset`).
+ */
+export class OperationFolder {
+  private readonly known = new Set(KNOWN_REDIS_OPERATIONS);
+  private readonly admitted = new Set<string>();
+
+  constructor(private readonly maxOther: number = DEFAULT_MAX_OTHER_OPERATIONS) {}
+
+  fold(operation: string): string {
+    const name = operation.toLowerCase();
+    if (this.known.has(name) || this.admitted.has(name)) return name;
+    if (!OPERATION_NAME.test(name) || name === OTHER) return OTHER;
+    if (this.admitted.size >= this.maxOther) return OTHER;
+    this.admitted.add(name);
+    return name;
+  }
+}

@@ -1,0 +1,248 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type {
+  DeliveryKind,
+  DeliveryPath,
+  FleetObserver,
+  RequestFinished,
+  StreamKind,
+} from '../observability/observer.js';
+import {
+  DELIVERY_SECONDS_BUCKETS,
+  REDIS_COMMAND_COUNT_BUCKETS,
+  REDIS_SECONDS_BUCKETS,
+  REQUEST_SECONDS_BUCKETS,
+} from './buckets.js';
+import {
+  DELIVERY_KIND_LABELS,
+  DELIVERY_PATH_LABELS,
+  OperationFolder,
+  STORE_LABELS,
+  STREAM_KIND_LABELS,
+  foldMethod,
+  foldStatus,
+  foldTo,
+} from './labels.js';
+
+export interface PrometheusObserverOptions {
+  /** Registry to register on; a new one by default (never prom-client's global registry). */
+  registry?: Registry;
+  /** Collect prom-client's default process and Node.js metrics (default true). */
+  defaultMetrics?: boolean;
+  /** Cap on distinct Redis operation names beyond the known commands (default 64). */
+  maxOtherOperations?: number;
+}
+
+/** A duration that can be observed: finite, clamped at 0 (clock skew between replicas). */
+function seconds(value: number): number | undefined {
+  return Number.isFinite(value) ? Math.max(0, value) : undefined;
+}
+
+function count(value: number): number | undefined {
+  return Number.isFinite(value) && value >= 0 ? value : undefined;
+}
+
+/**
+ * FleetObserver on prom-client. All metric names start with `mcp_fleet_`; every label value is
+ * folded to a bounded set (see labels.ts). Invalid figures (NaN, negative counts) are dropped,
+ * never thrown back at the server.
+ */
+export class PrometheusObserver implements FleetObserver {
+  readonly registry: Registry;
+  private readonly operations: OperationFolder;
+
+  private readonly requestRedisSeconds: Histogram<'method' | 'store'>;
+  private readonly requestRedisCommands: Histogram<'method' | 'store'>;
+  private readonly requestDuration: Histogram<'method' | 'status'>;
+  private readonly redisCommandSeconds: Histogram<'operation'>;
+  private readonly redisErrors: Counter<'operation'>;
+  private readonly deliveries: Counter<'kind' | 'path'>;
+  private readonly deliveryLatency: Histogram<'kind' | 'path'>;
+  private readonly sessionsCreated: Counter;
+  private readonly sessionsDeleted: Counter;
+  private readonly sessionsExpired: Counter;
+  private readonly notFound: Counter;
+  private readonly replays: Counter;
+  private readonly replayedEvents: Counter;
+  private readonly openStreams: Gauge<'kind'>;
+  private readonly cachedSessionsGauge: Gauge;
+  private readonly ready: Gauge;
+
+  constructor(options: PrometheusObserverOptions = {}) {
+    this.registry = options.registry ?? new Registry();
+    const registers = [this.registry];
+    this.operations = new OperationFolder(options.maxOtherOperations);
+    if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry });
+
+    this.requestRedisSeconds = new Histogram({
+      name: 'mcp_fleet_request_redis_seconds',
+      help: 'Time spent in Redis commands caused by one MCP HTTP request (sum of their latencies).',
+      labelNames: ['method', 'store'],
+      buckets: REDIS_SECONDS_BUCKETS,
+      registers,
+    });
+    this.requestRedisCommands = new Histogram({
+      name: 'mcp_fleet_request_redis_commands',
+      help: 'Number of Redis commands caused by one MCP HTTP request.',
+      labelNames: ['method', 'store'],
+      buckets: REDIS_COMMAND_COUNT_BUCKETS,
+      registers,
+    });
+    this.requestDuration = new Histogram({
+      name: 'mcp_fleet_request_duration_seconds',
+      help: 'Duration of MCP HTTP requests, from arrival to the end of the response.',
+      labelNames: ['method', 'status'],
+      buckets: REQUEST_SECONDS_BUCKETS,
+      registers,
+    });
+    this.redisCommandSeconds = new Histogram({
+      name: 'mcp_fleet_redis_command_seconds',
+      help: 'Latency of each Redis command or script, failed ones included.',
+      labelNames: ['operation'],
+      buckets: REDIS_SECONDS_BUCKETS,
+      registers,
+    });
+    this.redisErrors = new Counter({
+      name: 'mcp_fleet_redis_errors_total',
+      help: 'Redis commands or scripts that failed (error reply, timeout, lost connection).',
+      labelNames: ['operation'],
+      registers,
+    });
+    this.deliveries = new Counter({
+      name: 'mcp_fleet_deliveries_total',
+      help: 'Messages delivered to an SSE stream or waiting handler, locally or through Redis.',
+      labelNames: ['kind', 'path'],
+      registers,
+    });
+    this.deliveryLatency = new Histogram({
+      name: 'mcp_fleet_delivery_latency_seconds',
+      help: 'Time from publishing a message to writing it to its SSE stream or handler.',
+      labelNames: ['kind', 'path'],
+      buckets: DELIVERY_SECONDS_BUCKETS,
+      registers,
+    });
+    this.sessionsCreated = new Counter({
+      name: 'mcp_fleet_sessions_created_total',
+      help: 'Sessions created (successful initialize) on this replica.',
+      registers,
+    });
+    this.sessionsDeleted = new Counter({
+      name: 'mcp_fleet_sessions_deleted_total',
+      help: 'Sessions ended by the client (HTTP DELETE) on this replica.',
+      registers,
+    });
+    this.sessionsExpired = new Counter({
+      name: 'mcp_fleet_sessions_expired_total',
+      help: 'Sessions this replica found expired (idle past their TTL).',
+      registers,
+    });
+    this.notFound = new Counter({
+      name: 'mcp_fleet_session_not_found_total',
+      help: 'Requests answered 404 because their session id is unknown or expired.',
+      registers,
+    });
+    this.replays = new Counter({
+      name: 'mcp_fleet_replays_total',
+      help: 'Stream resumptions (Last-Event-ID) served from the event store.',
+      registers,
+    });
+    this.replayedEvents = new Counter({
+      name: 'mcp_fleet_replayed_events_total',
+      help: 'Events re-sent from the event store on stream resumption.',
+      registers,
+    });
+    this.openStreams = new Gauge({
+      name: 'mcp_fleet_open_streams',
+      help: 'SSE streams open on this replica (get: standalone GET streams; post: POST responses).',
+      labelNames: ['kind'],
+      registers,
+    });
+    this.cachedSessionsGauge = new Gauge({
+      name: 'mcp_fleet_cached_sessions',
+      help: 'Sessions for which this replica holds a live runtime in its cache.',
+      registers,
+    });
+    this.ready = new Gauge({
+      name: 'mcp_fleet_ready',
+      help: '1 when this replica reports itself ready to serve (as /readyz), else 0.',
+      registers,
+    });
+
+    // Series that dashboards and alerts compare are present from the start, at zero.
+    for (const kind of DELIVERY_KIND_LABELS) {
+      for (const path of DELIVERY_PATH_LABELS) this.deliveries.inc({ kind, path }, 0);
+    }
+    for (const kind of STREAM_KIND_LABELS) this.openStreams.set({ kind }, 0);
+  }
+
+  requestFinished(event: RequestFinished): void {
+    const method = foldMethod(event.method);
+    const store = foldTo(STORE_LABELS, event.store);
+    const duration = seconds(event.durationSeconds);
+    if (duration !== undefined) {
+      this.requestDuration.observe({ method, status: foldStatus(event.httpStatus) }, duration);
+    }
+    const redisSeconds = seconds(event.redisSeconds);
+    if (redisSeconds !== undefined) this.requestRedisSeconds.observe({ method, store }, redisSeconds);
+    const commands = count(event.redisCommands);
+    if (commands !== undefined) this.requestRedisCommands.observe({ method, store }, commands);
+  }
+
+  redisCommand(operation: string, durationSeconds: number, ok: boolean): void {
+    const labels = { operation: this.operations.fold(operation) };
+    const duration = seconds(durationSeconds);
+    if (duration !== undefined) this.redisCommandSeconds.observe(labels, duration);
+    if (!ok) this.redisErrors.inc(labels);
+  }
+
+  delivered(kind: DeliveryKind, path: DeliveryPath, latencySeconds: number): void {
+    const labels = { kind: foldTo(DELIVERY_KIND_LABELS, kind), path: foldTo(DELIVERY_PATH_LABELS, path) };
+    this.deliveries.inc(labels);
+    const latency = seconds(latencySeconds);
+    if (latency !== undefined) this.deliveryLatency.observe(labels, latency);
+  }
+
+  sessionCreated(): void {
+    this.sessionsCreated.inc();
+  }
+
+  sessionDeleted(): void {
+    this.sessionsDeleted.inc();
+  }
+
+  sessionExpired(): void {
+    this.sessionsExpired.inc();
+  }
+
+  sessionNotFound(): void {
+    this.notFound.inc();
+  }
+
+  replayServed(events: number): void {
+    const n = count(events);
+    if (n === undefined) return;
+    this.replays.inc();
+    this.replayedEvents.inc(n);
+  }
+
+  streamOpened(kind: StreamKind): void {
+    this.openStreams.inc({ kind: foldTo(STREAM_KIND_LABELS, kind) });
+  }
+
+  streamClosed(kind: StreamKind): void {
+    this.openStreams.dec({ kind: foldTo(STREAM_KIND_LABELS, kind) });
+  }
+
+  cachedSessions(sessions: number): void {
+    const n = count(sessions);
+    if (n !== undefined) this.cachedSessionsGauge.set(n);
+  }
+
+  readiness(isReady: boolean): void {
+    this.ready.set(isReady ? 1 : 0);
+  }
+
+  /** The exposition in Prometheus text format, and its content type. */
+  async metrics(): Promise<{ contentType: string; body: string }> {
+    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+  }
+}
