@@ -1,0 +1,26 @@
+import { createHash } from 'node:crypto';
+import { registerScriptName, type RedisClient } from './connection.js';
+
+/** A Lua script run with EVALSHA (one round trip), loaded with EVAL the first time a server lacks it. */
+export class LuaScript {
+  readonly sha: string;
+
+  constructor(
+    readonly name: string,
+    readonly lua: string,
+  ) {
+    this.sha = createHash('sha1').update(lua).digest('hex');
+    registerScriptName(lua, name);
+  }
+
+  async run(client: RedisClient, keys: string[], args: Array<string | number>): Promise<unknown> {
+    try {
+      return await client.evalsha(this.sha, keys.length, ...keys, ...args);
+    } catch (error) {
+      if (error instanceof Error && error.message.startsWith('NOSCRIPT')) {
+        return client.eval(this.lua, keys.length, ...keys, ...args);
+      }
+      throw error;
+    }
+  }
+}

@@ -1,0 +1,169 @@
+import { createHash } from 'node:crypto';
+import type { LoggingLevel } from '@modelcontextprotocol/sdk/types.js';
+import type { RedisClient } from '../redis/connection.js';
+import { redisCall } from '../redis/errors.js';
+import { LuaScript } from '../redis/lua-script.js';
+import type { NewSession, SessionRecord, SessionStore } from './session-store.js';
+
+const CREATE = new LuaScript(
+  'session_create',
+  `if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], 'v', ARGV[1], 'subs', '[]', 'lastAccessAt', ARGV[2])
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return 1`,
+);
+
+const TOUCH = new LuaScript(
+  'session_touch',
+  `local fields = redis.call('HGETALL', KEYS[1])
+if #fields == 0 then return false end
+redis.call('HSET', KEYS[1], 'lastAccessAt', ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return fields`,
+);
+
+const SET_FIELD = new LuaScript(
+  'session_set',
+  `if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+return 1`,
+);
+
+const EDIT_SUBSCRIPTIONS = new LuaScript(
+  'session_subscriptions',
+  `local current = redis.call('HGET', KEYS[1], 'subs')
+if not current then return 0 end
+local subs = cjson.decode(current)
+local kept = {}
+for _, uri in ipairs(subs) do
+  if uri ~= ARGV[2] then table.insert(kept, uri) end
+end
+if ARGV[1] == 'add' then table.insert(kept, ARGV[2]) end
+redis.call('HSET', KEYS[1], 'subs', #kept == 0 and '[]' or cjson.encode(kept))
+return 1`,
+);
+
+const DELETE = new LuaScript(
+  'session_delete',
+  `local subs = redis.call('HGET', KEYS[1], 'subs')
+if not subs then return false end
+redis.call('DEL', KEYS[1])
+return subs`,
+);
+
+interface StaticFields {
+  protocolVersion: string;
+  clientCapabilities: SessionRecord['clientCapabilities'];
+  clientInfo: SessionRecord['clientInfo'];
+  createdAt: number;
+}
+
+/**
+ * Sessions as Redis hashes with a sliding TTL (PEXPIRE on every touch). Keys carry the session id
+ * in a hash tag so that one session's keys share a Cluster slot. Each operation is one script,
+ * so one round trip.
+ */
+export class RedisSessionStore implements SessionStore {
+  readonly kind = 'redis' as const;
+
+  constructor(
+    private readonly redis: RedisClient,
+    private readonly prefix: string,
+    readonly ttlSeconds: number,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  sessionKey(id: string): string {
+    return `${this.prefix}session:{${id}}`;
+  }
+
+  private indexKey(uri: string): string {
+    return `${this.prefix}subscribers:${createHash('sha1').update(uri).digest('hex')}`;
+  }
+
+  private get ttlMs(): number {
+    return this.ttlSeconds * 1000;
+  }
+
+  async create(session: NewSession): Promise<boolean> {
+    const at = this.now();
+    const fields: StaticFields = {
+      protocolVersion: session.protocolVersion,
+      clientCapabilities: session.clientCapabilities,
+      clientInfo: session.clientInfo,
+      createdAt: at,
+    };
+    const created = await redisCall(() =>
+      CREATE.run(this.redis, [this.sessionKey(session.id)], [JSON.stringify(fields), at, this.ttlMs]),
+    );
+    return created === 1;
+  }
+
+  async touch(id: string): Promise<SessionRecord | undefined> {
+    const reply = await redisCall(() => TOUCH.run(this.redis, [this.sessionKey(id)], [this.now(), this.ttlMs]));
+    if (!Array.isArray(reply)) return undefined;
+    const hash = new Map<string, string>();
+    for (let i = 0; i + 1 < reply.length; i += 2) hash.set(String(reply[i]), String(reply[i + 1]));
+    const fields = JSON.parse(hash.get('v') ?? '{}') as StaticFields;
+    return {
+      id,
+      protocolVersion: fields.protocolVersion,
+      clientCapabilities: fields.clientCapabilities,
+      clientInfo: fields.clientInfo,
+      createdAt: fields.createdAt,
+      logLevel: (hash.get('logLevel') as LoggingLevel | undefined) ?? undefined,
+      subscriptions: JSON.parse(hash.get('subs') ?? '[]') as string[],
+      lastAccessAt: this.now(),
+    };
+  }
+
+  async setLogLevel(id: string, level: LoggingLevel): Promise<boolean> {
+    const done = await redisCall(() => SET_FIELD.run(this.redis, [this.sessionKey(id)], ['logLevel', level]));
+    return done === 1;
+  }
+
+  async subscribe(id: string, uri: string): Promise<boolean> {
+    const [edited] = await redisCall(() =>
+      Promise.all([
+        EDIT_SUBSCRIPTIONS.run(this.redis, [this.sessionKey(id)], ['add', uri]),
+        this.redis.sadd(this.indexKey(uri), id),
+        this.redis.pexpire(this.indexKey(uri), this.ttlMs),
+      ]),
+    );
+    if (edited !== 1) await redisCall(() => this.redis.srem(this.indexKey(uri), id));
+    return edited === 1;
+  }
+
+  async unsubscribe(id: string, uri: string): Promise<boolean> {
+    const [edited] = await redisCall(() =>
+      Promise.all([
+        EDIT_SUBSCRIPTIONS.run(this.redis, [this.sessionKey(id)], ['remove', uri]),
+        this.redis.srem(this.indexKey(uri), id),
+      ]),
+    );
+    return edited === 1;
+  }
+
+  async subscribers(uri: string): Promise<string[]> {
+    return redisCall(() => this.redis.smembers(this.indexKey(uri)));
+  }
+
+  /** Drops ids found dead while notifying (expired sessions leave their index entries behind). */
+  async forgetSubscribers(uri: string, ids: string[]): Promise<void> {
+    if (ids.length > 0) await redisCall(() => this.redis.srem(this.indexKey(uri), ...ids));
+  }
+
+  async delete(id: string): Promise<boolean> {
+    const subs = await redisCall(() => DELETE.run(this.redis, [this.sessionKey(id)], []));
+    if (typeof subs !== 'string') return false;
+    const uris = JSON.parse(subs) as string[];
+    await redisCall(() => Promise.all(uris.map((uri) => this.redis.srem(this.indexKey(uri), id))));
+    return true;
+  }
+
+  async ping(): Promise<void> {
+    await redisCall(() => this.redis.ping());
+  }
+
+  async close(): Promise<void> {}
+}
