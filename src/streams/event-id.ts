@@ -1,0 +1,27 @@
+import { randomBytes } from 'node:crypto';
+import { ENTRY_ID, STANDALONE_STREAM } from './stream-manager.js';
+
+/**
+ * SSE event ids are `<streamKey>.<entryId>`: the key names the stream (so a Last-Event-ID sent to
+ * any replica says which stream to resume) and the entry id its position in that stream's log.
+ */
+export function formatEventId(streamKey: string, entryId: string): string {
+  return `${streamKey}.${entryId}`;
+}
+
+const STREAM_KEY = /^(g|p[A-Za-z0-9_-]{16,32})$/;
+
+export function parseEventId(eventId: string): { streamKey: string; entryId: string } | undefined {
+  const dot = eventId.indexOf('.');
+  if (dot < 0) return undefined;
+  const streamKey = eventId.slice(0, dot);
+  const entryId = eventId.slice(dot + 1);
+  if (!STREAM_KEY.test(streamKey) || !ENTRY_ID.test(entryId)) return undefined;
+  return { streamKey, entryId };
+}
+
+export function newPostStreamKey(): string {
+  return `p${randomBytes(16).toString('base64url')}`;
+}
+
+export { STANDALONE_STREAM };

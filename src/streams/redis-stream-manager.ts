@@ -1,0 +1,253 @@
+import { randomBytes } from 'node:crypto';
+import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import type { RedisClient } from '../redis/connection.js';
+import { redisCall } from '../redis/errors.js';
+import { LuaScript } from '../redis/lua-script.js';
+import { ListenerState } from './listener-state.js';
+import type { InstanceEnvelope, ListenOptions, StreamEvent, StreamListener, StreamManager } from './stream-manager.js';
+
+/**
+ * Appends to the stream's log and publishes the entry in one atomic step, so the order listeners
+ * see on the channel is the order of the log's ids. The payload is `stream\nid\npublishedAt\nend\nmessage`.
+ */
+const PUBLISH = new LuaScript(
+  'stream_publish',
+  `if ARGV[6] == '1' and redis.call('EXISTS', KEYS[2]) == 0 then return false end
+local id
+if ARGV[7] == '1' then
+  id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[4], '*', 'e', '1', 't', ARGV[3])
+else
+  id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[4], '*', 'm', ARGV[2], 't', ARGV[3])
+end
+redis.call('PEXPIRE', KEYS[1], ARGV[5])
+redis.call('PUBLISH', ARGV[1], ARGV[8] .. '\\n' .. id .. '\\n' .. ARGV[3] .. '\\n' .. ARGV[7] .. '\\n' .. ARGV[2])
+return id`,
+);
+
+export interface RedisStreamOptions {
+  /** Command connection (instrumented) and a dedicated subscriber connection. */
+  redis: RedisClient;
+  subscriber: RedisClient;
+  prefix: string;
+  retentionSeconds: number;
+  maxEntriesPerStream: number;
+  /** The session store's key for a session, so `requireSession` can check it in the same script. */
+  sessionKey: (sessionId: string) => string;
+}
+
+type ChannelHandler = (payload: string) => void;
+
+/**
+ * Cross-replica delivery on Redis: each stream's log is a Redis Stream (XADD with MAXLEN and a
+ * retention TTL) and each session has one pub/sub channel carrying its streams' entries and control
+ * notices. A replica subscribes to a session's channel only while it holds one of its streams.
+ */
+export class RedisStreamManager implements StreamManager {
+  readonly kind = 'redis' as const;
+  readonly instanceId = randomBytes(9).toString('base64url');
+  private readonly channels = new Map<string, Set<ChannelHandler>>();
+  private readonly subscribing = new Map<string, Promise<unknown>>();
+  private readonly instanceHandlers: Array<(envelope: InstanceEnvelope) => void> = [];
+  private readonly listeners = new Set<ListenerState>();
+
+  constructor(private readonly options: RedisStreamOptions) {
+    options.subscriber.on('message', (channel: string, payload: string) => {
+      for (const handler of [...(this.channels.get(channel) ?? [])]) handler(payload);
+    });
+    // Messages published while the subscriber is disconnected are lost to pub/sub: tell every
+    // listener, so its client reconnects with Last-Event-ID and replays them from the log.
+    options.subscriber.on('close', () => {
+      for (const listener of [...this.listeners]) listener.accept({ type: 'interrupted' });
+    });
+  }
+
+  /** Subscribes this instance's own channel; call once before serving. */
+  async start(): Promise<void> {
+    await this.subscribe(this.instanceChannel(this.instanceId), (payload) => {
+      let envelope: InstanceEnvelope;
+      try {
+        envelope = JSON.parse(payload) as InstanceEnvelope;
+      } catch {
+        return;
+      }
+      for (const handler of this.instanceHandlers) handler(envelope);
+    });
+  }
+
+  private instanceChannel(instanceId: string): string {
+    return `${this.options.prefix}instance:${instanceId}`;
+  }
+
+  private sessionChannel(sessionId: string): string {
+    return `${this.options.prefix}session-events:{${sessionId}}`;
+  }
+
+  private logKey(sessionId: string, streamKey: string): string {
+    return `${this.options.prefix}events:{${sessionId}}:${streamKey}`;
+  }
+
+  private async subscribe(channel: string, handler: ChannelHandler): Promise<void> {
+    let handlers = this.channels.get(channel);
+    if (!handlers) {
+      handlers = new Set();
+      this.channels.set(channel, handlers);
+      const subscribed = this.options.subscriber.subscribe(channel);
+      this.subscribing.set(channel, subscribed);
+      subscribed.finally(() => this.subscribing.delete(channel)).catch(() => {});
+    }
+    handlers.add(handler);
+    try {
+      await this.subscribing.get(channel);
+    } catch (error) {
+      await this.unsubscribe(channel, handler);
+      throw error;
+    }
+  }
+
+  private async unsubscribe(channel: string, handler: ChannelHandler): Promise<void> {
+    const handlers = this.channels.get(channel);
+    if (!handlers) return;
+    handlers.delete(handler);
+    if (handlers.size > 0) return;
+    this.channels.delete(channel);
+    await this.options.subscriber.unsubscribe(channel).catch(() => {});
+  }
+
+  async publish(
+    sessionId: string,
+    streamKey: string,
+    message: JSONRPCMessage,
+    options: { requireSession?: boolean } = {},
+  ): Promise<string | undefined> {
+    const id = await this.append(sessionId, streamKey, JSON.stringify(message), false, options.requireSession ?? false);
+    return id ?? undefined;
+  }
+
+  async end(sessionId: string, streamKey: string): Promise<void> {
+    await this.append(sessionId, streamKey, '', true, false);
+  }
+
+  private async append(
+    sessionId: string,
+    streamKey: string,
+    message: string,
+    end: boolean,
+    requireSession: boolean,
+  ): Promise<string | null> {
+    const { retentionSeconds, maxEntriesPerStream, sessionKey } = this.options;
+    const reply = await redisCall(() =>
+      PUBLISH.run(
+        this.options.redis,
+        [this.logKey(sessionId, streamKey), sessionKey(sessionId)],
+        [
+          this.sessionChannel(sessionId),
+          message,
+          Date.now(),
+          maxEntriesPerStream,
+          retentionSeconds * 1000,
+          requireSession ? '1' : '0',
+          end ? '1' : '0',
+          streamKey,
+        ],
+      ),
+    );
+    return typeof reply === 'string' ? reply : null;
+  }
+
+  async listen(
+    sessionId: string,
+    streamKey: string,
+    options: ListenOptions,
+    onEvent: (event: StreamEvent) => void,
+  ): Promise<StreamListener> {
+    const channel = this.sessionChannel(sessionId);
+    const handler: ChannelHandler = (payload) => {
+      const event = parsePayload(payload, streamKey);
+      if (event) listener.accept(event);
+    };
+    const listener: ListenerState = new ListenerState(sessionId, streamKey, options.listenerId, options.exclusive, onEvent, async () => {
+      this.listeners.delete(listener);
+      await this.unsubscribe(channel, handler);
+    });
+    this.listeners.add(listener);
+    try {
+      await redisCall(() => this.subscribe(channel, handler));
+      const key = this.logKey(sessionId, streamKey);
+      if (options.after === undefined) {
+        const newest = await redisCall(() => this.options.redis.xrevrange(key, '+', '-', 'COUNT', 1));
+        listener.setBacklog(newest[0]?.[0] ?? '0-0', []);
+      } else {
+        const entries = await redisCall(() =>
+          this.options.redis.xrange(key, `(${options.after}`, '+', 'COUNT', this.options.maxEntriesPerStream),
+        );
+        listener.setBacklog(options.after, entries.map(([id, fields]) => entryToEvent(id, fields)));
+      }
+      if (options.exclusive) {
+        await redisCall(() => this.options.redis.publish(channel, `K\n${streamKey}\n${options.listenerId}`));
+      }
+    } catch (error) {
+      await listener.close();
+      throw error;
+    }
+    return listener;
+  }
+
+  async disconnect(sessionId: string, streamKey: string): Promise<void> {
+    await redisCall(() => this.options.redis.publish(this.sessionChannel(sessionId), `K\n${streamKey}\n`));
+  }
+
+  async terminate(sessionId: string): Promise<void> {
+    await redisCall(() =>
+      Promise.all([
+        this.options.redis.publish(this.sessionChannel(sessionId), 'T'),
+        this.options.redis.del(this.logKey(sessionId, 'g')),
+      ]),
+    );
+  }
+
+  async sendToInstance(instanceId: string, envelope: InstanceEnvelope): Promise<void> {
+    await redisCall(() => this.options.redis.publish(this.instanceChannel(instanceId), JSON.stringify(envelope)));
+  }
+
+  onInstanceMessage(handler: (envelope: InstanceEnvelope) => void): void {
+    this.instanceHandlers.push(handler);
+  }
+
+  async close(): Promise<void> {
+    for (const listener of [...this.listeners]) listener.accept({ type: 'interrupted' });
+    for (const listener of [...this.listeners]) await listener.close();
+  }
+}
+
+function entryToEvent(entryId: string, fields: string[]): StreamEvent {
+  const values = new Map<string, string>();
+  for (let i = 0; i + 1 < fields.length; i += 2) values.set(fields[i]!, fields[i + 1]!);
+  if (values.get('e') === '1') return { type: 'end', entryId };
+  return {
+    type: 'message',
+    entryId,
+    message: JSON.parse(values.get('m') ?? 'null') as JSONRPCMessage,
+    publishedAt: Number(values.get('t') ?? Date.now()),
+  };
+}
+
+/** Decodes a channel payload; undefined when it concerns another stream of the session. */
+function parsePayload(payload: string, streamKey: string): StreamEvent | undefined {
+  if (payload === 'T') return { type: 'terminated' };
+  if (payload.startsWith('K\n')) {
+    const [, key, listenerId] = payload.split('\n');
+    return key === streamKey ? { type: 'takeover', listener: listenerId ?? '' } : undefined;
+  }
+  let rest = payload;
+  const head: string[] = [];
+  for (let i = 0; i < 4; i++) {
+    const newline = rest.indexOf('\n');
+    if (newline < 0) return undefined;
+    head.push(rest.slice(0, newline));
+    rest = rest.slice(newline + 1);
+  }
+  const [key, entryId, publishedAt, end] = head as [string, string, string, string];
+  if (key !== streamKey) return undefined;
+  if (end === '1') return { type: 'end', entryId };
+  return { type: 'message', entryId, message: JSON.parse(rest) as JSONRPCMessage, publishedAt: Number(publishedAt) };
+}
