@@ -1,0 +1,104 @@
+import type { FleetConfig, RedisSettings } from '../config.js';
+import type { FleetObserver } from '../observability/observer.js';
+import { connectRedis, createRedisClient, type RedisClient } from '../redis/connection.js';
+import { describeRedisError } from '../redis/errors.js';
+import { InMemorySessionStore } from '../sessions/memory-session-store.js';
+import { RedisSessionStore } from '../sessions/redis-session-store.js';
+import type { SessionStore } from '../sessions/session-store.js';
+import { InMemorySharedState } from '../state/memory-shared-state.js';
+import { RedisSharedState } from '../state/redis-shared-state.js';
+import { InMemoryStreamManager } from '../streams/memory-stream-manager.js';
+import { RedisStreamManager } from '../streams/redis-stream-manager.js';
+import type { StreamManager } from '../streams/stream-manager.js';
+import type { SharedState } from '../workload/types.js';
+import { log } from '../log.js';
+
+export interface Backends {
+  store: SessionStore;
+  streams: StreamManager;
+  shared: SharedState;
+  /** Why the backends cannot serve now, or undefined when they can. */
+  unavailableReason(): Promise<string | undefined>;
+  close(): Promise<void>;
+}
+
+function inMemoryBackends(config: FleetConfig, observer: FleetObserver): Backends {
+  const store = new InMemorySessionStore(config.sessionTtlSeconds, () => observer.sessionExpired());
+  const streams = new InMemoryStreamManager({
+    retentionSeconds: config.eventRetentionSeconds,
+    maxEntriesPerStream: config.eventMaxPerStream,
+    sessionExists: (id) => store.exists(id),
+  });
+  return {
+    store,
+    streams,
+    shared: new InMemorySharedState(),
+    unavailableReason: async () => undefined,
+    close: async () => {
+      await streams.close();
+      await store.close();
+    },
+  };
+}
+
+async function redisBackends(config: FleetConfig, settings: RedisSettings, observer: FleetObserver): Promise<Backends> {
+  const commands: RedisClient = createRedisClient({ settings, observer, name: `mcp-fleet:${config.replicaName}` });
+  const subscriber: RedisClient = createRedisClient({ settings, observer, subscriber: true, name: `mcp-fleet-sub:${config.replicaName}` });
+  let lastError: string | undefined;
+  for (const client of [commands, subscriber]) {
+    client.on('error', (error: unknown) => {
+      const reason = describeRedisError(error);
+      if (reason !== lastError) log.warn('redis connection problem', { reason });
+      lastError = reason;
+    });
+    client.on('ready', () => {
+      if (lastError !== undefined) log.info('redis connection ready');
+      lastError = undefined;
+    });
+  }
+  const store = new RedisSessionStore(commands, settings.keyPrefix, config.sessionTtlSeconds);
+  const streams = new RedisStreamManager({
+    redis: commands,
+    subscriber,
+    prefix: settings.keyPrefix,
+    retentionSeconds: config.eventRetentionSeconds,
+    maxEntriesPerStream: config.eventMaxPerStream,
+    sessionKey: (id) => store.sessionKey(id),
+  });
+  // Connect in the background: the replica serves 503 and reports not-ready until Redis answers.
+  let subscribed = false;
+  void connectRedis(commands).catch(() => {});
+  void connectRedis(subscriber)
+    .catch(() => {})
+    .then(() => streams.start())
+    .then(() => {
+      subscribed = true;
+    })
+    .catch((error: unknown) => log.error('could not subscribe to this instance channel', { reason: describeRedisError(error) }));
+  return {
+    store,
+    streams,
+    shared: new RedisSharedState(commands, settings.keyPrefix),
+    async unavailableReason() {
+      if (commands.status !== 'ready') return `Redis is not connected (${lastError ?? commands.status})`;
+      if (subscriber.status !== 'ready' || !subscribed) return 'Redis subscriber is not connected';
+      try {
+        await store.ping();
+        return undefined;
+      } catch (error) {
+        return error instanceof Error ? error.message : String(error);
+      }
+    },
+    async close() {
+      await streams.close();
+      await Promise.allSettled([commands.quit(), subscriber.quit()]);
+      commands.disconnect();
+      subscriber.disconnect();
+    },
+  };
+}
+
+/** In memory by default; Redis when REDIS_URL, REDIS_SENTINELS or REDIS_CLUSTER_NODES is set. */
+export async function createBackends(config: FleetConfig, observer: FleetObserver): Promise<Backends> {
+  return config.redis ? redisBackends(config, config.redis, observer) : inMemoryBackends(config, observer);
+}

@@ -1,0 +1,88 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type express from 'express';
+import type { FleetConfig } from '../config.js';
+import { log } from '../log.js';
+import { NOOP_OBSERVER, type FleetObserver } from '../observability/observer.js';
+import type { SessionStore } from '../sessions/session-store.js';
+import type { StreamManager } from '../streams/stream-manager.js';
+import type { Workload } from '../workload/types.js';
+import { createApp } from './app.js';
+import { createBackends } from './backends.js';
+import { McpEndpoint } from './mcp-endpoint.js';
+import { PendingClientRequests } from './pending-client-requests.js';
+import { FleetResourceEvents } from './resource-events.js';
+import { RuntimeCache } from './runtime-cache.js';
+
+export interface FleetServerOptions {
+  config: FleetConfig;
+  workload: Workload;
+  observer?: FleetObserver;
+}
+
+export interface FleetServer {
+  readonly config: FleetConfig;
+  readonly app: express.Express;
+  readonly store: SessionStore;
+  readonly streams: StreamManager;
+  /** Starts listening on config.host:config.port; resolves with the bound port. */
+  listen(): Promise<number>;
+  /** Drains (not ready, GET streams closed with a retry hint, in-flight requests finished) and stops. */
+  shutdown(): Promise<void>;
+}
+
+export async function createFleetServer({ config, workload, observer = NOOP_OBSERVER }: FleetServerOptions): Promise<FleetServer> {
+  const backends = await createBackends(config, observer);
+  const { store, streams, shared } = backends;
+  const pending = new PendingClientRequests(streams.instanceId);
+  const runtimeDeps = {
+    workload,
+    replicaName: config.replicaName,
+    shared,
+    resources: new FleetResourceEvents(store, streams),
+    store,
+    streams: config.sessionMode === 'stateful' ? streams : undefined,
+    pending,
+  };
+  const runtimes = new RuntimeCache(runtimeDeps, observer);
+  const endpoint = new McpEndpoint({ config, store, streams, runtimes, runtimeDeps, pending, observer });
+  let draining = false;
+  const app = createApp({
+    config,
+    endpoint,
+    observer,
+    storeKind: store.kind,
+    notReadyReason: async () => (draining ? 'draining' : backends.unavailableReason()),
+  });
+  const server = http.createServer(app);
+  // SSE streams live long; a request that stalls mid-body must not.
+  server.requestTimeout = 0;
+  server.headersTimeout = 30_000;
+  server.keepAliveTimeout = 65_000;
+
+  return {
+    config,
+    app,
+    store,
+    streams,
+    listen: () =>
+      new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(config.port, config.host, () => resolve((server.address() as AddressInfo).port));
+      }),
+    async shutdown() {
+      if (draining) return;
+      draining = true;
+      observer.readiness(false);
+      log.info('draining', { timeoutMs: config.drainTimeoutMs });
+      server.close();
+      server.closeIdleConnections();
+      await endpoint.drain(config.drainTimeoutMs);
+      server.closeAllConnections();
+      await runtimes.closeAll();
+      pending.close();
+      await backends.close();
+      await store.close();
+    },
+  };
+}

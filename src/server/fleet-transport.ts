@@ -1,0 +1,92 @@
+import type { Transport, TransportSendOptions } from '@modelcontextprotocol/sdk/shared/transport.js';
+import type { JSONRPCMessage, JSONRPCRequest, MessageExtraInfo, RequestId } from '@modelcontextprotocol/sdk/types.js';
+import { STANDALONE_STREAM, type StreamManager } from '../streams/stream-manager.js';
+import { isRequest, isResponse } from './jsonrpc.js';
+import type { AnswerTarget, PendingClientRequests } from './pending-client-requests.js';
+import type { ResponseSink } from './response-sink.js';
+
+/**
+ * The SDK transport of one session on one replica. It holds no HTTP connection of its own: each
+ * POST lends it a ResponseSink for the requests it carries, messages not tied to a request go to
+ * the session's standalone stream through the StreamManager (wherever that stream is held), and
+ * server-to-client requests get fleet-unique ids so their answers can arrive on any replica.
+ */
+export class FleetTransport implements Transport, AnswerTarget {
+  onclose?: () => void;
+  onerror?: (error: Error) => void;
+  onmessage?: <T extends JSONRPCMessage>(message: T, extra?: MessageExtraInfo) => void;
+  private readonly sinks = new Map<RequestId, ResponseSink>();
+  private readonly internal = new Map<RequestId, (message: JSONRPCMessage) => void>();
+  private closed = false;
+
+  constructor(
+    readonly sessionId: string | undefined,
+    private readonly streams: StreamManager | undefined,
+    private readonly pending: PendingClientRequests,
+  ) {}
+
+  async start(): Promise<void> {}
+
+  get inFlight(): number {
+    return this.sinks.size;
+  }
+
+  /** Hands a client request to the server; its response and related messages go to `sink`. */
+  dispatchRequest(request: JSONRPCRequest, sink: ResponseSink, extra: MessageExtraInfo): void {
+    this.sinks.set(request.id, sink);
+    sink.onDone(() => {
+      if (this.sinks.get(request.id) === sink) this.sinks.delete(request.id);
+    });
+    this.onmessage?.(request, extra);
+  }
+
+  dispatchNotification(notification: JSONRPCMessage, extra?: MessageExtraInfo): void {
+    this.onmessage?.(notification, extra);
+  }
+
+  /** Runs a request whose response is kept here, not sent: initialize and replayed state. */
+  request(request: JSONRPCRequest): Promise<JSONRPCMessage> {
+    return new Promise((resolve) => {
+      this.internal.set(request.id, resolve);
+      this.onmessage?.(request);
+    });
+  }
+
+  deliverClientResponse(message: JSONRPCMessage): void {
+    this.onmessage?.(message);
+  }
+
+  async send(message: JSONRPCMessage, options?: TransportSendOptions): Promise<void> {
+    if (this.closed) return;
+    if (isResponse(message)) {
+      const internal = this.internal.get(message.id);
+      if (internal) {
+        this.internal.delete(message.id);
+        internal(message);
+        return;
+      }
+      await this.sinks.get(message.id)?.write(message);
+      return;
+    }
+    const outgoing: JSONRPCMessage = isRequest(message)
+      ? { ...message, id: this.pending.register(this, message.id, this.sessionId) }
+      : message;
+    const related = options?.relatedRequestId;
+    const sink = related === undefined ? undefined : this.sinks.get(related);
+    if (sink && !sink.done) {
+      await sink.write(outgoing);
+      return;
+    }
+    if (this.sessionId === undefined || this.streams === undefined) {
+      throw new Error('No stream to send this message on: stateless mode has no standalone stream');
+    }
+    await this.streams.publish(this.sessionId, STANDALONE_STREAM, outgoing);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.pending.forget(this);
+    this.onclose?.();
+  }
+}

@@ -1,0 +1,86 @@
+import type { IncomingMessage } from 'node:http';
+import { SUPPORTED_PROTOCOL_VERSIONS } from '@modelcontextprotocol/sdk/types.js';
+
+export interface GuardFailure {
+  status: number;
+  message: string;
+}
+
+const header = (req: IncomingMessage, name: string): string | undefined => {
+  const value = req.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+};
+
+export function acceptsPost(req: IncomingMessage): GuardFailure | undefined {
+  const accept = header(req, 'accept') ?? '';
+  if (accept.includes('application/json') && accept.includes('text/event-stream')) return undefined;
+  return { status: 406, message: 'Not Acceptable: Client must accept both application/json and text/event-stream' };
+}
+
+export function acceptsEventStream(req: IncomingMessage): GuardFailure | undefined {
+  if ((header(req, 'accept') ?? '').includes('text/event-stream')) return undefined;
+  return { status: 406, message: 'Not Acceptable: Client must accept text/event-stream' };
+}
+
+export function hasJsonBody(req: IncomingMessage): GuardFailure | undefined {
+  const type = (header(req, 'content-type') ?? '').split(';')[0]!.trim().toLowerCase();
+  if (type === 'application/json') return undefined;
+  return { status: 415, message: 'Unsupported Media Type: Content-Type must be application/json' };
+}
+
+export function protocolVersionOf(req: IncomingMessage): string | undefined {
+  return header(req, 'mcp-protocol-version');
+}
+
+export function checkProtocolVersion(req: IncomingMessage): GuardFailure | undefined {
+  const version = protocolVersionOf(req);
+  if (version === undefined || SUPPORTED_PROTOCOL_VERSIONS.includes(version)) return undefined;
+  return {
+    status: 400,
+    message: `Bad Request: Unsupported protocol version: ${version} (supported versions: ${SUPPORTED_PROTOCOL_VERSIONS.join(', ')})`,
+  };
+}
+
+const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
+
+function hostnameOf(hostHeader: string): string {
+  try {
+    return new URL(`http://${hostHeader}`).hostname.toLowerCase();
+  } catch {
+    return hostHeader.toLowerCase();
+  }
+}
+
+export interface OriginPolicy {
+  allowedOrigins: string[];
+  allowedHosts: string[];
+}
+
+/**
+ * DNS-rebinding protection. With ALLOWED_HOSTS set, the Host header must name one of them; with
+ * ALLOWED_ORIGINS set, a browser's Origin must be one of them. Without ALLOWED_ORIGINS, only loopback
+ * origins are accepted: under DNS rebinding the attacker's Origin names the very host the request
+ * was sent to, so "same host" proves nothing. Requests without Origin (non-browser clients) pass.
+ */
+export function checkOrigin(req: IncomingMessage, policy: OriginPolicy): GuardFailure | undefined {
+  const host = header(req, 'host');
+  if (policy.allowedHosts.length > 0) {
+    const name = host === undefined ? '' : hostnameOf(host);
+    const ok = policy.allowedHosts.some((allowed) => allowed.toLowerCase() === host?.toLowerCase() || allowed.toLowerCase() === name);
+    if (!ok) return { status: 403, message: `Forbidden: Host header ${JSON.stringify(host ?? '')} is not allowed` };
+  }
+  const origin = header(req, 'origin');
+  if (origin === undefined) return undefined;
+  if (policy.allowedOrigins.length > 0) {
+    if (policy.allowedOrigins.includes(origin) || policy.allowedOrigins.includes('*')) return undefined;
+    return { status: 403, message: `Forbidden: Origin ${origin} is not allowed` };
+  }
+  let originHost: string;
+  try {
+    originHost = new URL(origin).host.toLowerCase();
+  } catch {
+    return { status: 403, message: `Forbidden: Origin ${JSON.stringify(origin)} is not a valid origin` };
+  }
+  if (LOOPBACK_HOSTS.has(hostnameOf(originHost))) return undefined;
+  return { status: 403, message: `Forbidden: Origin ${origin} is not allowed (set ALLOWED_ORIGINS)` };
+}

@@ -1,0 +1,41 @@
+import type { ServerResponse } from 'node:http';
+import type { JSONRPCMessage, JSONRPCRequest, RequestId } from '@modelcontextprotocol/sdk/types.js';
+
+/** JSON-RPC error codes the transport answers with (the MCP SDK uses the same). */
+export const ErrorCode = {
+  ParseError: -32700,
+  InvalidRequest: -32600,
+  InternalError: -32603,
+  /** Transport-level errors: bad headers, unknown session, store unavailable. */
+  ServerError: -32000,
+  SessionNotFound: -32001,
+} as const;
+
+export function sendJsonRpcError(
+  res: ServerResponse,
+  httpStatus: number,
+  code: number,
+  message: string,
+  extraHeaders: Record<string, string> = {},
+  id: RequestId | null = null,
+): void {
+  if (res.headersSent) {
+    if (!res.writableEnded) res.end();
+    return;
+  }
+  const body = JSON.stringify({ jsonrpc: '2.0', error: { code, message }, id });
+  res.writeHead(httpStatus, { 'Content-Type': 'application/json', ...extraHeaders });
+  res.end(body);
+}
+
+export function isRequest(message: JSONRPCMessage): message is JSONRPCRequest {
+  return 'method' in message && 'id' in message && message.id !== undefined;
+}
+
+export function isNotification(message: JSONRPCMessage): boolean {
+  return 'method' in message && !('id' in message && message.id !== undefined);
+}
+
+export function isResponse(message: JSONRPCMessage): message is Extract<JSONRPCMessage, { id: RequestId }> & ({ result: unknown } | { error: unknown }) {
+  return ('result' in message || 'error' in message) && 'id' in message;
+}

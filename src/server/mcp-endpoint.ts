@@ -1,0 +1,406 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import {
+  isInitializeRequest,
+  JSONRPCMessageSchema,
+  type InitializeRequest,
+  type JSONRPCMessage,
+  type JSONRPCRequest,
+  type LoggingLevel,
+  type MessageExtraInfo,
+  type RequestId,
+} from '@modelcontextprotocol/sdk/types.js';
+import type { FleetConfig } from '../config.js';
+import type { FleetObserver } from '../observability/observer.js';
+import { StoreUnavailableError } from '../redis/errors.js';
+import { isWellFormedSessionId, type SessionRecord, type SessionStore } from '../sessions/session-store.js';
+import { formatEventId, parseEventId } from '../streams/event-id.js';
+import { STANDALONE_STREAM, type StreamEvent, type StreamManager } from '../streams/stream-manager.js';
+import {
+  acceptsEventStream,
+  acceptsPost,
+  checkProtocolVersion,
+  hasJsonBody,
+  protocolVersionOf,
+  type GuardFailure,
+} from './http-guards.js';
+import { ErrorCode, isRequest, isResponse, sendJsonRpcError } from './jsonrpc.js';
+import { PendingClientRequests } from './pending-client-requests.js';
+import { PRIMING_PROTOCOL_VERSION, ResponseSink } from './response-sink.js';
+import type { RuntimeCache } from './runtime-cache.js';
+import { SessionRuntime, type RuntimeDeps } from './session-runtime.js';
+import { SseWriter } from './sse.js';
+import { log } from '../log.js';
+
+/** Revisions from 2025-06-18 on removed JSON-RPC batching. */
+const FIRST_REVISION_WITHOUT_BATCHES = '2025-06-18';
+const MAX_BATCH = 100;
+
+export interface EndpointDeps {
+  config: FleetConfig;
+  store: SessionStore;
+  streams: StreamManager;
+  runtimes: RuntimeCache;
+  runtimeDeps: RuntimeDeps;
+  pending: PendingClientRequests;
+  observer: FleetObserver;
+}
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const fail = (failure: GuardFailure | undefined, code: number = ErrorCode.ServerError): void => {
+  if (failure) throw new HttpError(failure.status, code, failure.message);
+};
+
+const sessionHeader = (req: IncomingMessage): string | undefined => {
+  const value = req.headers['mcp-session-id'];
+  return Array.isArray(value) ? value[0] : value;
+};
+
+/** Labels a request for metrics without letting clients create label values. */
+export function methodLabel(res: ServerResponse): string {
+  return (res as ServerResponse & { mcpMethod?: string }).mcpMethod ?? 'other';
+}
+
+function setMethodLabel(res: ServerResponse, method: string): void {
+  (res as ServerResponse & { mcpMethod?: string }).mcpMethod = method;
+}
+
+/**
+ * The Streamable HTTP endpoint. Stateless about sessions itself: every request loads its session
+ * from the store, so any replica can serve any request.
+ */
+export class McpEndpoint {
+  private readonly openGetStreams = new Set<() => void>();
+  private readonly inFlightPosts = new Set<Promise<void>>();
+
+  constructor(private readonly deps: EndpointDeps) {
+    deps.streams.onInstanceMessage((envelope) => {
+      if (envelope.type !== 'client-response' || !isResponse(envelope.message)) return;
+      if (deps.pending.resolve(envelope.message, envelope.sessionId)) {
+        deps.observer.delivered('response', 'redis', (Date.now() - envelope.publishedAt) / 1000);
+      }
+    });
+  }
+
+  /** Runs a verb handler, turning thrown errors into spec-shaped JSON-RPC error responses. */
+  async handle(req: IncomingMessage, res: ServerResponse, body: Buffer | undefined): Promise<void> {
+    try {
+      switch (req.method) {
+        case 'POST':
+          setMethodLabel(res, 'other');
+          await this.post(req, res, body);
+          return;
+        case 'GET':
+          setMethodLabel(res, 'GET');
+          await this.get(req, res);
+          return;
+        case 'DELETE':
+          setMethodLabel(res, 'DELETE');
+          await this.delete(req, res);
+          return;
+        default:
+          sendJsonRpcError(res, 405, ErrorCode.ServerError, 'Method not allowed.', { Allow: 'GET, POST, DELETE' });
+      }
+    } catch (error) {
+      if (error instanceof HttpError) {
+        if (error.status === 404) this.deps.observer.sessionNotFound();
+        sendJsonRpcError(res, error.status, error.code, error.message);
+      } else if (error instanceof StoreUnavailableError) {
+        sendJsonRpcError(res, 503, ErrorCode.ServerError, `Service Unavailable: ${error.message}`, { 'Retry-After': '1' });
+      } else {
+        log.error('unexpected error while serving a request', { error: String(error instanceof Error ? error.stack : error) });
+        sendJsonRpcError(res, 500, ErrorCode.InternalError, 'Internal error');
+      }
+    }
+  }
+
+  private get stateless(): boolean {
+    return this.deps.config.sessionMode === 'stateless';
+  }
+
+  private responseHeaders(sessionId: string | undefined): Record<string, string> {
+    return sessionId === undefined ? {} : { 'mcp-session-id': sessionId };
+  }
+
+  private parseBody(body: Buffer | undefined): { messages: JSONRPCMessage[]; batch: boolean } {
+    let raw: unknown;
+    try {
+      raw = JSON.parse((body ?? Buffer.alloc(0)).toString('utf8'));
+    } catch {
+      throw new HttpError(400, ErrorCode.ParseError, 'Parse error: Invalid JSON');
+    }
+    const batch = Array.isArray(raw);
+    const items = batch ? (raw as unknown[]) : [raw];
+    if (items.length === 0) throw new HttpError(400, ErrorCode.InvalidRequest, 'Invalid Request: empty batch');
+    if (items.length > MAX_BATCH) throw new HttpError(400, ErrorCode.InvalidRequest, `Invalid Request: a batch may hold at most ${MAX_BATCH} messages`);
+    const messages = items.map((item) => {
+      const parsed = JSONRPCMessageSchema.safeParse(item);
+      if (!parsed.success) throw new HttpError(400, ErrorCode.InvalidRequest, 'Invalid Request: not a JSON-RPC 2.0 message');
+      return parsed.data;
+    });
+    return { messages, batch };
+  }
+
+  /** Loads the session named by the request, or answers 400 (no id) / 404 (unknown, expired, deleted). */
+  private async requireSession(req: IncomingMessage): Promise<SessionRecord> {
+    const id = sessionHeader(req);
+    if (id === undefined || id === '') throw new HttpError(400, ErrorCode.ServerError, 'Bad Request: Mcp-Session-Id header is required');
+    if (!isWellFormedSessionId(id)) throw new HttpError(404, ErrorCode.SessionNotFound, 'Session not found');
+    const record = await this.deps.store.touch(id);
+    if (!record) {
+      if (this.deps.runtimes.has(id)) {
+        this.deps.observer.sessionExpired();
+        await this.deps.runtimes.drop(id);
+      }
+      throw new HttpError(404, ErrorCode.SessionNotFound, 'Session not found');
+    }
+    return record;
+  }
+
+  private async post(req: IncomingMessage, res: ServerResponse, body: Buffer | undefined): Promise<void> {
+    fail(acceptsPost(req));
+    fail(hasJsonBody(req));
+    const { messages, batch } = this.parseBody(body);
+    fail(checkProtocolVersion(req));
+    const first = messages[0]!;
+    setMethodLabel(res, batch ? 'batch' : 'method' in first ? (isRequest(first) ? first.method : 'notification') : 'response');
+
+    const initialize = messages.find((m) => isInitializeRequest(m));
+    if (initialize) {
+      if (messages.length > 1) throw new HttpError(400, ErrorCode.InvalidRequest, 'Invalid Request: initialize must be sent on its own');
+      await this.initialize(res, initialize as JSONRPCRequest & InitializeRequest);
+      return;
+    }
+    if (this.stateless) {
+      await this.serveStateless(req, res, messages, batch);
+      return;
+    }
+    const record = await this.requireSession(req);
+    if (batch && record.protocolVersion >= FIRST_REVISION_WITHOUT_BATCHES) {
+      throw new HttpError(400, ErrorCode.InvalidRequest, `Invalid Request: JSON-RPC batches are not allowed in protocol ${record.protocolVersion}`);
+    }
+    const runtime = await this.deps.runtimes.get(record);
+    const work = this.dispatch(req, res, runtime, messages, batch, record.id, protocolVersionOf(req) ?? record.protocolVersion);
+    this.inFlightPosts.add(work);
+    try {
+      await work;
+    } finally {
+      this.inFlightPosts.delete(work);
+    }
+  }
+
+  private async initialize(res: ServerResponse, request: JSONRPCRequest & InitializeRequest): Promise<void> {
+    if (this.stateless) {
+      const runtime = await SessionRuntime.create(undefined, this.deps.runtimeDeps);
+      const response = await runtime.initialize(request);
+      await runtime.close();
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.end(JSON.stringify(response));
+      return;
+    }
+    const sessionId = randomUUID();
+    const runtime = await this.deps.runtimes.createFresh(sessionId);
+    const response = await runtime.initialize(request);
+    if ('error' in response) {
+      await this.deps.runtimes.drop(sessionId);
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.end(JSON.stringify(response));
+      return;
+    }
+    const result = (response as unknown as { result: { protocolVersion: string } }).result;
+    try {
+      await this.deps.store.create({
+        id: sessionId,
+        protocolVersion: result.protocolVersion,
+        clientCapabilities: request.params.capabilities,
+        clientInfo: request.params.clientInfo,
+      });
+    } catch (error) {
+      await this.deps.runtimes.drop(sessionId);
+      throw error;
+    }
+    this.deps.observer.sessionCreated();
+    res.writeHead(200, { 'Content-Type': 'application/json', ...this.responseHeaders(sessionId) });
+    res.end(JSON.stringify(response));
+  }
+
+  private async serveStateless(req: IncomingMessage, res: ServerResponse, messages: JSONRPCMessage[], batch: boolean): Promise<void> {
+    const runtime = await SessionRuntime.create(undefined, this.deps.runtimeDeps);
+    try {
+      await this.dispatch(req, res, runtime, messages, batch, undefined, protocolVersionOf(req) ?? PRIMING_PROTOCOL_VERSION);
+    } finally {
+      await runtime.close();
+    }
+  }
+
+  /** Hands a POST's messages to the session's server and waits until its answer is complete. */
+  private async dispatch(
+    req: IncomingMessage,
+    res: ServerResponse,
+    runtime: SessionRuntime,
+    messages: JSONRPCMessage[],
+    batch: boolean,
+    sessionId: string | undefined,
+    protocolVersion: string,
+  ): Promise<void> {
+    const requestInfo = { headers: req.headers };
+    const requests: JSONRPCRequest[] = [];
+    for (const message of messages) {
+      if (isResponse(message)) await this.routeClientResponse(message, sessionId);
+      else if (isRequest(message)) requests.push(message);
+      else runtime.transport.dispatchNotification(message, { requestInfo });
+    }
+    if (requests.length === 0) {
+      res.writeHead(202, this.responseHeaders(sessionId));
+      res.end();
+      return;
+    }
+    const sink = new ResponseSink({
+      res,
+      requestIds: requests.map((r) => r.id),
+      session: sessionId === undefined ? undefined : { id: sessionId, streams: this.deps.streams },
+      protocolVersion,
+      headers: this.responseHeaders(sessionId),
+      retryMs: this.deps.config.sseRetryMs,
+      keepAliveMs: this.deps.config.sseKeepAliveMs,
+      observer: this.deps.observer,
+      forceSse: batch,
+    });
+    const finished = new Promise<void>((resolve) => sink.onDone(resolve));
+    const abandoned = new Promise<void>((resolve) => res.once('close', resolve));
+    for (const request of requests) {
+      if (sessionId !== undefined && request.method === 'logging/setLevel') {
+        await this.rememberLogLevel(sessionId, runtime, request);
+      }
+      const extra: MessageExtraInfo = {
+        requestInfo,
+        closeSSEStream: () => sink.closeStream(),
+        closeStandaloneSSEStream: sessionId === undefined ? undefined : () => void this.deps.streams.disconnect(sessionId, STANDALONE_STREAM).catch(() => {}),
+      };
+      runtime.transport.dispatchRequest(request, sink, extra);
+    }
+    // The HTTP request is over when the answer is complete or the client has gone (the server
+    // keeps working and logging for a resume).
+    await Promise.race([finished, abandoned]);
+  }
+
+  private async rememberLogLevel(sessionId: string, runtime: SessionRuntime, request: JSONRPCRequest): Promise<void> {
+    const level = (request.params as { level?: LoggingLevel } | undefined)?.level;
+    if (typeof level !== 'string') return;
+    await this.deps.store.setLogLevel(sessionId, level);
+    runtime.appliedLogLevel = level;
+  }
+
+  /** A client's answer to a server-to-client request goes to the instance waiting for it. */
+  private async routeClientResponse(message: JSONRPCMessage & { id: RequestId }, sessionId: string | undefined): Promise<void> {
+    const instance = PendingClientRequests.instanceOf(message.id);
+    if (instance === undefined) return;
+    if (instance === this.deps.pending.instanceId) {
+      if (this.deps.pending.resolve(message, sessionId)) this.deps.observer.delivered('response', 'local', 0);
+      return;
+    }
+    await this.deps.streams.sendToInstance(instance, { type: 'client-response', sessionId, message, publishedAt: Date.now() });
+  }
+
+  private async get(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    fail(acceptsEventStream(req));
+    if (this.stateless) {
+      sendJsonRpcError(res, 405, ErrorCode.ServerError, 'Method not allowed: stateless mode has no standalone stream', { Allow: 'POST' });
+      return;
+    }
+    fail(checkProtocolVersion(req));
+    const record = await this.requireSession(req);
+    const lastEventId = req.headers['last-event-id'];
+    let streamKey = STANDALONE_STREAM;
+    let after: string | undefined;
+    if (typeof lastEventId === 'string' && lastEventId !== '') {
+      const parsed = parseEventId(lastEventId);
+      if (!parsed) throw new HttpError(400, ErrorCode.ServerError, 'Bad Request: Last-Event-ID is not an event id of this server');
+      streamKey = parsed.streamKey;
+      after = parsed.entryId;
+    }
+    await this.holdStream(res, record, streamKey, after, protocolVersionOf(req) ?? record.protocolVersion);
+  }
+
+  private async holdStream(res: ServerResponse, record: SessionRecord, streamKey: string, after: string | undefined, protocolVersion: string): Promise<void> {
+    const { streams, observer, config } = this.deps;
+    const path = streams.kind === 'redis' ? 'redis' : 'local';
+    let writer: SseWriter | undefined;
+    let closed = false;
+    const finish = (retry: boolean) => {
+      if (closed) return;
+      closed = true;
+      if (retry) writer?.retry(config.sseRetryMs);
+      writer?.end();
+    };
+    const write = (event: StreamEvent) => {
+      switch (event.type) {
+        case 'message':
+          writer?.event(event.message, formatEventId(streamKey, event.entryId));
+          observer.delivered(isRequest(event.message) ? 'request' : 'notification', path, Math.max(0, Date.now() - event.publishedAt) / 1000);
+          return;
+        case 'end':
+        case 'takeover':
+        case 'interrupted':
+          finish(true);
+          return;
+        case 'terminated':
+          finish(false);
+      }
+    };
+    const listener = await streams.listen(record.id, streamKey, { after, listenerId: randomUUID(), exclusive: true }, write);
+    writer = SseWriter.open(res, this.responseHeaders(record.id), config.sseKeepAliveMs);
+    observer.streamOpened('get');
+    const drainHook = () => finish(true);
+    this.openGetStreams.add(drainHook);
+    let maxAge: NodeJS.Timeout | undefined;
+    if (config.getStreamMaxMs > 0) maxAge = setTimeout(() => finish(true), config.getStreamMaxMs);
+    res.once('close', () => {
+      closed = true;
+      if (maxAge) clearTimeout(maxAge);
+      this.openGetStreams.delete(drainHook);
+      observer.streamClosed('get');
+      void listener.close();
+    });
+    if (after === undefined && protocolVersion >= PRIMING_PROTOCOL_VERSION) {
+      writer.priming(formatEventId(streamKey, listener.cursor), config.sseRetryMs);
+    }
+    if (after !== undefined) observer.replayServed(listener.backlog.filter((e) => e.type === 'message').length);
+    for (const event of listener.backlog) write(event);
+    listener.start();
+  }
+
+  private async delete(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (this.stateless) {
+      sendJsonRpcError(res, 405, ErrorCode.ServerError, 'Method not allowed: stateless mode has no sessions', { Allow: 'POST' });
+      return;
+    }
+    fail(checkProtocolVersion(req));
+    const id = sessionHeader(req);
+    if (id === undefined || id === '') throw new HttpError(400, ErrorCode.ServerError, 'Bad Request: Mcp-Session-Id header is required');
+    if (!isWellFormedSessionId(id) || !(await this.deps.store.delete(id))) {
+      throw new HttpError(404, ErrorCode.SessionNotFound, 'Session not found');
+    }
+    this.deps.observer.sessionDeleted();
+    await this.deps.streams.terminate(id);
+    await this.deps.runtimes.drop(id);
+    res.writeHead(200, this.responseHeaders(id));
+    res.end();
+  }
+
+  /** SIGTERM: close GET streams with a retry hint, then wait (bounded) for in-flight POSTs. */
+  async drain(timeoutMs: number): Promise<void> {
+    for (const close of [...this.openGetStreams]) close();
+    const deadline = new Promise<void>((resolve) => setTimeout(resolve, timeoutMs).unref());
+    await Promise.race([Promise.allSettled([...this.inFlightPosts]), deadline]);
+  }
+}

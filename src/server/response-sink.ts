@@ -1,0 +1,127 @@
+import type { ServerResponse } from 'node:http';
+import type { JSONRPCMessage, RequestId } from '@modelcontextprotocol/sdk/types.js';
+import type { FleetObserver } from '../observability/observer.js';
+import { formatEventId, newPostStreamKey } from '../streams/event-id.js';
+import type { StreamManager } from '../streams/stream-manager.js';
+import { isResponse } from './jsonrpc.js';
+import { SseWriter } from './sse.js';
+
+/** The first protocol revision whose clients accept an SSE event with empty data (SEP-1699). */
+export const PRIMING_PROTOCOL_VERSION = '2025-11-25';
+
+export interface SinkOptions {
+  res: ServerResponse;
+  requestIds: RequestId[];
+  /** Present for sessions: SSE events are then logged so a client can resume the stream anywhere. */
+  session: { id: string; streams: StreamManager } | undefined;
+  protocolVersion: string;
+  headers: Record<string, string>;
+  retryMs: number;
+  keepAliveMs: number;
+  observer: FleetObserver;
+  /** Batches always answer as SSE. */
+  forceSse: boolean;
+}
+
+/**
+ * The HTTP answer to one POST carrying requests. It decides lazily: when the first message out is
+ * the only response, it is sent as plain JSON (no event log, no extra Redis write); anything else
+ * (a notification first, a server-to-client request, a batch, closeSSEStream) turns it into an SSE
+ * stream whose events are logged for resumption. After the client disconnects or the server closes
+ * the stream early, messages are still logged, for a resume through GET with Last-Event-ID.
+ */
+export class ResponseSink {
+  private mode: 'pending' | 'json' | 'sse' = 'pending';
+  private writer: SseWriter | undefined;
+  private readonly streamKey = newPostStreamKey();
+  private readonly awaiting: Set<RequestId>;
+  private detached = false;
+  private queue: Promise<void> = Promise.resolve();
+  private readonly doneCallbacks: Array<() => void> = [];
+  private finished = false;
+
+  constructor(private readonly options: SinkOptions) {
+    this.awaiting = new Set(options.requestIds);
+    options.res.once('close', () => {
+      if (!this.finished) this.detached = true;
+    });
+  }
+
+  get done(): boolean {
+    return this.finished;
+  }
+
+  onDone(callback: () => void): void {
+    if (this.finished) callback();
+    else this.doneCallbacks.push(callback);
+  }
+
+  /** Writes messages in the order they were handed over, even though logging them is asynchronous. */
+  write(message: JSONRPCMessage): Promise<void> {
+    const next = this.queue.then(() => this.writeNow(message));
+    this.queue = next.catch(() => {});
+    return next;
+  }
+
+  /** SEP-1699 polling: end the HTTP response now; the client resumes with GET and Last-Event-ID. */
+  closeStream(): void {
+    this.queue = this.queue.then(() => {
+      if (this.finished || this.detached) return;
+      if (this.mode === 'pending') this.openSse();
+      this.detached = true;
+      this.writer?.end();
+    });
+  }
+
+  private async writeNow(message: JSONRPCMessage): Promise<void> {
+    if (this.finished) return;
+    const completes = isResponse(message) && this.awaiting.has(message.id) && this.awaiting.size === 1;
+    if (this.mode === 'pending' && completes && !this.options.forceSse && !this.detached) {
+      this.mode = 'json';
+      const { res } = this.options;
+      res.writeHead(200, { 'Content-Type': 'application/json', ...this.options.headers });
+      res.end(JSON.stringify(message));
+      this.options.observer.delivered(kindOf(message), 'local', 0);
+      this.complete(message);
+      return;
+    }
+    if (this.mode === 'pending') this.openSse();
+    const { session } = this.options;
+    let eventId: string | undefined;
+    if (session) {
+      const entryId = await session.streams.publish(session.id, this.streamKey, message);
+      if (entryId !== undefined) eventId = formatEventId(this.streamKey, entryId);
+    }
+    if (!this.detached && this.writer?.writable) {
+      this.writer.event(message, eventId);
+      this.options.observer.delivered(kindOf(message), 'local', 0);
+    }
+    this.complete(message);
+    if (this.finished && session && this.detached) await session.streams.end(session.id, this.streamKey);
+  }
+
+  private openSse(): void {
+    this.mode = 'sse';
+    if (this.detached) return;
+    this.writer = SseWriter.open(this.options.res, this.options.headers, this.options.keepAliveMs);
+    this.options.observer.streamOpened('post');
+    this.options.res.once('close', () => this.options.observer.streamClosed('post'));
+    if (this.options.session && this.options.protocolVersion >= PRIMING_PROTOCOL_VERSION) {
+      this.writer.priming(formatEventId(this.streamKey, '0-0'), this.options.retryMs);
+    }
+  }
+
+  private complete(message: JSONRPCMessage): void {
+    if (!isResponse(message)) return;
+    this.awaiting.delete(message.id);
+    if (this.awaiting.size > 0) return;
+    this.finished = true;
+    this.writer?.end();
+    for (const callback of this.doneCallbacks.splice(0)) callback();
+  }
+}
+
+function kindOf(message: JSONRPCMessage): 'notification' | 'request' | 'response' {
+  if (isResponse(message)) return 'response';
+  return 'id' in message ? 'request' : 'notification';
+}

@@ -1,0 +1,92 @@
+import type { FleetObserver } from '../observability/observer.js';
+import type { SessionRecord } from '../sessions/session-store.js';
+import { SessionRuntime, type RuntimeDeps } from './session-runtime.js';
+
+/**
+ * The sessions this replica holds a live runtime for. A runtime is a cache: it can be dropped at
+ * any time (idle eviction, size bound) and rebuilt from the store on the next request.
+ */
+export class RuntimeCache {
+  private readonly runtimes = new Map<string, Promise<SessionRuntime>>();
+  private readonly sweeper: NodeJS.Timeout;
+
+  constructor(
+    private readonly deps: RuntimeDeps,
+    private readonly observer: FleetObserver,
+    private readonly idleMs = 10 * 60_000,
+    private readonly maxEntries = 10_000,
+  ) {
+    this.sweeper = setInterval(() => void this.evictIdle(), Math.min(idleMs, 60_000));
+    this.sweeper.unref();
+  }
+
+  has(sessionId: string): boolean {
+    return this.runtimes.has(sessionId);
+  }
+
+  /** A fresh runtime for a session being initialized here. */
+  async createFresh(sessionId: string): Promise<SessionRuntime> {
+    const runtime = SessionRuntime.create(sessionId, this.deps);
+    this.put(sessionId, runtime);
+    return runtime;
+  }
+
+  /** The session's runtime, rebuilt from `record` when this replica has none. */
+  async get(record: SessionRecord): Promise<SessionRuntime> {
+    let runtime = this.runtimes.get(record.id);
+    if (!runtime) {
+      runtime = SessionRuntime.create(record.id, this.deps).then(async (built) => {
+        await built.restore(record);
+        return built;
+      });
+      this.put(record.id, runtime);
+    }
+    try {
+      const ready = await runtime;
+      ready.lastUsed = Date.now();
+      await ready.applyLogLevel(record.logLevel);
+      return ready;
+    } catch (error) {
+      this.runtimes.delete(record.id);
+      this.observer.cachedSessions(this.runtimes.size);
+      throw error;
+    }
+  }
+
+  async drop(sessionId: string): Promise<void> {
+    const runtime = this.runtimes.get(sessionId);
+    if (!runtime) return;
+    this.runtimes.delete(sessionId);
+    this.observer.cachedSessions(this.runtimes.size);
+    await (await runtime.catch(() => undefined))?.close();
+  }
+
+  get size(): number {
+    return this.runtimes.size;
+  }
+
+  async closeAll(): Promise<void> {
+    clearInterval(this.sweeper);
+    await Promise.all([...this.runtimes.keys()].map((id) => this.drop(id)));
+  }
+
+  private put(sessionId: string, runtime: Promise<SessionRuntime>): void {
+    this.runtimes.set(sessionId, runtime);
+    runtime.catch(() => {
+      if (this.runtimes.get(sessionId) === runtime) this.runtimes.delete(sessionId);
+    });
+    if (this.runtimes.size > this.maxEntries) {
+      const oldest = this.runtimes.keys().next().value;
+      if (oldest !== undefined && oldest !== sessionId) void this.drop(oldest);
+    }
+    this.observer.cachedSessions(this.runtimes.size);
+  }
+
+  private async evictIdle(): Promise<void> {
+    const cutoff = Date.now() - this.idleMs;
+    for (const [id, pending] of [...this.runtimes]) {
+      const runtime = await pending.catch(() => undefined);
+      if (runtime && runtime.lastUsed < cutoff && runtime.transport.inFlight === 0) await this.drop(id);
+    }
+  }
+}

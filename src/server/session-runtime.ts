@@ -1,0 +1,109 @@
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import {
+  SubscribeRequestSchema,
+  UnsubscribeRequestSchema,
+  type JSONRPCMessage,
+  type JSONRPCRequest,
+  type LoggingLevel,
+} from '@modelcontextprotocol/sdk/types.js';
+import type { SessionRecord, SessionStore } from '../sessions/session-store.js';
+import type { StreamManager } from '../streams/stream-manager.js';
+import type { ResourceEvents, SharedState, Workload } from '../workload/types.js';
+import { FleetTransport } from './fleet-transport.js';
+import type { PendingClientRequests } from './pending-client-requests.js';
+
+export const SERVER_INFO = { name: 'mcp-fleet', version: '0.1.0' };
+
+export interface RuntimeDeps {
+  workload: Workload;
+  replicaName: string;
+  shared: SharedState;
+  resources: ResourceEvents;
+  store: SessionStore;
+  /** Undefined in stateless mode. */
+  streams: StreamManager | undefined;
+  pending: PendingClientRequests;
+}
+
+let replayCounter = 0;
+const replayId = () => `mcp-fleet-replay-${++replayCounter}`;
+
+/**
+ * One session's MCP server on this replica: an SDK McpServer with the workload registered,
+ * connected to a FleetTransport. Built at initialize, or rebuilt from the stored SessionRecord on
+ * a replica that has not seen the session (registration replay: the initialize and log level are
+ * fed to the server again, with their responses kept inside, so it is in the state it would be in
+ * had it served them itself).
+ */
+export class SessionRuntime {
+  appliedLogLevel: LoggingLevel | undefined;
+  lastUsed = Date.now();
+
+  private constructor(
+    readonly server: McpServer,
+    readonly transport: FleetTransport,
+  ) {}
+
+  static async create(sessionId: string | undefined, deps: RuntimeDeps): Promise<SessionRuntime> {
+    const server = new McpServer(SERVER_INFO, {
+      capabilities: {
+        logging: {},
+        tools: { listChanged: true },
+        resources: { subscribe: sessionId !== undefined, listChanged: true },
+        prompts: { listChanged: true },
+      },
+      instructions: deps.workload.instructions,
+    });
+    if (sessionId !== undefined) {
+      const id = sessionId;
+      server.server.setRequestHandler(SubscribeRequestSchema, async (request) => {
+        await deps.store.subscribe(id, request.params.uri);
+        return {};
+      });
+      server.server.setRequestHandler(UnsubscribeRequestSchema, async (request) => {
+        await deps.store.unsubscribe(id, request.params.uri);
+        return {};
+      });
+    }
+    deps.workload.register(server, {
+      replicaName: deps.replicaName,
+      sessionId,
+      shared: deps.shared,
+      resources: deps.resources,
+    });
+    const transport = new FleetTransport(sessionId, deps.streams, deps.pending);
+    await server.connect(transport);
+    return new SessionRuntime(server, transport);
+  }
+
+  /** Serves the client's own initialize; the caller stores the session and sends the response. */
+  initialize(request: JSONRPCRequest): Promise<JSONRPCMessage> {
+    return this.transport.request(request);
+  }
+
+  async restore(record: SessionRecord): Promise<void> {
+    const response = await this.transport.request({
+      jsonrpc: '2.0',
+      id: replayId(),
+      method: 'initialize',
+      params: {
+        protocolVersion: record.protocolVersion,
+        capabilities: record.clientCapabilities,
+        clientInfo: record.clientInfo,
+      },
+    });
+    if ('error' in response) throw new Error(`replaying initialize failed: ${JSON.stringify(response.error)}`);
+    this.transport.dispatchNotification({ jsonrpc: '2.0', method: 'notifications/initialized' });
+    await this.applyLogLevel(record.logLevel);
+  }
+
+  async applyLogLevel(level: LoggingLevel | undefined): Promise<void> {
+    if (level === undefined || level === this.appliedLogLevel) return;
+    await this.transport.request({ jsonrpc: '2.0', id: replayId(), method: 'logging/setLevel', params: { level } });
+    this.appliedLogLevel = level;
+  }
+
+  async close(): Promise<void> {
+    await this.server.close().catch(() => {});
+  }
+}
