@@ -177,9 +177,9 @@ export class RedisStreamManager implements StreamManager {
         const newest = await redisCall(() => this.options.redis.xrevrange(key, '+', '-', 'COUNT', 1));
         listener.setBacklog(newest[0]?.[0] ?? '0-0', []);
       } else {
-        const entries = await redisCall(() =>
-          this.options.redis.xrange(key, `(${options.after}`, '+', 'COUNT', this.options.maxEntriesPerStream),
-        );
+        // No COUNT: MAXLEN ~ trims in whole nodes, so the log may hold more than maxEntriesPerStream,
+        // and a capped read would return the oldest entries and drop the newest.
+        const entries = await redisCall(() => this.options.redis.xrange(key, `(${options.after}`, '+'));
         listener.setBacklog(options.after, entries.map(([id, fields]) => entryToEvent(id, fields)));
       }
       if (options.exclusive) {

@@ -1,0 +1,181 @@
+import { randomUUID } from 'node:crypto';
+import { afterEach, describe, expect, it } from 'vitest';
+import { NOOP_OBSERVER } from '../../src/observability/observer.js';
+import { connectRedis, createRedisClient, type RedisClient } from '../../src/redis/connection.js';
+import { StoreUnavailableError } from '../../src/redis/errors.js';
+import { InMemorySessionStore } from '../../src/sessions/memory-session-store.js';
+import { RedisSessionStore } from '../../src/sessions/redis-session-store.js';
+import type { NewSession, SessionStore } from '../../src/sessions/session-store.js';
+import { useRedisServer } from '../support/redis.js';
+import { redisSettings } from '../support/redis-settings.js';
+
+const redisServer = useRedisServer();
+
+interface Harness {
+  store: SessionStore;
+  /** Moves the store's clock (memory) or waits real time (Redis TTLs are server-side). */
+  elapse(ms: number): Promise<void>;
+  dispose(): Promise<void>;
+}
+
+function memoryHarness(ttlSeconds: number): Harness {
+  let offset = 0;
+  const store = new InMemorySessionStore(ttlSeconds, () => {}, () => Date.now() + offset);
+  return {
+    store,
+    elapse: async (ms) => {
+      offset += ms;
+    },
+    dispose: () => store.close(),
+  };
+}
+
+async function redisHarness(ttlSeconds: number): Promise<Harness> {
+  const client: RedisClient = createRedisClient({ settings: redisSettings(redisServer().url), observer: NOOP_OBSERVER, name: 'contract' });
+  await connectRedis(client);
+  const store = new RedisSessionStore(client, `contract-${randomUUID().slice(0, 8)}:`, ttlSeconds);
+  return {
+    store,
+    elapse: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+    dispose: async () => {
+      client.disconnect();
+    },
+  };
+}
+
+const implementations: Array<[string, (ttlSeconds: number) => Promise<Harness> | Harness]> = [
+  ['InMemorySessionStore', memoryHarness],
+  ['RedisSessionStore', redisHarness],
+];
+
+const newSession = (overrides: Partial<NewSession> = {}): NewSession => ({
+  id: randomUUID(),
+  protocolVersion: '2025-11-25',
+  clientCapabilities: { sampling: {}, elicitation: { form: {} } },
+  clientInfo: { name: 'contract-client', version: '1.2.3' },
+  ...overrides,
+});
+
+describe.each(implementations)('SessionStore contract: %s', (_name, makeHarness) => {
+  let harness: Harness | undefined;
+  const open = async (ttlSeconds = 60) => {
+    harness = await makeHarness(ttlSeconds);
+    return harness;
+  };
+  afterEach(async () => {
+    await harness?.dispose();
+    harness = undefined;
+  });
+
+  it('stores a session and returns every field as created', async () => {
+    const { store } = await open();
+    const session = newSession();
+    const before = Date.now();
+    expect(await store.create(session)).toBe(true);
+    const record = await store.touch(session.id);
+    expect(record).toMatchObject({
+      id: session.id,
+      protocolVersion: '2025-11-25',
+      clientCapabilities: session.clientCapabilities,
+      clientInfo: session.clientInfo,
+      logLevel: undefined,
+      subscriptions: [],
+    });
+    expect(record!.createdAt).toBeGreaterThanOrEqual(before - 5);
+    expect(record!.lastAccessAt).toBeGreaterThanOrEqual(record!.createdAt);
+  });
+
+  it('refuses to create a session whose id is taken', async () => {
+    const { store } = await open();
+    const session = newSession();
+    expect(await store.create(session)).toBe(true);
+    expect(await store.create({ ...session, clientInfo: { name: 'intruder', version: '0' } })).toBe(false);
+    expect((await store.touch(session.id))!.clientInfo.name).toBe('contract-client');
+  });
+
+  it('answers undefined for an unknown session, including ids full of glob characters', async () => {
+    const { store } = await open();
+    await store.create(newSession());
+    expect(await store.touch(randomUUID())).toBeUndefined();
+    expect(await store.touch('*')).toBeUndefined();
+    expect(await store.touch('session:{*}\r\nFLUSHALL')).toBeUndefined();
+  });
+
+  it('keeps the log level and subscriptions', async () => {
+    const { store } = await open();
+    const session = newSession();
+    await store.create(session);
+    expect(await store.setLogLevel(session.id, 'warning')).toBe(true);
+    expect(await store.subscribe(session.id, 'counter://a')).toBe(true);
+    expect(await store.subscribe(session.id, 'counter://b')).toBe(true);
+    expect(await store.subscribe(session.id, 'counter://a')).toBe(true);
+    const record = await store.touch(session.id);
+    expect(record!.logLevel).toBe('warning');
+    expect(record!.subscriptions.sort()).toEqual(['counter://a', 'counter://b']);
+    expect(await store.unsubscribe(session.id, 'counter://a')).toBe(true);
+    expect((await store.touch(session.id))!.subscriptions).toEqual(['counter://b']);
+  });
+
+  it('indexes subscribers by URI across sessions', async () => {
+    const { store } = await open();
+    const [a, b, c] = [newSession(), newSession(), newSession()];
+    for (const s of [a, b, c]) await store.create(s);
+    await store.subscribe(a.id, 'counter://shared');
+    await store.subscribe(b.id, 'counter://shared');
+    await store.subscribe(c.id, 'counter://other');
+    expect((await store.subscribers('counter://shared')).sort()).toEqual([a.id, b.id].sort());
+    expect(await store.subscribers('counter://nobody')).toEqual([]);
+    await store.unsubscribe(a.id, 'counter://shared');
+    expect(await store.subscribers('counter://shared')).toEqual([b.id]);
+  });
+
+  it('does not let an unknown session subscribe or set a log level', async () => {
+    const { store } = await open();
+    const ghost = randomUUID();
+    expect(await store.subscribe(ghost, 'counter://a')).toBe(false);
+    expect(await store.setLogLevel(ghost, 'debug')).toBe(false);
+    expect(await store.subscribers('counter://a')).toEqual([]);
+  });
+
+  it('deletes a session, its subscriptions and nothing else', async () => {
+    const { store } = await open();
+    const [gone, kept] = [newSession(), newSession()];
+    await store.create(gone);
+    await store.create(kept);
+    await store.subscribe(gone.id, 'counter://a');
+    await store.subscribe(kept.id, 'counter://a');
+    expect(await store.delete(gone.id)).toBe(true);
+    expect(await store.delete(gone.id)).toBe(false);
+    expect(await store.touch(gone.id)).toBeUndefined();
+    expect(await store.touch(kept.id)).toBeDefined();
+    expect(await store.subscribers('counter://a')).toEqual([kept.id]);
+  });
+
+  it('expires a session after its TTL without requests, and slides the TTL on each touch', async () => {
+    const { store, elapse } = await open(1);
+    const [idle, busy] = [newSession(), newSession()];
+    await store.create(idle);
+    await store.create(busy);
+    for (let i = 0; i < 3; i++) {
+      await elapse(450);
+      expect(await store.touch(busy.id)).toBeDefined();
+    }
+    await elapse(200);
+    expect(await store.touch(idle.id)).toBeUndefined();
+    expect(await store.touch(busy.id)).toBeDefined();
+  });
+});
+
+describe('RedisSessionStore when Redis is down', () => {
+  it('fails fast with StoreUnavailableError and a readable reason', async () => {
+    const client = createRedisClient({ settings: redisSettings('redis://127.0.0.1:1'), observer: NOOP_OBSERVER, name: 'down' });
+    client.on('error', () => {});
+    const store = new RedisSessionStore(client, 'down:', 60);
+    const started = Date.now();
+    const error = await store.touch(randomUUID()).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(StoreUnavailableError);
+    expect((error as Error).message).toMatch(/Redis/);
+    expect(Date.now() - started).toBeLessThan(5000);
+    client.disconnect();
+  });
+});

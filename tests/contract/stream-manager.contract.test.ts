@@ -1,0 +1,242 @@
+import { randomUUID } from 'node:crypto';
+import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { NOOP_OBSERVER } from '../../src/observability/observer.js';
+import { connectRedis, createRedisClient, type RedisClient } from '../../src/redis/connection.js';
+import { InMemoryStreamManager } from '../../src/streams/memory-stream-manager.js';
+import { RedisStreamManager } from '../../src/streams/redis-stream-manager.js';
+import { compareEntryIds, type InstanceEnvelope, type StreamEvent, type StreamManager } from '../../src/streams/stream-manager.js';
+import { useRedisServer } from '../support/redis.js';
+import { redisSettings } from '../support/redis-settings.js';
+
+const redisServer = useRedisServer();
+
+interface Harness {
+  /** Two managers standing for two replicas (the same object in memory: one process). */
+  here: StreamManager;
+  there: StreamManager;
+  createSession(id: string): Promise<void>;
+  dispose(): Promise<void>;
+}
+
+function memoryHarness(maxEntries: number): Harness {
+  const sessions = new Set<string>();
+  const manager = new InMemoryStreamManager({ retentionSeconds: 60, maxEntriesPerStream: maxEntries, sessionExists: async (id) => sessions.has(id) });
+  return {
+    here: manager,
+    there: manager,
+    createSession: async (id) => {
+      sessions.add(id);
+    },
+    dispose: () => manager.close(),
+  };
+}
+
+async function redisHarness(maxEntries: number): Promise<Harness> {
+  const prefix = `streams-${randomUUID().slice(0, 8)}:`;
+  const clients: RedisClient[] = [];
+  const replica = async () => {
+    const settings = redisSettings(redisServer().url);
+    const redis = createRedisClient({ settings, observer: NOOP_OBSERVER, name: 'contract' });
+    const subscriber = createRedisClient({ settings, observer: NOOP_OBSERVER, subscriber: true, name: 'contract-sub' });
+    await Promise.all([connectRedis(redis), connectRedis(subscriber)]);
+    clients.push(redis, subscriber);
+    const manager = new RedisStreamManager({
+      redis,
+      subscriber,
+      prefix,
+      retentionSeconds: 60,
+      maxEntriesPerStream: maxEntries,
+      sessionKey: (id) => `${prefix}session:{${id}}`,
+    });
+    await manager.start();
+    return manager;
+  };
+  const here = await replica();
+  const there = await replica();
+  return {
+    here,
+    there,
+    createSession: async (id) => {
+      await clients[0]!.set(`${prefix}session:{${id}}`, '1');
+    },
+    dispose: async () => {
+      await here.close();
+      await there.close();
+      for (const client of clients) client.disconnect();
+    },
+  };
+}
+
+const implementations: Array<[string, (maxEntries: number) => Promise<Harness> | Harness]> = [
+  ['InMemoryStreamManager', memoryHarness],
+  ['RedisStreamManager', redisHarness],
+];
+
+const note = (n: number): JSONRPCMessage => ({ jsonrpc: '2.0', method: 'notifications/message', params: { level: 'info', data: n } });
+const dataOf = (event: StreamEvent) => (event.type === 'message' ? (event.message as { params: { data: number } }).params.data : event.type);
+
+async function until(condition: () => boolean, timeoutMs = 3000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+describe.each(implementations)('StreamManager contract: %s', (_name, makeHarness) => {
+  let harness: Harness | undefined;
+  const open = async (maxEntries = 1000) => (harness = await makeHarness(maxEntries));
+  afterEach(async () => {
+    await harness?.dispose();
+    harness = undefined;
+  });
+
+  it('delivers what any replica publishes to a listener on another, in order, once each', async () => {
+    const { here, there } = await open();
+    const session = randomUUID();
+    const received: StreamEvent[] = [];
+    const listener = await here.listen(session, 'g', { listenerId: 'l1', exclusive: true }, (e) => received.push(e));
+    listener.start();
+    const ids: string[] = [];
+    for (let n = 0; n < 20; n++) ids.push((await (n % 2 === 0 ? there : here).publish(session, 'g', note(n)))!);
+    await until(() => received.length === 20);
+    expect(received.map(dataOf)).toEqual([...Array(20).keys()]);
+    expect(received.map((e) => ('entryId' in e ? e.entryId : ''))).toEqual(ids);
+    for (let i = 1; i < ids.length; i++) expect(compareEntryIds(ids[i - 1]!, ids[i]!)).toBe(-1);
+    await listener.close();
+  });
+
+  it('replays what was missed after an entry id, then continues live with no gap and no duplicate', async () => {
+    const { here, there } = await open();
+    const session = randomUUID();
+    const ids: string[] = [];
+    for (let n = 0; n < 10; n++) ids.push((await there.publish(session, 'g', note(n)))!);
+    const received: StreamEvent[] = [];
+    const publishing = (async () => {
+      for (let n = 10; n < 30; n++) await there.publish(session, 'g', note(n));
+    })();
+    const listener = await here.listen(session, 'g', { after: ids[3], listenerId: 'l1', exclusive: true }, (e) => received.push(e));
+    const backlog = listener.backlog.map(dataOf);
+    listener.start();
+    await publishing;
+    await until(() => backlog.length + received.length >= 26);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect([...backlog, ...received.map(dataOf)]).toEqual([...Array(26).keys()].map((i) => i + 4));
+    await listener.close();
+  });
+
+  it('positions a live-only listener after the newest entry, so its cursor replays exactly what follows', async () => {
+    const { here, there } = await open();
+    const session = randomUUID();
+    for (let n = 0; n < 3; n++) await there.publish(session, 'g', note(n));
+    const live = await here.listen(session, 'g', { listenerId: 'l1', exclusive: false }, () => {});
+    expect(live.backlog).toEqual([]);
+    const cursor = live.cursor;
+    await live.close();
+    await there.publish(session, 'g', note(3));
+    const resumed = await here.listen(session, 'g', { after: cursor, listenerId: 'l2', exclusive: false }, () => {});
+    expect(resumed.backlog.map(dataOf)).toEqual([3]);
+    await resumed.close();
+  });
+
+  it('keeps streams of one session apart', async () => {
+    const { here, there } = await open();
+    const session = randomUUID();
+    const onGet: StreamEvent[] = [];
+    const listener = await here.listen(session, 'g', { listenerId: 'l1', exclusive: true }, (e) => onGet.push(e));
+    listener.start();
+    await there.publish(session, 'pAAAAAAAAAAAAAAAAAAAAAA', note(1));
+    await there.publish(randomUUID(), 'g', note(2));
+    await there.publish(session, 'g', note(3));
+    await until(() => onGet.length === 1);
+    expect(onGet.map(dataOf)).toEqual([3]);
+    await listener.close();
+  });
+
+  it('passes the end marker of a stream to its listener', async () => {
+    const { here, there } = await open();
+    const session = randomUUID();
+    const received: StreamEvent[] = [];
+    const listener = await here.listen(session, 'pBBBBBBBBBBBBBBBBBBBBBB', { listenerId: 'l1', exclusive: true }, (e) => received.push(e));
+    listener.start();
+    await there.publish(session, 'pBBBBBBBBBBBBBBBBBBBBBB', note(1));
+    await there.end(session, 'pBBBBBBBBBBBBBBBBBBBBBB');
+    await until(() => received.length === 2);
+    expect(received.map((e) => e.type)).toEqual(['message', 'end']);
+    await listener.close();
+  });
+
+  it('hands a stream to the newest exclusive listener and tells the older one', async () => {
+    const { here, there } = await open();
+    const session = randomUUID();
+    const first: StreamEvent[] = [];
+    const second: StreamEvent[] = [];
+    const older = await here.listen(session, 'g', { listenerId: 'old', exclusive: true }, (e) => first.push(e));
+    older.start();
+    const newer = await there.listen(session, 'g', { listenerId: 'new', exclusive: true }, (e) => second.push(e));
+    newer.start();
+    await until(() => first.length === 1);
+    expect(first[0]).toEqual({ type: 'takeover', listener: 'new' });
+    await older.close();
+    await here.publish(session, 'g', note(7));
+    await until(() => second.length === 1);
+    expect(second.map(dataOf)).toEqual([7]);
+    await newer.close();
+  });
+
+  it('disconnects and terminates listeners wherever they are', async () => {
+    const { here, there } = await open();
+    const session = randomUUID();
+    const events: StreamEvent[] = [];
+    const listener = await here.listen(session, 'g', { listenerId: 'l1', exclusive: true }, (e) => events.push(e));
+    listener.start();
+    await there.disconnect(session, 'g');
+    await until(() => events.length === 1);
+    expect(events[0]!.type).toBe('takeover');
+    await there.terminate(session);
+    await until(() => events.length === 2);
+    expect(events[1]!.type).toBe('terminated');
+    await listener.close();
+    const afterTerminate = await here.listen(session, 'g', { after: '0-0', listenerId: 'l2', exclusive: false }, () => {});
+    expect(afterTerminate.backlog).toEqual([]);
+    await afterTerminate.close();
+  });
+
+  it('publishes with requireSession only while the session exists', async () => {
+    const { here, createSession } = await open();
+    const session = randomUUID();
+    expect(await here.publish(session, 'g', note(1), { requireSession: true })).toBeUndefined();
+    await createSession(session);
+    expect(await here.publish(session, 'g', note(2), { requireSession: true })).toMatch(/^\d+-\d+$/);
+  });
+
+  it('routes an envelope to the instance it names', async () => {
+    const { here, there } = await open();
+    const atHere: InstanceEnvelope[] = [];
+    here.onInstanceMessage((e) => atHere.push(e));
+    const envelope: InstanceEnvelope = {
+      type: 'client-response',
+      sessionId: randomUUID(),
+      message: { jsonrpc: '2.0', id: `${here.instanceId}~1`, result: {} },
+      publishedAt: Date.now(),
+    };
+    await there.sendToInstance(here.instanceId, envelope);
+    await until(() => atHere.length === 1);
+    expect(atHere[0]).toEqual(envelope);
+    await there.sendToInstance('no-such-instance', envelope);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(atHere).toHaveLength(1);
+  });
+
+  it('bounds the log of a stream', async () => {
+    const { here } = await open(10);
+    const session = randomUUID();
+    for (let n = 0; n < 300; n++) await here.publish(session, 'g', note(n));
+    const all = await here.listen(session, 'g', { after: '0-0', listenerId: 'l', exclusive: false }, () => {});
+    expect(all.backlog.length).toBeGreaterThanOrEqual(10);
+    expect(all.backlog.length).toBeLessThan(300);
+    expect(dataOf(all.backlog.at(-1)!)).toBe(299);
+    await all.close();
+  });
+});
