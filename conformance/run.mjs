@@ -220,10 +220,21 @@ function mcpEndpoint(url) {
 /** Three replicas on Redis behind the local load balancer, from the fleet launcher. */
 async function withFleet(_workDir, use) {
   const entry = path.join(ROOT, 'dist', 'fleet', 'index.js');
-  if (!fs.existsSync(entry)) throw new SetupError('dist/fleet/index.js is missing: run npm run build first');
+  if (!fs.existsSync(entry)) {
+    throw new SetupError(
+      fs.existsSync(path.join(ROOT, 'src', 'fleet', 'index.ts'))
+        ? 'dist/fleet/index.js is missing: run npm run build first'
+        : 'there is no fleet launcher (src/fleet/index.ts) in this checkout',
+    );
+  }
   const { startFleet } = await import(pathToFileURL(entry).href);
   if (typeof startFleet !== 'function') throw new SetupError('dist/fleet/index.js exports no startFleet');
-  const fleet = await startFleet({ replicas: 3, env: { MCP_WORKLOAD: 'conformance' } });
+  let fleet;
+  try {
+    fleet = await startFleet({ replicas: 3, env: { MCP_WORKLOAD: 'conformance' } });
+  } catch (error) {
+    throw new SetupError(`the fleet did not start: ${error instanceof Error ? error.message : String(error)}`);
+  }
   const stop = () => fleet.stop();
   cleanups.add(stop);
   try {
