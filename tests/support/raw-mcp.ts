@@ -1,0 +1,162 @@
+/** Wire-level MCP over HTTP for tests that must see statuses, headers and SSE frames as sent. */
+export const PROTOCOL_VERSION = '2025-11-25';
+
+export const POST_HEADERS = {
+  'Content-Type': 'application/json',
+  Accept: 'application/json, text/event-stream',
+};
+
+export interface SseFrame {
+  id?: string;
+  retry?: number;
+  data: string;
+}
+
+export interface RpcAnswer {
+  status: number;
+  headers: Headers;
+  /** JSON-RPC messages in the body (one for JSON, one per data frame for SSE). */
+  messages: Array<Record<string, any>>;
+  frames: SseFrame[];
+}
+
+export function parseSse(text: string): SseFrame[] {
+  const frames: SseFrame[] = [];
+  for (const block of text.split(/\n\n/)) {
+    if (block.trim() === '' || block.split('\n').every((line) => line.startsWith(':'))) continue;
+    const frame: SseFrame = { data: '' };
+    const data: string[] = [];
+    for (const line of block.split('\n')) {
+      const colon = line.indexOf(':');
+      if (colon === 0) continue;
+      const field = colon < 0 ? line : line.slice(0, colon);
+      const value = colon < 0 ? '' : line.slice(colon + 1).replace(/^ /, '');
+      if (field === 'id') frame.id = value;
+      else if (field === 'retry') frame.retry = Number(value);
+      else if (field === 'data') data.push(value);
+    }
+    frame.data = data.join('\n');
+    frames.push(frame);
+  }
+  return frames;
+}
+
+export async function readAnswer(response: Response): Promise<RpcAnswer> {
+  const text = await response.text();
+  const type = response.headers.get('content-type') ?? '';
+  if (type.startsWith('text/event-stream')) {
+    const frames = parseSse(text);
+    return { status: response.status, headers: response.headers, frames, messages: frames.filter((f) => f.data !== '').map((f) => JSON.parse(f.data)) };
+  }
+  return { status: response.status, headers: response.headers, frames: [], messages: text === '' ? [] : [JSON.parse(text)] };
+}
+
+let nextId = 1;
+
+export async function post(url: string, body: unknown, sessionId?: string, headers: Record<string, string> = {}): Promise<RpcAnswer> {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: {
+      ...POST_HEADERS,
+      ...(sessionId ? { 'Mcp-Session-Id': sessionId, 'MCP-Protocol-Version': PROTOCOL_VERSION } : {}),
+      ...headers,
+    },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  return readAnswer(response);
+}
+
+export function request(method: string, params: Record<string, unknown> = {}): Record<string, unknown> {
+  return { jsonrpc: '2.0', id: nextId++, method, params };
+}
+
+export async function initialize(url: string, capabilities: Record<string, unknown> = {}): Promise<string> {
+  const answer = await post(url, request('initialize', { protocolVersion: PROTOCOL_VERSION, capabilities, clientInfo: { name: 'raw-test', version: '1' } }));
+  const sessionId = answer.headers.get('mcp-session-id');
+  if (answer.status !== 200 || !sessionId) throw new Error(`initialize failed: ${answer.status} ${JSON.stringify(answer.messages)}`);
+  await post(url, { jsonrpc: '2.0', method: 'notifications/initialized' }, sessionId);
+  return sessionId;
+}
+
+export async function callTool(url: string, sessionId: string, name: string, args: Record<string, unknown> = {}): Promise<RpcAnswer> {
+  return post(url, request('tools/call', { name, arguments: args }), sessionId);
+}
+
+/** The parsed JSON of a tool result's first text block. */
+export function toolJson(answer: RpcAnswer): any {
+  const result = answer.messages.find((m) => 'result' in m)?.result;
+  return JSON.parse(result.content[0].text);
+}
+
+/** An open GET stream: frames as they arrive, closable. */
+export class SseStream {
+  readonly frames: SseFrame[] = [];
+  ended = false;
+  private buffer = '';
+  private readonly controller = new AbortController();
+  status = 0;
+  headers: Headers | undefined;
+
+  static async open(url: string, sessionId: string, lastEventId?: string): Promise<SseStream> {
+    const stream = new SseStream();
+    const response = await fetch(url, {
+      headers: {
+        Accept: 'text/event-stream',
+        'Mcp-Session-Id': sessionId,
+        'MCP-Protocol-Version': PROTOCOL_VERSION,
+        ...(lastEventId ? { 'Last-Event-ID': lastEventId } : {}),
+      },
+      signal: stream.controller.signal,
+    });
+    stream.status = response.status;
+    stream.headers = response.headers;
+    if (response.ok && response.body) void stream.pump(response.body);
+    else {
+      stream.ended = true;
+      stream.buffer = await response.text();
+    }
+    return stream;
+  }
+
+  get errorBody(): string {
+    return this.buffer;
+  }
+
+  private async pump(body: ReadableStream<Uint8Array>): Promise<void> {
+    const decoder = new TextDecoder();
+    try {
+      for await (const chunk of body) {
+        this.buffer += decoder.decode(chunk, { stream: true });
+        const cut = this.buffer.lastIndexOf('\n\n');
+        if (cut >= 0) {
+          this.frames.push(...parseSse(this.buffer.slice(0, cut + 2)));
+          this.buffer = this.buffer.slice(cut + 2);
+        }
+      }
+    } catch {
+      // aborted
+    }
+    this.ended = true;
+  }
+
+  /** JSON-RPC messages received so far (priming and retry-only frames skipped). */
+  get messages(): Array<Record<string, any>> {
+    return this.frames.filter((f) => f.data !== '').map((f) => JSON.parse(f.data));
+  }
+
+  get lastEventId(): string | undefined {
+    return this.frames.filter((f) => f.id !== undefined).at(-1)?.id;
+  }
+
+  async waitFor(predicate: (stream: SseStream) => boolean, timeoutMs = 5000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!predicate(this)) {
+      if (Date.now() > deadline) throw new Error(`SSE condition not met; frames: ${JSON.stringify(this.frames)}`);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  }
+
+  close(): void {
+    this.controller.abort();
+  }
+}
