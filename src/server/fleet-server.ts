@@ -59,6 +59,16 @@ export async function createFleetServer({ config, workload, observer = NOOP_OBSE
   server.requestTimeout = 0;
   server.headersTimeout = 30_000;
   server.keepAliveTimeout = 65_000;
+  // Requests Node's HTTP parser rejects (a newline inside a header, oversized headers) still get a
+  // JSON-RPC error body, and never take the process down.
+  server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
+    if (!socket.writable) return socket.destroy();
+    const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
+    const body = JSON.stringify({ jsonrpc: '2.0', error: { code: -32600, message: `Bad Request: malformed HTTP request (${error.code ?? 'parse error'})` }, id: null });
+    socket.end(
+      `HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : 'Bad Request'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  });
 
   return {
     config,
