@@ -369,6 +369,8 @@ function report(columns, expected) {
 
 process.once('SIGINT', onInterrupt);
 process.once('SIGTERM', onInterrupt);
+// Launchers may await processes they unref()'d; keep the event loop alive until main() is done.
+setInterval(() => {}, 60_000);
 main().then(
   (code) => process.exit(code),
   (error) => {
