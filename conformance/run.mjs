@@ -298,6 +298,9 @@ async function main() {
   const expected = readExpectedFailures();
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mcp-fleet-conformance-'));
   console.log(`MCP conformance suite ${suite.version}, ${scenarios.length} server scenarios, Node ${nodeMajor(node)} at ${node}`);
+  if (suite.version !== SUITE_VERSION && !process.env.CONFORMANCE_CLI) {
+    console.log(`note: the workload and expected failures were written for suite ${SUITE_VERSION}`);
+  }
   console.log(`logs and results: ${workDir}\n`);
 
   const columns = [];
