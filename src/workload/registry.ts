@@ -1,9 +1,11 @@
 import { ConfigError } from '../config.js';
+import { conformanceWorkload } from './conformance.js';
 import { referenceWorkload } from './reference.js';
 import type { Workload } from './types.js';
 
 const WORKLOADS: Record<string, Workload> = {
   [referenceWorkload.name]: referenceWorkload,
+  [conformanceWorkload.name]: conformanceWorkload,
 };
 
 /** The workload named by MCP_WORKLOAD. */

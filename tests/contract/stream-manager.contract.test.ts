@@ -74,7 +74,7 @@ const implementations: Array<[string, (maxEntries: number) => Promise<Harness> |
 ];
 
 const note = (n: number): JSONRPCMessage => ({ jsonrpc: '2.0', method: 'notifications/message', params: { level: 'info', data: n } });
-const dataOf = (event: StreamEvent) => (event.type === 'message' ? (event.message as { params: { data: number } }).params.data : event.type);
+const dataOf = (event: StreamEvent) => (event.type === 'message' ? (event.message as unknown as { params: { data: number } }).params.data : event.type);
 
 async function until(condition: () => boolean, timeoutMs = 3000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

@@ -143,7 +143,7 @@ describe('Redis unavailable', () => {
     expect(Date.now() - started).toBeLessThan(3000);
     const readiness = await fetch(`${server.base}/readyz`);
     expect(readiness.status).toBe(503);
-    expect((await readiness.json()).reason).toMatch(/Redis/);
+    expect(((await readiness.json()) as { reason: string }).reason).toMatch(/Redis/);
     expect((await fetch(`${server.base}/healthz`)).status).toBe(200);
 
     await redis.restart();

@@ -19,7 +19,8 @@ let C: ServerProcess;
 
 beforeAll(async () => {
   redis = await RedisProcess.start();
-  [A, B, C] = await Promise.all(['replica-a', 'replica-b', 'replica-c'].map((name) => ServerProcess.start(name, { REDIS_URL: redis.url })));
+  const started = await Promise.all(['replica-a', 'replica-b', 'replica-c'].map((name) => ServerProcess.start(name, { REDIS_URL: redis.url })));
+  [A, B, C] = started as [ServerProcess, ServerProcess, ServerProcess];
 });
 
 afterAll(async () => {
