@@ -1,0 +1,43 @@
+import { spawnSync } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
+import path from 'node:path';
+
+/**
+ * promtool (Debian/Ubuntu package `prometheus`). PROMTOOL may name the binary; otherwise it is
+ * looked up on PATH. Tests that need it run whenever it is found, and also under CI=true, where a
+ * missing promtool makes them fail instead of being skipped.
+ */
+export function findPromtool(): string | undefined {
+  const explicit = process.env.PROMTOOL;
+  if (explicit !== undefined && explicit !== '') return explicit;
+  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
+    if (dir === '') continue;
+    const candidate = path.join(dir, 'promtool');
+    try {
+      accessSync(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      // not in this directory
+    }
+  }
+  return undefined;
+}
+
+export const PROMTOOL = findPromtool();
+const CI = ['true', '1'].includes((process.env.CI ?? '').toLowerCase());
+/** Run promtool tests: promtool is here, or CI demands it (and the tests fail without it). */
+export const RUN_PROMTOOL_TESTS = PROMTOOL !== undefined || CI;
+
+export interface PromtoolResult {
+  status: number | null;
+  output: string;
+}
+
+export function promtool(args: string[], input?: string, cwd?: string): PromtoolResult {
+  if (PROMTOOL === undefined) {
+    throw new Error('promtool not found: install the `prometheus` apt package or set PROMTOOL');
+  }
+  const result = spawnSync(PROMTOOL, args, { input, cwd, encoding: 'utf8', timeout: 60_000 });
+  if (result.error) throw result.error;
+  return { status: result.status, output: `${result.stdout}${result.stderr}` };
+}
