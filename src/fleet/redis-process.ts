@@ -88,7 +88,6 @@ export class RedisProcess {
     ];
     const child = spawn(this.binary, args, { stdio: ['ignore', 'ignore', 'inherit'] });
     this.child = child;
-    child.unref();
     await waitForPort(this.port);
   }
 

@@ -65,6 +65,15 @@ const sessionHeader = (req: IncomingMessage): string | undefined => {
   return Array.isArray(value) ? value[0] : value;
 };
 
+/**
+ * The revision a request is answered at: clients may send an older supported revision in the
+ * header than the one the session negotiated, and must not lose features (priming events) for it.
+ */
+function effectiveVersion(req: IncomingMessage, record: SessionRecord): string {
+  const header = protocolVersionOf(req);
+  return header !== undefined && header > record.protocolVersion ? header : record.protocolVersion;
+}
+
 /** Labels a request for metrics without letting clients create label values. */
 export function methodLabel(res: ServerResponse): string {
   return (res as ServerResponse & { mcpMethod?: string }).mcpMethod ?? 'other';
@@ -189,7 +198,7 @@ export class McpEndpoint {
       throw new HttpError(400, ErrorCode.InvalidRequest, `Invalid Request: JSON-RPC batches are not allowed in protocol ${record.protocolVersion}`);
     }
     const runtime = await this.deps.runtimes.get(record);
-    const work = this.dispatch(req, res, runtime, messages, batch, record.id, protocolVersionOf(req) ?? record.protocolVersion);
+    const work = this.dispatch(req, res, runtime, messages, batch, record.id, effectiveVersion(req, record));
     this.inFlightPosts.add(work);
     try {
       await work;
@@ -283,7 +292,7 @@ export class McpEndpoint {
       }
       const extra: MessageExtraInfo = {
         requestInfo,
-        closeSSEStream: () => sink.closeStream(),
+        closeSSEStream: sink.resumable ? () => sink.closeStream() : undefined,
         closeStandaloneSSEStream: sessionId === undefined ? undefined : () => void this.deps.streams.disconnect(sessionId, STANDALONE_STREAM).catch(() => {}),
       };
       runtime.transport.dispatchRequest(request, sink, extra);
@@ -328,7 +337,7 @@ export class McpEndpoint {
       streamKey = parsed.streamKey;
       after = parsed.entryId;
     }
-    await this.holdStream(res, record, streamKey, after, protocolVersionOf(req) ?? record.protocolVersion);
+    await this.holdStream(res, record, streamKey, after, effectiveVersion(req, record));
   }
 
   private async holdStream(res: ServerResponse, record: SessionRecord, streamKey: string, after: string | undefined, protocolVersion: string): Promise<void> {

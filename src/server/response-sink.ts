@@ -47,6 +47,11 @@ export class ResponseSink {
     });
   }
 
+  /** Whether the client can resume this stream after the server closes it: it gets a priming event id. */
+  get resumable(): boolean {
+    return this.options.session !== undefined && this.options.protocolVersion >= PRIMING_PROTOCOL_VERSION;
+  }
+
   get done(): boolean {
     return this.finished;
   }
@@ -65,6 +70,7 @@ export class ResponseSink {
 
   /** SEP-1699 polling: end the HTTP response now; the client resumes with GET and Last-Event-ID. */
   closeStream(): void {
+    if (!this.resumable) return;
     this.queue = this.queue.then(() => {
       if (this.finished || this.detached) return;
       if (this.mode === 'pending') this.openSse();
@@ -108,7 +114,7 @@ export class ResponseSink {
     this.writer = SseWriter.open(this.options.res, this.options.headers, this.options.keepAliveMs);
     this.options.observer.streamOpened('post');
     this.options.res.once('close', () => this.options.observer.streamClosed('post'));
-    if (this.options.session && this.options.protocolVersion >= PRIMING_PROTOCOL_VERSION) {
+    if (this.resumable) {
       this.writer.priming(formatEventId(this.streamKey, '0-0'), this.options.retryMs);
     }
   }
