@@ -1,0 +1,88 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RedisProcess } from '../../src/fleet/redis-process.js';
+import { callTool, initialize, post, request, SseStream, toolJson } from '../support/raw-mcp.js';
+import { ServerProcess } from '../support/server-process.js';
+
+let redis: RedisProcess;
+
+beforeAll(async () => {
+  redis = await RedisProcess.start();
+});
+
+afterAll(async () => {
+  await redis?.dispose();
+});
+
+describe('stateless mode', () => {
+  it('serves requests with no session id, issues none, and refuses GET and DELETE', async () => {
+    const server = await ServerProcess.start('stateless', { SESSION_MODE: 'stateless', REDIS_URL: redis.url });
+    try {
+      const init = await post(server.url, request('initialize', { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 't', version: '1' } }));
+      expect(init.status).toBe(200);
+      expect(init.headers.get('mcp-session-id')).toBeNull();
+      const whoami = await post(server.url, request('tools/call', { name: 'whoami', arguments: {} }));
+      expect(whoami.status).toBe(200);
+      expect(toolJson(whoami)).toEqual({ replica: 'stateless', sessionId: null });
+      expect((await fetch(server.url, { headers: { Accept: 'text/event-stream' } })).status).toBe(405);
+      expect((await fetch(server.url, { method: 'DELETE' })).status).toBe(405);
+    } finally {
+      await server.stop('SIGKILL');
+    }
+  });
+});
+
+describe('SSE polling of the standalone stream', () => {
+  it('closes a GET stream after GET_STREAM_MAX_MS with a retry hint; the client resumes without loss', async () => {
+    const server = await ServerProcess.start('polling', { REDIS_URL: redis.url, GET_STREAM_MAX_MS: '400', SSE_RETRY_MS: '250' });
+    try {
+      const session = await initialize(server.url);
+      const first = await SseStream.open(server.url, session);
+      await first.waitFor((s) => s.frames.length >= 1);
+      expect(first.frames[0]).toMatchObject({ data: '', retry: 250 });
+      await callTool(server.url, session, 'notify', { message: 'a', count: 2 });
+      await first.waitFor((s) => s.ended);
+      expect(first.frames.at(-1)).toMatchObject({ retry: 250 });
+      await callTool(server.url, session, 'notify', { message: 'b', count: 2 });
+      const second = await SseStream.open(server.url, session, first.lastEventId);
+      await second.waitFor((s) => s.messages.length === 2);
+      expect([...first.messages, ...second.messages].map((m) => `${m.params.data.message}${m.params.data.index}`)).toEqual(['a0', 'a1', 'b0', 'b1']);
+      second.close();
+    } finally {
+      await server.stop('SIGKILL');
+    }
+  });
+});
+
+describe('SIGTERM', () => {
+  it('drains: not ready, GET streams closed with a retry hint, in-flight calls finish, then exit 0', async () => {
+    const server = await ServerProcess.start('draining', { REDIS_URL: redis.url, SSE_RETRY_MS: '500', DRAIN_TIMEOUT_MS: '5000' });
+    const session = await initialize(server.url);
+    const stream = await SseStream.open(server.url, session);
+    const inFlight = callTool(server.url, session, 'progress', { steps: 5, delayMs: 200 });
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    const exit = server.stop('SIGTERM');
+    await stream.waitFor((s) => s.ended);
+    expect(stream.frames.at(-1)).toMatchObject({ retry: 500 });
+    const answer = await inFlight;
+    expect(answer.status).toBe(200);
+    expect(toolJson(answer)).toMatchObject({ steps: 5 });
+    expect(await exit).toBe(0);
+
+    // The session outlives the replica: another one serves it.
+    const successor = await ServerProcess.start('successor', { REDIS_URL: redis.url });
+    try {
+      expect(toolJson(await callTool(successor.url, session, 'whoami'))).toEqual({ replica: 'successor', sessionId: session });
+    } finally {
+      await successor.stop('SIGKILL');
+    }
+  });
+});
+
+describe('configuration', () => {
+  it('refuses to start on a bad value, naming it', async () => {
+    const error = await ServerProcess.start('misconfigured', { SESSION_TTL_SECONDS: 'soon', REDIS_URL: 'http://nope' }).catch((e: Error) => e);
+    expect(error).toBeInstanceOf(Error);
+    expect((error as Error).message).toMatch(/SESSION_TTL_SECONDS="soon" is not a whole number/);
+    expect((error as Error).message).toMatch(/REDIS_URL must use redis: or rediss:/);
+  });
+});
