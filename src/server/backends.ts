@@ -2,6 +2,7 @@ import type { FleetConfig, RedisSettings } from '../config.js';
 import type { FleetObserver } from '../observability/observer.js';
 import { connectRedis, createRedisClient, type RedisClient } from '../redis/connection.js';
 import { describeRedisError } from '../redis/errors.js';
+import { preloadScripts } from '../redis/lua-script.js';
 import { InMemorySessionStore } from '../sessions/memory-session-store.js';
 import { RedisSessionStore } from '../sessions/redis-session-store.js';
 import type { SessionStore } from '../sessions/session-store.js';
@@ -65,6 +66,13 @@ async function redisBackends(config: FleetConfig, settings: RedisSettings, obser
     maxEntriesPerStream: config.eventMaxPerStream,
     sessionKey: (id) => store.sessionKey(id),
   });
+  let scriptsLoaded = false;
+  commands.on('ready', () => {
+    preloadScripts(commands).then(
+      () => (scriptsLoaded = true),
+      (error: unknown) => log.warn('could not preload Lua scripts (they load on first use)', { reason: describeRedisError(error) }),
+    );
+  });
   // Connect in the background: the replica serves 503 and reports not-ready until Redis answers.
   let subscribed = false;
   void connectRedis(commands).catch(() => {});
@@ -82,6 +90,7 @@ async function redisBackends(config: FleetConfig, settings: RedisSettings, obser
     async unavailableReason() {
       if (commands.status !== 'ready') return `Redis is not connected (${lastError ?? commands.status})`;
       if (subscriber.status !== 'ready' || !subscribed) return 'Redis subscriber is not connected';
+      if (!scriptsLoaded) return 'Lua scripts are not loaded yet';
       try {
         await store.ping();
         return undefined;
