@@ -1,0 +1,14 @@
+/** mcp-fleet as a library: build a replica-agnostic MCP server around your own workload. */
+export { loadConfig, ConfigError, type FleetConfig, type RedisSettings } from './config.js';
+export { createFleetServer, type FleetServer, type FleetServerOptions } from './server/fleet-server.js';
+export type { Workload, WorkloadContext, SharedState, ResourceEvents } from './workload/types.js';
+export { referenceWorkload } from './workload/reference.js';
+export { conformanceWorkload } from './workload/conformance.js';
+export { NOOP_OBSERVER, type FleetObserver, type RequestFinished } from './observability/observer.js';
+export { PrometheusObserver, startMetricsServer } from './metrics/index.js';
+export type { SessionStore, SessionRecord, NewSession } from './sessions/session-store.js';
+export { InMemorySessionStore } from './sessions/memory-session-store.js';
+export { RedisSessionStore } from './sessions/redis-session-store.js';
+export type { StreamManager, StreamEvent, StreamListener, InstanceEnvelope } from './streams/stream-manager.js';
+export { InMemoryStreamManager } from './streams/memory-stream-manager.js';
+export { RedisStreamManager } from './streams/redis-stream-manager.js';
