@@ -1,0 +1,41 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/config.js';
+
+describe('loadConfig', () => {
+  it('defaults to one in-memory stateful server on :3000/mcp with metrics on :9464', () => {
+    const config = loadConfig({ POD_NAME: 'r0' });
+    expect(config).toMatchObject({ port: 3000, mcpPath: '/mcp', metricsPort: 9464, replicaName: 'r0', sessionMode: 'stateful', redis: undefined, workload: 'reference' });
+  });
+
+  it('switches to Redis with REDIS_URL and reads its settings', () => {
+    const config = loadConfig({ REDIS_URL: 'rediss://redis:6380', REDIS_KEY_PREFIX: 'app:', REDIS_PASSWORD: 's3cret' });
+    expect(config.redis).toMatchObject({ url: 'rediss://redis:6380', tls: true, keyPrefix: 'app:', password: 's3cret', sentinels: [], clusterNodes: [] });
+  });
+
+  it('reads Sentinel and Cluster node lists', () => {
+    expect(loadConfig({ REDIS_SENTINELS: 'a:26379, b:26379', REDIS_SENTINEL_NAME: 'mymaster' }).redis?.sentinels).toEqual([
+      { host: 'a', port: 26379 },
+      { host: 'b', port: 26379 },
+    ]);
+    expect(loadConfig({ REDIS_CLUSTER_NODES: 'n1:7000,n2:7001' }).redis?.clusterNodes).toHaveLength(2);
+  });
+
+  it('names every bad value at once', () => {
+    let error: unknown;
+    try {
+      loadConfig({ PORT: '70000', SESSION_MODE: 'sticky', REPLICA_HEADER: 'maybe', REDIS_SENTINELS: 'nohost', MCP_PATH: 'mcp', REDIS_URL: 'redis://x', REDIS_CLUSTER_NODES: 'a:1' });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const problems = (error as ConfigError).problems.join('\n');
+    for (const fragment of ['PORT=70000 is out of range', 'SESSION_MODE="sticky" must be one of stateful, stateless', 'REPLICA_HEADER="maybe" is not a boolean', 'REDIS_SENTINELS: "nohost" is not host:port', 'MCP_PATH must start with /', 'set only one of REDIS_URL']) {
+      expect(problems).toContain(fragment);
+    }
+  });
+
+  it('refuses a metrics port equal to the MCP port, and key prefixes that would need escaping', () => {
+    expect(() => loadConfig({ PORT: '8080', METRICS_PORT: '8080' })).toThrow(/METRICS_PORT must differ/);
+    expect(() => loadConfig({ REDIS_URL: 'redis://x', REDIS_KEY_PREFIX: 'a b*' })).toThrow(/REDIS_KEY_PREFIX/);
+  });
+});

@@ -1,0 +1,40 @@
+import { describe, expect, it } from 'vitest';
+import { NOOP_OBSERVER } from '../../src/observability/observer.js';
+import { connectRedis, createRedisClient } from '../../src/redis/connection.js';
+import { LuaScript } from '../../src/redis/lua-script.js';
+import { newRequestCost, withRequestCost } from '../../src/redis/request-cost.js';
+import { useRedisServer } from '../support/redis.js';
+import { redisSettings } from '../support/redis-settings.js';
+
+const redisServer = useRedisServer();
+
+describe('Redis instrumentation', () => {
+  it('attributes each command to the request whose async context issued it, and names scripts', async () => {
+    const operations: string[] = [];
+    const client = createRedisClient({
+      settings: redisSettings(redisServer().url),
+      observer: { ...NOOP_OBSERVER, redisCommand: (op) => operations.push(op) },
+      name: 'cost',
+    });
+    await connectRedis(client);
+    const script = new LuaScript('test_echo', "return ARGV[1]");
+    const [first, second] = [newRequestCost(), newRequestCost()];
+    await Promise.all([
+      withRequestCost(first, async () => {
+        await client.set('k', '1');
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        await client.get('k');
+      }),
+      withRequestCost(second, async () => {
+        await script.run(client, [], ['hello']);
+      }),
+    ]);
+    expect(first.redisCommands).toBe(2);
+    expect(first.redisSeconds).toBeGreaterThan(0);
+    // The script's first run on this server: EVALSHA (NOSCRIPT), then EVAL.
+    expect(second.redisCommands).toBe(2);
+    expect(await script.run(client, [], ['again'])).toBe('again');
+    expect(operations).toEqual(expect.arrayContaining(['set', 'get', 'test_echo', 'eval']));
+    client.disconnect();
+  });
+});

@@ -1,0 +1,107 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { NOOP_OBSERVER } from '../../src/observability/observer.js';
+import { ResponseSink, type SinkOptions } from '../../src/server/response-sink.js';
+import { InMemoryStreamManager } from '../../src/streams/memory-stream-manager.js';
+import { parseEventId } from '../../src/streams/event-id.js';
+import { readAnswer } from '../support/raw-mcp.js';
+
+const servers: http.Server[] = [];
+afterEach(() => {
+  for (const s of servers.splice(0)) s.close();
+});
+
+const streams = new InMemoryStreamManager({ retentionSeconds: 60, maxEntriesPerStream: 100, sessionExists: async () => true });
+const result = (id: number): JSONRPCMessage => ({ jsonrpc: '2.0', id, result: { ok: id } });
+const progress: JSONRPCMessage = { jsonrpc: '2.0', method: 'notifications/progress', params: { progressToken: 1, progress: 1 } };
+
+/** Serves one request with a sink built from `options`, driven by `drive`; returns what the client read. */
+async function serve(options: Partial<SinkOptions>, drive: (sink: ResponseSink) => Promise<void>) {
+  const server = http.createServer((_req, res) => {
+    const sink = new ResponseSink({
+      res,
+      requestIds: [1],
+      session: { id: 'session-1', streams },
+      protocolVersion: '2025-11-25',
+      headers: { 'mcp-session-id': 'session-1' },
+      retryMs: 750,
+      keepAliveMs: 0,
+      observer: NOOP_OBSERVER,
+      forceSse: false,
+      ...options,
+    });
+    void drive(sink);
+  });
+  servers.push(server);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return readAnswer(await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`));
+}
+
+describe('ResponseSink', () => {
+  it('answers with plain JSON when the response is the first message out', async () => {
+    const answer = await serve({}, (sink) => sink.write(result(1)));
+    expect(answer.headers.get('content-type')).toBe('application/json');
+    expect(answer.headers.get('mcp-session-id')).toBe('session-1');
+    expect(answer.messages).toEqual([result(1)]);
+  });
+
+  it('turns into SSE when a notification comes first: priming event with retry, then logged events', async () => {
+    const answer = await serve({}, async (sink) => {
+      await sink.write(progress);
+      await sink.write(result(1));
+    });
+    expect(answer.headers.get('content-type')).toBe('text/event-stream');
+    expect(answer.frames[0]).toMatchObject({ data: '', retry: 750 });
+    expect(parseEventId(answer.frames[0]!.id!)?.entryId).toBe('0-0');
+    expect(answer.messages).toEqual([progress, result(1)]);
+    const ids = answer.frames.slice(1).map((f) => parseEventId(f.id!));
+    expect(ids.every((id) => id?.streamKey === parseEventId(answer.frames[0]!.id!)?.streamKey)).toBe(true);
+  });
+
+  it('sends no priming event to clients older than 2025-11-25, nor to stateless requests', async () => {
+    const old = await serve({ protocolVersion: '2025-06-18' }, async (sink) => {
+      await sink.write(progress);
+      await sink.write(result(1));
+    });
+    expect(old.frames.every((f) => f.data !== '')).toBe(true);
+    const stateless = await serve({ session: undefined }, async (sink) => {
+      await sink.write(progress);
+      await sink.write(result(1));
+    });
+    expect(stateless.frames.map((f) => f.id)).toEqual([undefined, undefined]);
+  });
+
+  it('waits for every response of a batch, in SSE', async () => {
+    const answer = await serve({ requestIds: [1, 2], forceSse: true }, async (sink) => {
+      await sink.write(result(2));
+      await sink.write(result(1));
+    });
+    expect(answer.headers.get('content-type')).toBe('text/event-stream');
+    expect(answer.messages).toEqual([result(2), result(1)]);
+  });
+
+  it('closes the stream early on closeStream and keeps logging for the resume, ending the log', async () => {
+    let key = '';
+    const answer = await serve({}, async (sink) => {
+      sink.closeStream();
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      await sink.write(result(1));
+    });
+    expect(answer.messages).toEqual([]);
+    key = parseEventId(answer.frames[0]!.id!)!.streamKey;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const resumed = await streams.listen('session-1', key, { after: '0-0', listenerId: 'r', exclusive: false }, () => {});
+    expect(resumed.backlog.map((e) => e.type)).toEqual(['message', 'end']);
+    await resumed.close();
+  });
+
+  it('ignores closeStream when the client could not resume (no priming event)', async () => {
+    const answer = await serve({ protocolVersion: '2025-03-26' }, async (sink) => {
+      sink.closeStream();
+      await sink.write(result(1));
+    });
+    expect(answer.messages).toEqual([result(1)]);
+  });
+});
