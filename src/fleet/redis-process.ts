@@ -48,21 +48,24 @@ export async function waitForPort(port: number, host = '127.0.0.1', timeoutMs = 
  */
 export class RedisProcess {
   private child: ChildProcess | undefined;
-  private readonly dir = mkdtempSync(path.join(os.tmpdir(), 'mcp-fleet-redis-'));
+  /** The process's working directory (nothing is persisted there; cluster nodes keep nodes.conf). */
+  readonly dir = mkdtempSync(path.join(os.tmpdir(), 'mcp-fleet-redis-'));
 
   private constructor(
     readonly port: number,
     private readonly binary: string,
+    private readonly extraArgs: string[],
   ) {}
 
-  static async start(options: { port?: number; binary?: string } = {}): Promise<RedisProcess> {
+  /** `args` are appended to the command line (e.g. `--cluster-enabled yes`, or a config file and `--sentinel`). */
+  static async start(options: { port?: number; binary?: string; args?: string[] } = {}): Promise<RedisProcess> {
     const binary = options.binary ?? findBinary('redis-server');
     if (!binary) {
       throw new Error(
         'redis-server was not found on the PATH. Install it (Debian/Ubuntu: apt-get install -y redis-server; macOS: brew install redis) or set REDIS_URL.',
       );
     }
-    const redis = new RedisProcess(options.port ?? (await freePort()), binary);
+    const redis = new RedisProcess(options.port ?? (await freePort()), binary, options.args ?? []);
     await redis.startProcess();
     return redis;
   }
@@ -85,6 +88,7 @@ export class RedisProcess {
       '--daemonize', 'no',
       '--loglevel', 'warning',
       '--maxclients', '4000',
+      ...this.extraArgs,
     ];
     const child = spawn(this.binary, args, { stdio: ['ignore', 'ignore', 'inherit'] });
     this.child = child;

@@ -1,0 +1,59 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { freePort, RedisProcess, waitForPort } from '../../src/fleet/redis-process.js';
+import { callTool, initialize, SseStream, toolJson } from '../support/raw-mcp.js';
+import { ServerProcess } from '../support/server-process.js';
+
+/**
+ * The same cross-replica session over the other Redis topologies ioredis supports: two replica
+ * processes, initialize on one, GET stream on the other, notify and a tool call across them.
+ */
+const cleanups: Array<() => Promise<unknown>> = [];
+afterAll(async () => {
+  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
+});
+
+async function crossReplicaSession(env: Record<string, string>): Promise<void> {
+  const [a, b] = await Promise.all([ServerProcess.start('topo-a', env), ServerProcess.start('topo-b', env)]);
+  cleanups.push(() => a.stop('SIGKILL'), () => b.stop('SIGKILL'));
+  const session = await initialize(a.url);
+  const stream = await SseStream.open(b.url, session);
+  expect(stream.status).toBe(200);
+  await callTool(a.url, session, 'notify', { message: 'across', count: 3 });
+  await stream.waitFor((s) => s.messages.length === 3);
+  expect(stream.messages.map((m) => m.params.data.index)).toEqual([0, 1, 2]);
+  expect(toolJson(await callTool(b.url, session, 'bump', { name: `topo-${Date.now()}` }))).toMatchObject({ value: 1 });
+  expect(toolJson(await callTool(b.url, session, 'whoami'))).toEqual({ replica: 'topo-b', sessionId: session });
+  stream.close();
+  expect((await fetch(b.url, { method: 'DELETE', headers: { 'Mcp-Session-Id': session } })).status).toBe(200);
+  expect((await callTool(a.url, session, 'whoami')).status).toBe(404);
+}
+
+describe('Redis topologies', () => {
+  it('Redis Cluster (three masters) through REDIS_CLUSTER_NODES', async () => {
+    const nodes = await Promise.all(
+      [0, 1, 2].map(() => RedisProcess.start({ args: ['--cluster-enabled', 'yes', '--cluster-node-timeout', '2000'] })),
+    );
+    cleanups.push(...nodes.map((node) => () => node.dispose()));
+    const created = spawnSync('redis-cli', ['--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', '0', '--cluster-yes'], {
+      encoding: 'utf8',
+    });
+    expect(created.status, created.stdout + created.stderr).toBe(0);
+    await expect.poll(async () => (await nodes[0]!.command('CLUSTER', 'INFO')).includes('cluster_state:ok'), { timeout: 15_000 }).toBe(true);
+    await crossReplicaSession({ REDIS_CLUSTER_NODES: nodes.map((n) => `127.0.0.1:${n.port}`).join(',') });
+  });
+
+  it('Redis behind Sentinel through REDIS_SENTINELS and REDIS_SENTINEL_NAME', async () => {
+    const master = await RedisProcess.start();
+    cleanups.push(() => master.dispose());
+    const sentinelPort = await freePort();
+    const config = path.join(master.dir, 'sentinel.conf');
+    writeFileSync(config, [`port ${sentinelPort}`, 'bind 127.0.0.1', `dir ${master.dir}`, `sentinel monitor fleet 127.0.0.1 ${master.port} 1`, 'sentinel down-after-milliseconds fleet 2000', ''].join('\n'));
+    const sentinel: ChildProcess = spawn('redis-server', [config, '--sentinel'], { stdio: 'ignore' });
+    cleanups.push(async () => sentinel.kill('SIGKILL'));
+    await waitForPort(sentinelPort);
+    await crossReplicaSession({ REDIS_SENTINELS: `127.0.0.1:${sentinelPort}`, REDIS_SENTINEL_NAME: 'fleet' });
+  });
+});
