@@ -60,7 +60,8 @@ export const KNOWN_REDIS_OPERATIONS: readonly string[] = [
   'ltrim', 'llen', 'xadd', 'xrange', 'xrevrange', 'xread', 'xtrim', 'xlen', 'xdel', 'publish',
   'spublish', 'subscribe', 'unsubscribe', 'psubscribe', 'punsubscribe', 'ssubscribe',
   'sunsubscribe', 'eval', 'evalsha', 'evalsha_ro', 'eval_ro', 'fcall', 'fcall_ro', 'script',
-  'multi', 'exec', 'watch', 'unwatch', 'ping', 'info', 'scan', 'type', 'time', 'pipeline',
+  'multi', 'exec', 'watch', 'unwatch', 'ping', 'info', 'scan', 'sscan', 'hscan', 'zscan', 'type',
+  'time', 'auth', 'hello', 'select', 'client', 'cluster', 'readonly', 'quit', 'pipeline',
 ];
 
 const OPERATION_NAME = /^[a-z][a-z0-9_:-]{0,31}$/;
