@@ -12,22 +12,9 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { conformanceWorkload } from '../../src/workload/conformance.js';
-import type { SharedState, WorkloadContext } from '../../src/workload/types.js';
+import { InMemorySharedState } from '../../src/state/memory-shared-state.js';
+import type { WorkloadContext } from '../../src/workload/types.js';
 
-class MapState implements SharedState {
-  readonly values = new Map<string, string>();
-  async get(key: string): Promise<string | undefined> {
-    return this.values.get(key);
-  }
-  async set(key: string, value: string): Promise<void> {
-    this.values.set(key, value);
-  }
-  async increment(key: string, by = 1): Promise<number> {
-    const next = Number(this.values.get(key) ?? '0') + by;
-    this.values.set(key, String(next));
-    return next;
-  }
-}
 
 const SUITE_TOOLS = [
   'test_simple_text',
@@ -54,9 +41,9 @@ afterEach(async () => {
 
 /** A server with the workload registered the way the fleet runtime does it, and a client on it. */
 async function connect(
-  options: { shared?: MapState; capabilities?: ClientCapabilities } = {},
-): Promise<{ client: Client; shared: MapState; notified: string[] }> {
-  const shared = options.shared ?? new MapState();
+  options: { shared?: InMemorySharedState; capabilities?: ClientCapabilities } = {},
+): Promise<{ client: Client; shared: InMemorySharedState; notified: string[] }> {
+  const shared = options.shared ?? new InMemorySharedState();
   const notified: string[] = [];
   const ctx: WorkloadContext = {
     replicaName: 'test-replica',
