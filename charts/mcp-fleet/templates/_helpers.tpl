@@ -1,0 +1,229 @@
+{{/* Chart name, truncated to the 63 characters a label value allows. */}}
+{{- define "mcp-fleet.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* Fully qualified app name; the release name alone when it already contains the chart name. */}}
+{{- define "mcp-fleet.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "mcp-fleet.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "mcp-fleet.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "mcp-fleet.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{- define "mcp-fleet.labels" -}}
+helm.sh/chart: {{ include "mcp-fleet.chart" . }}
+{{ include "mcp-fleet.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: mcp-fleet
+{{- end }}
+
+{{/* Labels of the server pods (selector of the Deployment, the Service and the PDB). */}}
+{{- define "mcp-fleet.serverSelectorLabels" -}}
+{{ include "mcp-fleet.selectorLabels" . }}
+app.kubernetes.io/component: server
+{{- end }}
+
+{{- define "mcp-fleet.redisSelectorLabels" -}}
+{{ include "mcp-fleet.selectorLabels" . }}
+app.kubernetes.io/component: redis
+{{- end }}
+
+{{- define "mcp-fleet.redisName" -}}
+{{- printf "%s-redis" (include "mcp-fleet.fullname" .) | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "mcp-fleet.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "mcp-fleet.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- default "default" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{- define "mcp-fleet.image" -}}
+{{- if .Values.image.digest }}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest }}
+{{- else }}
+{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) }}
+{{- end }}
+{{- end }}
+
+{{/* Replicas that run at least: replicaCount, or the autoscaler's minimum. */}}
+{{- define "mcp-fleet.minReplicas" -}}
+{{- if .Values.autoscaling.enabled }}{{ int .Values.autoscaling.minReplicas }}{{ else }}{{ int .Values.replicaCount }}{{ end }}
+{{- end }}
+
+{{/* "true" when the Prometheus Operator objects of a tri-state (auto/true/false) switch render. */}}
+{{- define "mcp-fleet.promOperatorOn" -}}
+{{- $switch := index . 0 }}{{ $root := index . 1 }}
+{{- if eq (toString $switch) "true" }}true
+{{- else if and (eq (toString $switch) "auto") ($root.Capabilities.APIVersions.Has "monitoring.coreos.com/v1") }}true
+{{- end }}
+{{- end }}
+
+{{/* The REDIS_URL the server gets, or nothing (sentinel, cluster, or no Redis). */}}
+{{- define "mcp-fleet.redisUrl" -}}
+{{- $r := .Values.redis }}
+{{- if eq $r.mode "bundled" }}
+{{- printf "redis://%s:%d" (include "mcp-fleet.redisName" .) (int $r.bundled.port) }}
+{{- else if eq $r.mode "external" }}
+{{- if $r.external.url }}
+{{- $r.external.url }}
+{{- else if $r.external.host }}
+{{- printf "%s://%s:%d" (ternary "rediss" "redis" $r.external.tls) $r.external.host (int $r.external.port) }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/* Refuses values that would render a broken deployment. */}}
+{{- define "mcp-fleet.validate" -}}
+{{- $v := .Values }}
+{{- if and (eq $v.redis.mode "none") (eq $v.server.sessionMode "stateful") (or $v.autoscaling.enabled (gt (int $v.replicaCount) 1)) }}
+{{- fail "redis.mode=none keeps sessions in one process: with more than one replica (or autoscaling) set redis.mode to bundled or external, or server.sessionMode to stateless" }}
+{{- end }}
+{{- if eq $v.redis.mode "external" }}
+{{- $e := $v.redis.external }}
+{{- $ways := 0 }}
+{{- if or $e.url $e.host }}{{ $ways = add1 $ways }}{{ end }}
+{{- if $e.sentinels }}{{ $ways = add1 $ways }}{{ end }}
+{{- if $e.clusterNodes }}{{ $ways = add1 $ways }}{{ end }}
+{{- if ne (int $ways) 1 }}
+{{- fail "redis.mode=external needs exactly one of redis.external.url (or host), redis.external.sentinels and redis.external.clusterNodes" }}
+{{- end }}
+{{- if and $e.sentinels (not $e.sentinelName) }}
+{{- fail "redis.external.sentinels needs redis.external.sentinelName (the master group name)" }}
+{{- end }}
+{{- end }}
+{{- if and $v.metrics.enabled (eq (int $v.metrics.port) (int $v.server.port)) }}
+{{- fail "metrics.port must differ from server.port" }}
+{{- end }}
+{{- $needMs := add (mul (int $v.lifecycle.preStopSleepSeconds) 1000) (int $v.server.drainTimeoutMs) 2000 }}
+{{- if lt (mul (int $v.terminationGracePeriodSeconds) 1000) $needMs }}
+{{- fail (printf "terminationGracePeriodSeconds (%d s) must cover lifecycle.preStopSleepSeconds + server.drainTimeoutMs + 2 s (%d ms) so SSE streams drain before SIGKILL" (int $v.terminationGracePeriodSeconds) $needMs) }}
+{{- end }}
+{{- if and $v.autoscaling.enabled (gt (int $v.autoscaling.minReplicas) (int $v.autoscaling.maxReplicas)) }}
+{{- fail "autoscaling.minReplicas must not exceed autoscaling.maxReplicas" }}
+{{- end }}
+{{- if and $v.gateway.enabled (not $v.gateway.parentRefs) }}
+{{- fail "gateway.enabled needs gateway.parentRefs (the Gateway to attach the HTTPRoute to)" }}
+{{- end }}
+{{- end }}
+
+{{/* The server container's environment: only variables the server reads (src/config.ts). */}}
+{{- define "mcp-fleet.env" -}}
+{{- $v := .Values }}
+{{- $s := $v.server -}}
+- name: POD_NAME
+  valueFrom:
+    fieldRef:
+      fieldPath: metadata.name
+- name: HOST
+  value: {{ $s.host | quote }}
+- name: PORT
+  value: {{ int $s.port | quote }}
+- name: MCP_PATH
+  value: {{ $s.mcpPath | quote }}
+- name: METRICS_PORT
+  value: {{ ternary (int $v.metrics.port) 0 $v.metrics.enabled | quote }}
+- name: REPLICA_HEADER
+  value: {{ $s.replicaHeader | quote }}
+- name: SESSION_MODE
+  value: {{ $s.sessionMode | quote }}
+- name: SESSION_TTL_SECONDS
+  value: {{ int $s.sessionTtlSeconds | quote }}
+- name: ALLOWED_ORIGINS
+  value: {{ join "," $s.allowedOrigins | quote }}
+- name: ALLOWED_HOSTS
+  value: {{ join "," $s.allowedHosts | quote }}
+- name: MAX_BODY_BYTES
+  value: {{ int $s.maxBodyBytes | quote }}
+- name: GET_STREAM_MAX_MS
+  value: {{ int $s.getStreamMaxMs | quote }}
+- name: SSE_RETRY_MS
+  value: {{ int $s.sseRetryMs | quote }}
+- name: SSE_KEEPALIVE_MS
+  value: {{ int $s.sseKeepAliveMs | quote }}
+- name: EVENT_RETENTION_SECONDS
+  value: {{ int $s.eventRetentionSeconds | quote }}
+- name: EVENT_MAX_PER_STREAM
+  value: {{ int $s.eventMaxPerStream | quote }}
+- name: DRAIN_TIMEOUT_MS
+  value: {{ int $s.drainTimeoutMs | quote }}
+- name: MCP_WORKLOAD
+  value: {{ $s.workload | quote }}
+- name: LOG_LEVEL
+  value: {{ $s.logLevel | quote }}
+{{- if ne $v.redis.mode "none" }}
+{{- $url := include "mcp-fleet.redisUrl" . }}
+{{- if $url }}
+- name: REDIS_URL
+  value: {{ $url | quote }}
+{{- end }}
+{{- if eq $v.redis.mode "external" }}
+{{- $e := $v.redis.external }}
+{{- if $e.sentinels }}
+- name: REDIS_SENTINELS
+  value: {{ join "," $e.sentinels | quote }}
+- name: REDIS_SENTINEL_NAME
+  value: {{ $e.sentinelName | quote }}
+{{- end }}
+{{- if $e.clusterNodes }}
+- name: REDIS_CLUSTER_NODES
+  value: {{ join "," $e.clusterNodes | quote }}
+{{- end }}
+- name: REDIS_TLS
+  value: {{ or $e.tls (hasPrefix "rediss://" $e.url) | quote }}
+{{- if $e.username }}
+- name: REDIS_USERNAME
+  value: {{ $e.username | quote }}
+{{- end }}
+{{- if $e.existingSecret }}
+- name: REDIS_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ $e.existingSecret | quote }}
+      key: {{ $e.existingSecretPasswordKey | quote }}
+{{- end }}
+{{- else }}
+{{- $b := $v.redis.bundled }}
+{{- if $b.existingSecret }}
+- name: REDIS_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ $b.existingSecret | quote }}
+      key: {{ $b.existingSecretPasswordKey | quote }}
+{{- end }}
+{{- end }}
+- name: REDIS_KEY_PREFIX
+  value: {{ $v.redis.keyPrefix | quote }}
+- name: REDIS_COMMAND_TIMEOUT_MS
+  value: {{ int $v.redis.commandTimeoutMs | quote }}
+- name: REDIS_CONNECT_TIMEOUT_MS
+  value: {{ int $v.redis.connectTimeoutMs | quote }}
+{{- end }}
+{{- with $v.extraEnv }}
+{{ toYaml . }}
+{{- end }}
+{{- end }}
+
+{{/* An int-or-string value (a count or a percentage) rendered as YAML. */}}
+{{- define "mcp-fleet.intOrString" -}}
+{{- if kindIs "string" . }}{{ . | quote }}{{ else }}{{ int . }}{{ end }}
+{{- end }}
