@@ -240,9 +240,4 @@ export class PrometheusObserver implements FleetObserver {
   readiness(isReady: boolean): void {
     this.ready.set(isReady ? 1 : 0);
   }
-
-  /** The exposition in Prometheus text format, and its content type. */
-  async metrics(): Promise<{ contentType: string; body: string }> {
-    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
-  }
 }
