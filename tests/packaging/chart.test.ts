@@ -1,0 +1,501 @@
+/**
+ * The Helm chart, rendered offline with ../shared/tools/chart-render (Helm's template engine and
+ * Sprig, --strict) for the default values and several value sets, then validated against the
+ * Kubernetes schemas and checked for the properties the deployment relies on.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
+import type { IDeployment } from 'kubernetes-models/apps/v1/Deployment';
+import type { IHorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler';
+import type { IIngress } from 'kubernetes-models/networking.k8s.io/v1/Ingress';
+import type { INetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy';
+import type { IPodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisruptionBudget';
+import type { IConfigMap } from 'kubernetes-models/v1/ConfigMap';
+import type { IPod } from 'kubernetes-models/v1/Pod';
+import type { IService } from 'kubernetes-models/v1/Service';
+import type { IStatefulSet } from 'kubernetes-models/apps/v1/StatefulSet';
+import type { IHTTPRoute } from '@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1/HTTPRoute';
+import type { IPrometheusRule } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PrometheusRule';
+import type { IServiceMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor';
+import { loadConfig } from '../../src/config.js';
+import { typeCheckObjects, validateWithModels } from './support/k8s-validate.js';
+import { chartDir, valuesDir } from './support/paths.js';
+import { matches, podTemplates, resolveEnv, restrictedProblems, serverContainer } from './support/pod.js';
+import { find, kinds, render, renderError, type K8sObject, type RenderOptions, type Rendered } from './support/render.js';
+import { serverEnvNames } from './support/server-env.js';
+
+interface ValueSet extends RenderOptions {
+  name: string;
+}
+
+const vf = (...names: string[]): string[] => names.map((n) => path.join(valuesDir, n));
+const MONITORING_API = 'monitoring.coreos.com/v1';
+
+const VALUE_SETS: ValueSet[] = [
+  { name: 'defaults (bundled Redis)' },
+  { name: 'external Redis (url, Secret, TLS)', valueFiles: vf('external.yaml') },
+  { name: 'external Redis (host/port, user)', valueFiles: vf('external-host.yaml') },
+  { name: 'external Redis Sentinel', valueFiles: vf('sentinel.yaml') },
+  { name: 'external Redis Cluster', valueFiles: vf('cluster.yaml') },
+  { name: 'bundled Redis with password and volume', valueFiles: vf('bundled-persistent.yaml') },
+  { name: 'monitoring on', valueFiles: vf('monitoring.yaml'), apiVersions: [MONITORING_API] },
+  { name: 'monitoring forced without the API', set: ['metrics.serviceMonitor.enabled=true'] },
+  { name: 'autoscaling on', valueFiles: vf('autoscaling.yaml') },
+  { name: 'ingress on', valueFiles: vf('ingress.yaml') },
+  { name: 'gateway on', valueFiles: vf('gateway.yaml') },
+  { name: 'one replica in memory', valueFiles: vf('single-memory.yaml') },
+  { name: 'another release name', releaseName: 'edge', namespace: 'tools', valueFiles: vf('external.yaml', 'ingress.yaml') },
+];
+
+const rendered = new Map<string, Rendered>();
+const get = (name: string): K8sObject[] => {
+  const r = rendered.get(name);
+  if (!r) throw new Error(`value set ${name} was not rendered`);
+  return r.objects;
+};
+
+const SERVER_ENV = serverEnvNames();
+const FAKES = {
+  fields: { 'metadata.name': 'mcp-fleet-5d9c7b8f4-abcde' },
+  secrets: {
+    'mcp-fleet-redis/password': 's3cret',
+    'redis-credentials/password': 's3cret',
+    'mcp-fleet-redis-auth/password': 's3cret',
+  },
+};
+
+function deploymentOf(objects: K8sObject[]): IDeployment & K8sObject {
+  return find<IDeployment & K8sObject>(objects, 'Deployment');
+}
+
+function envOf(objects: K8sObject[]): Record<string, string> {
+  return resolveEnv(serverContainer(deploymentOf(objects)), FAKES);
+}
+
+function containerPort(objects: K8sObject[], name: string): number | undefined {
+  return serverContainer(deploymentOf(objects)).ports?.find((p) => p.name === name)?.containerPort;
+}
+
+function mainService(objects: K8sObject[]): IService & K8sObject {
+  const name = deploymentOf(objects).metadata.name;
+  return find<IService & K8sObject>(objects, 'Service', name);
+}
+
+beforeAll(() => {
+  for (const set of VALUE_SETS) rendered.set(set.name, render(set));
+}, 300_000);
+
+describe('chart renders and validates', () => {
+  it.each(VALUE_SETS.map((s) => s.name))('%s: every object passes the kubernetes-models schemas', (name) => {
+    expect(get(name).length).toBeGreaterThan(3);
+    validateWithModels(get(name));
+  });
+
+  it('every object of every value set has only known, well-typed fields (TypeScript check)', () => {
+    const all = VALUE_SETS.flatMap((s) => get(s.name).map((o) => ({ ...o, metadata: { ...o.metadata, name: `${o.metadata.name}@${s.name}` } })));
+    expect(typeCheckObjects(all)).toEqual([]);
+  }, 60_000);
+
+  it('the type check does catch a misspelt field and a wrong type', () => {
+    const d = structuredClone(deploymentOf(get('defaults (bundled Redis)')));
+    const c = d.spec!.template.spec!.containers[0]! as unknown as Record<string, unknown>;
+    c.readinesProbe = c.readinessProbe;
+    (d.spec as unknown as Record<string, unknown>).replicas = 'three';
+    const problems = typeCheckObjects([d]);
+    expect(problems.join('\n')).toContain('readinesProbe');
+    expect(problems.join('\n')).toContain("'string' is not assignable to type 'number'");
+  }, 60_000);
+
+  it('objects of the default values', () => {
+    expect(kinds(get('defaults (bundled Redis)'))).toEqual([
+      'Deployment/mcp-fleet',
+      'NetworkPolicy/mcp-fleet-redis',
+      'Pod/mcp-fleet-test-whoami',
+      'PodDisruptionBudget/mcp-fleet',
+      'Service/mcp-fleet',
+      'Service/mcp-fleet-metrics',
+      'Service/mcp-fleet-redis',
+      'Service/mcp-fleet-redis-headless',
+      'ServiceAccount/mcp-fleet',
+      'StatefulSet/mcp-fleet-redis',
+    ]);
+  });
+});
+
+describe.each(VALUE_SETS.map((s) => s.name))('%s', (name) => {
+  it('the Service has no session affinity and reaches the container port', () => {
+    const objects = get(name);
+    for (const svc of objects.filter((o) => o.kind === 'Service') as Array<IService & K8sObject>) {
+      expect([undefined, 'None']).toContain(svc.spec?.sessionAffinity);
+      expect(svc.spec?.sessionAffinityConfig).toBeUndefined();
+    }
+    const svc = mainService(objects);
+    expect(svc.spec!.ports).toHaveLength(1);
+    const port = svc.spec!.ports![0]!;
+    expect(port.targetPort).toBe('http');
+    expect(containerPort(objects, 'http')).toBe(Number(envOf(objects).PORT));
+    const pods = podTemplates(objects).filter((t) => matches(svc.spec!.selector, t.labels));
+    expect(pods.map((t) => t.owner)).toEqual([`Deployment/${svc.metadata.name}`]);
+  });
+
+  it('probes point at /readyz and /healthz on the container port; the rollout never drops a replica', () => {
+    const d = deploymentOf(get(name));
+    const c = serverContainer(d);
+    expect(c.readinessProbe?.httpGet).toEqual({ path: '/readyz', port: 'http' });
+    expect(c.livenessProbe?.httpGet).toEqual({ path: '/healthz', port: 'http' });
+    expect(c.startupProbe?.httpGet).toEqual({ path: '/healthz', port: 'http' });
+    expect(c.ports?.find((p) => p.name === 'http')?.containerPort).toBe(Number(envOf(get(name)).PORT));
+    expect(d.spec!.strategy).toMatchObject({ type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0 } });
+  });
+
+  it('preStop and the grace period leave time to drain SSE streams', () => {
+    const d = deploymentOf(get(name));
+    const c = serverContainer(d);
+    const command = c.lifecycle?.preStop?.exec?.command ?? [];
+    expect(command[0]).toBe('sleep');
+    const preStopMs = Number(command[1]) * 1000;
+    const drainMs = Number(envOf(get(name)).DRAIN_TIMEOUT_MS);
+    expect(preStopMs).toBeGreaterThan(0);
+    expect(d.spec!.template.spec!.terminationGracePeriodSeconds! * 1000).toBeGreaterThan(preStopMs + drainMs);
+  });
+
+  it('every pod meets the restricted Pod Security Standard', () => {
+    const templates = podTemplates(get(name));
+    expect(templates.length).toBeGreaterThan(0);
+    for (const t of templates) expect({ owner: t.owner, problems: restrictedProblems(t) }).toEqual({ owner: t.owner, problems: [] });
+    const server = templates.find((t) => t.owner.startsWith('Deployment/'))!;
+    const tmp = server.spec.containers[0]!.volumeMounts?.find((m) => m.mountPath === '/tmp');
+    expect(server.spec.volumes?.find((v) => v.name === tmp?.name)?.emptyDir).toBeDefined();
+    expect(server.spec.enableServiceLinks).toBe(false);
+  });
+
+  it('replicas spread over nodes; POD_NAME comes from the downward API', () => {
+    const d = deploymentOf(get(name));
+    const spread = d.spec!.template.spec!.topologySpreadConstraints ?? [];
+    const byHost = spread.find((s) => s.topologyKey === 'kubernetes.io/hostname');
+    expect(byHost).toBeDefined();
+    expect(matches(byHost!.labelSelector!.matchLabels, d.spec!.template.metadata!.labels!)).toBe(true);
+    const podName = serverContainer(d).env!.find((e) => e.name === 'POD_NAME');
+    expect(podName?.valueFrom?.fieldRef?.fieldPath).toBe('metadata.name');
+  });
+
+  it('sets only environment variables the server reads, and the server accepts them', () => {
+    const env = envOf(get(name));
+    const unknown = Object.keys(env).filter((n) => !SERVER_ENV.has(n));
+    expect(unknown).toEqual([]);
+    expect(() => loadConfig(env)).not.toThrow();
+  });
+
+  it('the metrics port agrees everywhere', () => {
+    const objects = get(name);
+    const env = envOf(objects);
+    const metricsPort = containerPort(objects, 'metrics');
+    const svc = objects.find((o) => o.kind === 'Service' && o.metadata.labels?.['app.kubernetes.io/component'] === 'metrics') as (IService & K8sObject) | undefined;
+    if (env.METRICS_PORT === '0') {
+      expect(metricsPort).toBeUndefined();
+      expect(svc).toBeUndefined();
+      return;
+    }
+    expect(metricsPort).toBe(Number(env.METRICS_PORT));
+    expect(svc!.spec!.ports).toEqual([{ name: 'metrics', port: metricsPort, targetPort: 'metrics', protocol: 'TCP' }]);
+    expect(matches(svc!.spec!.selector, deploymentOf(objects).spec!.template.metadata!.labels!)).toBe(true);
+  });
+
+  it('the helm test hook calls whoami through the Service with the server image', () => {
+    const objects = get(name);
+    const pod = objects.find((o) => o.kind === 'Pod') as (IPod & K8sObject) | undefined;
+    expect(pod).toBeDefined();
+    expect(pod!.metadata.annotations?.['helm.sh/hook']).toBe('test');
+    const c = pod!.spec!.containers[0]!;
+    const svc = mainService(objects);
+    const env = envOf(objects);
+    expect(c.image).toBe(serverContainer(deploymentOf(objects)).image);
+    expect(c.command).toEqual(['node', 'dist/client/cli.js', `http://${svc.metadata.name}:${svc.spec!.ports![0]!.port}${env.MCP_PATH}`, 'call', 'whoami', '--json']);
+    expect(pod!.spec!.restartPolicy).toBe('Never');
+  });
+
+  it('a PodDisruptionBudget guards more than one replica, and selects the server pods', () => {
+    const objects = get(name);
+    const d = deploymentOf(objects);
+    const hpa = objects.find((o) => o.kind === 'HorizontalPodAutoscaler') as (IHorizontalPodAutoscaler & K8sObject) | undefined;
+    const min = hpa ? hpa.spec!.minReplicas! : d.spec!.replicas!;
+    const pdb = objects.find((o) => o.kind === 'PodDisruptionBudget') as (IPodDisruptionBudget & K8sObject) | undefined;
+    if (min > 1) {
+      expect(pdb).toBeDefined();
+      expect(matches(pdb!.spec!.selector!.matchLabels, d.spec!.template.metadata!.labels!)).toBe(true);
+    } else {
+      expect(pdb).toBeUndefined();
+    }
+  });
+});
+
+describe('Redis wiring', () => {
+  it('bundled: REDIS_URL points at the bundled Redis Service, whose port reaches the StatefulSet', () => {
+    const objects = get('defaults (bundled Redis)');
+    const env = envOf(objects);
+    const url = new URL(env.REDIS_URL!);
+    const svc = find<IService & K8sObject>(objects, 'Service', url.hostname);
+    expect(svc.spec!.ports![0]!.port).toBe(Number(url.port));
+    const sts = find<IStatefulSet & K8sObject>(objects, 'StatefulSet');
+    expect(matches(svc.spec!.selector, sts.spec!.template.metadata!.labels!)).toBe(true);
+    const redisPort = sts.spec!.template.spec!.containers[0]!.ports!.find((p) => p.name === svc.spec!.ports![0]!.targetPort);
+    expect(redisPort?.containerPort).toBe(Number(url.port));
+    expect(sts.spec!.serviceName).toBe(`${svc.metadata.name}-headless`);
+    expect(find<IService & K8sObject>(objects, 'Service', sts.spec!.serviceName).spec!.clusterIP).toBe('None');
+    expect(env.REDIS_PASSWORD).toBeUndefined();
+  });
+
+  it('bundled: only the server pods may reach Redis', () => {
+    const objects = get('defaults (bundled Redis)');
+    const np = find<INetworkPolicy & K8sObject>(objects, 'NetworkPolicy');
+    const templates = podTemplates(objects);
+    const guarded = templates.filter((t) => matches(np.spec!.podSelector.matchLabels, t.labels)).map((t) => t.owner);
+    expect(guarded).toEqual(['StatefulSet/mcp-fleet-redis']);
+    expect(np.spec!.policyTypes).toEqual(['Ingress']);
+    expect(np.spec!.ingress).toHaveLength(1);
+    const from = np.spec!.ingress![0]!.from!;
+    expect(from).toHaveLength(1);
+    const allowed = templates.filter((t) => matches(from[0]!.podSelector?.matchLabels, t.labels)).map((t) => t.owner);
+    expect(allowed).toEqual(['Deployment/mcp-fleet']);
+    expect(np.spec!.ingress![0]!.ports).toEqual([{ protocol: 'TCP', port: 6379 }]);
+  });
+
+  it('bundled with a password and a volume: requirepass from the Secret, a claim for /data', () => {
+    const objects = get('bundled Redis with password and volume');
+    const sts = find<IStatefulSet & K8sObject>(objects, 'StatefulSet');
+    const c = sts.spec!.template.spec!.containers[0]!;
+    const env = resolveEnv(c, FAKES);
+    expect(c.args).toContain('--requirepass');
+    expect(c.args![c.args!.indexOf('--requirepass') + 1]).toBe('$(REDIS_PASSWORD)');
+    expect(env.REDIS_PASSWORD).toBe('s3cret');
+    expect(c.args![c.args!.indexOf('--appendonly') + 1]).toBe('yes');
+    expect(sts.spec!.volumeClaimTemplates![0]!.spec!.resources!.requests!.storage).toBe('2Gi');
+    expect(sts.spec!.volumeClaimTemplates![0]!.spec!.storageClassName).toBe('standard');
+    expect(sts.spec!.template.spec!.volumes!.find((v) => v.name === 'data')).toBeUndefined();
+    expect(envOf(objects).REDIS_PASSWORD).toBe('s3cret');
+  });
+
+  it('external by URL: TLS, password from the existing Secret, nothing bundled', () => {
+    const objects = get('external Redis (url, Secret, TLS)');
+    const d = deploymentOf(objects);
+    const env = envOf(objects);
+    expect(env.REDIS_URL).toBe('rediss://redis-master.redis.svc.cluster.local:6379');
+    expect(env.REDIS_TLS).toBe('true');
+    expect(serverContainer(d).env!.find((e) => e.name === 'REDIS_PASSWORD')!.valueFrom!.secretKeyRef).toEqual({ name: 'mcp-fleet-redis', key: 'password' });
+    expect(objects.filter((o) => o.kind === 'StatefulSet' || o.kind === 'NetworkPolicy')).toEqual([]);
+    expect(loadConfig(env).redis).toMatchObject({ tls: true, password: 's3cret', url: env.REDIS_URL });
+  });
+
+  it('external by host and port, with a user and a key prefix', () => {
+    const config = loadConfig(envOf(get('external Redis (host/port, user)')));
+    expect(config.redis).toMatchObject({ url: 'rediss://redis.example.internal:6380', tls: true, username: 'mcp', keyPrefix: 'fleet-a:' });
+  });
+
+  it('Sentinel and Cluster settings reach the server', () => {
+    const sentinel = loadConfig(envOf(get('external Redis Sentinel'))).redis!;
+    expect(sentinel.url).toBeUndefined();
+    expect(sentinel.sentinels).toHaveLength(3);
+    expect(sentinel.sentinelName).toBe('mymaster');
+    const cluster = loadConfig(envOf(get('external Redis Cluster'))).redis!;
+    expect(cluster.clusterNodes.map((n) => n.port)).toEqual([6379, 6379, 6379]);
+  });
+
+  it('one replica in memory: no Redis variables, no metrics listener', () => {
+    const env = envOf(get('one replica in memory'));
+    expect(Object.keys(env).filter((n) => n.startsWith('REDIS_'))).toEqual([]);
+    expect(env.METRICS_PORT).toBe('0');
+    expect(loadConfig(env).redis).toBeUndefined();
+  });
+
+  it('the chart can reach every setting the server has', () => {
+    const set = new Set(VALUE_SETS.flatMap((s) => Object.keys(envOf(get(s.name)))));
+    expect([...SERVER_ENV].filter((n) => !set.has(n)).sort()).toEqual([]);
+  });
+
+  it("the chart's defaults are the server's own defaults", () => {
+    const env = envOf(get('defaults (bundled Redis)'));
+    const fromChart = loadConfig(env);
+    const serverDefaults = loadConfig({ POD_NAME: env.POD_NAME, REDIS_URL: env.REDIS_URL });
+    expect(fromChart).toEqual(serverDefaults);
+  });
+});
+
+describe('optional objects', () => {
+  it('autoscaling: the HPA scales the Deployment, which then leaves replicas to it', () => {
+    const objects = get('autoscaling on');
+    const hpa = find<IHorizontalPodAutoscaler & K8sObject>(objects, 'HorizontalPodAutoscaler');
+    const d = deploymentOf(objects);
+    expect(hpa.spec!.scaleTargetRef).toEqual({ apiVersion: 'apps/v1', kind: 'Deployment', name: d.metadata.name });
+    expect(d.spec!.replicas).toBeUndefined();
+    expect(hpa.spec).toMatchObject({ minReplicas: 3, maxReplicas: 12 });
+    expect(hpa.spec!.metrics!.map((m) => [m.resource!.name, m.resource!.target.averageUtilization])).toEqual([
+      ['cpu', 65],
+      ['memory', 80],
+    ]);
+    expect(get('defaults (bundled Redis)').some((o) => o.kind === 'HorizontalPodAutoscaler')).toBe(false);
+  });
+
+  it('ingress: only the MCP path, to the Service port, with the SSE annotations', () => {
+    const objects = get('ingress on');
+    const ing = find<IIngress & K8sObject>(objects, 'Ingress');
+    const env = envOf(objects);
+    const svc = mainService(objects);
+    expect(ing.spec!.ingressClassName).toBe('nginx');
+    expect(ing.spec!.rules).toHaveLength(1);
+    expect(ing.spec!.rules![0]!.host).toBe('mcp.example.com');
+    expect(ing.spec!.rules![0]!.http!.paths).toEqual([
+      { path: env.MCP_PATH, pathType: 'Exact', backend: { service: { name: svc.metadata.name, port: { name: svc.spec!.ports![0]!.name } } } },
+    ]);
+    const a = ing.metadata.annotations!;
+    expect(a['nginx.ingress.kubernetes.io/proxy-buffering']).toBe('off');
+    expect(Number(a['nginx.ingress.kubernetes.io/proxy-read-timeout'])).toBeGreaterThanOrEqual(3600);
+    expect(Number(a['nginx.ingress.kubernetes.io/proxy-send-timeout'])).toBeGreaterThanOrEqual(3600);
+    expect(a['nginx.ingress.kubernetes.io/proxy-body-size']).toBe(env.MAX_BODY_BYTES);
+    expect(ing.spec!.tls).toEqual([{ secretName: 'mcp-example-tls', hosts: ['mcp.example.com'] }]);
+    expect(env.ALLOWED_HOSTS).toBe('mcp.example.com,mcp-fleet');
+    expect(loadConfig(env).allowedHosts).toEqual(['mcp.example.com', 'mcp-fleet']);
+  });
+
+  it('ingress without hosts: one rule for any host', () => {
+    const ing = find<IIngress & K8sObject>(render({ set: ['ingress.enabled=true'] }).objects, 'Ingress');
+    expect(ing.spec!.rules).toHaveLength(1);
+    expect(ing.spec!.rules![0]!.host).toBeUndefined();
+  });
+
+  it('gateway: an HTTPRoute for the MCP path to the Service, without a request timeout', () => {
+    const objects = get('gateway on');
+    const route = find<IHTTPRoute & K8sObject>(objects, 'HTTPRoute');
+    const svc = mainService(objects);
+    expect(route.spec!.parentRefs).toEqual([{ name: 'public', namespace: 'gateway-system', sectionName: 'https' }]);
+    expect(route.spec!.hostnames).toEqual(['mcp.example.com']);
+    const rule = route.spec!.rules![0]!;
+    expect(rule.matches).toEqual([{ path: { type: 'Exact', value: envOf(objects).MCP_PATH } }]);
+    expect(rule.backendRefs).toEqual([{ name: svc.metadata.name, port: svc.spec!.ports![0]!.port }]);
+    expect(rule.timeouts).toEqual({ request: '0s' });
+  });
+
+  it('ServiceMonitor: only with the monitoring.coreos.com/v1 API or when forced; it scrapes the metrics Service', () => {
+    expect(get('defaults (bundled Redis)').some((o) => o.kind === 'ServiceMonitor')).toBe(false);
+    for (const name of ['monitoring on', 'monitoring forced without the API']) {
+      const objects = get(name);
+      const sm = find<IServiceMonitor & K8sObject>(objects, 'ServiceMonitor');
+      const targets = objects.filter((o) => o.kind === 'Service' && matches(sm.spec.selector.matchLabels, o.metadata.labels ?? {})) as Array<IService & K8sObject>;
+      expect(targets.map((t) => t.metadata.name)).toEqual(['mcp-fleet-metrics']);
+      expect(sm.spec.endpoints).toHaveLength(1);
+      const endpoint = sm.spec.endpoints![0]!;
+      expect(endpoint.path).toBe('/metrics');
+      expect(targets[0]!.spec!.ports!.map((p) => p.name)).toContain(endpoint.port);
+      expect(sm.spec.namespaceSelector).toEqual({ matchNames: ['mcp-fleet'] });
+    }
+    expect(find(get('monitoring on'), 'ServiceMonitor').metadata.labels?.release).toBe('kube-prometheus-stack');
+    const off = render({ apiVersions: [MONITORING_API], set: ['metrics.serviceMonitor.enabled=false'] }).objects;
+    expect(off.some((o) => o.kind === 'ServiceMonitor')).toBe(false);
+    const noMetrics = render({ apiVersions: [MONITORING_API], set: ['metrics.enabled=false'] }).objects;
+    expect(noMetrics.some((o) => o.kind === 'ServiceMonitor' || o.metadata.name.endsWith('-metrics'))).toBe(false);
+  });
+
+  it("PrometheusRule and dashboard: the chart's own files/ when present", () => {
+    const objects = get('monitoring on');
+    const rulesFile = path.join(chartDir, 'files/prometheus-rules.yaml');
+    const dashboardFile = path.join(chartDir, 'files/grafana-dashboard.json');
+    const rule = objects.find((o) => o.kind === 'PrometheusRule') as (IPrometheusRule & K8sObject) | undefined;
+    const dashboard = objects.find((o) => o.kind === 'ConfigMap') as (IConfigMap & K8sObject) | undefined;
+    if (fs.existsSync(rulesFile)) {
+      const source = parseYaml(fs.readFileSync(rulesFile, 'utf8')) as { groups?: unknown; spec?: { groups?: unknown } };
+      expect(rule?.spec.groups).toEqual(source.spec?.groups ?? source.groups);
+      expect(JSON.stringify(rule?.spec.groups)).toContain('mcp_fleet_');
+    } else {
+      expect(rule).toBeUndefined();
+    }
+    if (fs.existsSync(dashboardFile)) {
+      expect(JSON.parse(dashboard!.data!['mcp-fleet.json']!)).toEqual(JSON.parse(fs.readFileSync(dashboardFile, 'utf8')));
+      expect(dashboard!.metadata.labels?.grafana_dashboard).toBe('1');
+    } else {
+      expect(dashboard).toBeUndefined();
+    }
+  });
+
+  describe('PrometheusRule and dashboard templates, on a copy of the chart with sample files', () => {
+    let copy: string;
+    const rules = {
+      groups: [
+        {
+          name: 'mcp-fleet',
+          rules: [
+            {
+              alert: 'McpFleetReplicaNotReady',
+              expr: 'sum(kube_pod_status_ready{condition="false", pod=~"mcp-fleet-.*"}) > 0',
+              for: '5m',
+              labels: { severity: 'warning' },
+              annotations: { summary: '{{ $labels.pod }} is not ready' },
+            },
+            { record: 'mcp_fleet:redis_seconds_per_request:p99', expr: 'histogram_quantile(0.99, sum by (le) (rate(mcp_fleet_request_redis_seconds_bucket[5m])))' },
+          ],
+        },
+      ],
+    };
+    const dashboard = { title: 'mcp-fleet', panels: [{ title: 'Redis time per request', type: 'timeseries' }], schemaVersion: 39 };
+
+    beforeAll(() => {
+      copy = fs.mkdtempSync(path.join(os.tmpdir(), 'mcp-fleet-chart-'));
+      fs.cpSync(chartDir, path.join(copy, 'mcp-fleet'), { recursive: true });
+      copy = path.join(copy, 'mcp-fleet');
+      fs.mkdirSync(path.join(copy, 'files'), { recursive: true });
+      fs.writeFileSync(path.join(copy, 'files/grafana-dashboard.json'), JSON.stringify(dashboard, null, 2));
+      return () => fs.rmSync(path.dirname(copy), { recursive: true, force: true });
+    });
+
+    for (const [format, content] of [
+      ['a rule file (groups:)', rules],
+      ['a PrometheusRule object', { apiVersion: 'monitoring.coreos.com/v1', kind: 'PrometheusRule', metadata: { name: 'x' }, spec: rules }],
+    ] as const) {
+      it(`rules given as ${format}`, () => {
+        fs.writeFileSync(path.join(copy, 'files/prometheus-rules.yaml'), JSON.stringify(content));
+        const { objects } = render({ chart: copy, valueFiles: vf('monitoring.yaml'), apiVersions: [MONITORING_API] });
+        validateWithModels(objects);
+        expect(typeCheckObjects(objects.filter((o) => o.kind === 'PrometheusRule' || o.kind === 'ConfigMap'))).toEqual([]);
+        const rule = find<IPrometheusRule & K8sObject>(objects, 'PrometheusRule');
+        expect(rule.spec.groups).toEqual(rules.groups);
+        expect(rule.metadata.labels?.release).toBe('kube-prometheus-stack');
+        const cm = find<IConfigMap & K8sObject>(objects, 'ConfigMap');
+        expect(JSON.parse(cm.data!['mcp-fleet.json']!)).toEqual(dashboard);
+        // Without the API (and not forced) the rule is left out; the dashboard is a ConfigMap and stays.
+        const without = render({ chart: copy, valueFiles: vf('monitoring.yaml') }).objects;
+        expect(without.some((o) => o.kind === 'PrometheusRule')).toBe(false);
+        expect(without.some((o) => o.kind === 'ConfigMap')).toBe(true);
+      });
+    }
+
+    it('a rules file that does not parse is an error', () => {
+      fs.writeFileSync(path.join(copy, 'files/prometheus-rules.yaml'), 'groups: [unclosed');
+      expect(renderError({ chart: copy, apiVersions: [MONITORING_API] })).toContain('prometheus-rules.yaml does not parse');
+    });
+  });
+});
+
+describe('values the templates refuse', () => {
+  it.each([
+    [['redis.mode=none'], 'redis.mode=none keeps sessions in one process'],
+    [['redis.mode=none', 'replicaCount=1', 'autoscaling.enabled=true'], 'redis.mode=none keeps sessions in one process'],
+    [['redis.mode=external'], 'redis.mode=external needs exactly one of'],
+    [['redis.mode=external', 'redis.external.url=redis://a:6379', 'redis.external.clusterNodes[0]=b:6379'], 'needs exactly one of'],
+    [['redis.mode=external', 'redis.external.sentinels[0]=s:26379'], 'needs redis.external.sentinelName'],
+    [['terminationGracePeriodSeconds=12'], 'terminationGracePeriodSeconds (12 s) must cover'],
+    [['server.drainTimeoutMs=60000'], 'must cover lifecycle.preStopSleepSeconds + server.drainTimeoutMs'],
+    [['metrics.port=3000'], 'metrics.port must differ from server.port'],
+    [['autoscaling.enabled=true', 'autoscaling.minReplicas=5', 'autoscaling.maxReplicas=4'], 'minReplicas must not exceed'],
+    [['gateway.enabled=true'], 'gateway.enabled needs gateway.parentRefs'],
+  ])('%j', (set, message) => {
+    expect(renderError({ set })).toContain(message);
+  });
+
+  it('stateless mode may run several replicas without Redis', () => {
+    const objects = render({ set: ['redis.mode=none', 'server.sessionMode=stateless'] }).objects;
+    const env = envOf(objects);
+    expect(env.SESSION_MODE).toBe('stateless');
+    expect(Object.keys(env).some((n) => n.startsWith('REDIS_'))).toBe(false);
+  });
+});
