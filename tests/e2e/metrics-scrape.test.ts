@@ -1,0 +1,104 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort, RedisProcess } from '../../src/fleet/redis-process.js';
+import { parseExposition, select, type Sample } from '../metrics/exposition.js';
+import { promtool, RUN_PROMTOOL_TESTS } from '../metrics/promtool.js';
+import { callTool, initialize, SseStream } from '../support/raw-mcp.js';
+import { ServerProcess } from '../support/server-process.js';
+
+/** Scrapes real replicas and checks the figures move the right way after known traffic. */
+
+/** A series' value, 0 while it has not been observed yet (a histogram child appears on first use). */
+const valueOf = (samples: Sample[], name: string, labels: Record<string, string> = {}): number =>
+  select(samples, name, labels).reduce((sum, sample) => sum + sample.value, 0);
+let redis: RedisProcess;
+let a: { server: ServerProcess; metrics: string };
+let b: { server: ServerProcess; metrics: string };
+
+async function replica(name: string) {
+  const port = await freePort();
+  const server = await ServerProcess.start(name, { REDIS_URL: redis.url, METRICS_PORT: String(port) });
+  return { server, metrics: `http://127.0.0.1:${port}/metrics` };
+}
+
+async function scrape(target: { metrics: string }): Promise<{ text: string; samples: Sample[] }> {
+  const response = await fetch(target.metrics);
+  expect(response.status).toBe(200);
+  expect(response.headers.get('content-type')).toMatch(/^text\/plain/);
+  const text = await response.text();
+  return { text, samples: parseExposition(text) };
+}
+
+beforeAll(async () => {
+  redis = await RedisProcess.start();
+  [a, b] = await Promise.all([replica('metrics-a'), replica('metrics-b')]);
+});
+
+afterAll(async () => {
+  await Promise.all([a?.server.stop('SIGKILL'), b?.server.stop('SIGKILL')]);
+  await redis?.dispose();
+});
+
+describe('/metrics of running replicas', () => {
+  it('N tools/call give N observations of Redis time, Redis commands and duration', async () => {
+    const session = await initialize(a.server.url);
+    const before = (await scrape(a)).samples;
+    const calls = 7;
+    for (let i = 0; i < calls; i++) await callTool(a.server.url, session, 'whoami');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const after = (await scrape(a)).samples;
+    const delta = (name: string, labels: Record<string, string>) => valueOf(after, name, labels) - valueOf(before, name, labels);
+    const call = { method: 'tools/call', store: 'redis' };
+    expect(delta('mcp_fleet_request_redis_seconds_count', call)).toBe(calls);
+    expect(delta('mcp_fleet_request_redis_commands_count', call)).toBe(calls);
+    expect(delta('mcp_fleet_request_redis_commands_sum', call)).toBe(calls);
+    expect(delta('mcp_fleet_request_redis_seconds_sum', call)).toBeGreaterThan(0);
+    expect(delta('mcp_fleet_request_duration_seconds_count', { method: 'tools/call', status: '200' })).toBe(calls);
+    expect(delta('mcp_fleet_redis_command_seconds_count', { operation: 'session_touch' })).toBe(calls);
+  });
+
+  it('a notify sent through A and delivered on B counts as a Redis delivery on B, with its latency', async () => {
+    const session = await initialize(a.server.url);
+    const stream = await SseStream.open(b.server.url, session);
+    const before = (await scrape(b)).samples;
+    await callTool(a.server.url, session, 'notify', { message: 'm', count: 4 });
+    await stream.waitFor((s) => s.messages.length === 4);
+    const after = (await scrape(b)).samples;
+    const labels = { kind: 'notification', path: 'redis' };
+    expect(valueOf(after, 'mcp_fleet_deliveries_total', labels) - valueOf(before, 'mcp_fleet_deliveries_total', labels)).toBe(4);
+    expect(valueOf(after, 'mcp_fleet_delivery_latency_seconds_count', labels) - valueOf(before, 'mcp_fleet_delivery_latency_seconds_count', labels)).toBe(4);
+    expect(valueOf(after, 'mcp_fleet_open_streams', { kind: 'get' })).toBeGreaterThanOrEqual(1);
+    stream.close();
+  });
+
+  it('counts sessions created and deleted, 404s and replays', async () => {
+    const [beforeA, beforeB] = [(await scrape(a)).samples, (await scrape(b)).samples];
+    const session = await initialize(a.server.url);
+    const first = await SseStream.open(b.server.url, session);
+    await callTool(a.server.url, session, 'notify', { message: 'r', count: 2 });
+    await first.waitFor((s) => s.messages.length === 2);
+    const cursor = first.frames[0]!.id!;
+    first.close();
+    const replay = await SseStream.open(b.server.url, session, cursor);
+    await replay.waitFor((s) => s.messages.length === 2);
+    replay.close();
+    await fetch(b.server.url, { method: 'DELETE', headers: { 'Mcp-Session-Id': session } });
+    await callTool(b.server.url, session, 'whoami');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const [afterA, afterB] = [(await scrape(a)).samples, (await scrape(b)).samples];
+    const d = (after: Sample[], before: Sample[], name: string) => valueOf(after, name) - valueOf(before, name);
+    expect(d(afterA, beforeA, 'mcp_fleet_sessions_created_total')).toBe(1);
+    expect(d(afterB, beforeB, 'mcp_fleet_sessions_deleted_total')).toBe(1);
+    expect(d(afterB, beforeB, 'mcp_fleet_session_not_found_total')).toBe(1);
+    expect(d(afterB, beforeB, 'mcp_fleet_replays_total')).toBe(1);
+    expect(d(afterB, beforeB, 'mcp_fleet_replayed_events_total')).toBe(2);
+  });
+
+  it.runIf(RUN_PROMTOOL_TESTS)('promtool check metrics accepts the exposition (prom-client’s own *_total gauges aside)', async () => {
+    const { text } = await scrape(a);
+    const result = promtool(['check', 'metrics'], text);
+    const findings = result.output
+      .split('\n')
+      .filter((line) => line.trim() !== '' && !/^nodejs_active_\w+_total /.test(line));
+    expect(findings).toEqual([]);
+  });
+});
