@@ -54,6 +54,11 @@ export async function createFleetServer({ config, workload, observer = NOOP_OBSE
     storeKind: store.kind,
     notReadyReason: async () => (draining ? 'draining' : backends.unavailableReason()),
   });
+  // mcp_fleet_ready follows the backends even when nothing probes /readyz.
+  const readinessTimer = setInterval(() => {
+    void backends.unavailableReason().then((reason) => observer.readiness(!draining && reason === undefined));
+  }, 5000);
+  readinessTimer.unref();
   const server = http.createServer(app);
   // SSE streams live long; a request that stalls mid-body must not.
   server.requestTimeout = 0;
@@ -83,6 +88,7 @@ export async function createFleetServer({ config, workload, observer = NOOP_OBSE
     async shutdown() {
       if (draining) return;
       draining = true;
+      clearInterval(readinessTimer);
       observer.readiness(false);
       log.info('draining', { timeoutMs: config.drainTimeoutMs });
       server.close();
