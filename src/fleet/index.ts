@@ -1,0 +1,173 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { LoadBalancer, type RotationState } from './load-balancer.js';
+import { freePort, RedisProcess } from './redis-process.js';
+import { Replica } from './replica.js';
+import { track } from './reaper.js';
+
+export { HAPROXY_MISSING } from './load-balancer.js';
+export { RedisProcess } from './redis-process.js';
+export { Replica } from './replica.js';
+
+export interface FleetOptions {
+  /** How many server processes (default 3). */
+  replicas?: number;
+  /** Use this Redis instead of starting a private redis-server. */
+  redisUrl?: string;
+  /** Extra environment for every replica (on top of this process's environment). */
+  env?: Record<string, string>;
+  /**
+   * Consecutive ports from here: the load balancer on basePort, then each replica's MCP and
+   * metrics ports. Free ports are picked when unset.
+   */
+  basePort?: number;
+  /** The load balancer's port (overrides basePort for it); free when unset. */
+  lbPort?: number;
+  /** Where each process's log goes (`replica-0.log`, `haproxy.log`, ...); a temporary directory, removed by stop(), when unset. */
+  logDir?: string;
+  /** false: copy the replicas' output to this terminal too (it always goes to the log files). */
+  quiet?: boolean;
+}
+
+export interface Fleet {
+  /** The one MCP endpoint, through the load balancer. */
+  url: string;
+  lbPort: number;
+  /** The private redis-server the fleet started; undefined when it was given a URL. */
+  redis: RedisProcess | undefined;
+  redisUrl: string;
+  replicas: Replica[];
+  logDir: string;
+  /** The generated load balancer configuration. */
+  lbConfigFile: string;
+  /** Each replica's state in the load balancer's health checks (UP, DOWN, ...). */
+  rotation(): Promise<Record<string, RotationState>>;
+  /** Stops the load balancer, the replicas (SIGTERM, drain) and the Redis it started; resolves when all have exited. */
+  stop(): Promise<void>;
+}
+
+/** Settings the launcher decides for each replica, whatever this process's environment says. */
+const DECIDED = /^(PORT|HOST|METRICS_PORT|POD_NAME|REDIS_URL|REDIS_SENTINELS|REDIS_SENTINEL_NAME|REDIS_CLUSTER_NODES)$/;
+
+function packageRoot(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  while (!fs.existsSync(path.join(dir, 'package.json'))) {
+    const parent = path.dirname(dir);
+    if (parent === dir) throw new Error('the fleet launcher is not inside the mcp-fleet package');
+    dir = parent;
+  }
+  return dir;
+}
+
+function serverMain(root: string): string {
+  const main = path.join(root, 'dist', 'main.js');
+  if (!fs.existsSync(main)) throw new Error(`${main} is missing: run npm run build first`);
+  return main;
+}
+
+/** The redis-server process's id, so the launcher can kill it if it dies without stopping the fleet. */
+function redisPid(redis: RedisProcess): number | undefined {
+  const child: unknown = Reflect.get(redis, 'child');
+  const pid = child && typeof child === 'object' ? Reflect.get(child, 'pid') : undefined;
+  return typeof pid === 'number' ? pid : undefined;
+}
+
+async function allocatePorts(options: FleetOptions, count: number): Promise<{ lb: number; replicas: Array<[number, number]> }> {
+  const base = options.basePort;
+  if (base !== undefined) {
+    return {
+      lb: options.lbPort ?? base,
+      replicas: Array.from({ length: count }, (_, i) => [base + 1 + 2 * i, base + 2 + 2 * i] as [number, number]),
+    };
+  }
+  const replicas: Array<[number, number]> = [];
+  for (let i = 0; i < count; i++) replicas.push([await freePort(), await freePort()]);
+  return { lb: options.lbPort ?? (await freePort()), replicas };
+}
+
+/**
+ * Starts a local fleet: a redis-server (unless `redisUrl`), N replicas of `node dist/main.js` and
+ * HAProxy balancing every request over them. Resolves when every replica answers /readyz and the
+ * load balancer has them in rotation.
+ */
+export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
+  const count = options.replicas ?? 3;
+  if (!Number.isInteger(count) || count < 1) throw new Error(`replicas must be a whole number of at least 1 (got ${count})`);
+  const root = packageRoot();
+  const main = serverMain(root);
+  const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mcp-fleet-'));
+  const logDir = options.logDir ?? workDir;
+  fs.mkdirSync(logDir, { recursive: true });
+
+  const redisUrl = options.redisUrl ?? options.env?.REDIS_URL;
+  let redis: RedisProcess | undefined;
+  let lb: LoadBalancer | undefined;
+  const replicas: Replica[] = [];
+  let stopped: Promise<void> | undefined;
+
+  const stop = (): Promise<void> => {
+    stopped ??= (async () => {
+      await lb?.stop();
+      await Promise.all(replicas.map((replica) => replica.kill('SIGTERM')));
+      await redis?.dispose();
+      fs.rmSync(workDir, { recursive: true, force: true });
+    })();
+    return stopped;
+  };
+
+  try {
+    if (redisUrl === undefined) {
+      redis = await RedisProcess.start();
+      track(redisPid(redis));
+    }
+    const url = redisUrl ?? redis!.url;
+    const env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([name]) => !DECIDED.test(name)));
+    Object.assign(env, options.env, { REDIS_URL: url });
+    const ports = await allocatePorts(options, count);
+    for (let i = 0; i < count; i++) {
+      const [port, metricsPort] = ports.replicas[i]!;
+      replicas.push(
+        new Replica({
+          name: `replica-${i}`,
+          port,
+          metricsPort,
+          main,
+          env,
+          cwd: root,
+          logDir,
+          mirror: options.quiet === false,
+          stopGraceMs: 15_000,
+          // After a restart, the replica is back when the load balancer sends it requests again.
+          afterStart: async (replica) => {
+            if (lb?.running) await lb.waitFor(replica.name, 'UP');
+          },
+        }),
+      );
+    }
+    await Promise.all(replicas.map((replica) => replica.start()));
+    lb = await LoadBalancer.start({
+      port: ports.lb,
+      servers: replicas.map((r) => ({ name: r.name, port: r.port })),
+      configDir: workDir,
+      logFile: path.join(logDir, 'haproxy.log'),
+    });
+    const started = lb;
+    await Promise.all(replicas.map((r) => started.waitFor(r.name, 'UP')));
+    return {
+      url: started.url,
+      lbPort: started.port,
+      redis,
+      redisUrl: url,
+      replicas,
+      logDir,
+      lbConfigFile: started.configFile,
+      rotation: () => started.rotation(),
+      stop,
+    };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}

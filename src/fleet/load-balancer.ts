@@ -1,0 +1,115 @@
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { renderHaproxyConfig } from './haproxy-config.js';
+import { describeExit, ManagedProcess } from './managed-process.js';
+import { findBinary, waitForPort } from './redis-process.js';
+
+export const HAPROXY_MISSING =
+  'haproxy was not found on the PATH; the local fleet needs it as its load balancer. Install it (Debian/Ubuntu: apt-get install -y haproxy; macOS: brew install haproxy) or set HAPROXY to its path.';
+
+/** A server's state as the load balancer's health checks see it: UP, DOWN, MAINT, ... */
+export type RotationState = string;
+
+export interface LoadBalancerOptions {
+  port: number;
+  servers: Array<{ name: string; port: number }>;
+  /** Where the generated configuration and the runtime socket live. */
+  configDir: string;
+  logFile: string;
+  binary?: string;
+}
+
+/** HAProxy in front of the replicas, from a configuration generated into `configDir`. */
+export class LoadBalancer {
+  private constructor(
+    readonly port: number,
+    readonly configFile: string,
+    private readonly socket: string,
+    private readonly process: ManagedProcess,
+  ) {}
+
+  static async start(options: LoadBalancerOptions): Promise<LoadBalancer> {
+    const binary = options.binary ?? process.env.HAPROXY ?? findBinary('haproxy');
+    if (!binary) throw new Error(HAPROXY_MISSING);
+    const configFile = path.join(options.configDir, 'haproxy.cfg');
+    const socket = path.join(options.configDir, 'haproxy.sock');
+    fs.writeFileSync(configFile, renderHaproxyConfig({ port: options.port, servers: options.servers, statsSocket: socket }));
+    const check = spawnSync(binary, ['-c', '-q', '-f', configFile], { encoding: 'utf8' });
+    if (check.status !== 0) {
+      throw new Error(`haproxy rejected the generated configuration ${configFile}:\n${check.stderr || check.stdout || check.error?.message}`);
+    }
+    // -db: stay in the foreground, so the launcher owns the process and its exit.
+    const child = ManagedProcess.spawn(binary, ['-db', '-f', configFile], { env: process.env, logFile: options.logFile });
+    const lb = new LoadBalancer(options.port, configFile, socket, child);
+    try {
+      await Promise.race([
+        waitForPort(options.port),
+        child.exited.then((exit) => {
+          throw new Error(`haproxy ${describeExit(exit)} at start. Its log (${options.logFile}):\n${child.tail()}`);
+        }),
+      ]);
+    } catch (error) {
+      await child.stop('SIGKILL');
+      throw error;
+    }
+    return lb;
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}/mcp`;
+  }
+
+  get pid(): number | undefined {
+    return this.process.running ? this.process.pid : undefined;
+  }
+
+  get running(): boolean {
+    return this.process.running;
+  }
+
+  /** Each replica's state in the load balancer (from `show stat` on the runtime socket). */
+  async rotation(): Promise<Record<string, RotationState>> {
+    const csv = await this.command('show stat');
+    const lines = csv.split('\n').filter((line) => line !== '');
+    const header = (lines[0] ?? '').replace(/^# /, '').split(',');
+    const col = (name: string) => header.indexOf(name);
+    const states: Record<string, RotationState> = {};
+    for (const line of lines.slice(1)) {
+      const fields = line.split(',');
+      if (fields[col('pxname')] !== 'replicas') continue;
+      const name = fields[col('svname')];
+      if (name === undefined || name === 'BACKEND' || name === 'FRONTEND') continue;
+      states[name] = (fields[col('status')] ?? '').split(' ')[0] ?? '';
+    }
+    return states;
+  }
+
+  /** Waits until the health checks report `server` as `state` (UP after a start, DOWN after a kill). */
+  async waitFor(server: string, state: 'UP' | 'DOWN', timeoutMs = 10_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const current = (await this.rotation())[server];
+      if (current === state) return;
+      if (Date.now() > deadline) throw new Error(`the load balancer still reports ${server} as ${current ?? 'unknown'}, not ${state}, after ${timeoutMs} ms`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+
+  async stop(): Promise<void> {
+    await this.process.stop('SIGTERM', 5000);
+  }
+
+  private command(line: string): Promise<string> {
+    return new Promise((resolve, reject) => {
+      const connection = net.connect(this.socket);
+      let reply = '';
+      connection.setEncoding('utf8');
+      connection.once('error', reject);
+      connection.on('data', (chunk: string) => (reply += chunk));
+      connection.once('end', () => resolve(reply));
+      connection.end(`${line}\n`);
+    });
+  }
+}
