@@ -380,8 +380,11 @@ export class McpEndpoint {
       observer.streamClosed('get');
       void listener.close();
     });
-    if (after === undefined && protocolVersion >= PRIMING_PROTOCOL_VERSION) {
-      writer.priming(formatEventId(streamKey, listener.cursor), config.sseRetryMs);
+    // Resumed streams get a priming event too, at the resume position: a client that tracks the last
+    // id per connection (the SDK's does) would otherwise reconnect without Last-Event-ID when this
+    // stream closes before carrying an event, and miss what was published in between.
+    if (protocolVersion >= PRIMING_PROTOCOL_VERSION) {
+      writer.priming(formatEventId(streamKey, after ?? listener.cursor), config.sseRetryMs);
     }
     if (after !== undefined) observer.replayServed(listener.backlog.filter((e) => e.type === 'message').length);
     for (const event of listener.backlog) write(event);
