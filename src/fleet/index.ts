@@ -2,12 +2,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { LoadBalancer, type RotationState } from './load-balancer.js';
+import { findHaproxy, LoadBalancer, type RotationState } from './load-balancer.js';
 import { freePort, RedisProcess } from './redis-process.js';
 import { Replica } from './replica.js';
 import { track } from './reaper.js';
 
-export { HAPROXY_MISSING } from './load-balancer.js';
+export { findHaproxy, HAPROXY_MISSING } from './load-balancer.js';
 export { RedisProcess } from './redis-process.js';
 export { Replica } from './replica.js';
 
@@ -35,6 +35,8 @@ export interface Fleet {
   /** The one MCP endpoint, through the load balancer. */
   url: string;
   lbPort: number;
+  /** The load balancer's process id, while it runs. */
+  readonly lbPid: number | undefined;
   /** The private redis-server the fleet started; undefined when it was given a URL. */
   redis: RedisProcess | undefined;
   redisUrl: string;
@@ -97,6 +99,8 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
   if (!Number.isInteger(count) || count < 1) throw new Error(`replicas must be a whole number of at least 1 (got ${count})`);
   const root = packageRoot();
   const main = serverMain(root);
+  // Say what is missing before starting anything.
+  const haproxy = findHaproxy();
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mcp-fleet-'));
   const logDir = options.logDir ?? workDir;
   fs.mkdirSync(logDir, { recursive: true });
@@ -151,6 +155,7 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
       port: ports.lb,
       servers: replicas.map((r) => ({ name: r.name, port: r.port })),
       configDir: workDir,
+      binary: haproxy,
       logFile: path.join(logDir, 'haproxy.log'),
     });
     const started = lb;
@@ -158,6 +163,9 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
     return {
       url: started.url,
       lbPort: started.port,
+      get lbPid() {
+        return started.pid;
+      },
       redis,
       redisUrl: url,
       replicas,

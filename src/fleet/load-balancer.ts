@@ -4,10 +4,27 @@ import net from 'node:net';
 import path from 'node:path';
 import { renderHaproxyConfig } from './haproxy-config.js';
 import { describeExit, ManagedProcess } from './managed-process.js';
-import { findBinary, waitForPort } from './redis-process.js';
+import { waitForPort } from './redis-process.js';
+import { which } from './which.js';
 
 export const HAPROXY_MISSING =
   'haproxy was not found on the PATH; the local fleet needs it as its load balancer. Install it (Debian/Ubuntu: apt-get install -y haproxy; macOS: brew install haproxy) or set HAPROXY to its path.';
+
+/** The haproxy binary: $HAPROXY, else the one on the PATH; throws, saying how to install it, when there is none. */
+export function findHaproxy(environment: NodeJS.ProcessEnv = process.env): string {
+  const configured = environment.HAPROXY;
+  if (configured) {
+    try {
+      fs.accessSync(configured, fs.constants.X_OK);
+    } catch {
+      throw new Error(`HAPROXY=${configured} is not an executable file. ${HAPROXY_MISSING}`);
+    }
+    return configured;
+  }
+  const found = which('haproxy', environment);
+  if (!found) throw new Error(HAPROXY_MISSING);
+  return found;
+}
 
 /** A server's state as the load balancer's health checks see it: UP, DOWN, MAINT, ... */
 export type RotationState = string;
@@ -31,8 +48,7 @@ export class LoadBalancer {
   ) {}
 
   static async start(options: LoadBalancerOptions): Promise<LoadBalancer> {
-    const binary = options.binary ?? process.env.HAPROXY ?? findBinary('haproxy');
-    if (!binary) throw new Error(HAPROXY_MISSING);
+    const binary = options.binary ?? findHaproxy();
     const configFile = path.join(options.configDir, 'haproxy.cfg');
     const socket = path.join(options.configDir, 'haproxy.sock');
     fs.writeFileSync(configFile, renderHaproxyConfig({ port: options.port, servers: options.servers, statsSocket: socket }));

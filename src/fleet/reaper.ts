@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+
 /**
  * Every process the launcher started and has not yet seen exit. When the launching process exits
  * for any reason Node reports (normal end, process.exit, an uncaught exception), they are killed so
@@ -31,12 +33,20 @@ export function untrack(pid: number | undefined): void {
   if (pid !== undefined) pids.delete(pid);
 }
 
-/** Whether a process with this id exists (Node reaps its own children as soon as they exit). */
+/**
+ * Whether a process with this id is running. A zombie (exited, not yet reaped: an orphan whose
+ * init does not reap) counts as gone.
+ */
 export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
   } catch {
     return false;
   }
-  return true;
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return true; // no procfs: kill(0) is all there is
+  }
 }

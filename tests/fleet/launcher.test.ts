@@ -1,0 +1,223 @@
+import { spawn } from 'node:child_process';
+import http from 'node:http';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { findHaproxy, startFleet, type Fleet } from '../../src/fleet/index.js';
+import { isAlive } from '../../src/fleet/reaper.js';
+import { which } from '../../src/fleet/which.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const CLI = path.join(ROOT, 'dist/fleet/cli.js');
+
+// Without haproxy these tests are skipped on a developer's machine, but fail under CI.
+const haveHaproxy = which('haproxy') !== undefined;
+const fleetDescribe = haveHaproxy || process.env.CI === 'true' ? describe : describe.skip;
+
+interface Answer {
+  status: number;
+  replica: string | undefined;
+  reusedSocket: boolean;
+  body: string;
+}
+
+function send(url: string, agent: http.Agent | false, method = 'GET', body?: string, headers: Record<string, string> = {}): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const request = http.request(url, { method, agent, headers }, (response) => {
+      let text = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => (text += chunk));
+      response.on('end', () =>
+        resolve({
+          status: response.statusCode ?? 0,
+          replica: response.headers['x-mcp-replica'] as string | undefined,
+          reusedSocket: request.reusedSocket,
+          body: text,
+        }),
+      );
+    });
+    request.once('error', reject);
+    request.end(body);
+  });
+}
+
+const MCP_HEADERS = { 'Content-Type': 'application/json', Accept: 'application/json, text/event-stream' };
+
+function initializeBody(id: number): string {
+  return JSON.stringify({
+    jsonrpc: '2.0',
+    id,
+    method: 'initialize',
+    params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'launcher-test', version: '1' } },
+  });
+}
+
+fleetDescribe('the local fleet launcher', () => {
+  let fleet: Fleet;
+
+  beforeAll(async () => {
+    fleet = await startFleet({ replicas: 3 });
+  });
+
+  afterAll(async () => {
+    await fleet?.stop();
+  });
+
+  it('starts three replicas on their own ports, all ready and in the load balancer rotation', async () => {
+    expect(fleet.replicas.map((r) => r.name)).toEqual(['replica-0', 'replica-1', 'replica-2']);
+    expect(new Set(fleet.replicas.map((r) => r.port)).size).toBe(3);
+    expect(fleet.url).toBe(`http://127.0.0.1:${fleet.lbPort}/mcp`);
+    for (const replica of fleet.replicas) {
+      expect(replica.running).toBe(true);
+      expect(replica.pid).toBeGreaterThan(0);
+      expect((await send(replica.url.replace('/mcp', '/readyz'), false)).status).toBe(200);
+      const metrics = await send(replica.metricsUrl, false);
+      expect(metrics.status).toBe(200);
+      expect(metrics.body).toContain('mcp_fleet_');
+    }
+    expect(await fleet.rotation()).toEqual({ 'replica-0': 'UP', 'replica-1': 'UP', 'replica-2': 'UP' });
+  });
+
+  it('balances each request of one keep-alive connection to the next replica', async () => {
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      const answers: Answer[] = [];
+      for (let i = 0; i < 9; i++) answers.push(await send(fleet.url, agent, 'POST', initializeBody(i), MCP_HEADERS));
+      expect(answers.every((a) => a.status === 200)).toBe(true);
+      // One client connection throughout ...
+      expect(answers.slice(1).every((a) => a.reusedSocket)).toBe(true);
+      // ... and yet every request went to the next replica.
+      const replicas = answers.map((a) => a.replica);
+      expect(new Set(replicas)).toEqual(new Set(['replica-0', 'replica-1', 'replica-2']));
+      for (let i = 1; i < replicas.length; i++) expect(replicas[i]).not.toBe(replicas[i - 1]);
+    } finally {
+      agent.destroy();
+    }
+  });
+
+  it('serves one session from every replica through the load balancer', async () => {
+    const session = await new Promise<string>((resolve, reject) => {
+      http
+        .request(fleet.url, { method: 'POST', agent: false, headers: MCP_HEADERS }, (response) => {
+          response.resume();
+          const id = response.headers['mcp-session-id'];
+          if (typeof id === 'string') resolve(id);
+          else reject(new Error('no session id'));
+        })
+        .end(initializeBody(2));
+    });
+    const headers = { ...MCP_HEADERS, 'Mcp-Session-Id': session, 'MCP-Protocol-Version': '2025-11-25' };
+    const served = new Set<string>();
+    for (let i = 0; i < 6; i++) {
+      const answer = await send(fleet.url, false, 'POST', JSON.stringify({ jsonrpc: '2.0', id: 10 + i, method: 'tools/call', params: { name: 'whoami', arguments: {} } }), headers);
+      expect(answer.status).toBe(200);
+      const text = answer.body.includes('data:') ? answer.body.split('\n').filter((l) => l.startsWith('data: {')).map((l) => l.slice(6)).at(-1)! : answer.body;
+      const whoami = JSON.parse(JSON.parse(text).result.content[0].text);
+      expect(whoami).toEqual({ replica: answer.replica, sessionId: session });
+      served.add(whoami.replica);
+    }
+    expect(served.size).toBe(3);
+  });
+
+  it('keeps answering through the load balancer when a replica is killed, and takes it back after a start', async () => {
+    const victim = fleet.replicas[1]!;
+    const oldPid = victim.pid!;
+    await victim.kill('SIGKILL');
+    expect(victim.running).toBe(false);
+    expect(victim.pid).toBeUndefined();
+    expect(isAlive(oldPid)).toBe(false);
+    // Requests sent right away are retried on the others (redispatch) while health checks notice.
+    const during = await Promise.all(Array.from({ length: 12 }, () => send(fleet.url.replace('/mcp', '/healthz'), false)));
+    expect(during.map((a) => a.status)).toEqual(Array(12).fill(200));
+    expect(during.some((a) => a.replica === victim.name)).toBe(false);
+    await expect.poll(async () => (await fleet.rotation())[victim.name], { timeout: 5000 }).toBe('DOWN');
+
+    await victim.start();
+    expect(victim.pid).not.toBe(oldPid);
+    expect((await fleet.rotation())[victim.name]).toBe('UP');
+    const after = await Promise.all(Array.from({ length: 6 }, () => send(fleet.url.replace('/mcp', '/healthz'), false)));
+    expect(after.some((a) => a.replica === victim.name)).toBe(true);
+  });
+
+  it('restarts a replica on the same port: SIGTERM, drain, exit, start, back in rotation', async () => {
+    const replica = fleet.replicas[0]!;
+    const { port, pid } = replica;
+    await replica.restart();
+    expect(replica.port).toBe(port);
+    expect(replica.pid).not.toBe(pid);
+    expect(isAlive(pid!)).toBe(false);
+    expect((await send(`http://127.0.0.1:${port}/readyz`, false)).status).toBe(200);
+    expect((await fleet.rotation())[replica.name]).toBe('UP');
+  });
+});
+
+fleetDescribe('stopping the fleet', () => {
+  it('leaves no process behind: replicas, load balancer and redis-server are gone', async () => {
+    const fleet = await startFleet({ replicas: 2 });
+    const pids = [...fleet.replicas.map((r) => r.pid!), fleet.lbPid!];
+    expect(pids.every((pid) => pid > 0 && isAlive(pid))).toBe(true);
+    expect(fleet.redis?.running).toBe(true);
+    await fleet.stop();
+    expect(pids.filter(isAlive)).toEqual([]);
+    expect(fleet.redis?.running).toBe(false);
+    expect(fleet.replicas.every((r) => !r.running)).toBe(true);
+    await expect(send(fleet.url.replace('/mcp', '/healthz'), false)).rejects.toThrow(/ECONNREFUSED/);
+  });
+
+  it('kills what it started when the launching process dies without stopping the fleet', async () => {
+    const script = `
+      const { startFleet } = await import(${JSON.stringify(path.join(ROOT, 'dist/fleet/index.js'))});
+      const fleet = await startFleet({ replicas: 2 });
+      console.log(JSON.stringify([...fleet.replicas.map((r) => r.pid), fleet.lbPid]));
+      throw new Error('launcher crashed');
+    `;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    expect(code).not.toBe(0);
+    const pids = JSON.parse(out.trim()) as number[];
+    expect(pids).toHaveLength(3);
+    await expect.poll(() => pids.filter(isAlive)).toEqual([]);
+  });
+});
+
+fleetDescribe('npm run fleet (the CLI)', () => {
+  it('prints the URL and the replicas, and Ctrl-C stops everything', async () => {
+    const child = spawn(process.execPath, [CLI, '--port', '0', '--replicas', '2', '--log-dir', path.join(ROOT, '.fleet', 'test-logs')], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    await expect.poll(() => out, { timeout: 20_000 }).toContain('Ctrl-C stops everything');
+    const url = /MCP endpoint .*: (http:\/\/127\.0\.0\.1:\d+\/mcp)/.exec(out)?.[1];
+    expect(url).toBeDefined();
+    expect(out).toMatch(/replica-0\s+port \d+\s+pid \d+\s+metrics http:\/\/127\.0\.0\.1:\d+\/metrics/);
+    expect(out).toMatch(/replica-1\s+port/);
+    const pids = [...out.matchAll(/pid (\d+)/g)].map((m) => Number(m[1]));
+    expect(pids).toHaveLength(2);
+    expect((await send(url!.replace('/mcp', '/healthz'), false)).status).toBe(200);
+    child.kill('SIGINT');
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    expect(code).toBe(0);
+    expect(pids.filter(isAlive)).toEqual([]);
+    await expect(send(url!.replace('/mcp', '/healthz'), false)).rejects.toThrow(/ECONNREFUSED/);
+  });
+});
+
+describe('a missing load balancer', () => {
+  it('is reported with how to install it, before anything is started', async () => {
+    const child = spawn(process.execPath, [CLI, '--port', '0'], { env: { PATH: '/nonexistent' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    expect(code).toBe(1);
+    expect(err).toContain('haproxy was not found');
+    expect(err).toContain('apt-get install -y haproxy');
+  });
+
+  it('names a HAPROXY setting that is not an executable', () => {
+    expect(() => findHaproxy({ HAPROXY: '/nonexistent/haproxy' })).toThrow(/HAPROXY=\/nonexistent\/haproxy is not an executable/);
+  });
+});
