@@ -252,7 +252,7 @@ describe('Redis wiring', () => {
     const objects = get('defaults (bundled Redis)');
     const np = find<INetworkPolicy & K8sObject>(objects, 'NetworkPolicy');
     const templates = podTemplates(objects);
-    const guarded = templates.filter((t) => matches(np.spec!.podSelector.matchLabels, t.labels)).map((t) => t.owner);
+    const guarded = templates.filter((t) => matches(np.spec!.podSelector!.matchLabels, t.labels)).map((t) => t.owner);
     expect(guarded).toEqual(['StatefulSet/mcp-fleet-redis']);
     expect(np.spec!.policyTypes).toEqual(['Ingress']);
     expect(np.spec!.ingress).toHaveLength(1);

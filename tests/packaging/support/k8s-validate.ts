@@ -7,7 +7,7 @@
  *    check does not, so a misspelt field (`readinesProbe`) anywhere in an object fails here.
  */
 import path from 'node:path';
-import Ajv from 'ajv';
+import { Ajv } from 'ajv';
 import ts from 'typescript';
 import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler';
 import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
