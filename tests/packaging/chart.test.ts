@@ -476,6 +476,43 @@ describe('optional objects', () => {
   });
 });
 
+describe('NOTES.txt', () => {
+  /** chart-render renders NOTES.txt but does not print it: render it as a ConfigMap in a copy of the chart. */
+  function notes(o: RenderOptions): string {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'mcp-fleet-notes-'));
+    try {
+      const copy = path.join(root, 'mcp-fleet');
+      fs.cpSync(chartDir, copy, { recursive: true });
+      const text = fs.readFileSync(path.join(copy, 'templates/NOTES.txt'), 'utf8');
+      fs.rmSync(path.join(copy, 'templates/NOTES.txt'));
+      fs.writeFileSync(path.join(copy, 'templates/_notes.tpl'), `{{- define "test.notes" -}}\n${text}\n{{- end }}`);
+      fs.writeFileSync(
+        path.join(copy, 'templates/zz-notes.yaml'),
+        'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: notes\ndata:\n  notes: {{ include "test.notes" . | toJson }}\n',
+      );
+      const cm = find<IConfigMap & K8sObject>(render({ ...o, chart: copy }).objects, 'ConfigMap', 'notes');
+      return cm.data!.notes!;
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
+  }
+
+  it('tells how to port-forward the Service and connect the command-line client', () => {
+    const text = notes({ releaseName: 'mcp-fleet', namespace: 'mcp-fleet' });
+    expect(text).toContain('kubectl -n mcp-fleet port-forward service/mcp-fleet 3000:3000');
+    expect(text).toContain('npx mcp-fleet-client http://127.0.0.1:3000/mcp call whoami');
+    expect(text).toContain('helm test mcp-fleet -n mcp-fleet');
+    expect(text).toContain('kubectl -n mcp-fleet rollout status deployment/mcp-fleet');
+  });
+
+  it('follows the release, the Service port and the MCP path, and names the Ingress URL', () => {
+    const text = notes({ releaseName: 'edge', namespace: 'tools', valueFiles: vf('ingress.yaml'), set: ['service.port=8080', 'server.mcpPath=/v1/mcp'] });
+    expect(text).toContain('kubectl -n tools port-forward service/edge-mcp-fleet 8080:8080');
+    expect(text).toContain('npx mcp-fleet-client http://127.0.0.1:8080/v1/mcp tools');
+    expect(text).toContain('npx mcp-fleet-client https://mcp.example.com/v1/mcp call whoami');
+  });
+});
+
 describe('values the templates refuse', () => {
   it.each([
     [['redis.mode=none'], 'redis.mode=none keeps sessions in one process'],
