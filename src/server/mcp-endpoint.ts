@@ -89,7 +89,7 @@ function setMethodLabel(res: ServerResponse, method: string): void {
  */
 export class McpEndpoint {
   private readonly openGetStreams = new Set<() => void>();
-  private readonly inFlightPosts = new Set<Promise<void>>();
+  private readonly inFlight = new Set<Promise<void>>();
 
   constructor(private readonly deps: EndpointDeps) {
     deps.streams.onInstanceMessage((envelope) => {
@@ -100,8 +100,22 @@ export class McpEndpoint {
     });
   }
 
-  /** Runs a verb handler, turning thrown errors into spec-shaped JSON-RPC error responses. */
+  /**
+   * Runs a verb handler, turning thrown errors into spec-shaped JSON-RPC error responses. Requests
+   * other than GET streams are tracked from their first byte, so a drain waits for all of them.
+   */
   async handle(req: IncomingMessage, res: ServerResponse, body: Buffer | undefined): Promise<void> {
+    const work = this.serve(req, res, body);
+    if (req.method === 'GET') return work;
+    this.inFlight.add(work);
+    try {
+      await work;
+    } finally {
+      this.inFlight.delete(work);
+    }
+  }
+
+  private async serve(req: IncomingMessage, res: ServerResponse, body: Buffer | undefined): Promise<void> {
     try {
       switch (req.method) {
         case 'POST':
@@ -198,13 +212,7 @@ export class McpEndpoint {
       throw new HttpError(400, ErrorCode.InvalidRequest, `Invalid Request: JSON-RPC batches are not allowed in protocol ${record.protocolVersion}`);
     }
     const runtime = await this.deps.runtimes.get(record);
-    const work = this.dispatch(req, res, runtime, messages, batch, record.id, effectiveVersion(req, record));
-    this.inFlightPosts.add(work);
-    try {
-      await work;
-    } finally {
-      this.inFlightPosts.delete(work);
-    }
+    await this.dispatch(req, res, runtime, messages, batch, record.id, effectiveVersion(req, record));
   }
 
   private async initialize(res: ServerResponse, request: JSONRPCRequest & InitializeRequest): Promise<void> {
@@ -409,10 +417,10 @@ export class McpEndpoint {
     res.end();
   }
 
-  /** SIGTERM: close GET streams with a retry hint, then wait (bounded) for in-flight POSTs. */
+  /** SIGTERM: close GET streams with a retry hint, then wait (bounded) for in-flight requests. */
   async drain(timeoutMs: number): Promise<void> {
     for (const close of [...this.openGetStreams]) close();
     const deadline = new Promise<void>((resolve) => setTimeout(resolve, timeoutMs).unref());
-    await Promise.race([Promise.allSettled([...this.inFlightPosts]), deadline]);
+    await Promise.race([Promise.allSettled([...this.inFlight]), deadline]);
   }
 }
