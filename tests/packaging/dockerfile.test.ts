@@ -107,6 +107,17 @@ describe('Dockerfile', () => {
     expect(runtime.some((i) => i.op === 'ENV' && /NODE_ENV=production/.test(i.args))).toBe(true);
   });
 
+  it('production dependencies need no install scripts (the deps stage runs npm ci --ignore-scripts)', () => {
+    const lock = JSON.parse(fs.readFileSync(path.join(repoRoot, 'package-lock.json'), 'utf8')) as {
+      lockfileVersion: number;
+      packages: Record<string, { dev?: boolean; hasInstallScript?: boolean }>;
+    };
+    expect(lock.lockfileVersion).toBeGreaterThanOrEqual(2);
+    const prod = Object.entries(lock.packages).filter(([name, p]) => name.startsWith('node_modules/') && !p.dev);
+    expect(prod.length).toBeGreaterThan(Object.keys(pkg.dependencies).length);
+    expect(prod.filter(([, p]) => p.hasInstallScript).map(([name]) => name)).toEqual([]);
+  });
+
   it('the helm test command runs the client from the image: dist/client/cli.js is the package bin', () => {
     expect(Object.values(pkg.bin)).toContain('dist/client/cli.js');
   });
