@@ -23,10 +23,21 @@ import { matches, podTemplates, resolveEnv, restrictedProblems, serverContainer 
 import { find, parseManifests, render, type K8sObject } from './support/render.js';
 import { serverEnvNames } from './support/server-env.js';
 
-function kustomize(dir: string, loadRestrictorNone = false): K8sObject[] {
+let checkedKubectl = false;
+/** kubectl with kustomize v5 (kubectl 1.27+); Debian's kubernetes-client (1.20, kustomize v2) is too old. */
+function checkKubectl(): void {
+  if (checkedKubectl) return;
   if (!fs.existsSync(kubectl)) {
-    throw new Error(`${kubectl} not found: install kubectl (it carries kustomize), or set KUBECTL to its path`);
+    throw new Error(`${kubectl} not found: install kubectl 1.27 or later (it carries kustomize v5), or set KUBECTL to its path`);
   }
+  const version = JSON.parse(execFileSync(kubectl, ['version', '--client', '-o', 'json'], { encoding: 'utf8' })) as { kustomizeVersion?: string };
+  const major = Number(/^v(\d+)\./.exec(version.kustomizeVersion ?? '')?.[1] ?? 0);
+  if (major < 5) throw new Error(`${kubectl} carries kustomize ${version.kustomizeVersion ?? '(unknown)'}; k8s/ needs kustomize v5 (kubectl 1.27 or later)`);
+  checkedKubectl = true;
+}
+
+function kustomize(dir: string, loadRestrictorNone = false): K8sObject[] {
+  checkKubectl();
   const args = ['kustomize', dir];
   if (loadRestrictorNone) args.push('--load-restrictor', 'LoadRestrictionsNone');
   const out = execFileSync(kubectl, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
