@@ -529,6 +529,14 @@ describe('values the templates refuse', () => {
     expect(renderError({ set })).toContain(message);
   });
 
+  it('extraEnv entries are appended after the chart\'s own variables', () => {
+    const objects = render({ set: ['extraEnv[0].name=NODE_OPTIONS', 'extraEnv[0].value=--max-old-space-size=384'] }).objects;
+    validateWithModels(objects);
+    const env = serverContainer(deploymentOf(objects)).env!;
+    expect(env[env.length - 1]).toEqual({ name: 'NODE_OPTIONS', value: '--max-old-space-size=384' });
+    expect(env.slice(0, -1).map((e) => e.name)).toEqual(serverContainer(deploymentOf(get('defaults (bundled Redis)'))).env!.map((e) => e.name));
+  });
+
   it('stateless mode may run several replicas without Redis', () => {
     const objects = render({ set: ['redis.mode=none', 'server.sessionMode=stateless'] }).objects;
     const env = envOf(objects);
