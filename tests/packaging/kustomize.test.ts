@@ -276,6 +276,30 @@ describe('k6 ConfigMap and the real loadtest/', () => {
     for (const [key, file] of k6ScriptFiles()) expect(mountPathOf(key)).toBe(file);
   });
 
+  it('every relative import of the mounted scripts resolves inside the mounted volume', () => {
+    const mounted = new Set([...k6ScriptFiles().keys()].map(mountPathOf));
+    const unresolved: string[] = [];
+    for (const file of mounted) {
+      const source = fs.readFileSync(path.join(loadtest, file), 'utf8');
+      for (const m of source.matchAll(/^\s*import\s[^'"]*?['"](\.{1,2}\/[^'"]+)['"]/gm)) {
+        const target = path.posix.normalize(path.posix.join(path.posix.dirname(file), m[1]!));
+        if (!mounted.has(target)) unresolved.push(`${file} imports ${m[1]}`);
+      }
+    }
+    expect(unresolved).toEqual([]);
+  });
+
+  it('the Job and the TestRun set only K6_ variables the scenarios read', () => {
+    const read = new Set<string>();
+    for (const file of k6ScriptFiles().values()) {
+      for (const m of fs.readFileSync(path.join(loadtest, file), 'utf8').matchAll(/['"](K6_[A-Z0-9_]+)['"]/g)) read.add(m[1]!);
+    }
+    expect(read.has('K6_MCP_URL')).toBe(true);
+    const jobEnv = resolveEnv(find<IJob & K8sObject>(kustomize(path.join(k8sDir, 'k6/job'), true), 'Job').spec!.template.spec!.containers[0]!);
+    const runEnv = find<ITestRun & K8sObject>(kustomize(path.join(k8sDir, 'k6/testrun'), true), 'TestRun').spec.runner!.env!.map((e) => e.name);
+    for (const name of [...Object.keys(jobEnv), ...runEnv]) expect(read, name).toContain(name);
+  });
+
   it('kubectl kustomize builds the Job and the TestRun from the real files', () => {
     const cm = find<IConfigMap & K8sObject>(kustomize(path.join(k8sDir, 'k6/job'), true), 'ConfigMap');
     for (const [key, file] of k6ScriptFiles()) expect(cm.data![key]).toBe(fs.readFileSync(path.join(loadtest, file), 'utf8'));
