@@ -19,6 +19,7 @@ const instructions = dockerfileInstructions();
 const lastStage = Math.max(...instructions.map((i) => i.stage));
 const runtime = instructions.filter((i) => i.stage === lastStage);
 const pkg = JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as {
+  type?: string;
   scripts: Record<string, string>;
   dependencies: Record<string, string>;
   devDependencies: Record<string, string>;
@@ -105,6 +106,9 @@ describe('Dockerfile', () => {
     expect(buildRuns.some((r) => r.includes('npm run build'))).toBe(true);
     expect(runtime.some((i) => i.op === 'RUN' && /npm (ci|install)/.test(i.args))).toBe(false);
     expect(runtime.some((i) => i.op === 'ENV' && /NODE_ENV=production/.test(i.args))).toBe(true);
+    // dist/ is ES modules: Node needs package.json's "type": "module" beside it.
+    expect(pkg.type).toBe('module');
+    expect(copies.some((c) => /^package\.json \.\/?$/.test(c))).toBe(true);
   });
 
   it('production dependencies need no install scripts (the deps stage runs npm ci --ignore-scripts)', () => {
