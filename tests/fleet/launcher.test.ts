@@ -5,14 +5,11 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findHaproxy, startFleet, type Fleet } from '../../src/fleet/index.js';
 import { isAlive } from '../../src/fleet/reaper.js';
-import { which } from '../../src/fleet/which.js';
+import { skipFleet } from './available.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const CLI = path.join(ROOT, 'dist/fleet/cli.js');
 
-// Without haproxy these tests are skipped on a developer's machine, but fail under CI.
-const haveHaproxy = which('haproxy') !== undefined;
-const fleetDescribe = haveHaproxy || process.env.CI === 'true' ? describe : describe.skip;
 
 interface Answer {
   status: number;
@@ -52,7 +49,7 @@ function initializeBody(id: number): string {
   });
 }
 
-fleetDescribe('the local fleet launcher', () => {
+describe.skipIf(skipFleet)('the local fleet launcher', () => {
   let fleet: Fleet;
 
   beforeAll(async () => {
@@ -151,7 +148,7 @@ fleetDescribe('the local fleet launcher', () => {
   });
 });
 
-fleetDescribe('stopping the fleet', () => {
+describe.skipIf(skipFleet)('stopping the fleet', () => {
   it('leaves no process behind: replicas, load balancer and redis-server are gone', async () => {
     const fleet = await startFleet({ replicas: 2 });
     const pids = [...fleet.replicas.map((r) => r.pid!), fleet.lbPid!];
@@ -182,7 +179,7 @@ fleetDescribe('stopping the fleet', () => {
   });
 });
 
-fleetDescribe('npm run fleet (the CLI)', () => {
+describe.skipIf(skipFleet)('npm run fleet (the CLI)', () => {
   it('prints the URL and the replicas, and Ctrl-C stops everything', async () => {
     const child = spawn(process.execPath, [CLI, '--port', '0', '--replicas', '2', '--log-dir', path.join(ROOT, '.fleet', 'test-logs')], {
       stdio: ['ignore', 'pipe', 'pipe'],

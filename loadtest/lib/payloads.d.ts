@@ -1,0 +1,6 @@
+/** Types of payloads.js. */
+export declare function notifyArguments(message: string, count: number): { message: string; count: number };
+export declare function notificationKey(message: unknown): string | undefined;
+export declare function expectedNotificationKeys(message: string, count: number): string[];
+export declare function toolJson(result: unknown): any;
+export declare const TOOL_MIX: Array<{ name: string; args(n: number): Record<string, unknown> }>;

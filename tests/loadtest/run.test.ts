@@ -1,0 +1,91 @@
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { which } from '../../src/fleet/which.js';
+import { skipFleet } from '../fleet/available.js';
+
+/** npm run loadtest (loadtest/run.mjs), with a stand-in for k6 that records how it was run. */
+
+const RUN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../loadtest/run.mjs');
+const work = fs.mkdtempSync(path.join(os.tmpdir(), 'mcp-fleet-loadtest-run-'));
+
+afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
+
+function run(args: string[], env: Record<string, string>): Promise<{ code: number | null; out: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [RUN, ...args], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    child.once('exit', (code) => resolve({ code, out }));
+  });
+}
+
+/** A k6 stand-in: writes its arguments, K6_MCP_URL and what the URL's /healthz answered, then exits with `exitCode`. */
+function fakeK6(exitCode: number): { binary: string; record: string } {
+  const record = path.join(work, `record-${exitCode}-${Date.now()}.json`);
+  const binary = path.join(work, `k6-${exitCode}-${Date.now()}`);
+  fs.writeFileSync(
+    binary,
+    `#!${process.execPath}
+const http = require('node:http');
+const url = process.env.K6_MCP_URL;
+const save = (health) => require('node:fs').writeFileSync(${JSON.stringify(record)}, JSON.stringify({ args: process.argv.slice(2), url, health }));
+http.get(url.replace(/\\/mcp$/, '/healthz'), (res) => { res.resume(); save({ status: res.statusCode, replica: res.headers['x-mcp-replica'] }); process.exit(${exitCode}); })
+  .on('error', (e) => { save({ error: e.code }); process.exit(${exitCode}); });
+`,
+    { mode: 0o755 },
+  );
+  return { binary, record };
+}
+
+function refused(url: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    http.get(url, (res) => {
+      res.resume();
+      resolve(false);
+    }).on('error', () => resolve(true));
+  });
+}
+
+describe('npm run loadtest', () => {
+  it('lists the scenarios when none or an unknown one is named', async () => {
+    const none = await run([], {});
+    expect(none.code).toBe(2);
+    expect(none.out).toContain('scenarios: smoke, cross-replica-notifications, 404-recovery, sustained-load');
+    const unknown = await run(['stress'], {});
+    expect(unknown.code).toBe(2);
+    expect(unknown.out).toContain('unknown scenario stress');
+  });
+
+  it.skipIf(which('k6') !== undefined)('says how to install k6 when it is not on the PATH', async () => {
+    const result = await run(['smoke'], { K6_MCP_URL: 'http://127.0.0.1:1/mcp' });
+    expect(result.code).toBe(3);
+    expect(result.out).toContain('k6 was not found on the PATH');
+    expect(result.out).toContain('brew install k6');
+  });
+
+  it('runs k6 on the scenario against K6_MCP_URL, passing options and k6 exit code through', async () => {
+    const k6 = fakeK6(99);
+    const result = await run(['404-recovery.js', '--vus', '2'], { K6: k6.binary, K6_MCP_URL: 'http://127.0.0.1:1/mcp' });
+    expect(result.code).toBe(99);
+    const record = JSON.parse(fs.readFileSync(k6.record, 'utf8'));
+    expect(record.args).toEqual(['run', '--vus', '2', path.join(path.dirname(RUN), '404-recovery.js')]);
+    expect(record.url).toBe('http://127.0.0.1:1/mcp');
+  });
+
+  it.skipIf(skipFleet)('starts a local fleet when no URL is given, runs k6 against it, and stops it', async () => {
+    const k6 = fakeK6(0);
+    const result = await run(['smoke'], { K6: k6.binary });
+    expect(result.out).toContain('starting a local fleet');
+    expect(result.code).toBe(0);
+    const record = JSON.parse(fs.readFileSync(k6.record, 'utf8'));
+    expect(record.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/mcp$/);
+    expect(record.health).toMatchObject({ status: 200, replica: expect.stringMatching(/^replica-\d$/) });
+    expect(await refused(record.url.replace(/\/mcp$/, '/healthz'))).toBe(true);
+  });
+});
