@@ -16,6 +16,7 @@ const NAME = '404-recovery';
 const config = loadConfig(__ENV);
 const ctx = createK6Context(config);
 
+/** @type {import('k6/options').Options} */
 export const options = {
   scenarios: {
     recovery: { executor: 'constant-vus', vus: config.vus, duration: config.duration, gracefulStop: '30s' },

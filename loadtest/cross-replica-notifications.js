@@ -16,6 +16,7 @@ const NAME = 'cross-replica-notifications';
 const config = loadConfig(__ENV);
 const ctx = createK6Context(config);
 
+/** @type {import('k6/options').Options} */
 export const options = {
   scenarios: {
     notifications: { executor: 'constant-vus', vus: config.vus, duration: config.duration, gracefulStop: '30s' },

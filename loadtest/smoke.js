@@ -14,6 +14,7 @@ const NAME = 'smoke';
 const config = loadConfig(__ENV);
 const ctx = createK6Context(config);
 
+/** @type {import('k6/options').Options} */
 export const options = {
   scenarios: {
     smoke: { executor: 'shared-iterations', vus: 1, iterations: 1, maxDuration: '2m' },

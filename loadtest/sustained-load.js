@@ -17,6 +17,7 @@ const ctx = createK6Context(config);
 // Each VU keeps its own session across iterations.
 const state = {};
 
+/** @type {import('k6/options').Options} */
 export const options = {
   scenarios: {
     load: {

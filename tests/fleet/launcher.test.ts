@@ -1,10 +1,13 @@
 import { spawn } from 'node:child_process';
+import fs from 'node:fs';
 import http from 'node:http';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findHaproxy, startFleet, type Fleet } from '../../src/fleet/index.js';
 import { isAlive } from '../../src/fleet/reaper.js';
+import { which } from '../../src/fleet/which.js';
 import { skipFleet } from './available.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -203,7 +206,7 @@ describe.skipIf(skipFleet)('npm run fleet (the CLI)', () => {
   });
 });
 
-describe('a missing load balancer', () => {
+describe('a missing load balancer or Redis', () => {
   it('is reported with how to install it, before anything is started', async () => {
     const child = spawn(process.execPath, [CLI, '--port', '0'], { env: { PATH: '/nonexistent' }, stdio: ['ignore', 'pipe', 'pipe'] });
     let err = '';
@@ -212,6 +215,23 @@ describe('a missing load balancer', () => {
     expect(code).toBe(1);
     expect(err).toContain('haproxy was not found');
     expect(err).toContain('apt-get install -y haproxy');
+  });
+
+  it.skipIf(skipFleet)('reports a missing redis-server with how to install it, or to set REDIS_URL', async () => {
+    // A PATH with a shell but no redis-server; haproxy named by HAPROXY.
+    const bin = fs.mkdtempSync(path.join(os.tmpdir(), 'mcp-fleet-path-'));
+    try {
+      fs.symlinkSync(which('sh')!, path.join(bin, 'sh'));
+      const child = spawn(process.execPath, [CLI, '--port', '0'], { env: { PATH: bin, HAPROXY: which('haproxy')! }, stdio: ['ignore', 'pipe', 'pipe'] });
+      let err = '';
+      child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
+      const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+      expect(code).toBe(1);
+      expect(err).toContain('redis-server was not found');
+      expect(err).toContain('apt-get install -y redis-server');
+    } finally {
+      fs.rmSync(bin, { recursive: true, force: true });
+    }
   });
 
   it('names a HAPROXY setting that is not an executable', () => {
