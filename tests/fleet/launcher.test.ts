@@ -119,6 +119,38 @@ describe.skipIf(skipFleet)('the local fleet launcher', () => {
     expect(served.size).toBe(3);
   });
 
+  it('passes SSE through as it is sent: a GET stream stays open and delivers each event at once', async () => {
+    const session = await new Promise<string>((resolve, reject) => {
+      http
+        .request(fleet.url, { method: 'POST', agent: false, headers: MCP_HEADERS }, (response) => {
+          response.resume();
+          const id = response.headers['mcp-session-id'];
+          if (typeof id === 'string') resolve(id);
+          else reject(new Error('no session id'));
+        })
+        .end(initializeBody(3));
+    });
+    const sessionHeaders = { 'Mcp-Session-Id': session, 'MCP-Protocol-Version': '2025-11-25' };
+    let received = '';
+    let ended = false;
+    const stream = http.request(fleet.url, { method: 'GET', agent: false, headers: { Accept: 'text/event-stream', ...sessionHeaders } }, (response) => {
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => (received += chunk));
+      response.on('end', () => (ended = true));
+    });
+    stream.end();
+    try {
+      // The priming event arrives while the stream is open: nothing holds it back.
+      await expect.poll(() => received, { timeout: 3000 }).toMatch(/^id: /);
+      const call = JSON.stringify({ jsonrpc: '2.0', id: 4, method: 'tools/call', params: { name: 'notify', arguments: { message: 'through-haproxy', count: 2 } } });
+      expect((await send(fleet.url, false, 'POST', call, { ...MCP_HEADERS, ...sessionHeaders })).status).toBe(200);
+      await expect.poll(() => (received.match(/through-haproxy/g) ?? []).length, { timeout: 3000 }).toBe(2);
+      expect(ended).toBe(false);
+    } finally {
+      stream.destroy();
+    }
+  });
+
   it('keeps answering through the load balancer when a replica is killed, and takes it back after a start', async () => {
     const victim = fleet.replicas[1]!;
     const oldPid = victim.pid!;
@@ -184,9 +216,8 @@ describe.skipIf(skipFleet)('stopping the fleet', () => {
 
 describe.skipIf(skipFleet)('npm run fleet (the CLI)', () => {
   it('prints the URL and the replicas, and Ctrl-C stops everything', async () => {
-    const child = spawn(process.execPath, [CLI, '--port', '0', '--replicas', '2', '--log-dir', path.join(ROOT, '.fleet', 'test-logs')], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const logDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mcp-fleet-cli-logs-'));
+    const child = spawn(process.execPath, [CLI, '--port', '0', '--replicas', '2', '--log-dir', logDir], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (out += chunk.toString()));
@@ -203,6 +234,8 @@ describe.skipIf(skipFleet)('npm run fleet (the CLI)', () => {
     expect(code).toBe(0);
     expect(pids.filter(isAlive)).toEqual([]);
     await expect(send(url!.replace('/mcp', '/healthz'), false)).rejects.toThrow(/ECONNREFUSED/);
+    expect(fs.readdirSync(logDir).sort()).toEqual(['haproxy.log', 'replica-0.log', 'replica-1.log']);
+    fs.rmSync(logDir, { recursive: true, force: true });
   });
 });
 
