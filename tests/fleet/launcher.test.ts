@@ -18,6 +18,7 @@ interface Answer {
   status: number;
   replica: string | undefined;
   reusedSocket: boolean;
+  sessionId: string | undefined;
   body: string;
 }
 
@@ -32,6 +33,7 @@ function send(url: string, agent: http.Agent | false, method = 'GET', body?: str
           status: response.statusCode ?? 0,
           replica: response.headers['x-mcp-replica'] as string | undefined,
           reusedSocket: request.reusedSocket,
+          sessionId: response.headers['mcp-session-id'] as string | undefined,
           body: text,
         }),
       );
@@ -50,6 +52,13 @@ function initializeBody(id: number): string {
     method: 'initialize',
     params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'launcher-test', version: '1' } },
   });
+}
+
+/** initialize through `url`; the new session's id. */
+async function openSession(url: string): Promise<string> {
+  const answer = await send(url, false, 'POST', initializeBody(1), MCP_HEADERS);
+  if (answer.status !== 200 || !answer.sessionId) throw new Error(`initialize answered ${answer.status}: ${answer.body}`);
+  return answer.sessionId;
 }
 
 describe.skipIf(skipFleet)('the local fleet launcher', () => {
@@ -96,16 +105,7 @@ describe.skipIf(skipFleet)('the local fleet launcher', () => {
   });
 
   it('serves one session from every replica through the load balancer', async () => {
-    const session = await new Promise<string>((resolve, reject) => {
-      http
-        .request(fleet.url, { method: 'POST', agent: false, headers: MCP_HEADERS }, (response) => {
-          response.resume();
-          const id = response.headers['mcp-session-id'];
-          if (typeof id === 'string') resolve(id);
-          else reject(new Error('no session id'));
-        })
-        .end(initializeBody(2));
-    });
+    const session = await openSession(fleet.url);
     const headers = { ...MCP_HEADERS, 'Mcp-Session-Id': session, 'MCP-Protocol-Version': '2025-11-25' };
     const served = new Set<string>();
     for (let i = 0; i < 6; i++) {
@@ -120,16 +120,7 @@ describe.skipIf(skipFleet)('the local fleet launcher', () => {
   });
 
   it('passes SSE through as it is sent: a GET stream stays open and delivers each event at once', async () => {
-    const session = await new Promise<string>((resolve, reject) => {
-      http
-        .request(fleet.url, { method: 'POST', agent: false, headers: MCP_HEADERS }, (response) => {
-          response.resume();
-          const id = response.headers['mcp-session-id'];
-          if (typeof id === 'string') resolve(id);
-          else reject(new Error('no session id'));
-        })
-        .end(initializeBody(3));
-    });
+    const session = await openSession(fleet.url);
     const sessionHeaders = { 'Mcp-Session-Id': session, 'MCP-Protocol-Version': '2025-11-25' };
     let received = '';
     let ended = false;
