@@ -10,8 +10,14 @@ import { which } from './which.js';
 export const HAPROXY_MISSING =
   'haproxy was not found on the PATH; the local fleet needs it as its load balancer. Install it (Debian/Ubuntu: apt-get install -y haproxy; macOS: brew install haproxy) or set HAPROXY to its path.';
 
-/** The haproxy binary: $HAPROXY, else the one on the PATH; throws, saying how to install it, when there is none. */
-export function findHaproxy(environment: NodeJS.ProcessEnv = process.env): string {
+/** Where Debian and others install haproxy, off the PATH of users other than root. */
+export const SBIN_DIRS = ['/usr/local/sbin', '/usr/sbin', '/sbin'];
+
+/**
+ * The haproxy binary: $HAPROXY, else the one on the PATH or in `sbinDirs`; throws, saying how to
+ * install it, when there is none.
+ */
+export function findHaproxy(environment: NodeJS.ProcessEnv = process.env, sbinDirs: string[] = SBIN_DIRS): string {
   const configured = environment.HAPROXY;
   if (configured) {
     try {
@@ -21,7 +27,7 @@ export function findHaproxy(environment: NodeJS.ProcessEnv = process.env): strin
     }
     return configured;
   }
-  const found = which('haproxy', environment);
+  const found = which('haproxy', environment) ?? which('haproxy', { PATH: sbinDirs.join(path.delimiter) });
   if (!found) throw new Error(HAPROXY_MISSING);
   return found;
 }

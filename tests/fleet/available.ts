@@ -1,7 +1,17 @@
+import { findHaproxy } from '../../src/fleet/load-balancer.js';
 import { which } from '../../src/fleet/which.js';
 
-/** Whether this machine can start a local fleet (haproxy and redis-server on the PATH). */
-export const canStartFleet = which('haproxy') !== undefined && which('redis-server') !== undefined;
+function haveHaproxy(): boolean {
+  try {
+    findHaproxy();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Whether this machine can start a local fleet (haproxy and redis-server installed). */
+export const canStartFleet = haveHaproxy() && which('redis-server') !== undefined;
 
 /**
  * Skip fleet tests (`describe.skipIf(skipFleet)`) on a developer's machine without haproxy or

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { findHaproxy, startFleet, type Fleet } from '../../src/fleet/index.js';
+import { findHaproxy, HAPROXY_MISSING, startFleet, type Fleet } from '../../src/fleet/index.js';
 import { isAlive } from '../../src/fleet/reaper.js';
 import { which } from '../../src/fleet/which.js';
 import { skipFleet } from './available.js';
@@ -231,14 +231,15 @@ describe.skipIf(skipFleet)('npm run fleet (the CLI)', () => {
 });
 
 describe('a missing load balancer or Redis', () => {
-  it('is reported with how to install it, before anything is started', async () => {
-    const child = spawn(process.execPath, [CLI, '--port', '0'], { env: { PATH: '/nonexistent' }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let err = '';
-    child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
-    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
-    expect(code).toBe(1);
-    expect(err).toContain('haproxy was not found');
-    expect(err).toContain('apt-get install -y haproxy');
+  it('is reported with how to install it', () => {
+    expect(() => findHaproxy({ PATH: '/nonexistent' }, [])).toThrow(HAPROXY_MISSING);
+    expect(HAPROXY_MISSING).toContain('apt-get install -y haproxy');
+  });
+
+  it('is looked for in the sbin directories too, where it is off the PATH of users other than root', () => {
+    const found = which('haproxy');
+    if (found) expect(findHaproxy({ PATH: '/nonexistent' }, [path.dirname(found)])).toBe(found);
+    else expect(() => findHaproxy({ PATH: '/nonexistent' })).toThrow(HAPROXY_MISSING);
   });
 
   it.skipIf(skipFleet)('reports a missing redis-server with how to install it, or to set REDIS_URL', async () => {
