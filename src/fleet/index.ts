@@ -69,13 +69,6 @@ function serverMain(root: string): string {
   return main;
 }
 
-/** The redis-server process's id, so the launcher can kill it if it dies without stopping the fleet. */
-function redisPid(redis: RedisProcess): number | undefined {
-  const child: unknown = Reflect.get(redis, 'child');
-  const pid = child && typeof child === 'object' ? Reflect.get(child, 'pid') : undefined;
-  return typeof pid === 'number' ? pid : undefined;
-}
-
 async function allocatePorts(options: FleetOptions, count: number): Promise<{ lb: number; replicas: Array<[number, number]> }> {
   const base = options.basePort;
   if (base !== undefined) {
@@ -124,7 +117,7 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
   try {
     if (redisUrl === undefined) {
       redis = await RedisProcess.start();
-      track(redisPid(redis));
+      track(redis.pid);
     }
     const url = redisUrl ?? redis!.url;
     const env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([name]) => !DECIDED.test(name)));

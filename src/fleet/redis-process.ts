@@ -21,7 +21,7 @@ export async function freePort(host = '127.0.0.1'): Promise<number> {
 
 export function findBinary(name: string): string | undefined {
   const result = spawnSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' });
-  const found = result.stdout.trim();
+  const found = (result.stdout ?? '').trim();
   return result.status === 0 && found !== '' ? found : undefined;
 }
 
