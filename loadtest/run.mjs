@@ -11,6 +11,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { which } from '../dist/fleet/which.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, '..');
@@ -27,20 +28,6 @@ The scenarios' flows also run without k6, as end-to-end tests: npx vitest run te
 
 function usage() {
   return `usage: npm run loadtest -- <scenario> [k6 run options...]\nscenarios: ${SCENARIOS.join(', ')}\n`;
-}
-
-function which(name) {
-  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
-    if (!dir) continue;
-    const candidate = path.join(dir, name);
-    try {
-      fs.accessSync(candidate, fs.constants.X_OK);
-      if (fs.statSync(candidate).isFile()) return candidate;
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
 }
 
 function runK6(k6, args, env) {

@@ -1,8 +1,9 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { which } from './which.js';
 
 /** Asks the kernel for a free TCP port on loopback. */
 export async function freePort(host = '127.0.0.1'): Promise<number> {
@@ -17,12 +18,6 @@ export async function freePort(host = '127.0.0.1'): Promise<number> {
       });
     });
   });
-}
-
-export function findBinary(name: string): string | undefined {
-  const result = spawnSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' });
-  const found = (result.stdout ?? '').trim();
-  return result.status === 0 && found !== '' ? found : undefined;
 }
 
 export async function waitForPort(port: number, host = '127.0.0.1', timeoutMs = 10_000): Promise<void> {
@@ -59,7 +54,7 @@ export class RedisProcess {
 
   /** `args` are appended to the command line (e.g. `--cluster-enabled yes`, or a config file and `--sentinel`). */
   static async start(options: { port?: number; binary?: string; args?: string[] } = {}): Promise<RedisProcess> {
-    const binary = options.binary ?? findBinary('redis-server');
+    const binary = options.binary ?? which('redis-server');
     if (!binary) {
       throw new Error(
         'redis-server was not found on the PATH. Install it (Debian/Ubuntu: apt-get install -y redis-server; macOS: brew install redis) or set REDIS_URL.',

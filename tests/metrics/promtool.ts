@@ -1,6 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
-import path from 'node:path';
+import { which } from '../../src/fleet/which.js';
 
 /**
  * promtool (Debian/Ubuntu package `prometheus`). PROMTOOL may name the binary; otherwise it is
@@ -10,17 +9,7 @@ import path from 'node:path';
 export function findPromtool(): string | undefined {
   const explicit = process.env.PROMTOOL;
   if (explicit !== undefined && explicit !== '') return explicit;
-  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
-    if (dir === '') continue;
-    const candidate = path.join(dir, 'promtool');
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // not in this directory
-    }
-  }
-  return undefined;
+  return which('promtool');
 }
 
 export const PROMTOOL = findPromtool();
