@@ -1,0 +1,174 @@
+import {
+  StreamableHTTPClientTransport,
+  StreamableHTTPError,
+  type StreamableHTTPClientTransportOptions,
+} from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { Transport, TransportSendOptions } from '@modelcontextprotocol/sdk/shared/transport.js';
+import {
+  isInitializeRequest,
+  type JSONRPCMessage,
+  type JSONRPCRequest,
+  type MessageExtraInfo,
+} from '@modelcontextprotocol/sdk/types.js';
+
+export interface SessionChange {
+  previousSessionId: string | undefined;
+  sessionId: string | undefined;
+  /** Why the session was replaced: the server answered 404 to a request (POST) or to the GET stream. */
+  cause: 'post-404' | 'get-404';
+}
+
+export interface RecoveringTransportOptions extends StreamableHTTPClientTransportOptions {
+  /** Called after each recovery, once the new session is initialized. */
+  onSessionChange?: (change: SessionChange) => void;
+  /** How long the re-initialization may take (default 30 s). */
+  recoveryTimeoutMs?: number;
+}
+
+const isNotFound = (error: unknown): boolean => error instanceof StreamableHTTPError && error.code === 404;
+
+/**
+ * A Streamable HTTP client transport that survives lost sessions. When the server answers 404 to a
+ * request carrying a session id (the session expired, was deleted, or its store was flushed), it
+ * initializes a new session with the same client info and capabilities, re-opens the GET stream,
+ * and re-sends the failed request once, so the caller gets its result and never sees the 404.
+ *
+ * Concurrent requests that all meet the 404 share one re-initialization. A request that meets a
+ * 404 again right after its recovery fails with that error: there is no loop. A request is re-sent
+ * at most once, whatever it is, so a non-idempotent tool call may run twice if the server executed
+ * it before losing the session; in practice a 404 means the server never looked at the request.
+ */
+export class RecoveringTransport implements Transport {
+  onclose?: () => void;
+  onerror?: (error: Error) => void;
+  onmessage?: <T extends JSONRPCMessage>(message: T, extra?: MessageExtraInfo) => void;
+  /** Sessions replaced so far. */
+  recoveries = 0;
+
+  private inner: StreamableHTTPClientTransport;
+  private generation = 0;
+  private initializeRequest: JSONRPCRequest | undefined;
+  private protocolVersion: string | undefined;
+  private recovery: Promise<void> | undefined;
+  private recoverySeq = 0;
+  private closed = false;
+
+  constructor(
+    private readonly url: URL,
+    private readonly options: RecoveringTransportOptions = {},
+  ) {
+    this.inner = this.createInner(options.sessionId);
+  }
+
+  get sessionId(): string | undefined {
+    return this.inner.sessionId;
+  }
+
+  setProtocolVersion(version: string): void {
+    this.protocolVersion = version;
+    this.inner.setProtocolVersion(version);
+  }
+
+  async start(): Promise<void> {
+    await this.inner.start();
+  }
+
+  async send(message: JSONRPCMessage, options?: TransportSendOptions): Promise<void> {
+    if (isInitializeRequest(message)) this.initializeRequest = message as JSONRPCRequest;
+    const generation = this.generation;
+    try {
+      await this.inner.send(message, options);
+    } catch (error) {
+      // A send still in flight on a session that another request's recovery replaced is aborted
+      // when the old transport closes: that session is gone, so it is re-sent like a 404.
+      const replaced = generation !== this.generation;
+      if ((!isNotFound(error) && !replaced) || this.initializeRequest === undefined || isInitializeRequest(message) || this.closed) throw error;
+      await this.recover(generation, 'post-404');
+      await this.inner.send(message, options);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.inner.close();
+  }
+
+  /** Ends the session on the server (DELETE), as the SDK transport does. */
+  async terminateSession(): Promise<void> {
+    await this.inner.terminateSession();
+  }
+
+  private createInner(sessionId?: string): StreamableHTTPClientTransport {
+    const { onSessionChange: _change, recoveryTimeoutMs: _timeout, ...sdkOptions } = this.options;
+    const baseFetch = sdkOptions.fetch ?? fetch;
+    let inner: StreamableHTTPClientTransport;
+    // Watches the GET stream: a 404 there (on opening or on reconnecting) also means a lost session.
+    const watchingFetch: typeof fetch = async (input, init) => {
+      const response = await baseFetch(input as string | URL, init);
+      if ((init?.method ?? 'GET') === 'GET' && response.status === 404 && inner === this.inner && !this.closed) {
+        const generation = this.generation;
+        void this.recover(generation, 'get-404').catch((error: unknown) => this.onerror?.(error as Error));
+      }
+      return response;
+    };
+    inner = new StreamableHTTPClientTransport(this.url, { ...sdkOptions, sessionId, fetch: watchingFetch });
+    inner.onmessage = (message: JSONRPCMessage) => {
+      if (inner === this.inner) this.onmessage?.(message);
+    };
+    inner.onerror = (error) => {
+      if (inner === this.inner && !isNotFound(error)) this.onerror?.(error);
+    };
+    inner.onclose = () => {
+      if (inner === this.inner) this.onclose?.();
+    };
+    if (this.protocolVersion !== undefined) inner.setProtocolVersion(this.protocolVersion);
+    return inner;
+  }
+
+  /** One re-initialization for everyone who saw the session of `generation` fail. */
+  private recover(generation: number, cause: SessionChange['cause']): Promise<void> {
+    if (this.generation !== generation) return Promise.resolve();
+    this.recovery ??= this.reinitialize(cause).finally(() => {
+      this.recovery = undefined;
+    });
+    return this.recovery;
+  }
+
+  private async reinitialize(cause: SessionChange['cause']): Promise<void> {
+    const initialize = this.initializeRequest!;
+    const previous = this.inner;
+    const next = this.createInner(undefined);
+    const handshakeId = `mcp-fleet-recovery-${++this.recoverySeq}`;
+    const answered = new Promise<JSONRPCMessage>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('re-initializing the session timed out')), this.options.recoveryTimeoutMs ?? 30_000);
+      next.onmessage = (message: JSONRPCMessage) => {
+        if ('id' in message && message.id === handshakeId) {
+          clearTimeout(timer);
+          resolve(message);
+        } else if (next === this.inner) {
+          this.onmessage?.(message);
+        }
+      };
+    });
+    await next.start();
+    await next.send({ ...initialize, id: handshakeId });
+    const response = await answered;
+    if ('error' in response) throw new Error(`re-initializing the session failed: ${JSON.stringify(response.error)}`);
+    const negotiated = (response as { result?: { protocolVersion?: string } }).result?.protocolVersion;
+    if (negotiated) {
+      this.protocolVersion = negotiated;
+      next.setProtocolVersion(negotiated);
+    }
+    next.onmessage = (message: JSONRPCMessage) => {
+      if (next === this.inner) this.onmessage?.(message);
+    };
+    this.inner = next;
+    this.generation += 1;
+    // Sending notifications/initialized makes the SDK transport open the GET stream of the new session.
+    await next.send({ jsonrpc: '2.0', method: 'notifications/initialized' });
+    previous.onclose = undefined;
+    await previous.close();
+    this.recoveries += 1;
+    this.options.onSessionChange?.({ previousSessionId: previous.sessionId, sessionId: next.sessionId, cause });
+  }
+}
