@@ -117,7 +117,7 @@ class Printer {
   }
 
   info(text: string): void {
-    if (!this.json) process.stderr.write(`${text}\n`);
+    process.stderr.write(`${text}\n`);
   }
 }
 
