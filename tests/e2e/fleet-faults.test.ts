@@ -1,4 +1,6 @@
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RecoveringTransport } from '../../src/client/index.js';
 import { startFleet, type Fleet } from '../../src/fleet/index.js';
 import { FleetClient, tally } from '../support/fleet-client.js';
 import { callTool, initialize, toolJson } from '../support/raw-mcp.js';
@@ -177,6 +179,9 @@ describe('faults', () => {
   it('Redis restart: 503 during the outage, the fleet recovers by itself, lost sessions answer 404 and new ones work', async () => {
     const redis = fleet.redis!;
     const session = await initialize(fleet.url);
+    const recovering = new RecoveringTransport(new URL(fleet.url));
+    const recoveringClient = new Client({ name: 'fault-recovery', version: '1.0.0' });
+    await recoveringClient.connect(recovering);
     await redis.stop();
     const during = await Promise.all([0, 1, 2].map(() => callTool(fleet.url, session, 'whoami')));
     const statuses = during.map((a) => a.status);
@@ -194,6 +199,11 @@ describe('faults', () => {
     expect(after.status).toBe(404);
     const fresh = await initialize(fleet.url);
     expect(toolJson(await callTool(fleet.url, fresh, 'whoami')).sessionId).toBe(fresh);
+    // The recovering client connected before the outage sees none of it: one recovery, a result.
+    const result = await recoveringClient.callTool({ name: 'whoami', arguments: {} });
+    expect(JSON.parse((result.content as Array<{ text: string }>)[0]!.text).sessionId).toBe(recovering.sessionId);
+    expect(recovering.recoveries).toBe(1);
+    await recoveringClient.close();
     outcomes.push({
       fault: 'Redis restart (no persistence)',
       calls: 5,
@@ -202,7 +212,7 @@ describe('faults', () => {
       'notifications expected': '',
       lost: '',
       duplicated: '',
-      'sessions lost': '1 of 1 (404, re-initialized)',
+      'sessions lost': 'all: raw client 404, recovering client 1 recovery, call resolved',
     });
   });
 

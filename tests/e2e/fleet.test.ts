@@ -1,4 +1,6 @@
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RecoveringTransport } from '../../src/client/index.js';
 import { startFleet, type Fleet } from '../../src/fleet/index.js';
 import { FleetClient, tally } from '../support/fleet-client.js';
 import { callTool, initialize, post, request, toolJson } from '../support/raw-mcp.js';
@@ -80,6 +82,38 @@ describe('a three-replica fleet behind a round-robin load balancer', () => {
     const changer = await initialize(fleet.url);
     for (let i = 1; i <= 3; i++) expect(toolJson(await callTool(fleet.url, changer, 'bump', { name }))).toMatchObject({ value: i, notified: 3 });
     for (const s of subscribers) await expect.poll(() => s.updates.filter((u) => u === uri).length).toBe(3);
+  });
+
+  it('recovers through the load balancer after a DELETE, a Redis flush and a TTL expiry: each call resolves, one recovery each', async () => {
+    const recovering = async (url: string) => {
+      const transport = new RecoveringTransport(new URL(url));
+      const client = new Client({ name: 'fleet-recovery', version: '1.0.0' });
+      await client.connect(transport);
+      const whoami = async () =>
+        JSON.parse(((await client.callTool({ name: 'whoami', arguments: {} })).content as Array<{ text: string }>)[0]!.text) as { sessionId: string };
+      return { transport, client, whoami };
+    };
+    const c = await recovering(fleet.url);
+    await c.whoami();
+    await fetch(fleet.url, { method: 'DELETE', headers: { 'Mcp-Session-Id': c.transport.sessionId! } });
+    expect((await c.whoami()).sessionId).toBe(c.transport.sessionId);
+    expect(c.transport.recoveries).toBe(1);
+    await fleet.redis!.flushAll();
+    expect((await c.whoami()).sessionId).toBe(c.transport.sessionId);
+    expect(c.transport.recoveries).toBe(2);
+    await c.client.close();
+
+    const shortLived = await startFleet({ replicas: 2, env: { LOG_LEVEL: 'warn', SESSION_TTL_SECONDS: '1' } });
+    try {
+      const t = await recovering(shortLived.url);
+      const first = t.transport.sessionId;
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      expect((await t.whoami()).sessionId).not.toBe(first);
+      expect(t.transport.recoveries).toBe(1);
+      await t.client.close();
+    } finally {
+      await shortLived.stop();
+    }
   });
 
   it('serves 200 concurrent sessions doing a few calls each with zero failures', async () => {
