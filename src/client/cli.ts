@@ -220,6 +220,7 @@ async function run(client: Client, command: string, rest: string[], printer: Pri
       return 0;
     }
     case 'listen': {
+      await (client.transport as RecoveringTransport).whenStreamOpen();
       printer.info(`listening for notifications of session ${client.transport?.sessionId ?? '-'} (Ctrl-C to stop)`);
       await stopSignal();
       return 0;
@@ -228,6 +229,7 @@ async function run(client: Client, command: string, rest: string[], printer: Pri
       const [uri] = rest;
       if (!uri) throw new CliError('subscribe needs a resource URI', 2);
       await client.subscribeResource({ uri });
+      await (client.transport as RecoveringTransport).whenStreamOpen();
       printer.info(`subscribed to ${uri} (Ctrl-C to stop)`);
       await stopSignal();
       return 0;

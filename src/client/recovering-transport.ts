@@ -23,6 +23,8 @@ export interface RecoveringTransportOptions extends StreamableHTTPClientTranspor
   onSessionChange?: (change: SessionChange) => void;
   /** How long the re-initialization may take (default 30 s). */
   recoveryTimeoutMs?: number;
+  /** Called each time the server accepts a GET stream of the current session (first open, reconnections, after a recovery). */
+  onStreamOpen?: (sessionId: string | undefined) => void;
 }
 
 const isNotFound = (error: unknown): boolean => error instanceof StreamableHTTPError && error.code === 404;
@@ -52,6 +54,9 @@ export class RecoveringTransport implements Transport {
   private recovery: Promise<void> | undefined;
   private recoverySeq = 0;
   private closed = false;
+  /** The session whose GET stream the server accepted last, and who waits for the current one's. */
+  private streamSession: string | undefined;
+  private streamWaiters: Array<() => void> = [];
 
   constructor(
     private readonly url: URL,
@@ -67,6 +72,17 @@ export class RecoveringTransport implements Transport {
   setProtocolVersion(version: string): void {
     this.protocolVersion = version;
     this.inner.setProtocolVersion(version);
+  }
+
+  /**
+   * Resolves once the server has accepted a GET stream of the current session. A server delivers
+   * notifications on that stream only from the moment it opened (a stream without Last-Event-ID
+   * starts live), so an application that triggers notifications right after connecting or after a
+   * recovery waits for this first. Never resolves against a server that offers no GET stream (405).
+   */
+  whenStreamOpen(): Promise<void> {
+    if (this.streamSession !== undefined && this.streamSession === this.sessionId) return Promise.resolve();
+    return new Promise((resolve) => this.streamWaiters.push(resolve));
   }
 
   async start(): Promise<void> {
@@ -99,12 +115,13 @@ export class RecoveringTransport implements Transport {
   }
 
   private createInner(sessionId?: string): StreamableHTTPClientTransport {
-    const { onSessionChange: _change, recoveryTimeoutMs: _timeout, ...sdkOptions } = this.options;
+    const { onSessionChange: _change, recoveryTimeoutMs: _timeout, onStreamOpen: _open, ...sdkOptions } = this.options;
     const baseFetch = sdkOptions.fetch ?? fetch;
     let inner: StreamableHTTPClientTransport;
     // Watches the GET stream: a 404 there (on opening or on reconnecting) also means a lost session.
     const watchingFetch: typeof fetch = async (input, init) => {
       const response = await baseFetch(input as string | URL, init);
+      if ((init?.method ?? 'GET') === 'GET' && response.ok && inner === this.inner && !this.closed) this.streamOpened(inner.sessionId);
       if ((init?.method ?? 'GET') === 'GET' && response.status === 404 && inner === this.inner && !this.closed) {
         const generation = this.generation;
         void this.recover(generation, 'get-404').catch((error: unknown) => this.onerror?.(error as Error));
@@ -123,6 +140,12 @@ export class RecoveringTransport implements Transport {
     };
     if (this.protocolVersion !== undefined) inner.setProtocolVersion(this.protocolVersion);
     return inner;
+  }
+
+  private streamOpened(sessionId: string | undefined): void {
+    this.streamSession = sessionId;
+    for (const resolve of this.streamWaiters.splice(0)) resolve();
+    this.options.onStreamOpen?.(sessionId);
   }
 
   /** One re-initialization for everyone who saw the session of `generation` fail. */

@@ -67,9 +67,9 @@ describe('mcp-fleet-client', () => {
     let stderr = '';
     listener.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
     listener.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    await expect.poll(() => /session ([0-9a-f-]{36})/.exec(stderr)?.[1], { timeout: 10_000 }).toBeDefined();
-    const session = /session ([0-9a-f-]{36})/.exec(stderr)![1]!;
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    // Printed once the server has accepted the GET stream.
+    await expect.poll(() => /listening for notifications of session ([0-9a-f-]{36})/.exec(stderr)?.[1], { timeout: 10_000 }).toBeDefined();
+    const session = /listening for notifications of session ([0-9a-f-]{36})/.exec(stderr)![1]!;
     await callTool(server.url, session, 'notify', { message: 'to-the-cli', count: 3 });
     await expect.poll(() => stdout.trim().split('\n').filter((l) => l.includes('to-the-cli')).length, { timeout: 10_000 }).toBe(3);
     expect(JSON.parse(stdout.trim().split('\n')[0]!)).toMatchObject({ method: 'notifications/message', params: { data: { message: 'to-the-cli', index: 0 } } });

@@ -11,6 +11,7 @@ async function recoveringClient(url: string, rewrite?: (method: string, body: st
   const initializes = { count: 0 };
   const changes: SessionChange[] = [];
   const notes: Array<{ message: string; index: number }> = [];
+  const streamsOpened: Array<string | undefined> = [];
   const countingFetch = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
     const body = typeof init?.body === 'string' ? init.body : '';
     if (body.includes('"method":"initialize"')) initializes.count += 1;
@@ -20,6 +21,7 @@ async function recoveringClient(url: string, rewrite?: (method: string, body: st
   const transport = new RecoveringTransport(new URL(url), {
     fetch: countingFetch,
     onSessionChange: (change) => changes.push(change),
+    onStreamOpen: (sessionId) => streamsOpened.push(sessionId),
     reconnectionOptions: { initialReconnectionDelay: 50, maxReconnectionDelay: 500, reconnectionDelayGrowFactor: 1.5, maxRetries: 20 },
   });
   const client = new Client({ name: 'recovery-test', version: '1.0.0' }, { capabilities: { sampling: {} } });
@@ -29,7 +31,7 @@ async function recoveringClient(url: string, rewrite?: (method: string, body: st
   await client.connect(transport);
   const whoami = async () =>
     JSON.parse(((await client.callTool({ name: 'whoami', arguments: {} })).content as Array<{ text: string }>)[0]!.text) as { sessionId: string };
-  return { client, transport, initializes, changes, notes, whoami };
+  return { client, transport, initializes, changes, notes, streamsOpened, whoami };
 }
 
 let redis: RedisProcess;
@@ -104,9 +106,12 @@ describe('transparent 404 recovery', () => {
 
   it('re-opens the GET stream on the new session: notifications keep coming', async () => {
     const c = await recoveringClient(onRedis.url);
-    await fetch(onRedis.url, { method: 'DELETE', headers: { 'Mcp-Session-Id': c.transport.sessionId! } });
+    const first = c.transport.sessionId!;
+    await c.transport.whenStreamOpen();
+    await fetch(onRedis.url, { method: 'DELETE', headers: { 'Mcp-Session-Id': first } });
     await c.whoami();
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await c.transport.whenStreamOpen();
+    expect(c.streamsOpened).toEqual([first, c.transport.sessionId]);
     await c.client.callTool({ name: 'notify', arguments: { message: 'after-recovery', count: 3 } });
     await expect.poll(() => c.notes.filter((n) => n.message === 'after-recovery').length).toBe(3);
     await c.client.close();
@@ -135,6 +140,8 @@ describe('GET stream reconnection', () => {
     const polling = await ServerProcess.start('client-polling', { REDIS_URL: redis.url, GET_STREAM_MAX_MS: '300', SSE_RETRY_MS: '100' });
     try {
       const c = await recoveringClient(polling.url);
+      // A GET stream without Last-Event-ID starts live: notifying before it opened would lose the first ones.
+      await c.transport.whenStreamOpen();
       for (let round = 0; round < 8; round++) {
         await callTool(polling.url, c.transport.sessionId!, 'notify', { message: 'poll', count: 5 });
         await new Promise((resolve) => setTimeout(resolve, 90));
