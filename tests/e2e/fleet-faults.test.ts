@@ -150,7 +150,7 @@ describe('faults', () => {
           notified.push(`t${w}-${seq}`);
           operations += 2;
         } catch (error) {
-          failures.push(String(error));
+          failures.push(`${String(error)} (${String((error as { cause?: unknown }).cause ?? 'no cause')})`);
         }
       }
     });
