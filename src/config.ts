@@ -23,6 +23,11 @@ export interface FleetConfig {
   eventRetentionSeconds: number;
   eventMaxPerStream: number;
   drainTimeoutMs: number;
+  /**
+   * SIGTERM: how long a replica keeps serving, already not ready, before it stops accepting
+   * connections, so that a load balancer that health-checks it takes it out of rotation first.
+   */
+  shutdownDelayMs: number;
   workload: string;
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
 }
@@ -178,6 +183,7 @@ export function loadConfig(env: Env = process.env): FleetConfig {
     eventRetentionSeconds: r.int('EVENT_RETENTION_SECONDS', 600, 1, 7 * 24 * 3600),
     eventMaxPerStream: r.int('EVENT_MAX_PER_STREAM', 1000, 1, 1_000_000),
     drainTimeoutMs: r.int('DRAIN_TIMEOUT_MS', 10_000, 0, 600_000),
+    shutdownDelayMs: r.int('SHUTDOWN_DELAY_MS', 0, 0, 600_000),
     workload: r.string('MCP_WORKLOAD', 'reference'),
     logLevel: r.oneOf('LOG_LEVEL', 'info', ['debug', 'info', 'warn', 'error', 'silent'] as const),
   };

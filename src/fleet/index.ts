@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { leavesRotationWithinMs } from './haproxy-config.js';
 import { findHaproxy, LoadBalancer, type RotationState } from './load-balancer.js';
 import { freePort, RedisProcess } from './redis-process.js';
 import { Replica } from './replica.js';
@@ -122,6 +123,8 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
     const url = redisUrl ?? redis!.url;
     const env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([name]) => !DECIDED.test(name)));
     Object.assign(env, options.env, { REDIS_URL: url });
+    // Like a preStop hook: a replica told to stop stays up until HAProxy has taken it out of rotation.
+    env.SHUTDOWN_DELAY_MS ??= String(leavesRotationWithinMs());
     const ports = await allocatePorts(options, count);
     for (let i = 0; i < count; i++) {
       const [port, metricsPort] = ports.replicas[i]!;

@@ -27,7 +27,10 @@ export interface FleetServer {
   readonly streams: StreamManager;
   /** Starts listening on config.host:config.port; resolves with the bound port. */
   listen(): Promise<number>;
-  /** Drains (not ready, GET streams closed with a retry hint, in-flight requests finished) and stops. */
+  /**
+   * Turns not ready, keeps serving for config.shutdownDelayMs, then drains (GET streams closed with
+   * a retry hint, in-flight requests finished) and stops.
+   */
   shutdown(): Promise<void>;
 }
 
@@ -90,6 +93,12 @@ export async function createFleetServer({ config, workload, observer = NOOP_OBSE
       draining = true;
       clearInterval(readinessTimer);
       observer.readiness(false);
+      if (config.shutdownDelayMs > 0) {
+        // Closing the listener while a load balancer still sends requests here would reset
+        // connections it has already delivered a request on: it cannot retry those.
+        log.info('leaving rotation', { delayMs: config.shutdownDelayMs });
+        await new Promise((resolve) => setTimeout(resolve, config.shutdownDelayMs));
+      }
       log.info('draining', { timeoutMs: config.drainTimeoutMs });
       server.close();
       server.closeIdleConnections();

@@ -78,6 +78,27 @@ describe('SIGTERM', () => {
   });
 });
 
+describe('SIGTERM with SHUTDOWN_DELAY_MS', () => {
+  it('turns not ready at once but keeps serving new requests and GET streams for the delay, then drains', async () => {
+    const server = await ServerProcess.start('leaving', { REDIS_URL: redis.url, SSE_RETRY_MS: '500', SHUTDOWN_DELAY_MS: '3000' });
+    const session = await initialize(server.url);
+    const stream = await SseStream.open(server.url, session);
+    const signalled = Date.now();
+    const exit = server.stop('SIGTERM');
+    await expect.poll(() => fetch(`${server.base}/readyz`).then((r) => r.status), { timeout: 1000, interval: 20 }).toBe(503);
+    // A load balancer that has not yet seen the failed check still sends requests: they are served.
+    const answer = await callTool(server.url, session, 'whoami');
+    expect(answer.status).toBe(200);
+    await callTool(server.url, session, 'notify', { message: 'still-here', count: 1 });
+    await stream.waitFor((s) => s.messages.length === 1);
+    expect(stream.ended).toBe(false);
+    await stream.waitFor((s) => s.ended);
+    expect(Date.now() - signalled).toBeGreaterThanOrEqual(2900);
+    expect(stream.frames.at(-1)).toMatchObject({ retry: 500 });
+    expect(await exit).toBe(0);
+  });
+});
+
 describe('configuration', () => {
   it('refuses to start on a bad value, naming it', async () => {
     const error = await ServerProcess.start('misconfigured', { SESSION_TTL_SECONDS: 'soon', REDIS_URL: 'http://nope' }).catch((e: Error) => e);

@@ -114,9 +114,9 @@ app.kubernetes.io/component: redis
 {{- if and $v.metrics.enabled (eq (int $v.metrics.port) (int $v.server.port)) }}
 {{- fail "metrics.port must differ from server.port" }}
 {{- end }}
-{{- $needMs := add (mul (int $v.lifecycle.preStopSleepSeconds) 1000) (int $v.server.drainTimeoutMs) 2000 }}
+{{- $needMs := add (mul (int $v.lifecycle.preStopSleepSeconds) 1000) (int $v.server.shutdownDelayMs) (int $v.server.drainTimeoutMs) 2000 }}
 {{- if lt (mul (int $v.terminationGracePeriodSeconds) 1000) $needMs }}
-{{- fail (printf "terminationGracePeriodSeconds (%d s) must cover lifecycle.preStopSleepSeconds + server.drainTimeoutMs + 2 s (%d ms) so SSE streams drain before SIGKILL" (int $v.terminationGracePeriodSeconds) $needMs) }}
+{{- fail (printf "terminationGracePeriodSeconds (%d s) must cover lifecycle.preStopSleepSeconds + server.shutdownDelayMs + server.drainTimeoutMs + 2 s (%d ms) so SSE streams drain before SIGKILL" (int $v.terminationGracePeriodSeconds) $needMs) }}
 {{- end }}
 {{- if and $v.autoscaling.enabled (gt (int $v.autoscaling.minReplicas) (int $v.autoscaling.maxReplicas)) }}
 {{- fail "autoscaling.minReplicas must not exceed autoscaling.maxReplicas" }}
@@ -166,6 +166,8 @@ app.kubernetes.io/component: redis
   value: {{ int $s.eventMaxPerStream | quote }}
 - name: DRAIN_TIMEOUT_MS
   value: {{ int $s.drainTimeoutMs | quote }}
+- name: SHUTDOWN_DELAY_MS
+  value: {{ int $s.shutdownDelayMs | quote }}
 - name: MCP_WORKLOAD
   value: {{ $s.workload | quote }}
 - name: LOG_LEVEL
