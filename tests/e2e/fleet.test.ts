@@ -65,6 +65,8 @@ describe('a three-replica fleet behind a round-robin load balancer', () => {
       const sampled = await client.tool(i % 2 === 0 ? 'sample' : 'elicit', i % 2 === 0 ? { prompt: `p${i}` } : { question: `q${i}` });
       if (i % 2 === 0) expect(sampled.answer).toBe(`echo: p${i}`);
       else expect(sampled).toMatchObject({ action: 'accept', content: { answer: 'yes' } });
+      // The tool's result can arrive before the 202 acknowledging the answer's POST is recorded.
+      await expect.poll(() => client.served.slice(before).some((s) => s.method === 'response')).toBe(true);
       const answers = client.served.slice(before).filter((s) => s.method === 'response');
       crossed.push(answers.some((a) => a.replica !== sampled.replica));
     }
