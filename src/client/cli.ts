@@ -220,7 +220,6 @@ async function run(client: Client, command: string, rest: string[], printer: Pri
       return 0;
     }
     case 'listen': {
-      await (client.transport as RecoveringTransport).whenStreamOpen();
       printer.info(`listening for notifications of session ${client.transport?.sessionId ?? '-'} (Ctrl-C to stop)`);
       await stopSignal();
       return 0;
@@ -229,7 +228,6 @@ async function run(client: Client, command: string, rest: string[], printer: Pri
       const [uri] = rest;
       if (!uri) throw new CliError('subscribe needs a resource URI', 2);
       await client.subscribeResource({ uri });
-      await (client.transport as RecoveringTransport).whenStreamOpen();
       printer.info(`subscribed to ${uri} (Ctrl-C to stop)`);
       await stopSignal();
       return 0;
@@ -274,6 +272,8 @@ async function main(): Promise<number> {
   const printer = new Printer(options.json);
   const { client, transport } = await connect(url, options, printer);
   try {
+    // Say "listening" only once the server holds the stream: what it sends before is not delivered.
+    if (command === 'listen' || command === 'subscribe') await transport.whenStreamOpen();
     return command === 'shell' ? await shell(client, printer) : await run(client, command, rest, printer);
   } finally {
     await transport.terminateSession().catch(() => {});

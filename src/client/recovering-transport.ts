@@ -121,8 +121,9 @@ export class RecoveringTransport implements Transport {
     // Watches the GET stream: a 404 there (on opening or on reconnecting) also means a lost session.
     const watchingFetch: typeof fetch = async (input, init) => {
       const response = await baseFetch(input as string | URL, init);
-      if ((init?.method ?? 'GET') === 'GET' && response.ok && inner === this.inner && !this.closed) this.streamOpened(inner.sessionId);
-      if ((init?.method ?? 'GET') === 'GET' && response.status === 404 && inner === this.inner && !this.closed) {
+      if ((init?.method ?? 'GET') !== 'GET' || inner !== this.inner || this.closed) return response;
+      if (response.ok) this.streamOpened(inner.sessionId);
+      if (response.status === 404) {
         const generation = this.generation;
         void this.recover(generation, 'get-404').catch((error: unknown) => this.onerror?.(error as Error));
       }

@@ -11,18 +11,6 @@ export interface HaproxyConfigOptions {
   checkIntervalMs?: number;
 }
 
-/**
- * An HAProxy configuration that balances every HTTP request round-robin over the replicas, with no
- * affinity, and leaves SSE answers alone:
- *
- * - `option http-server-close` closes the server side after each response, so the next request of
- *   a keep-alive client connection is balanced again instead of following its predecessor;
- * - no compression, no response buffering (HAProxy forwards data as it arrives), and hour-long
- *   client, server and tunnel timeouts, so long-lived GET streams stay open;
- * - `/readyz` health checks at a short interval take a killed or draining replica out of rotation
- *   quickly, and `retries` with `option redispatch` send a request whose connection to a dead
- *   replica failed to another one (the request was never delivered, so this is safe for POSTs).
- */
 const DEFAULT_CHECK_INTERVAL_MS = 300;
 const FAILED_CHECKS_TO_LEAVE = 2;
 
@@ -35,6 +23,18 @@ export function leavesRotationWithinMs(checkIntervalMs = DEFAULT_CHECK_INTERVAL_
   return (FAILED_CHECKS_TO_LEAVE + 1) * checkIntervalMs;
 }
 
+/**
+ * An HAProxy configuration that balances every HTTP request round-robin over the replicas, with no
+ * affinity, and leaves SSE answers alone:
+ *
+ * - `option http-server-close` closes the server side after each response, so the next request of
+ *   a keep-alive client connection is balanced again instead of following its predecessor;
+ * - no compression, no response buffering (HAProxy forwards data as it arrives), and hour-long
+ *   client, server and tunnel timeouts, so long-lived GET streams stay open;
+ * - `/readyz` health checks at a short interval take a killed or draining replica out of rotation
+ *   quickly, and `retries` with `option redispatch` send a request whose connection to a dead
+ *   replica failed to another one (the request was never delivered, so this is safe for POSTs).
+ */
 export function renderHaproxyConfig(options: HaproxyConfigOptions): string {
   const maxconn = options.maxconn ?? 4000;
   const inter = options.checkIntervalMs ?? DEFAULT_CHECK_INTERVAL_MS;
