@@ -67,7 +67,8 @@ export class LoadBalancer {
     const lb = new LoadBalancer(options.port, configFile, socket, child);
     try {
       await Promise.race([
-        waitForPort(options.port),
+        // HAProxy binds the frontend port and its runtime socket one after the other: wait for both.
+        waitForPort(options.port).then(() => lb.waitForRuntimeApi()),
         child.exited.then((exit) => {
           throw new Error(`haproxy ${describeExit(exit)} at start. Its log (${options.logFile}):\n${child.tail()}`);
         }),
@@ -116,6 +117,19 @@ export class LoadBalancer {
       if (current === state) return;
       if (Date.now() > deadline) throw new Error(`the load balancer still reports ${server} as ${current ?? 'unknown'}, not ${state}, after ${timeoutMs} ms`);
       await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+
+  private async waitForRuntimeApi(timeoutMs = 10_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      try {
+        await this.command('show info');
+        return;
+      } catch (error) {
+        if (Date.now() > deadline || !this.process.running) throw new Error(`haproxy's runtime socket ${this.socket} does not answer: ${String(error)}`);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
     }
   }
 
