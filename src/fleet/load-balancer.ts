@@ -4,6 +4,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { renderHaproxyConfig } from './haproxy-config.js';
 import { describeExit, ManagedProcess } from './managed-process.js';
+import { pollUntil } from './poll.js';
 import { waitForPort } from './redis-process.js';
 import { which } from './which.js';
 
@@ -111,26 +112,30 @@ export class LoadBalancer {
 
   /** Waits until the health checks report `server` as `state` (UP after a start, DOWN after a kill). */
   async waitFor(server: string, state: 'UP' | 'DOWN', timeoutMs = 10_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const current = (await this.rotation())[server];
-      if (current === state) return;
-      if (Date.now() > deadline) throw new Error(`the load balancer still reports ${server} as ${current ?? 'unknown'}, not ${state}, after ${timeoutMs} ms`);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+    let current: RotationState | undefined;
+    await pollUntil(
+      async () => {
+        current = (await this.rotation())[server];
+        return current === state ? true : undefined;
+      },
+      { timeoutMs, timedOut: () => new Error(`the load balancer still reports ${server} as ${current ?? 'unknown'}, not ${state}, after ${timeoutMs} ms`) },
+    );
   }
 
   private async waitForRuntimeApi(timeoutMs = 10_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      try {
-        await this.command('show info');
-        return;
-      } catch (error) {
-        if (Date.now() > deadline || !this.process.running) throw new Error(`haproxy's runtime socket ${this.socket} does not answer: ${String(error)}`);
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
-    }
+    let lastError: unknown;
+    await pollUntil(
+      () =>
+        this.command('show info').then(
+          () => true,
+          (error: unknown) => {
+            lastError = error;
+            if (!this.process.running) throw new Error(`haproxy exited before its runtime socket ${this.socket} answered`);
+            return undefined;
+          },
+        ),
+      { timeoutMs, intervalMs: 20, timedOut: () => new Error(`haproxy's runtime socket ${this.socket} does not answer: ${String(lastError)}`) },
+    );
   }
 
   async stop(): Promise<void> {

@@ -1,5 +1,6 @@
 import http from 'node:http';
 import { describeExit, type ManagedProcess } from './managed-process.js';
+import { pollUntil } from './poll.js';
 
 /** One GET on a fresh connection; resolves with the status, or undefined when nothing answered. */
 export function probe(url: string, timeoutMs = 2000): Promise<number | undefined> {
@@ -18,17 +19,20 @@ export function probe(url: string, timeoutMs = 2000): Promise<number | undefined
  * first, and after `timeoutMs` otherwise.
  */
 export async function waitForOk(url: string, what: string, process: ManagedProcess | undefined, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
   let last: number | undefined;
-  for (;;) {
-    const exit = process?.exitStatus;
-    if (exit) throw new Error(`${what} ${describeExit(exit)} before it was ready. Its log (${process.logFile}):\n${process.tail()}`);
-    last = await probe(url);
-    if (last === 200) return;
-    if (Date.now() > deadline) {
-      const tail = process ? ` Its log (${process.logFile}):\n${process.tail()}` : '';
-      throw new Error(`${what} was not ready within ${timeoutMs} ms (${url} answered ${last ?? 'nothing'}).${tail}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+  await pollUntil(
+    async () => {
+      const exit = process?.exitStatus;
+      if (exit) throw new Error(`${what} ${describeExit(exit)} before it was ready. Its log (${process.logFile}):\n${process.tail()}`);
+      last = await probe(url);
+      return last === 200 ? true : undefined;
+    },
+    {
+      timeoutMs,
+      timedOut: () => {
+        const tail = process ? ` Its log (${process.logFile}):\n${process.tail()}` : '';
+        return new Error(`${what} was not ready within ${timeoutMs} ms (${url} answered ${last ?? 'nothing'}).${tail}`);
+      },
+    },
+  );
 }
