@@ -29,6 +29,12 @@ export interface FleetConfig {
    */
   shutdownDelayMs: number;
   workload: string;
+  /**
+   * HMAC keys sealing the multi round-trip `requestState`: the first signs, all verify. Empty in
+   * memory mode means a random per-process key (Redis mode refuses to start without keys).
+   */
+  requestStateKeys: string[];
+  requestStateTtlSeconds: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
 }
 
@@ -44,6 +50,9 @@ export interface RedisSettings {
   commandTimeoutMs: number;
   connectTimeoutMs: number;
 }
+
+/** HMAC-SHA256 keys shorter than its output weaken it; the SDK's codec refuses them too. */
+export const MIN_REQUEST_STATE_KEY_BYTES = 32;
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -185,11 +194,21 @@ export function loadConfig(env: Env = process.env): FleetConfig {
     drainTimeoutMs: r.int('DRAIN_TIMEOUT_MS', 10_000, 0, 600_000),
     shutdownDelayMs: r.int('SHUTDOWN_DELAY_MS', 0, 0, 600_000),
     workload: r.string('MCP_WORKLOAD', 'reference'),
+    requestStateKeys: r.list('REQUEST_STATE_KEYS'),
+    requestStateTtlSeconds: r.int('REQUEST_STATE_TTL_SECONDS', 600, 1, 24 * 3600),
     logLevel: r.oneOf('LOG_LEVEL', 'info', ['debug', 'info', 'warn', 'error', 'silent'] as const),
   };
   if (!config.mcpPath.startsWith('/')) r.problems.push('MCP_PATH must start with /');
   if (config.metricsPort !== 0 && config.metricsPort === config.port && config.port !== 0) {
     r.problems.push('METRICS_PORT must differ from PORT (or be 0 to disable the metrics listener)');
+  }
+  config.requestStateKeys.forEach((key, index) => {
+    if (Buffer.byteLength(key, 'utf8') < MIN_REQUEST_STATE_KEY_BYTES) {
+      r.problems.push(`REQUEST_STATE_KEYS: key ${index + 1} is shorter than ${MIN_REQUEST_STATE_KEY_BYTES} bytes`);
+    }
+  });
+  if (config.redis && config.requestStateKeys.length === 0) {
+    r.problems.push('REQUEST_STATE_KEYS is required on Redis: every replica must seal and verify requestState with the same keys (comma list, each at least 32 bytes)');
   }
   if (r.problems.length > 0) throw new ConfigError(r.problems);
   return config;

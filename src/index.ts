@@ -1,7 +1,7 @@
 /** mcp-fleet as a library: build a replica-agnostic MCP server around your own workload. */
 export { loadConfig, ConfigError, type FleetConfig, type RedisSettings } from './config.js';
 export { createFleetServer, type FleetServer, type FleetServerOptions } from './server/fleet-server.js';
-export type { Workload, WorkloadContext, SharedState, ResourceEvents } from './workload/types.js';
+export type { Era, FleetEvents, SharedState, Workload, WorkloadContext } from './workload/types.js';
 export { referenceWorkload } from './workload/reference.js';
 export { conformanceWorkload } from './workload/conformance.js';
 export { NOOP_OBSERVER, type FleetObserver, type RequestFinished } from './observability/observer.js';

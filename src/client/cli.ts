@@ -1,15 +1,8 @@
 #!/usr/bin/env node
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import {
-  CreateMessageRequestSchema,
-  ElicitRequestSchema,
-  LoggingMessageNotificationSchema,
-  ResourceUpdatedNotificationSchema,
-  type Notification,
-} from '@modelcontextprotocol/sdk/types.js';
+import { Client, SdkHttpError } from "@modelcontextprotocol/client";
+import type { Notification } from "@modelcontextprotocol/client";
 import { RecoveringTransport } from './recovering-transport.js';
 
 const USAGE = `usage: mcp-fleet-client <url> [options] <command> [arguments]
@@ -88,7 +81,7 @@ function connectionError(url: URL, error: unknown): CliError {
   if (/ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ECONNRESET|fetch failed/i.test(text)) {
     return new CliError(`could not connect to ${url.href}: is the server running, or the port-forward active? (${text.trim()})`, 3);
   }
-  if (error instanceof StreamableHTTPError || /Unexpected content type|JSON|Error POSTing|Invalid|parse/i.test(text)) {
+  if (error instanceof SdkHttpError || /Unexpected content type|JSON|Error POSTing|Invalid|parse/i.test(text)) {
     return new CliError(`${url.href} does not answer as an MCP server (Streamable HTTP): ${text.trim()}`, 4);
   }
   return new CliError(`could not initialize a session with ${url.href}: ${text.trim()}`, 4);
@@ -132,7 +125,7 @@ async function ask(question: string): Promise<string> {
 }
 
 function answerServerRequests(client: Client, options: Options, printer: Printer): void {
-  client.setRequestHandler(CreateMessageRequestSchema, async (request) => {
+  client.setRequestHandler('sampling/createMessage', async (request) => {
     const prompt = request.params.messages
       .flatMap((m) => (Array.isArray(m.content) ? m.content : [m.content]))
       .map((c) => (c.type === 'text' ? c.text : `[${c.type}]`))
@@ -141,7 +134,7 @@ function answerServerRequests(client: Client, options: Options, printer: Printer
     printer.info(`answered a sampling request`);
     return { role: 'assistant', model: 'mcp-fleet-client', content: { type: 'text', text } };
   });
-  client.setRequestHandler(ElicitRequestSchema, async (request) => {
+  client.setRequestHandler('elicitation/create', async (request) => {
     if (options.elicitAnswer !== undefined) {
       return { action: 'accept', content: JSON.parse(options.elicitAnswer) as Record<string, string | number | boolean | string[]> };
     }
@@ -149,8 +142,8 @@ function answerServerRequests(client: Client, options: Options, printer: Printer
     if (reply === '') return { action: 'decline' };
     return { action: 'accept', content: { answer: reply } };
   });
-  client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => printer.notification(n));
-  client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => printer.notification(n));
+  client.setNotificationHandler('notifications/message', (n) => printer.notification(n));
+  client.setNotificationHandler('notifications/resources/updated', (n) => printer.notification(n));
 }
 
 async function connect(url: URL, options: Options, printer: Printer): Promise<{ client: Client; transport: RecoveringTransport }> {

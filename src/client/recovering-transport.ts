@@ -1,15 +1,5 @@
-import {
-  StreamableHTTPClientTransport,
-  StreamableHTTPError,
-  type StreamableHTTPClientTransportOptions,
-} from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import type { Transport, TransportSendOptions } from '@modelcontextprotocol/sdk/shared/transport.js';
-import {
-  isInitializeRequest,
-  type JSONRPCMessage,
-  type JSONRPCRequest,
-  type MessageExtraInfo,
-} from '@modelcontextprotocol/sdk/types.js';
+import { StreamableHTTPClientTransport, isInitializeRequest, SdkHttpError } from "@modelcontextprotocol/client";
+import type { StreamableHTTPClientTransportOptions, Transport, TransportSendOptions, JSONRPCMessage, JSONRPCRequest, MessageExtraInfo } from "@modelcontextprotocol/client";
 
 export interface SessionChange {
   previousSessionId: string | undefined;
@@ -27,7 +17,7 @@ export interface RecoveringTransportOptions extends StreamableHTTPClientTranspor
   onStreamOpen?: (sessionId: string | undefined) => void;
 }
 
-const isNotFound = (error: unknown): boolean => error instanceof StreamableHTTPError && error.code === 404;
+const isNotFound = (error: unknown): boolean => error instanceof SdkHttpError && error.status === 404;
 
 /**
  * A Streamable HTTP client transport that survives lost sessions. When the server answers 404 to a

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -123,6 +124,8 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
     const url = redisUrl ?? redis!.url;
     const env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([name]) => !DECIDED.test(name)));
     Object.assign(env, options.env, { REDIS_URL: url });
+    // One fleet, one key ring: a requestState sealed by one replica must verify on every other.
+    env.REQUEST_STATE_KEYS ??= randomBytes(32).toString('base64url');
     // Like a preStop hook: a replica told to stop stays up until HAProxy has taken it out of rotation.
     env.SHUTDOWN_DELAY_MS ??= String(leavesRotationWithinMs());
     const ports = await allocatePorts(options, count);

@@ -232,6 +232,8 @@ export class PrometheusObserver implements FleetObserver {
     this.openStreams.dec({ kind: foldTo(STREAM_KIND_LABELS, kind) });
   }
 
+  inputRound(_era: 'legacy' | 'modern', _phase: 'requested' | 'resumed'): void {}
+
   cachedSessions(sessions: number): void {
     const n = count(sessions);
     if (n !== undefined) this.cachedSessionsGauge.set(n);

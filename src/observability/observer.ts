@@ -3,11 +3,13 @@
  * Prometheus. `src/metrics/` implements it with prom-client; NOOP_OBSERVER is the default.
  */
 export type StoreKind = 'memory' | 'redis';
-export type DeliveryKind = 'notification' | 'request' | 'response';
+export type DeliveryKind = 'notification' | 'request' | 'response' | 'event';
 export type DeliveryPath = 'local' | 'redis';
-export type StreamKind = 'get' | 'post';
+export type StreamKind = 'get' | 'post' | 'listen';
 
 export interface RequestFinished {
+  /** Which leg served it: 2025 sessions or 2026-07-28 stateless requests. */
+  era: 'legacy' | 'modern';
   /** JSON-RPC method of the request (first of a batch); 'response' / 'notification' for POSTs of those; 'GET' / 'DELETE' for the other verbs; folded to 'other' by the metrics layer when unknown. */
   method: string;
   httpStatus: number;
@@ -30,6 +32,12 @@ export interface FleetObserver {
   replayServed(events: number): void;
   streamOpened(kind: StreamKind): void;
   streamClosed(kind: StreamKind): void;
+  /**
+   * A multi round-trip request asked the client for input (`requested`: an input_required result,
+   * or for a legacy session the SDK's server-to-client requests) or came back with it (`resumed`:
+   * its sealed requestState verified on this replica).
+   */
+  inputRound(era: 'legacy' | 'modern', phase: 'requested' | 'resumed'): void;
   /** Sessions this replica holds a live runtime for. */
   cachedSessions(count: number): void;
   readiness(ready: boolean): void;
@@ -46,6 +54,7 @@ export const NOOP_OBSERVER: FleetObserver = {
   replayServed() {},
   streamOpened() {},
   streamClosed() {},
+  inputRound() {},
   cachedSessions() {},
   readiness() {},
 };

@@ -4,11 +4,18 @@ import type { FleetObserver, StoreKind } from '../observability/observer.js';
 import { newRequestCost, withRequestCost } from '../redis/request-cost.js';
 import { checkOrigin } from './http-guards.js';
 import { ErrorCode, sendJsonRpcError } from './jsonrpc.js';
-import { methodLabel, type McpEndpoint } from './mcp-endpoint.js';
+import { eraOf } from './era.js';
+import { parseJsonBody } from './json-body.js';
+import type { McpEndpoint } from './legacy/session-endpoint.js';
+import type { ModernEndpoint } from './modern/modern-endpoint.js';
+import { methodLabel, setMethodLabel } from './request-labels.js';
 
 export interface AppDeps {
   config: FleetConfig;
-  endpoint: McpEndpoint;
+  /** The 2025 leg: sessions, GET streams, registration replay. */
+  legacy: McpEndpoint;
+  /** The 2026-07-28 leg: stateless requests, listen streams, multi round-trip requests. */
+  modern: ModernEndpoint;
   observer: FleetObserver;
   storeKind: StoreKind;
   /** undefined when ready, else why not. */
@@ -16,7 +23,7 @@ export interface AppDeps {
 }
 
 /** The HTTP surface: /mcp, /healthz, /readyz; every response names the replica that served it. */
-export function createApp({ config, endpoint, observer, storeKind, notReadyReason }: AppDeps): express.Express {
+export function createApp({ config, legacy, modern, observer, storeKind, notReadyReason }: AppDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.disable('etag');
@@ -48,8 +55,11 @@ export function createApp({ config, endpoint, observer, storeKind, notReadyReaso
   app.all(config.mcpPath, (req, res) => {
     const cost = newRequestCost();
     const started = performance.now();
+    const body = req.method === 'POST' && Buffer.isBuffer(req.body) ? parseJsonBody(req.body) : undefined;
+    const era = eraOf(req, body);
     res.once('close', () => {
       observer.requestFinished({
+        era,
         method: methodLabel(res),
         httpStatus: res.statusCode,
         durationSeconds: (performance.now() - started) / 1000,
@@ -58,8 +68,9 @@ export function createApp({ config, endpoint, observer, storeKind, notReadyReaso
         store: storeKind,
       });
     });
-    const body = req.method === 'POST' && Buffer.isBuffer(req.body) ? req.body : undefined;
-    return withRequestCost(cost, () => endpoint.handle(req, res, body));
+    if (era === 'legacy') return withRequestCost(cost, () => legacy.handle(req, res, body));
+    setMethodLabel(res, modernMethodOf(body));
+    return withRequestCost(cost, () => modern.handle(req, res, body));
   });
 
   app.use((_req, res) => {
@@ -78,4 +89,9 @@ export function createApp({ config, endpoint, observer, storeKind, notReadyReaso
     }
   });
   return app;
+}
+
+function modernMethodOf(body: unknown): string {
+  const method = typeof body === 'object' && body !== null && !Array.isArray(body) ? (body as { method?: unknown }).method : undefined;
+  return typeof method === 'string' ? method : 'response';
 }

@@ -1,3 +1,6 @@
+import type { FleetEventBus } from '../bus/event-bus.js';
+import { InMemoryFleetEventBus } from '../bus/memory-event-bus.js';
+import { RedisFleetEventBus } from '../bus/redis-event-bus.js';
 import type { FleetConfig, RedisSettings } from '../config.js';
 import type { FleetObserver } from '../observability/observer.js';
 import { connectRedis, createRedisClient, type RedisClient } from '../redis/connection.js';
@@ -18,6 +21,8 @@ export interface Backends {
   store: SessionStore;
   streams: StreamManager;
   shared: SharedState;
+  /** Change events for modern listen streams on every replica. */
+  bus: FleetEventBus;
   /** Why the backends cannot serve now, or undefined when they can. */
   unavailableReason(): Promise<string | undefined>;
   close(): Promise<void>;
@@ -30,12 +35,15 @@ function inMemoryBackends(config: FleetConfig, observer: FleetObserver): Backend
     maxEntriesPerStream: config.eventMaxPerStream,
     sessionExists: (id) => store.exists(id),
   });
+  const bus = new InMemoryFleetEventBus(busOptions(observer));
   return {
     store,
     streams,
     shared: new InMemorySharedState(),
+    bus,
     unavailableReason: async () => undefined,
     close: async () => {
+      await bus.close();
       await streams.close();
       await store.close();
     },
@@ -66,6 +74,13 @@ async function redisBackends(config: FleetConfig, settings: RedisSettings, obser
     maxEntriesPerStream: config.eventMaxPerStream,
     sessionKey: (id) => store.sessionKey(id),
   });
+  const bus = new RedisFleetEventBus({
+    ...busOptions(observer),
+    redis: commands,
+    subscriber,
+    prefix: settings.keyPrefix,
+    instanceId: streams.instanceId,
+  });
   let scriptsLoaded = false;
   commands.on('ready', () => {
     preloadScripts(commands).then(
@@ -78,7 +93,7 @@ async function redisBackends(config: FleetConfig, settings: RedisSettings, obser
   void connectRedis(commands).catch(() => {});
   void connectRedis(subscriber)
     .catch(() => {})
-    .then(() => streams.start())
+    .then(() => Promise.all([streams.start(), bus.start()]))
     .then(() => {
       subscribed = true;
     })
@@ -87,6 +102,7 @@ async function redisBackends(config: FleetConfig, settings: RedisSettings, obser
     store,
     streams,
     shared: new RedisSharedState(commands, settings.keyPrefix),
+    bus,
     async unavailableReason() {
       if (commands.status !== 'ready') return `Redis is not connected (${lastError ?? commands.status})`;
       if (subscriber.status !== 'ready' || !subscribed) return 'Redis subscriber is not connected';
@@ -99,11 +115,19 @@ async function redisBackends(config: FleetConfig, settings: RedisSettings, obser
       }
     },
     async close() {
+      await bus.close();
       await streams.close();
       await Promise.allSettled([commands.quit(), subscriber.quit()]);
       commands.disconnect();
       subscriber.disconnect();
     },
+  };
+}
+
+function busOptions(observer: FleetObserver) {
+  return {
+    onError: (error: Error) => log.warn('event bus problem', { reason: error.message }),
+    onDelivered: (path: 'local' | 'redis', latencySeconds: number) => observer.delivered('event', path, latencySeconds),
   };
 }
 

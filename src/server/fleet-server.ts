@@ -9,10 +9,14 @@ import type { StreamManager } from '../streams/stream-manager.js';
 import type { Workload } from '../workload/types.js';
 import { createApp } from './app.js';
 import { createBackends } from './backends.js';
-import { McpEndpoint } from './mcp-endpoint.js';
-import { PendingClientRequests } from './pending-client-requests.js';
-import { FleetResourceEvents } from './resource-events.js';
-import { RuntimeCache } from './runtime-cache.js';
+import { McpEndpoint } from './legacy/session-endpoint.js';
+import { PendingClientRequests } from './legacy/pending-client-requests.js';
+import { FleetResourceEvents } from './legacy/resource-events.js';
+import { FleetEventPublisher } from './fleet-events.js';
+import { ModernEndpoint } from './modern/modern-endpoint.js';
+import type { ServerBuildDeps } from './mcp-server-factory.js';
+import { bindToMethod, createKeyRingCodec, ephemeralKey } from '../request-state/key-ring.js';
+import { RuntimeCache } from './legacy/runtime-cache.js';
 
 export interface FleetServerOptions {
   config: FleetConfig;
@@ -36,23 +40,30 @@ export interface FleetServer {
 
 export async function createFleetServer({ config, workload, observer = NOOP_OBSERVER }: FleetServerOptions): Promise<FleetServer> {
   const backends = await createBackends(config, observer);
-  const { store, streams, shared } = backends;
+  const { store, streams, shared, bus } = backends;
   const pending = new PendingClientRequests(streams.instanceId);
-  const runtimeDeps = {
+  const build: ServerBuildDeps = {
     workload,
     replicaName: config.replicaName,
     shared,
-    resources: new FleetResourceEvents(store, streams),
+    events: new FleetEventPublisher(bus, config.sessionMode === 'stateful' ? new FleetResourceEvents(store, streams) : undefined),
+    requestState: createKeyRingCodec({ keys: requestStateKeys(config), ttlSeconds: config.requestStateTtlSeconds, bind: bindToMethod }),
+    observer,
+  };
+  const runtimeDeps = {
+    build,
     store,
     streams: config.sessionMode === 'stateful' ? streams : undefined,
     pending,
   };
   const runtimes = new RuntimeCache(runtimeDeps, observer);
-  const endpoint = new McpEndpoint({ config, store, streams, runtimes, runtimeDeps, pending, observer });
+  const legacy = new McpEndpoint({ config, store, streams, runtimes, runtimeDeps, pending, observer });
+  const modern = new ModernEndpoint({ config, build, bus, observer });
   let draining = false;
   const app = createApp({
     config,
-    endpoint,
+    legacy,
+    modern,
     observer,
     storeKind: store.kind,
     notReadyReason: async () => (draining ? 'draining' : backends.unavailableReason()),
@@ -102,7 +113,7 @@ export async function createFleetServer({ config, workload, observer = NOOP_OBSE
       log.info('draining', { timeoutMs: config.drainTimeoutMs });
       server.close();
       server.closeIdleConnections();
-      await endpoint.drain(config.drainTimeoutMs);
+      await Promise.all([legacy.drain(config.drainTimeoutMs), modern.drain(config.drainTimeoutMs)]);
       server.closeAllConnections();
       await runtimes.closeAll();
       pending.close();
@@ -110,4 +121,11 @@ export async function createFleetServer({ config, workload, observer = NOOP_OBSE
       await store.close();
     },
   };
+}
+
+function requestStateKeys(config: FleetConfig): string[] {
+  if (config.requestStateKeys.length > 0) return config.requestStateKeys;
+  // Only in memory mode (config refuses Redis without keys): no other process verifies these states.
+  log.warn('REQUEST_STATE_KEYS is not set: sealing requestState with a random key of this process only');
+  return [ephemeralKey()];
 }

@@ -1,4 +1,4 @@
-import type { LoggingLevel } from '@modelcontextprotocol/sdk/types.js';
+import type { LoggingLevel } from "@modelcontextprotocol/server";
 import type { NewSession, SessionRecord, SessionStore } from './session-store.js';
 
 interface Entry {

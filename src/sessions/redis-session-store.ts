@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { LoggingLevel } from '@modelcontextprotocol/sdk/types.js';
+import type { LoggingLevel } from "@modelcontextprotocol/server";
 import type { RedisClient } from '../redis/connection.js';
 import { redisCall } from '../redis/errors.js';
 import { LuaScript } from '../redis/lua-script.js';

@@ -1,4 +1,4 @@
-import type { ClientCapabilities, Implementation, LoggingLevel } from '@modelcontextprotocol/sdk/types.js';
+import type { ClientCapabilities, Implementation, LoggingLevel } from "@modelcontextprotocol/server";
 import type { StoreKind } from '../observability/observer.js';
 
 /** Everything a replica needs to serve a session it has never seen: serialisable, no live objects. */

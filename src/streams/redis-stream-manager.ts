@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import type { JSONRPCMessage } from "@modelcontextprotocol/server";
 import type { RedisClient } from '../redis/connection.js';
 import { redisCall } from '../redis/errors.js';
 import { LuaScript } from '../redis/lua-script.js';

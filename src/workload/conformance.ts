@@ -1,4 +1,4 @@
-import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import type { McpServer } from "@modelcontextprotocol/server";
 import type { Workload, WorkloadContext } from './types.js';
 import { registerContentTools } from './conformance/content-tools.js';
 import { registerInteractionTools } from './conformance/interaction-tools.js';

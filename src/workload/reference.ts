@@ -1,10 +1,5 @@
-import { ResourceTemplate, type McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import {
-  CreateMessageResultSchema,
-  ElicitResultSchema,
-  ListRootsResultSchema,
-  type CallToolResult,
-} from '@modelcontextprotocol/sdk/types.js';
+import { inputRequired, inputResponse, ResourceTemplate } from '@modelcontextprotocol/server';
+import type { CallToolResult, InputRequest, InputRequiredResult, InputResponseView, McpServer, ServerContext } from '@modelcontextprotocol/server';
 import { z } from 'zod';
 import type { Workload, WorkloadContext } from './types.js';
 
@@ -12,28 +7,43 @@ const text = (value: unknown): CallToolResult => ({
   content: [{ type: 'text', text: typeof value === 'string' ? value : JSON.stringify(value) }],
 });
 
+/**
+ * Multi round-trip input, written once for both eras: a modern client answers the returned
+ * input_required result and retries (on any replica: the sealed requestState verifies everywhere);
+ * for a legacy session the SDK sends the same request to the client and re-enters the handler.
+ */
+async function ask(ctx: WorkloadContext, request: ServerContext, tool: string, input: InputRequest): Promise<InputRequiredResult> {
+  return inputRequired({ inputRequests: { [tool]: input }, requestState: await ctx.requestState.mint({ tool }, request) });
+}
+
+/** The client's answer, when this call is the retry of the round this tool asked for. */
+function answerTo(request: ServerContext, tool: string): InputResponseView {
+  const state = request.mcpReq.requestState<{ tool?: unknown }>();
+  if (state?.tool !== tool) return { kind: 'missing' };
+  return inputResponse(request.mcpReq.inputResponses, tool);
+}
 const counterKey = (name: string) => `counter:${name}`;
 const counterUri = (name: string) => `counter://${name}`;
 
 function registerTools(server: McpServer, ctx: WorkloadContext): void {
   server.registerTool(
     'whoami',
-    { description: 'Names the replica that served this call and the session it belongs to.', inputSchema: {} },
+    { description: 'Names the replica that served this call and the session it belongs to.', inputSchema: z.object({}) },
     async () => text({ replica: ctx.replicaName, sessionId: ctx.sessionId ?? null }),
   );
 
   server.registerTool(
     'notify',
     {
-      description: "Sends `count` logging notifications to the session's standalone GET stream, wherever it is held.",
-      inputSchema: { message: z.string().max(10_000), count: z.number().int().min(1).max(1000).default(1) },
+      description:
+        "Sends `count` logging notifications: to a legacy session's standalone GET stream (wherever it is held), or on a modern request's own stream (at the request's log level).",
+      inputSchema: z.object({ message: z.string().max(10_000), count: z.number().int().min(1).max(1000).default(1) }),
     },
-    async ({ message, count }) => {
+    async ({ message, count }, request) => {
       for (let index = 0; index < count; index++) {
-        await server.sendLoggingMessage(
-          { level: 'info', logger: 'notify', data: { message, index, count, replica: ctx.replicaName } },
-          ctx.sessionId,
-        );
+        const data = { message, index, count, replica: ctx.replicaName };
+        if (ctx.era === 'modern') await request.mcpReq.log('info', data, 'notify');
+        else await server.sendLoggingMessage({ level: 'info', logger: 'notify', data }, ctx.sessionId);
       }
       return text({ sent: count, replica: ctx.replicaName });
     },
@@ -43,13 +53,13 @@ function registerTools(server: McpServer, ctx: WorkloadContext): void {
     'progress',
     {
       description: "Reports `steps` progress notifications on the request's own stream, then returns.",
-      inputSchema: { steps: z.number().int().min(1).max(1000), delayMs: z.number().int().min(0).max(10_000).default(0) },
+      inputSchema: z.object({ steps: z.number().int().min(1).max(1000), delayMs: z.number().int().min(0).max(10_000).default(0) }),
     },
-    async ({ steps, delayMs }, extra) => {
-      const progressToken = extra._meta?.progressToken;
+    async ({ steps, delayMs }, request) => {
+      const progressToken = request.mcpReq._meta?.progressToken;
       for (let step = 1; step <= steps; step++) {
         if (progressToken !== undefined) {
-          await extra.sendNotification({
+          await request.mcpReq.notify({
             method: 'notifications/progress',
             params: { progressToken, progress: step, total: steps, message: `step ${step} of ${steps}` },
           });
@@ -62,44 +72,45 @@ function registerTools(server: McpServer, ctx: WorkloadContext): void {
 
   server.registerTool(
     'sample',
-    { description: 'Asks the client to sample an LLM with `prompt` and returns its answer.', inputSchema: { prompt: z.string().max(100_000) } },
-    async ({ prompt }, extra) => {
-      const result = await extra.sendRequest(
-        {
-          method: 'sampling/createMessage',
-          params: { messages: [{ role: 'user', content: { type: 'text', text: prompt } }], maxTokens: 256 },
-        },
-        CreateMessageResultSchema,
-      );
-      const answer = result.content.type === 'text' ? result.content.text : `[${result.content.type}]`;
-      return text({ answer, model: result.model, replica: ctx.replicaName });
+    { description: 'Asks the client to sample an LLM with `prompt` and returns its answer.', inputSchema: z.object({ prompt: z.string().max(100_000) }) },
+    async ({ prompt }, request): Promise<CallToolResult | InputRequiredResult> => {
+      const view = answerTo(request, 'sample');
+      if (view.kind !== 'sampling') {
+        return ask(ctx, request, 'sample', inputRequired.createMessage({ messages: [{ role: 'user', content: { type: 'text', text: prompt } }], maxTokens: 256 }));
+      }
+      const content = Array.isArray(view.result.content) ? view.result.content[0] : view.result.content;
+      const answer = content?.type === 'text' ? content.text : `[${content?.type ?? 'empty'}]`;
+      return text({ answer, model: view.result.model, replica: ctx.replicaName });
     },
   );
 
   server.registerTool(
     'elicit',
-    { description: 'Asks the user `question` through the client (elicitation) and returns the reply.', inputSchema: { question: z.string().max(10_000) } },
-    async ({ question }, extra) => {
-      const result = await extra.sendRequest(
-        {
-          method: 'elicitation/create',
-          params: {
+    { description: 'Asks the user `question` through the client (elicitation) and returns the reply.', inputSchema: z.object({ question: z.string().max(10_000) }) },
+    async ({ question }, request): Promise<CallToolResult | InputRequiredResult> => {
+      const view = answerTo(request, 'elicit');
+      if (view.kind !== 'elicit') {
+        return ask(
+          ctx,
+          request,
+          'elicit',
+          inputRequired.elicit({
             message: question,
             requestedSchema: { type: 'object', properties: { answer: { type: 'string', title: 'Answer' } }, required: ['answer'] },
-          },
-        },
-        ElicitResultSchema,
-      );
-      return text({ action: result.action, content: result.content ?? null, replica: ctx.replicaName });
+          }),
+        );
+      }
+      return text({ action: view.action, content: view.content ?? null, replica: ctx.replicaName });
     },
   );
 
   server.registerTool(
     'roots',
-    { description: "Lists the client's roots (a roots/list request to the client).", inputSchema: {} },
-    async (_args, extra) => {
-      const result = await extra.sendRequest({ method: 'roots/list' }, ListRootsResultSchema);
-      return text({ roots: result.roots, replica: ctx.replicaName });
+    { description: "Lists the client's roots (a roots/list request to the client).", inputSchema: z.object({}) },
+    async (_args, request): Promise<CallToolResult | InputRequiredResult> => {
+      const view = answerTo(request, 'roots');
+      if (view.kind !== 'roots') return ask(ctx, request, 'roots', inputRequired.listRoots());
+      return text({ roots: view.roots, replica: ctx.replicaName });
     },
   );
 
@@ -107,11 +118,11 @@ function registerTools(server: McpServer, ctx: WorkloadContext): void {
     'bump',
     {
       description: 'Increments the fleet-wide counter `counter://{name}` and notifies every session subscribed to it.',
-      inputSchema: { name: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/) },
+      inputSchema: z.object({ name: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/) }),
     },
     async ({ name }) => {
       const value = await ctx.shared.increment(counterKey(name));
-      const notified = await ctx.resources.notifyUpdated(counterUri(name));
+      const notified = await ctx.events.resourceUpdated(counterUri(name));
       return text({ name, value, notified, replica: ctx.replicaName });
     },
   );
@@ -133,7 +144,7 @@ function registerResources(server: McpServer, ctx: WorkloadContext): void {
 function registerPrompts(server: McpServer): void {
   server.registerPrompt(
     'fleet-status',
-    { description: 'Asks the model to summarise which replicas served a session.', argsSchema: { focus: z.string().optional() } },
+    { description: 'Asks the model to summarise which replicas served a session.', argsSchema: z.object({ focus: z.string().optional() }) },
     ({ focus }) => ({
       messages: [
         {

@@ -1,4 +1,7 @@
-import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import type { McpServer, RequestStateCodec } from '@modelcontextprotocol/server';
+
+/** The protocol era a server instance serves: 2025 sessions (`legacy`) or 2026-07-28 requests (`modern`). */
+export type Era = 'legacy' | 'modern';
 
 /**
  * Fleet-wide state that tools may share across replicas: Redis when the fleet runs on Redis,
@@ -10,26 +13,37 @@ export interface SharedState {
   increment(key: string, by?: number): Promise<number>;
 }
 
-/** Fleet-wide resource events: subscribers may live on any replica. */
-export interface ResourceEvents {
-  /** Sends notifications/resources/updated to every session subscribed to `uri`, wherever its stream is held. Resolves to the number of sessions notified. */
-  notifyUpdated(uri: string): Promise<number>;
+/**
+ * Fleet-wide change events, for both eras at once: modern `subscriptions/listen` streams on every
+ * replica and legacy sessions (resources/subscribe, list_changed on their GET stream).
+ */
+export interface FleetEvents {
+  /** notifications/resources/updated for `uri`. Resolves to the number of legacy sessions it was sent to. */
+  resourceUpdated(uri: string): Promise<number>;
+  toolsChanged(): Promise<void>;
+  promptsChanged(): Promise<void>;
+  resourcesChanged(): Promise<void>;
 }
 
 export interface WorkloadContext {
+  era: Era;
   /** This replica's name (POD_NAME); also sent in the X-MCP-Replica header. */
   replicaName: string;
-  /** The MCP session this server instance serves; undefined in stateless mode. */
+  /** The legacy session this server instance serves; undefined for modern requests and in stateless mode. */
   sessionId: string | undefined;
   shared: SharedState;
-  resources: ResourceEvents;
+  events: FleetEvents;
+  /** Seals the `requestState` of multi round-trip requests with the fleet's keys (verified on every replica). */
+  requestState: RequestStateCodec;
 }
 
 /**
- * What an application registers on the server. `register` runs once per session on every replica
- * that serves it (at initialize, and again when another replica rebuilds the session from the
- * store), so it must only register handlers and keep no per-process state of its own: anything a
- * later request must see goes through `ctx.shared`.
+ * What an application registers on the server. `register` runs for every server instance: once
+ * per legacy session on every replica that serves it (at initialize, and again when another replica
+ * rebuilds the session from the store) and once per modern request. It must only register handlers
+ * and keep no per-process state of its own: anything a later request must see goes through
+ * `ctx.shared`, and what a multi round-trip request must remember between rounds goes in its sealed
+ * `requestState`.
  */
 export interface Workload {
   name: string;

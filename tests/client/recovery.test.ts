@@ -1,5 +1,4 @@
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { LoggingMessageNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
+import { Client } from "@modelcontextprotocol/client";
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RecoveringTransport, type SessionChange } from '../../src/client/index.js';
 import { RedisProcess } from '../../src/fleet/redis-process.js';
@@ -25,7 +24,7 @@ async function recoveringClient(url: string, rewrite?: (method: string, body: st
     reconnectionOptions: { initialReconnectionDelay: 50, maxReconnectionDelay: 500, reconnectionDelayGrowFactor: 1.5, maxRetries: 20 },
   });
   const client = new Client({ name: 'recovery-test', version: '1.0.0' }, { capabilities: { sampling: {} } });
-  client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => {
+  client.setNotificationHandler('notifications/message', (n) => {
     notes.push(n.params.data as { message: string; index: number });
   });
   await client.connect(transport);

@@ -1,15 +1,7 @@
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
-import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import {
-  CallToolResultSchema,
-  CreateMessageRequestSchema,
-  ElicitRequestSchema,
-  LoggingMessageNotificationSchema,
-  type CallToolResult,
-  type ClientCapabilities,
-  type ElicitRequest,
-} from '@modelcontextprotocol/sdk/types.js';
+import { CallToolResultSchema } from "@modelcontextprotocol/core";
+import { InMemoryTransport, McpServer } from "@modelcontextprotocol/server";
+import type { CallToolResult, ClientCapabilities, ElicitRequest } from "@modelcontextprotocol/server";
+import { Client } from "@modelcontextprotocol/client";
 import { afterEach, describe, expect, it } from 'vitest';
 import { conformanceWorkload } from '../../src/workload/conformance.js';
 import { InMemorySharedState } from '../../src/state/memory-shared-state.js';
@@ -147,7 +139,7 @@ describe('conformance workload', () => {
   it('sends three log messages and three progress notifications while running', async () => {
     const { client } = await connect();
     const logs: unknown[] = [];
-    client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => {
+    client.setNotificationHandler('notifications/message', (n) => {
       logs.push(n.params.data);
     });
     await client.setLoggingLevel('debug');
@@ -155,7 +147,7 @@ describe('conformance workload', () => {
     expect(logs).toEqual(['Tool execution started', 'Tool processing data', 'Tool execution completed']);
 
     const progress: number[] = [];
-    await client.callTool({ name: 'test_tool_with_progress', arguments: {} }, CallToolResultSchema, {
+    await client.callTool({ name: 'test_tool_with_progress', arguments: {} }, {
       onprogress: (p) => progress.push(p.progress),
     });
     expect(progress).toEqual([0, 50, 100]);
@@ -164,7 +156,7 @@ describe('conformance workload', () => {
   it('asks the client to sample, and reports an error when the client cannot', async () => {
     const { client } = await connect();
     let prompt: unknown;
-    client.setRequestHandler(CreateMessageRequestSchema, (request) => {
+    client.setRequestHandler('sampling/createMessage', (request) => {
       prompt = request.params.messages[0]?.content;
       return { role: 'assistant', model: 'm', content: { type: 'text', text: 'hello back' } };
     });
@@ -180,7 +172,7 @@ describe('conformance workload', () => {
   it('elicits the contact form, the SEP-1034 defaults and the SEP-1330 enums', async () => {
     const { client } = await connect();
     const requests: ElicitRequest['params'][] = [];
-    client.setRequestHandler(ElicitRequestSchema, (request) => {
+    client.setRequestHandler('elicitation/create', (request) => {
       requests.push(request.params);
       return { action: 'decline' };
     });

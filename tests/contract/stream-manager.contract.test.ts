@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import type { JSONRPCMessage } from "@modelcontextprotocol/server";
 import { afterEach, describe, expect, it } from 'vitest';
 import { NOOP_OBSERVER } from '../../src/observability/observer.js';
 import { connectRedis, createRedisClient, type RedisClient } from '../../src/redis/connection.js';

@@ -1,4 +1,4 @@
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { Client } from "@modelcontextprotocol/client";
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RecoveringTransport } from '../../src/client/index.js';
 import { startFleet, type Fleet } from '../../src/fleet/index.js';

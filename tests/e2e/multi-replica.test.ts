@@ -1,12 +1,4 @@
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import {
-  CreateMessageRequestSchema,
-  ElicitRequestSchema,
-  ListRootsRequestSchema,
-  LoggingMessageNotificationSchema,
-  ResourceUpdatedNotificationSchema,
-} from '@modelcontextprotocol/sdk/types.js';
+import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisProcess } from '../../src/fleet/redis-process.js';
 import { callTool, initialize, post, request, SseStream, toolJson } from '../support/raw-mcp.js';
@@ -52,13 +44,13 @@ function routedFetch(pick: (method: string, body: Record<string, unknown> | unde
 
 async function connectClient(pick: Parameters<typeof routedFetch>[0], log: Routed[]) {
   const client = new Client({ name: 'multi-replica-test', version: '1.0.0' }, { capabilities: { sampling: {}, elicitation: {}, roots: {} } });
-  client.setRequestHandler(CreateMessageRequestSchema, async (req) => ({
+  client.setRequestHandler('sampling/createMessage', async (req) => ({
     role: 'assistant',
     model: 'test-model',
     content: { type: 'text', text: `echo: ${(req.params.messages[0]!.content as { text: string }).text}` },
   }));
-  client.setRequestHandler(ElicitRequestSchema, async () => ({ action: 'accept', content: { answer: 'forty-two' } }));
-  client.setRequestHandler(ListRootsRequestSchema, async () => ({ roots: [{ uri: 'file:///work', name: 'work' }] }));
+  client.setRequestHandler('elicitation/create', async () => ({ action: 'accept', content: { answer: 'forty-two' } }));
+  client.setRequestHandler('roots/list', async () => ({ roots: [{ uri: 'file:///work', name: 'work' }] }));
   const transport = new StreamableHTTPClientTransport(new URL(A.url), { fetch: routedFetch(pick, log) });
   await client.connect(transport);
   return { client, transport };
@@ -93,7 +85,7 @@ describe('one session served by three replica processes sharing Redis', () => {
     const log: Routed[] = [];
     const { client, transport } = await connectClient(spreadRule, log);
     const received: number[] = [];
-    client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => {
+    client.setNotificationHandler('notifications/message', (n) => {
       received.push((n.params.data as { index: number }).index);
     });
     await expect.poll(() => log.some((r) => r.method === 'GET' && r.replica === 'replica-c')).toBe(true);
@@ -125,7 +117,7 @@ describe('one session served by three replica processes sharing Redis', () => {
         const log: Routed[] = [];
         const connected = await connectClient(spreadRule, log);
         const updates: string[] = [];
-        connected.client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => {
+        connected.client.setNotificationHandler('notifications/resources/updated', (n) => {
           updates.push(n.params.uri);
         });
         await expect.poll(() => log.some((r) => r.method === 'GET')).toBe(true);

@@ -7,6 +7,7 @@ import { labelValues, parseExposition, select, valueOf, type Sample } from './ex
 import { RUN_PROMTOOL_TESTS, promtool } from './promtool.js';
 
 const call: RequestFinished = {
+  era: 'legacy',
   method: 'tools/call',
   httpStatus: 200,
   durationSeconds: 0.012,

@@ -1,11 +1,4 @@
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import {
-  CreateMessageRequestSchema,
-  ElicitRequestSchema,
-  LoggingMessageNotificationSchema,
-  ResourceUpdatedNotificationSchema,
-} from '@modelcontextprotocol/sdk/types.js';
+import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
 
 export interface Served {
   method: string;
@@ -46,16 +39,16 @@ export class FleetClient {
       reconnectionOptions: { initialReconnectionDelay: 100, maxReconnectionDelay: 2000, reconnectionDelayGrowFactor: 1.5, maxRetries: 50 },
     });
     this.client = new Client({ name: 'fleet-test', version: '1.0.0' }, { capabilities: { sampling: {}, elicitation: {} } });
-    this.client.setRequestHandler(CreateMessageRequestSchema, async (request) => ({
+    this.client.setRequestHandler('sampling/createMessage', async (request) => ({
       role: 'assistant',
       model: 'fleet-test-model',
       content: { type: 'text', text: `echo: ${(request.params.messages[0]!.content as { text: string }).text}` },
     }));
-    this.client.setRequestHandler(ElicitRequestSchema, async () => ({ action: 'accept', content: { answer: 'yes' } }));
-    this.client.setNotificationHandler(LoggingMessageNotificationSchema, (notification) => {
+    this.client.setRequestHandler('elicitation/create', async () => ({ action: 'accept', content: { answer: 'yes' } }));
+    this.client.setNotificationHandler('notifications/message', (notification) => {
       this.notifications.push(notification.params.data as Notified);
     });
-    this.client.setNotificationHandler(ResourceUpdatedNotificationSchema, (notification) => {
+    this.client.setNotificationHandler('notifications/resources/updated', (notification) => {
       this.updates.push(notification.params.uri);
     });
     this.client.onerror = (error) => this.errors.push(error);

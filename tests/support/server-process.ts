@@ -7,6 +7,9 @@ const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../
 export const MAIN = path.join(repoRoot, 'dist/main.js');
 
 /** One `node dist/main.js` process (run `npm run build` first; `npm test` does). */
+/** The key ring the test replicas share (what the chart's Secret is to a release). */
+export const TEST_REQUEST_STATE_KEY = 'test-request-state-key-0123456789abcdef';
+
 export class ServerProcess {
   private child: ChildProcess | undefined;
   output = '';
@@ -33,7 +36,7 @@ export class ServerProcess {
 
   async start(): Promise<void> {
     const child = spawn(process.execPath, [MAIN], {
-      env: { ...process.env, PORT: String(this.port), HOST: '127.0.0.1', METRICS_PORT: '0', POD_NAME: this.name, LOG_LEVEL: 'warn', ...this.env },
+      env: { ...process.env, PORT: String(this.port), HOST: '127.0.0.1', METRICS_PORT: '0', POD_NAME: this.name, LOG_LEVEL: 'warn', REQUEST_STATE_KEYS: TEST_REQUEST_STATE_KEY, ...this.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.child = child;

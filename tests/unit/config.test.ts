@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config.js';
 
+const KEYS = { REQUEST_STATE_KEYS: 'k'.repeat(32) };
+
 describe('loadConfig', () => {
   it('defaults to one in-memory stateful server on :3000/mcp with metrics on :9464', () => {
     const config = loadConfig({ POD_NAME: 'r0' });
@@ -8,16 +10,16 @@ describe('loadConfig', () => {
   });
 
   it('switches to Redis with REDIS_URL and reads its settings', () => {
-    const config = loadConfig({ REDIS_URL: 'rediss://redis:6380', REDIS_KEY_PREFIX: 'app:', REDIS_PASSWORD: 's3cret' });
+    const config = loadConfig({ ...KEYS, REDIS_URL: 'rediss://redis:6380', REDIS_KEY_PREFIX: 'app:', REDIS_PASSWORD: 's3cret' });
     expect(config.redis).toMatchObject({ url: 'rediss://redis:6380', tls: true, keyPrefix: 'app:', password: 's3cret', sentinels: [], clusterNodes: [] });
   });
 
   it('reads Sentinel and Cluster node lists', () => {
-    expect(loadConfig({ REDIS_SENTINELS: 'a:26379, b:26379', REDIS_SENTINEL_NAME: 'mymaster' }).redis?.sentinels).toEqual([
+    expect(loadConfig({ ...KEYS, REDIS_SENTINELS: 'a:26379, b:26379', REDIS_SENTINEL_NAME: 'mymaster' }).redis?.sentinels).toEqual([
       { host: 'a', port: 26379 },
       { host: 'b', port: 26379 },
     ]);
-    expect(loadConfig({ REDIS_CLUSTER_NODES: 'n1:7000,n2:7001' }).redis?.clusterNodes).toHaveLength(2);
+    expect(loadConfig({ ...KEYS, REDIS_CLUSTER_NODES: 'n1:7000,n2:7001' }).redis?.clusterNodes).toHaveLength(2);
   });
 
   it('names every bad value at once', () => {
@@ -37,5 +39,18 @@ describe('loadConfig', () => {
   it('refuses a metrics port equal to the MCP port, and key prefixes that would need escaping', () => {
     expect(() => loadConfig({ PORT: '8080', METRICS_PORT: '8080' })).toThrow(/METRICS_PORT must differ/);
     expect(() => loadConfig({ REDIS_URL: 'redis://x', REDIS_KEY_PREFIX: 'a b*' })).toThrow(/REDIS_KEY_PREFIX/);
+  });
+
+  it('reads the requestState key ring: the first key signs, each must be at least 32 bytes', () => {
+    const first = 'a'.repeat(32);
+    const second = 'b'.repeat(40);
+    expect(loadConfig({ REQUEST_STATE_KEYS: `${first}, ${second}` }).requestStateKeys).toEqual([first, second]);
+    expect(() => loadConfig({ REQUEST_STATE_KEYS: `${first},short` })).toThrow(/key 2 is shorter than 32 bytes/);
+    expect(loadConfig({}).requestStateKeys).toEqual([]);
+  });
+
+  it('refuses Redis without requestState keys: every replica must verify what another sealed', () => {
+    expect(() => loadConfig({ REDIS_URL: 'redis://x' })).toThrow(/REQUEST_STATE_KEYS is required on Redis/);
+    expect(loadConfig({ ...KEYS, REDIS_URL: 'redis://x' }).requestStateKeys).toHaveLength(1);
   });
 });

@@ -1,6 +1,6 @@
-import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import type { JSONRPCMessage } from "@modelcontextprotocol/server";
 import { describe, expect, it } from 'vitest';
-import { PendingClientRequests } from '../../src/server/pending-client-requests.js';
+import { PendingClientRequests } from '../../src/server/legacy/pending-client-requests.js';
 
 const target = () => {
   const received: JSONRPCMessage[] = [];

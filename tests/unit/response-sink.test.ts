@@ -1,9 +1,9 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import type { JSONRPCMessage } from "@modelcontextprotocol/server";
 import { afterEach, describe, expect, it } from 'vitest';
 import { NOOP_OBSERVER } from '../../src/observability/observer.js';
-import { ResponseSink, type SinkOptions } from '../../src/server/response-sink.js';
+import { ResponseSink, type SinkOptions } from '../../src/server/legacy/response-sink.js';
 import { InMemoryStreamManager } from '../../src/streams/memory-stream-manager.js';
 import { parseEventId } from '../../src/streams/event-id.js';
 import { readAnswer } from '../support/raw-mcp.js';

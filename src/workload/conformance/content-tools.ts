@@ -1,4 +1,4 @@
-import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import type { McpServer } from "@modelcontextprotocol/server";
 import { RED_PIXEL_PNG_BASE64, SILENT_WAV_BASE64, TEXTS, URIS } from './fixtures.js';
 import { errorResult, textResult } from './results.js';
 

@@ -1,4 +1,4 @@
-import type { ElicitRequestFormParams, ElicitResult } from '@modelcontextprotocol/sdk/types.js';
+import type { ElicitRequestFormParams, ElicitResult } from "@modelcontextprotocol/server";
 
 export type RequestedSchema = ElicitRequestFormParams['requestedSchema'];
 

@@ -1,5 +1,5 @@
-import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { CreateMessageResultSchema, ElicitResultSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { CreateMessageResultSchema, ElicitResultSchema } from "@modelcontextprotocol/core";
+import type { McpServer, CallToolResult } from "@modelcontextprotocol/server";
 import { z } from 'zod';
 import { CONTACT_FORM, DEFAULTS_FORM, ENUMS_FORM, describeElicitation, type RequestedSchema } from './elicitation.js';
 import { errorResult, textResult, type Extra } from './results.js';
@@ -22,7 +22,7 @@ async function elicit(
   label: string,
 ): Promise<CallToolResult> {
   if (clientLacks(server, 'elicitation')) return errorResult('The client does not support elicitation');
-  const result = await extra.sendRequest(
+  const result = await extra.mcpReq.send(
     { method: 'elicitation/create', params: { message, requestedSchema } },
     ElicitResultSchema,
   );
@@ -36,11 +36,11 @@ export function registerInteractionTools(server: McpServer): void {
     {
       title: 'Sampling',
       description: 'Asks the client to sample an LLM completion for the prompt (sampling/createMessage)',
-      inputSchema: { prompt: z.string().describe('The prompt to send to the LLM') },
+      inputSchema: z.object({ prompt: z.string().describe('The prompt to send to the LLM') }),
     },
-    async ({ prompt }, extra) => {
+    async ({ prompt }, ctx) => {
       if (clientLacks(server, 'sampling')) return errorResult('The client does not support sampling');
-      const result = await extra.sendRequest(
+      const result = await ctx.mcpReq.send(
         {
           method: 'sampling/createMessage',
           params: { messages: [{ role: 'user', content: { type: 'text', text: prompt } }], maxTokens: 100 },
@@ -57,9 +57,9 @@ export function registerInteractionTools(server: McpServer): void {
     {
       title: 'Elicitation',
       description: 'Asks the user for a username and email address (elicitation/create)',
-      inputSchema: { message: z.string().describe('The message to show the user') },
+      inputSchema: z.object({ message: z.string().describe('The message to show the user') }),
     },
-    ({ message }, extra) => elicit(server, extra, message, CONTACT_FORM, 'User response'),
+    ({ message }, ctx) => elicit(server, ctx, message, CONTACT_FORM, 'User response'),
   );
 
   server.registerTool(

@@ -1,5 +1,5 @@
-import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { completable } from '@modelcontextprotocol/sdk/server/completable.js';
+import { completable } from "@modelcontextprotocol/server";
+import type { McpServer } from "@modelcontextprotocol/server";
 import { z } from 'zod';
 import { ARG1_SUGGESTIONS, RED_PIXEL_PNG_BASE64, TEXTS, completeFrom } from './fixtures.js';
 
@@ -19,10 +19,10 @@ export function registerConformancePrompts(server: McpServer): void {
     {
       title: 'Prompt with arguments',
       description: 'A prompt that puts its two arguments into the message',
-      argsSchema: {
-        arg1: completable(z.string().describe('First test argument'), (value) => completeFrom(ARG1_SUGGESTIONS, value)),
-        arg2: z.string().describe('Second test argument'),
-      },
+      argsSchema: z.object({
+              arg1: completable(z.string().describe('First test argument'), (value) => completeFrom(ARG1_SUGGESTIONS, value)),
+              arg2: z.string().describe('Second test argument'),
+            }),
     },
     ({ arg1, arg2 }) => ({
       messages: [
@@ -36,7 +36,7 @@ export function registerConformancePrompts(server: McpServer): void {
     {
       title: 'Prompt with embedded resource',
       description: 'A prompt that embeds the resource named by resourceUri',
-      argsSchema: { resourceUri: z.string().describe('URI of the resource to embed') },
+      argsSchema: z.object({ resourceUri: z.string().describe('URI of the resource to embed') }),
     },
     ({ resourceUri }) => ({
       messages: [

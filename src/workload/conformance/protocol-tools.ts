@@ -1,4 +1,4 @@
-import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import type { McpServer } from "@modelcontextprotocol/server";
 import { z } from 'zod';
 import type { WorkloadContext } from '../types.js';
 import { SHARED_KEYS, URIS } from './fixtures.js';
@@ -34,7 +34,7 @@ const JSON_SCHEMA_2020_12_INPUT = z
   .meta({ $schema: JSON_SCHEMA_2020_12, $defs: { address: ADDRESS_JSON_SCHEMA } });
 
 async function log(extra: Extra, data: string): Promise<void> {
-  await extra.sendNotification({ method: 'notifications/message', params: { level: 'info', logger: 'conformance', data } });
+  await extra.mcpReq.notify({ method: 'notifications/message', params: { level: 'info', logger: 'conformance', data } });
 }
 
 /** Tools about the protocol around a call: notifications during it, stream polling, schemas, shared resources. */
@@ -56,11 +56,11 @@ export function registerProtocolTools(server: McpServer, ctx: WorkloadContext): 
     'test_tool_with_progress',
     { title: 'Progress', description: 'Reports progress 0, 50 and 100 of 100 when the request carries a progress token' },
     async (extra) => {
-      const progressToken = extra._meta?.progressToken;
+      const progressToken = extra.mcpReq._meta?.progressToken;
       for (const progress of [0, 50, 100]) {
         if (progress > 0) await pause(STEP_MS, extra);
         if (progressToken !== undefined) {
-          await extra.sendNotification({
+          await extra.mcpReq.notify({
             method: 'notifications/progress',
             params: { progressToken, progress, total: 100, message: `Completed ${progress}%` },
           });
@@ -78,8 +78,8 @@ export function registerProtocolTools(server: McpServer, ctx: WorkloadContext): 
         'Closes its SSE stream mid-call and sends the result after the client reconnects with Last-Event-ID (SEP-1699)',
     },
     async (extra) => {
-      const closed = extra.closeSSEStream !== undefined;
-      extra.closeSSEStream?.();
+      const closed = extra.http?.closeSSE !== undefined;
+      extra.http?.closeSSE?.();
       await pause(RECONNECT_WORK_MS, extra);
       return textResult(
         closed
@@ -107,7 +107,7 @@ export function registerProtocolTools(server: McpServer, ctx: WorkloadContext): 
     },
     async () => {
       const version = await ctx.shared.increment(SHARED_KEYS.watchedVersion);
-      const notified = await ctx.resources.notifyUpdated(URIS.watched);
+      const notified = await ctx.events.resourceUpdated(URIS.watched);
       return textResult(`${URIS.watched} is now at version ${version}; ${notified} subscribed session(s) notified.`);
     },
   );

@@ -1,9 +1,8 @@
-import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
-import type { CallToolResult, ServerNotification, ServerRequest } from '@modelcontextprotocol/sdk/types.js';
+import type { CallToolResult, ServerContext } from "@modelcontextprotocol/server";
 import { setTimeout as delay } from 'node:timers/promises';
 
 /** What every request handler receives besides its arguments. */
-export type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
+export type Extra = ServerContext;
 
 export function textResult(text: string): CallToolResult {
   return { content: [{ type: 'text', text }] };
@@ -15,5 +14,5 @@ export function errorResult(text: string): CallToolResult {
 
 /** Waits, giving up (by rejecting) when the request is cancelled. */
 export function pause(ms: number, extra: Extra): Promise<void> {
-  return delay(ms, undefined, { signal: extra.signal });
+  return delay(ms, undefined, { signal: extra.mcpReq.signal });
 }

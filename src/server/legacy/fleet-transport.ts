@@ -1,7 +1,6 @@
-import type { Transport, TransportSendOptions } from '@modelcontextprotocol/sdk/shared/transport.js';
-import type { JSONRPCMessage, JSONRPCRequest, MessageExtraInfo, RequestId } from '@modelcontextprotocol/sdk/types.js';
-import { STANDALONE_STREAM, type StreamManager } from '../streams/stream-manager.js';
-import { isRequest, isResponse } from './jsonrpc.js';
+import type { Transport, TransportSendOptions, JSONRPCMessage, JSONRPCRequest, MessageExtraInfo, RequestId } from "@modelcontextprotocol/server";
+import { STANDALONE_STREAM, type StreamManager } from '../../streams/stream-manager.js';
+import { isRequest, isResponse } from '../jsonrpc.js';
 import type { AnswerTarget, PendingClientRequests } from './pending-client-requests.js';
 import type { ResponseSink } from './response-sink.js';
 

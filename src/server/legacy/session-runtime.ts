@@ -1,24 +1,12 @@
-import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import {
-  SubscribeRequestSchema,
-  UnsubscribeRequestSchema,
-  type JSONRPCMessage,
-  type JSONRPCRequest,
-  type LoggingLevel,
-} from '@modelcontextprotocol/sdk/types.js';
-import type { SessionRecord, SessionStore } from '../sessions/session-store.js';
-import type { StreamManager } from '../streams/stream-manager.js';
-import type { ResourceEvents, SharedState, Workload } from '../workload/types.js';
+import type { JSONRPCMessage, JSONRPCRequest, LoggingLevel, McpServer } from '@modelcontextprotocol/server';
+import type { SessionRecord, SessionStore } from '../../sessions/session-store.js';
+import type { StreamManager } from '../../streams/stream-manager.js';
+import { buildMcpServer, type ServerBuildDeps } from '../mcp-server-factory.js';
 import { FleetTransport } from './fleet-transport.js';
 import type { PendingClientRequests } from './pending-client-requests.js';
 
-export const SERVER_INFO = { name: 'mcp-fleet', version: '0.1.0' };
-
 export interface RuntimeDeps {
-  workload: Workload;
-  replicaName: string;
-  shared: SharedState;
-  resources: ResourceEvents;
+  build: ServerBuildDeps;
   store: SessionStore;
   /** Undefined in stateless mode. */
   streams: StreamManager | undefined;
@@ -45,32 +33,18 @@ export class SessionRuntime {
   ) {}
 
   static async create(sessionId: string | undefined, deps: RuntimeDeps): Promise<SessionRuntime> {
-    const server = new McpServer(SERVER_INFO, {
-      capabilities: {
-        logging: {},
-        tools: { listChanged: true },
-        resources: { subscribe: sessionId !== undefined, listChanged: true },
-        prompts: { listChanged: true },
-      },
-      instructions: deps.workload.instructions,
-    });
+    const server = buildMcpServer('legacy', sessionId, deps.build);
     if (sessionId !== undefined) {
       const id = sessionId;
-      server.server.setRequestHandler(SubscribeRequestSchema, async (request) => {
+      server.server.setRequestHandler('resources/subscribe', async (request) => {
         await deps.store.subscribe(id, request.params.uri);
         return {};
       });
-      server.server.setRequestHandler(UnsubscribeRequestSchema, async (request) => {
+      server.server.setRequestHandler('resources/unsubscribe', async (request) => {
         await deps.store.unsubscribe(id, request.params.uri);
         return {};
       });
     }
-    deps.workload.register(server, {
-      replicaName: deps.replicaName,
-      sessionId,
-      shared: deps.shared,
-      resources: deps.resources,
-    });
     const transport = new FleetTransport(sessionId, deps.streams, deps.pending);
     await server.connect(transport);
     return new SessionRuntime(server, transport);

@@ -1,21 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import {
-  isInitializeRequest,
-  JSONRPCMessageSchema,
-  type InitializeRequest,
-  type JSONRPCMessage,
-  type JSONRPCRequest,
-  type LoggingLevel,
-  type MessageExtraInfo,
-  type RequestId,
-} from '@modelcontextprotocol/sdk/types.js';
-import type { FleetConfig } from '../config.js';
-import type { FleetObserver } from '../observability/observer.js';
-import { StoreUnavailableError } from '../redis/errors.js';
-import { isWellFormedSessionId, type SessionRecord, type SessionStore } from '../sessions/session-store.js';
-import { formatEventId, parseEventId } from '../streams/event-id.js';
-import { STANDALONE_STREAM, type StreamEvent, type StreamManager } from '../streams/stream-manager.js';
+import { JSONRPCMessageSchema } from '@modelcontextprotocol/core';
+import { isInitializeRequest } from '@modelcontextprotocol/server';
+import type { InitializeRequest, JSONRPCMessage, JSONRPCRequest, LoggingLevel, MessageExtraInfo, RequestId } from '@modelcontextprotocol/server';
+import type { FleetConfig } from '../../config.js';
+import type { FleetObserver } from '../../observability/observer.js';
+import { StoreUnavailableError } from '../../redis/errors.js';
+import { isWellFormedSessionId, type SessionRecord, type SessionStore } from '../../sessions/session-store.js';
+import { formatEventId, parseEventId } from '../../streams/event-id.js';
+import { STANDALONE_STREAM, type StreamEvent, type StreamManager } from '../../streams/stream-manager.js';
 import {
   acceptsEventStream,
   acceptsPost,
@@ -23,14 +16,16 @@ import {
   hasJsonBody,
   protocolVersionOf,
   type GuardFailure,
-} from './http-guards.js';
-import { ErrorCode, isRequest, isResponse, sendJsonRpcError } from './jsonrpc.js';
+} from '../http-guards.js';
+import { NOT_JSON } from '../json-body.js';
+import { ErrorCode, isRequest, isResponse, sendJsonRpcError } from '../jsonrpc.js';
+import { setMethodLabel } from '../request-labels.js';
 import { PendingClientRequests } from './pending-client-requests.js';
 import { PRIMING_PROTOCOL_VERSION, ResponseSink } from './response-sink.js';
 import type { RuntimeCache } from './runtime-cache.js';
 import { SessionRuntime, type RuntimeDeps } from './session-runtime.js';
 import { SseWriter } from './sse.js';
-import { log } from '../log.js';
+import { log } from '../../log.js';
 
 /** Revisions from 2025-06-18 on removed JSON-RPC batching. */
 const FIRST_REVISION_WITHOUT_BATCHES = '2025-06-18';
@@ -74,15 +69,6 @@ function effectiveVersion(req: IncomingMessage, record: SessionRecord): string {
   return header !== undefined && header > record.protocolVersion ? header : record.protocolVersion;
 }
 
-/** Labels a request for metrics without letting clients create label values. */
-export function methodLabel(res: ServerResponse): string {
-  return (res as ServerResponse & { mcpMethod?: string }).mcpMethod ?? 'other';
-}
-
-function setMethodLabel(res: ServerResponse, method: string): void {
-  (res as ServerResponse & { mcpMethod?: string }).mcpMethod = method;
-}
-
 /**
  * The Streamable HTTP endpoint. Stateless about sessions itself: every request loads its session
  * from the store, so any replica can serve any request.
@@ -104,7 +90,7 @@ export class McpEndpoint {
    * Runs a verb handler, turning thrown errors into spec-shaped JSON-RPC error responses. Requests
    * other than GET streams are tracked from their first byte, so a drain waits for all of them.
    */
-  async handle(req: IncomingMessage, res: ServerResponse, body: Buffer | undefined): Promise<void> {
+  async handle(req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> {
     const work = this.serve(req, res, body);
     if (req.method === 'GET') return work;
     this.inFlight.add(work);
@@ -115,7 +101,7 @@ export class McpEndpoint {
     }
   }
 
-  private async serve(req: IncomingMessage, res: ServerResponse, body: Buffer | undefined): Promise<void> {
+  private async serve(req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> {
     try {
       switch (req.method) {
         case 'POST':
@@ -154,13 +140,8 @@ export class McpEndpoint {
     return sessionId === undefined ? {} : { 'mcp-session-id': sessionId };
   }
 
-  private parseBody(body: Buffer | undefined): { messages: JSONRPCMessage[]; batch: boolean } {
-    let raw: unknown;
-    try {
-      raw = JSON.parse((body ?? Buffer.alloc(0)).toString('utf8'));
-    } catch {
-      throw new HttpError(400, ErrorCode.ParseError, 'Parse error: Invalid JSON');
-    }
+  private parseBody(raw: unknown): { messages: JSONRPCMessage[]; batch: boolean } {
+    if (raw === NOT_JSON || raw === undefined) throw new HttpError(400, ErrorCode.ParseError, 'Parse error: Invalid JSON');
     const batch = Array.isArray(raw);
     const items = batch ? (raw as unknown[]) : [raw];
     if (items.length === 0) throw new HttpError(400, ErrorCode.InvalidRequest, 'Invalid Request: empty batch');
@@ -189,7 +170,7 @@ export class McpEndpoint {
     return record;
   }
 
-  private async post(req: IncomingMessage, res: ServerResponse, body: Buffer | undefined): Promise<void> {
+  private async post(req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> {
     fail(acceptsPost(req));
     fail(hasJsonBody(req));
     const { messages, batch } = this.parseBody(body);
@@ -269,12 +250,11 @@ export class McpEndpoint {
     sessionId: string | undefined,
     protocolVersion: string,
   ): Promise<void> {
-    const requestInfo = { headers: req.headers };
     const requests: JSONRPCRequest[] = [];
     for (const message of messages) {
       if (isResponse(message)) await this.routeClientResponse(message, sessionId);
       else if (isRequest(message)) requests.push(message);
-      else runtime.transport.dispatchNotification(message, { requestInfo });
+      else runtime.transport.dispatchNotification(message);
     }
     if (requests.length === 0) {
       res.writeHead(202, this.responseHeaders(sessionId));
@@ -299,7 +279,6 @@ export class McpEndpoint {
         await this.rememberLogLevel(sessionId, runtime, request);
       }
       const extra: MessageExtraInfo = {
-        requestInfo,
         closeSSEStream: sink.resumable ? () => sink.closeStream() : undefined,
         closeStandaloneSSEStream: sessionId === undefined ? undefined : () => void this.deps.streams.disconnect(sessionId, STANDALONE_STREAM).catch(() => {}),
       };

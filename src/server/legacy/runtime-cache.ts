@@ -1,5 +1,5 @@
-import type { FleetObserver } from '../observability/observer.js';
-import type { SessionRecord } from '../sessions/session-store.js';
+import type { FleetObserver } from '../../observability/observer.js';
+import type { SessionRecord } from '../../sessions/session-store.js';
 import { SessionRuntime, type RuntimeDeps } from './session-runtime.js';
 
 /**

@@ -1,9 +1,9 @@
-import type { SessionStore } from '../sessions/session-store.js';
-import { STANDALONE_STREAM, type StreamManager } from '../streams/stream-manager.js';
-import type { ResourceEvents } from '../workload/types.js';
+import type { SessionStore } from '../../sessions/session-store.js';
+import { STANDALONE_STREAM, type StreamManager } from '../../streams/stream-manager.js';
+
 
 /** notifications/resources/updated for every subscriber of a URI, on whichever replica holds its stream. */
-export class FleetResourceEvents implements ResourceEvents {
+export class FleetResourceEvents {
   constructor(
     private readonly store: SessionStore & { forgetSubscribers?: (uri: string, ids: string[]) => Promise<void> },
     private readonly streams: StreamManager,

@@ -1,9 +1,9 @@
 import type { ServerResponse } from 'node:http';
-import type { JSONRPCMessage, RequestId } from '@modelcontextprotocol/sdk/types.js';
-import type { FleetObserver } from '../observability/observer.js';
-import { formatEventId, newPostStreamKey } from '../streams/event-id.js';
-import type { StreamManager } from '../streams/stream-manager.js';
-import { isResponse } from './jsonrpc.js';
+import type { JSONRPCMessage, RequestId } from "@modelcontextprotocol/server";
+import type { FleetObserver } from '../../observability/observer.js';
+import { formatEventId, newPostStreamKey } from '../../streams/event-id.js';
+import type { StreamManager } from '../../streams/stream-manager.js';
+import { isResponse } from '../jsonrpc.js';
 import { SseWriter } from './sse.js';
 
 /** The first protocol revision whose clients accept an SSE event with empty data (SEP-1699). */

@@ -1,4 +1,4 @@
-import type { JSONRPCMessage, RequestId } from '@modelcontextprotocol/sdk/types.js';
+import type { JSONRPCMessage, RequestId } from "@modelcontextprotocol/server";
 
 export interface AnswerTarget {
   deliverClientResponse(message: JSONRPCMessage): void;

@@ -1,0 +1,74 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { toNodeHandler } from '@modelcontextprotocol/node';
+import { createMcpHandler, type McpHttpHandler } from '@modelcontextprotocol/server';
+import type { FleetEventBus } from '../../bus/event-bus.js';
+import type { FleetConfig } from '../../config.js';
+import { log } from '../../log.js';
+import type { FleetObserver } from '../../observability/observer.js';
+import { buildMcpServer, type ServerBuildDeps } from '../mcp-server-factory.js';
+
+export interface ModernEndpointDeps {
+  config: FleetConfig;
+  build: ServerBuildDeps;
+  bus: FleetEventBus;
+  observer: FleetObserver;
+}
+
+const isListen = (body: unknown): boolean =>
+  typeof body === 'object' && body !== null && (body as { method?: unknown }).method === 'subscriptions/listen';
+
+/**
+ * The 2026-07-28 leg: stateless on every replica. Each request gets a fresh server instance from
+ * the same factory as legacy sessions; `subscriptions/listen` streams are fed by the fleet's event
+ * bus, so an event published on any replica reaches them; multi round-trip requests carry their
+ * state sealed with the fleet's keys, so a retry may land anywhere. Nothing here touches Redis.
+ */
+export class ModernEndpoint {
+  private readonly handler: McpHttpHandler;
+  private readonly serve: ReturnType<typeof toNodeHandler>;
+  private readonly inFlight = new Set<Promise<void>>();
+  private readonly listenStreams = new Set<ServerResponse>();
+
+  constructor(private readonly deps: ModernEndpointDeps) {
+    const { config, build, bus } = deps;
+    this.handler = createMcpHandler(() => buildMcpServer('modern', undefined, build), {
+      // Legacy traffic never reaches this handler: the era router sends it to the session leg.
+      legacy: 'reject',
+      bus,
+      keepAliveMs: config.sseKeepAliveMs,
+      maxRequestBodySize: config.maxBodyBytes,
+      onerror: (error) => log.debug('modern request refused or failed', { reason: error.message }),
+    });
+    this.serve = toNodeHandler(this.handler, { maxRequestBodySize: config.maxBodyBytes });
+  }
+
+  async handle(req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> {
+    if (isListen(body)) {
+      this.listenStreams.add(res);
+      this.deps.observer.streamOpened('listen');
+      res.once('close', () => {
+        this.listenStreams.delete(res);
+        this.deps.observer.streamClosed('listen');
+      });
+      return this.serve(req, res, body);
+    }
+    const work = this.serve(req, res, body);
+    this.inFlight.add(work);
+    try {
+      await work;
+    } finally {
+      this.inFlight.delete(work);
+    }
+  }
+
+  /**
+   * SIGTERM: listen streams end at once (the client listens again, through the load balancer, on
+   * another replica); requests in flight may finish until the deadline, then are aborted.
+   */
+  async drain(timeoutMs: number): Promise<void> {
+    for (const res of [...this.listenStreams]) res.end();
+    const deadline = new Promise<void>((resolve) => setTimeout(resolve, timeoutMs).unref());
+    await Promise.race([Promise.allSettled([...this.inFlight]), deadline]);
+    await this.handler.close();
+  }
+}
