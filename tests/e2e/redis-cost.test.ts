@@ -4,7 +4,8 @@ import { RedisProcess } from '../../src/fleet/redis-process.js';
 import { NOOP_OBSERVER, type FleetObserver, type RequestFinished } from '../../src/observability/observer.js';
 import { createFleetServer, type FleetServer } from '../../src/server/fleet-server.js';
 import { referenceWorkload } from '../../src/workload/reference.js';
-import { callTool, initialize, post, request } from '../support/raw-mcp.js';
+import { callTool, initialize, modernRequest, post, postModern, request, toolJson } from '../support/raw-mcp.js';
+import { TEST_REQUEST_STATE_KEY } from '../support/server-process.js';
 
 /**
  * Counts, not timings: how many Redis commands each kind of request costs, as the metrics seam
@@ -21,7 +22,7 @@ async function replica(name: string): Promise<string> {
     requestFinished: (event) => finished.push({ ...event, replica: name }),
     redisCommand: (operation) => operations.push(operation),
   };
-  const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', POD_NAME: name, REDIS_URL: redis.url, METRICS_PORT: '0' });
+  const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', POD_NAME: name, REDIS_URL: redis.url, METRICS_PORT: '0', REQUEST_STATE_KEYS: TEST_REQUEST_STATE_KEY });
   const server = await createFleetServer({ config, workload: referenceWorkload, observer });
   servers.push(server);
   const port = await server.listen();
@@ -74,5 +75,18 @@ describe('Redis round trips per request', () => {
     const a = await replica('cost-d');
     await post(a, request('tools/list'), '0e6a5f7c-1b2d-4e3f-9a8b-7c6d5e4f3a2b');
     expect(await lastCost()).toMatchObject({ httpStatus: 404, redisCommands: 1 });
+  });
+
+  it('a 2026-07-28 tools/call costs no Redis command at all, on any replica', async () => {
+    const [a, b] = [await replica('cost-e'), await replica('cost-f')];
+    operations.length = 0;
+    for (const url of [a, b, a]) {
+      const answer = await postModern(url, modernRequest('tools/call', { name: 'whoami', arguments: {} }));
+      expect(answer.status).toBe(200);
+      expect(answer.headers.get('mcp-session-id')).toBeNull();
+      expect(toolJson(answer)).toMatchObject({ sessionId: null });
+      expect(await lastCost()).toMatchObject({ era: 'modern', method: 'tools/call', httpStatus: 200, redisCommands: 0 });
+    }
+    expect(operations).toEqual([]);
   });
 });

@@ -82,6 +82,30 @@ export async function callTool(url: string, sessionId: string, name: string, arg
   return post(url, request('tools/call', { name, arguments: args }), sessionId);
 }
 
+export const MODERN_PROTOCOL_VERSION = '2026-07-28';
+
+/** A 2026-07-28 request: no session, the protocol version and client identity in `_meta`. */
+export function modernRequest(method: string, params: Record<string, unknown> = {}, capabilities: Record<string, unknown> = {}): Record<string, unknown> {
+  const meta = {
+    'io.modelcontextprotocol/protocolVersion': MODERN_PROTOCOL_VERSION,
+    'io.modelcontextprotocol/clientInfo': { name: 'raw-test', version: '1' },
+    'io.modelcontextprotocol/clientCapabilities': capabilities,
+  };
+  return request(method, { ...params, _meta: { ...meta, ...(params._meta as object | undefined) } });
+}
+
+/** POSTs a 2026-07-28 request with the standard headers (MCP-Protocol-Version, Mcp-Method, Mcp-Name). */
+export async function postModern(url: string, body: Record<string, unknown>, headers: Record<string, string> = {}): Promise<RpcAnswer> {
+  const params = body.params as { name?: unknown; uri?: unknown } | undefined;
+  const name = typeof params?.name === 'string' ? params.name : typeof params?.uri === 'string' ? params.uri : undefined;
+  return post(url, body, undefined, {
+    'MCP-Protocol-Version': MODERN_PROTOCOL_VERSION,
+    'Mcp-Method': String(body.method),
+    ...(name !== undefined && ['tools/call', 'prompts/get', 'resources/read'].includes(String(body.method)) ? { 'Mcp-Name': name } : {}),
+    ...headers,
+  });
+}
+
 /** The parsed JSON of a tool result's first text block. */
 export function toolJson(answer: RpcAnswer): any {
   const result = answer.messages.find((m) => 'result' in m)?.result;
