@@ -46,7 +46,10 @@ export class ModernEndpoint {
     if (isListen(body)) {
       this.listenStreams.add(res);
       this.deps.observer.streamOpened('listen');
+      const maxMs = this.deps.config.listenStreamMaxMs;
+      const maxAge = maxMs > 0 ? setTimeout(() => res.end(), maxMs) : undefined;
       res.once('close', () => {
+        if (maxAge) clearTimeout(maxAge);
         this.listenStreams.delete(res);
         this.deps.observer.streamClosed('listen');
       });
