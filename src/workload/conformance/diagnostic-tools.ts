@@ -54,23 +54,20 @@ export function registerDiagnosticTools(server: McpServer, ctx: WorkloadContext)
     },
   );
 
-  server.registerTool(
-    'test_trigger_tool_change',
-    { title: 'Announce a tool list change', description: 'Sends notifications/tools/list_changed to every listener on every replica' },
-    async () => {
-      await ctx.events.toolsChanged();
-      return textResult('Announced a tools list change.');
-    },
-  );
-
-  server.registerTool(
-    'test_trigger_prompt_change',
-    { title: 'Announce a prompt list change', description: 'Sends notifications/prompts/list_changed to every listener on every replica' },
-    async () => {
-      await ctx.events.promptsChanged();
-      return textResult('Announced a prompts list change.');
-    },
-  );
+  const announcers = [
+    ['test_trigger_tool_change', 'tools', () => ctx.events.toolsChanged()],
+    ['test_trigger_prompt_change', 'prompts', () => ctx.events.promptsChanged()],
+  ] as const;
+  for (const [name, list, announce] of announcers) {
+    server.registerTool(
+      name,
+      { title: `Announce a ${list} list change`, description: `Sends notifications/${list}/list_changed to every listener on every replica` },
+      async () => {
+        await announce();
+        return textResult(`Announced a ${list} list change.`);
+      },
+    );
+  }
 
   server.registerTool(
     'test_x_mcp_header',
