@@ -51,10 +51,10 @@ export function loadConfig(env) {
 
     // modern: subscriptions/listen streams read when the server ends them, at its
     // LISTEN_STREAM_MAX_MS (listenWindowMs); the bumps start listenSettleMs after the stream was
-    // opened and must be answered listenMarginMs before its window ends.
+    // opened and stop listenMarginMs before its window ends.
     listenWindowMs: number(e, 'K6_MCP_LISTEN_WINDOW_MS', 2000, 100),
-    listenSettleMs: number(e, 'K6_MCP_LISTEN_SETTLE_MS', 250, 0),
-    listenMarginMs: number(e, 'K6_MCP_LISTEN_MARGIN_MS', 500, 0),
+    listenSettleMs: number(e, 'K6_MCP_LISTEN_SETTLE_MS', 500, 0),
+    listenMarginMs: number(e, 'K6_MCP_LISTEN_MARGIN_MS', 400, 0),
     listenCounters: number(e, 'K6_MCP_LISTEN_COUNTERS', 3, 1),
     listenBumps: number(e, 'K6_MCP_LISTEN_BUMPS', 3, 1),
     sampleCalls: number(e, 'K6_MCP_SAMPLE_CALLS', 2, 1),

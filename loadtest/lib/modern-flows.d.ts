@@ -9,7 +9,6 @@ export interface PendingListen {
   end: string;
   bumped: Record<string, number>;
   bumpReplicas: string[];
-  inTime: boolean;
 }
 export interface ListenReport {
   ok: boolean;
