@@ -96,11 +96,13 @@ export async function listenAndBump(ctx, client) {
 
 function explainListen(ctx, listened, ready, complete) {
   const config = ctx.config;
-  if (!listened.ok) {
+  if (!listened.ok && listened.status !== 0) {
+    explainOnce(ctx, 'status', 'subscriptions/listen was answered with HTTP ' + listened.status + (listened.error ? ' (' + listened.error + ')' : '') + ' instead of a stream.');
+  } else if (!listened.ok) {
     explainOnce(
       ctx,
       'stream',
-      'subscriptions/listen failed (status ' + listened.status + (listened.error ? ', ' + listened.error : '') + '). ' +
+      'subscriptions/listen got no complete answer (' + listened.error + '). ' +
         'This scenario reads each listen stream when the server ends it: replicas must end listen streams after ' +
         'LISTEN_STREAM_MAX_MS (K6_MCP_LISTEN_WINDOW_MS=' + config.listenWindowMs + ') shorter than K6_MCP_STREAM_TIMEOUT_MS (' + config.streamTimeoutMs + ' ms).',
     );
@@ -138,10 +140,10 @@ export async function judgeListen(ctx, pending) {
   for (const uri of Object.keys(pending.bumped)) received += seen.counts[uri];
   if (judged) {
     metrics.add('mcp_listen_updates_expected', counters.expected);
+    metrics.add('mcp_listen_updates_received', received);
     metrics.add('mcp_listen_updates_lost', counters.lost);
     for (let i = 0; i < counters.expected; i++) metrics.add('mcp_listen_updates_delivered', i < counters.expected - counters.lost);
   }
-  metrics.add('mcp_listen_updates_received', received);
   metrics.add('mcp_listen_updates_duplicated', duplicated);
   metrics.add('mcp_listen_unexpected', seen.unexpected);
   metrics.add('mcp_listen_errors', listened.ok ? 0 : 1);
