@@ -4,7 +4,7 @@ import type { RedisClient } from '../redis/connection.js';
 import { redisCall } from '../redis/errors.js';
 import { LuaScript } from '../redis/lua-script.js';
 import { ListenerState } from './listener-state.js';
-import type { InstanceEnvelope, ListenOptions, StreamEvent, StreamListener, StreamManager } from './stream-manager.js';
+import { compareEntryIds, type InstanceEnvelope, type ListenOptions, type StreamEvent, type StreamListener, type StreamManager } from './stream-manager.js';
 
 /**
  * Appends to the stream's log and publishes the entry in one atomic step, so the order listeners
@@ -195,8 +195,10 @@ export class RedisStreamManager implements StreamManager {
       } else {
         // No COUNT: MAXLEN ~ trims in whole nodes, so the log may hold more than maxEntriesPerStream,
         // and a capped read would return the oldest entries and drop the newest.
-        const entries = await redisCall(() => this.options.redis.xrange(key, `(${options.after}`, '+'));
-        listener.setBacklog(options.after, entries.map(([id, fields]) => entryToEvent(id, fields)));
+        const after = options.after;
+        const [entries, lost] = await redisCall(() => Promise.all([this.options.redis.xrange(key, `(${after}`, '+'), this.missedSince(key, after)]));
+        const replay = entries.map(([id, fields]) => entryToEvent(id, fields));
+        listener.setBacklog(after, lost ? [{ type: 'gap', after }, ...replay] : replay);
       }
       if (options.exclusive) {
         await redisCall(() => this.options.redis.publish(channel, `K\n${streamKey}\n${options.listenerId}`));
@@ -206,6 +208,28 @@ export class RedisStreamManager implements StreamManager {
       throw error;
     }
     return listener;
+  }
+
+  /**
+   * Whether a resume after `after` missed entries: the log was trimmed (it counts more entries added
+   * than it holds) and its oldest entry comes after the resume position, or the log expired. It
+   * errs on the side of warning: a client exactly at the newest trimmed entry is told too.
+   */
+  private async missedSince(key: string, after: string): Promise<boolean> {
+    let info: unknown[];
+    try {
+      info = (await this.options.redis.xinfo('STREAM', key)) as unknown[];
+    } catch (error) {
+      if (error instanceof Error && /no such key/i.test(error.message)) return after !== '0-0';
+      throw error;
+    }
+    const field = (name: string) => info[info.indexOf(name) + 1];
+    const added = Number(field('entries-added'));
+    const length = Number(field('length'));
+    // Redis before 7.0 does not count what was added: no gap can be known.
+    if (!info.includes('entries-added') || added <= length) return false;
+    const first = field('first-entry') as [string, unknown] | null;
+    return first === null || compareEntryIds(after, first[0]) < 0;
   }
 
   async disconnect(sessionId: string, streamKey: string): Promise<void> {

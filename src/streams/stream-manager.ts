@@ -12,7 +12,9 @@ export type StreamEvent =
   | { type: 'takeover'; listener: string }
   | { type: 'terminated' }
   /** Delivery can no longer be guaranteed (Redis connection lost): the client should reconnect. */
-  | { type: 'interrupted' };
+  | { type: 'interrupted' }
+  /** First in a backlog: the log no longer holds every entry after the resume position (trimmed or expired). */
+  | { type: 'gap'; after: string };
 
 /**
  * A listener is created paused: the caller writes `backlog` (the replayed entries) and then calls

@@ -203,6 +203,27 @@ describe.each(implementations)('StreamManager contract: %s', (_name, makeHarness
     await afterTerminate.close();
   });
 
+  it('tells a resume from a position the log was trimmed past that it missed events, and no one else', async () => {
+    const { here, there, createSession } = await open(10);
+    const session = randomUUID();
+    await createSession(session);
+    const ids: string[] = [];
+    for (let i = 0; i < 250; i++) ids.push((await there.publish(session, 'g', { jsonrpc: '2.0', method: 'notifications/message', params: { level: 'info', data: i } }))!);
+    const resume = async (after: string) => {
+      const listener = await here.listen(session, 'g', { after, listenerId: randomUUID(), exclusive: false }, () => {});
+      await listener.close();
+      return listener.backlog;
+    };
+    expect((await resume(ids[0]!))[0]).toEqual({ type: 'gap', after: ids[0] });
+    const recent = await resume(ids[245]!);
+    expect(recent.map((e) => e.type)).toEqual(['message', 'message', 'message', 'message']);
+    const other = randomUUID();
+    await createSession(other);
+    const expired = await here.listen(other, 'g', { after: ids[0]!, listenerId: randomUUID(), exclusive: false }, () => {});
+    await expired.close();
+    expect(expired.backlog).toEqual([{ type: 'gap', after: ids[0] }]);
+  });
+
   it('terminating a session deletes the logs of its POST streams too, not only its GET stream', async () => {
     const { here, there, createSession } = await open();
     const session = randomUUID();

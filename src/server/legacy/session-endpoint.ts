@@ -30,6 +30,21 @@ import { log } from '../../log.js';
 const LOGGING_LEVELS: readonly LoggingLevel[] = ['debug', 'info', 'notice', 'warning', 'error', 'critical', 'alert', 'emergency'];
 const isLoggingLevel = (value: unknown): value is LoggingLevel => LOGGING_LEVELS.includes(value as LoggingLevel);
 
+/** What a resumed stream says first when its log no longer holds everything after the resume position. */
+const missedEventsNotice = (after: string, streamKey: string): JSONRPCMessage => ({
+  jsonrpc: '2.0',
+  method: 'notifications/message',
+  params: {
+    level: 'warning',
+    logger: 'mcp-fleet',
+    data: {
+      missedEvents: true,
+      resumedAfter: formatEventId(streamKey, after),
+      reason: 'the event log no longer holds every event after this position (trimmed to EVENT_MAX_PER_STREAM or expired after EVENT_RETENTION_SECONDS)',
+    },
+  },
+});
+
 /** Revisions from 2025-06-18 on removed JSON-RPC batching. */
 const FIRST_REVISION_WITHOUT_BATCHES = '2025-06-18';
 const MAX_BATCH = 100;
@@ -366,6 +381,10 @@ export class McpEndpoint {
           return;
         case 'terminated':
           finish(false);
+          return;
+        case 'gap':
+          // Without an event id, so the client's resume position stays where it was.
+          writer?.event(missedEventsNotice(event.after, streamKey));
       }
     };
     const listener = await streams.listen(record.id, streamKey, { after, listenerId: randomUUID(), exclusive: true }, write);
