@@ -1,0 +1,124 @@
+import type { Client, McpSubscription, SubscriptionFilter } from '@modelcontextprotocol/client';
+
+export interface SubscriptionReopen {
+  /** How the previous stream ended: `remote` (dropped, or ended without a response), `graceful` (the server answered the listen, e.g. on shutdown). */
+  cause: 'remote' | 'graceful';
+  /** Listen requests it took to get the new stream acknowledged. */
+  attempts: number;
+  honoredFilter: SubscriptionFilter;
+}
+
+export interface ListenBackoff {
+  /** Delay before the first re-listen after a stream that lived (default 100 ms); doubles per failure. */
+  initialDelayMs?: number;
+  /** The delay never exceeds this (default 5 s); a stream that ends sooner after opening counts as a failure. */
+  maxDelayMs?: number;
+  /** Consecutive failed listen requests before giving up (default 10). */
+  maxAttempts?: number;
+}
+
+export interface DurableSubscriptionOptions {
+  onReopen?: (reopen: SubscriptionReopen) => void;
+  /** Called once if re-listening gave up; `ended` then resolves with the same error. */
+  onLost?: (error: Error) => void;
+  backoff?: ListenBackoff;
+  /** How long each listen may wait for the server's acknowledgement (SDK default otherwise). */
+  ackTimeoutMs?: number;
+}
+
+const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
+  new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
+  });
+
+/**
+ * A 2026-07-28 `subscriptions/listen` that stays open. The revision has no resumption: when the
+ * server ends the stream (a replica restarted or drained) or the connection drops, the subscription
+ * is gone, and this listens again with the same filter (through the load balancer, so usually on
+ * another replica), with a capped, jittered exponential backoff. Notifications keep arriving at the
+ * Client's `setNotificationHandler` registrations; those sent while no stream was open are missed.
+ */
+export class DurableSubscription {
+  /** Streams re-opened so far. */
+  reopens = 0;
+  /** Resolves when the subscription is over: `local` after close(), or the error re-listening gave up with. */
+  readonly ended: Promise<'local' | Error>;
+  private current: McpSubscription;
+  private readonly stop = new AbortController();
+  private failures = 0;
+  private end!: (outcome: 'local' | Error) => void;
+
+  private constructor(
+    private readonly client: Client,
+    readonly filter: SubscriptionFilter,
+    private readonly options: DurableSubscriptionOptions,
+    first: McpSubscription,
+  ) {
+    this.current = first;
+    this.ended = new Promise((resolve) => (this.end = resolve));
+    void this.watch(first, Date.now());
+  }
+
+  /** Opens the first stream; rejects as `client.listen()` does (e.g. on a 2025-era connection). */
+  static async open(client: Client, filter: SubscriptionFilter, options: DurableSubscriptionOptions = {}): Promise<DurableSubscription> {
+    const first = await client.listen(filter, { timeout: options.ackTimeoutMs });
+    return new DurableSubscription(client, filter, options, first);
+  }
+
+  /** What the server agreed to send on the current stream. */
+  get honoredFilter(): SubscriptionFilter {
+    return this.current.honoredFilter;
+  }
+
+  async close(): Promise<void> {
+    if (this.stop.signal.aborted) return;
+    this.stop.abort();
+    this.end('local');
+    await this.current.close();
+  }
+
+  private get backoff(): Required<ListenBackoff> {
+    const { initialDelayMs = 100, maxDelayMs = 5000, maxAttempts = 10 } = this.options.backoff ?? {};
+    return { initialDelayMs, maxDelayMs, maxAttempts };
+  }
+
+  private delay(): number {
+    const { initialDelayMs, maxDelayMs } = this.backoff;
+    // Jitter spreads the re-listens of every client a drained replica let go of.
+    return Math.min(initialDelayMs * 2 ** this.failures, maxDelayMs) * (0.5 + Math.random() / 2);
+  }
+
+  private async watch(subscription: McpSubscription, openedAt: number): Promise<void> {
+    const cause = await subscription.closed;
+    if (cause === 'local' || this.stop.signal.aborted) return;
+    // A stream the server ends straight away must not turn into a tight listen loop.
+    if (Date.now() - openedAt < this.backoff.maxDelayMs) this.failures += 1;
+    else this.failures = 0;
+    for (let attempts = 1; ; attempts++) {
+      await sleep(this.delay(), this.stop.signal);
+      if (this.stop.signal.aborted) return;
+      try {
+        const next = await this.client.listen(this.filter, { timeout: this.options.ackTimeoutMs });
+        if (this.stop.signal.aborted) {
+          await next.close();
+          return;
+        }
+        this.current = next;
+        this.reopens += 1;
+        this.options.onReopen?.({ cause, attempts, honoredFilter: next.honoredFilter });
+        void this.watch(next, Date.now());
+        return;
+      } catch (error) {
+        this.failures += 1;
+        if (attempts >= this.backoff.maxAttempts) {
+          const lost = new Error(`subscriptions/listen could not be re-opened after ${attempts} attempts: ${error instanceof Error ? error.message : String(error)}`);
+          this.stop.abort();
+          this.end(lost);
+          this.options.onLost?.(lost);
+          return;
+        }
+      }
+    }
+  }
+}
