@@ -81,15 +81,24 @@ export class CuttingProxy {
       return;
     }
     res.writeHead(response.statusCode ?? 502, response.headers);
-    let events = 0;
+    let toForward = cut?.afterEvents ?? Infinity;
     response.on('data', (chunk: Buffer) => {
-      if (cut === undefined) {
+      if (toForward === Infinity) {
         res.write(chunk);
         return;
       }
-      events += chunk.toString().split('\n\n').length - 1;
-      res.write(chunk, () => {
-        if (events < cut.afterEvents) return;
+      if (toForward === 0) return;
+      // Forward exactly the first events, even when the replica wrote more of them in one chunk.
+      let end = 0;
+      while (toForward > 0 && chunk.indexOf('\n\n', end) >= 0) {
+        end = chunk.indexOf('\n\n', end) + 2;
+        toForward -= 1;
+      }
+      if (toForward > 0) {
+        res.write(chunk);
+        return;
+      }
+      res.write(chunk.subarray(0, end), () => {
         res.socket?.destroy();
         response.destroy();
       });
