@@ -17,6 +17,11 @@ export interface FleetConfig {
   maxBodyBytes: number;
   /** A replica closes a standalone GET stream after this long (0 = never), after sending `retry`. */
   getStreamMaxMs: number;
+  /**
+   * A replica ends a modern `subscriptions/listen` stream after this long (0 = never). Unlike a GET
+   * stream it cannot be resumed: events published before the client listens again are not sent.
+   */
+  listenStreamMaxMs: number;
   /** The `retry` hint (ms) sent on SSE streams so clients reconnect through the load balancer. */
   sseRetryMs: number;
   sseKeepAliveMs: number;
@@ -187,6 +192,7 @@ export function loadConfig(env: Env = process.env): FleetConfig {
     allowedHosts: r.list('ALLOWED_HOSTS'),
     maxBodyBytes: r.int('MAX_BODY_BYTES', 4 * 1024 * 1024, 1024, 64 * 1024 * 1024),
     getStreamMaxMs: r.int('GET_STREAM_MAX_MS', 0, 0, 24 * 3600 * 1000),
+    listenStreamMaxMs: r.int('LISTEN_STREAM_MAX_MS', 0, 0, 24 * 3600 * 1000),
     sseRetryMs: r.int('SSE_RETRY_MS', 1000, 0, 600_000),
     sseKeepAliveMs: r.int('SSE_KEEPALIVE_MS', 15_000, 0, 600_000),
     eventRetentionSeconds: r.int('EVENT_RETENTION_SECONDS', 600, 1, 7 * 24 * 3600),

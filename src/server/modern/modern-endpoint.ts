@@ -14,6 +14,38 @@ export interface ModernEndpointDeps {
   observer: FleetObserver;
 }
 
+/**
+ * The response a listen stream is written to, endable from outside: the SDK writes its events
+ * here until it learns (through 'close') that the stream has ended, and nothing it writes after
+ * that reaches a finished response.
+ */
+class EndableResponse {
+  private ended = false;
+  constructor(private readonly res: ServerResponse) {}
+
+  get destroyed(): boolean {
+    return this.res.destroyed;
+  }
+
+  writeHead(status: number, headers?: Record<string, string>): unknown {
+    return this.res.writeHead(status, headers);
+  }
+
+  write(chunk: string | Uint8Array): unknown {
+    return this.ended || this.res.write(chunk);
+  }
+
+  end(chunk?: string | Uint8Array): unknown {
+    if (this.ended) return undefined;
+    this.ended = true;
+    return chunk === undefined ? this.res.end() : this.res.end(chunk);
+  }
+
+  on(event: string, listener: (...args: unknown[]) => void): unknown {
+    return this.res.on(event, listener);
+  }
+}
+
 const isListen = (body: unknown): boolean =>
   typeof body === 'object' && body !== null && (body as { method?: unknown }).method === 'subscriptions/listen';
 
@@ -27,7 +59,7 @@ export class ModernEndpoint {
   private readonly handler: McpHttpHandler;
   private readonly serve: ReturnType<typeof toNodeHandler>;
   private readonly inFlight = new Set<Promise<void>>();
-  private readonly listenStreams = new Set<ServerResponse>();
+  private readonly listenStreams = new Set<EndableResponse>();
 
   constructor(private readonly deps: ModernEndpointDeps) {
     const { config, build, bus } = deps;
@@ -44,13 +76,17 @@ export class ModernEndpoint {
 
   async handle(req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> {
     if (isListen(body)) {
-      this.listenStreams.add(res);
+      const stream = new EndableResponse(res);
+      this.listenStreams.add(stream);
       this.deps.observer.streamOpened('listen');
+      const maxMs = this.deps.config.listenStreamMaxMs;
+      const maxAge = maxMs > 0 ? setTimeout(() => stream.end(), maxMs) : undefined;
       res.once('close', () => {
-        this.listenStreams.delete(res);
+        if (maxAge) clearTimeout(maxAge);
+        this.listenStreams.delete(stream);
         this.deps.observer.streamClosed('listen');
       });
-      return this.serve(req, res, body);
+      return this.serve(req, stream, body);
     }
     const work = this.serve(req, res, body);
     this.inFlight.add(work);
@@ -66,7 +102,7 @@ export class ModernEndpoint {
    * another replica); requests in flight may finish until the deadline, then are aborted.
    */
   async drain(timeoutMs: number): Promise<void> {
-    for (const res of [...this.listenStreams]) res.end();
+    for (const stream of [...this.listenStreams]) stream.end();
     const deadline = new Promise<void>((resolve) => setTimeout(resolve, timeoutMs).unref());
     await Promise.race([Promise.allSettled([...this.inFlight]), deadline]);
     await this.handler.close();

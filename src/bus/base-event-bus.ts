@@ -1,0 +1,25 @@
+import type { ServerEvent } from '@modelcontextprotocol/server';
+import type { FleetEventBus, FleetEventBusOptions } from './event-bus.js';
+import { LocalListeners } from './local-listeners.js';
+
+/** What every bus shares: this replica's listeners, and publish() as a publishAndWait nobody awaits. */
+export abstract class BaseFleetEventBus implements FleetEventBus {
+  abstract readonly kind: FleetEventBus['kind'];
+  protected readonly local: LocalListeners;
+
+  constructor(options: FleetEventBusOptions) {
+    this.local = new LocalListeners(options);
+  }
+
+  publish(event: ServerEvent): void {
+    this.local.settle(this.publishAndWait(event));
+  }
+
+  subscribe(listener: (event: ServerEvent) => void): () => void {
+    return this.local.subscribe(listener);
+  }
+
+  abstract publishAndWait(event: ServerEvent): Promise<void>;
+  abstract start(): Promise<void>;
+  abstract close(): Promise<void>;
+}

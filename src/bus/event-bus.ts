@@ -1,0 +1,32 @@
+import type { ServerEvent, ServerEventBus } from '@modelcontextprotocol/server';
+
+export type DeliveryPath = 'local' | 'redis';
+
+export interface FleetEventBusOptions {
+  /**
+   * Told of what cannot be thrown to anyone: a failed publish() (StoreUnavailableError when Redis
+   * refused it, TypeError for an event the bus cannot carry) and errors thrown by listeners.
+   * Defaults to a warning in the log.
+   */
+  onError?: (error: Error) => void;
+  /** Once per event handed to this replica's listeners, with the seconds since it was published. */
+  onDelivered?: (path: DeliveryPath, latencySeconds: number) => void;
+}
+
+/**
+ * The source of `subscriptions/listen` change events for every replica of the fleet. An event
+ * published on any replica reaches each listener on every replica once, in the order its
+ * publisher published.
+ */
+export interface FleetEventBus extends ServerEventBus {
+  readonly kind: 'memory' | 'redis';
+  /**
+   * Delivers to this replica's listeners at once and hands the event to the other replicas;
+   * rejects with StoreUnavailableError when Redis refuses it (local listeners have it by then).
+   */
+  publishAndWait(event: ServerEvent): Promise<void>;
+  /** Starts receiving other replicas' events; call once before serving. */
+  start(): Promise<void>;
+  /** Stops delivery to this replica's listeners; publishing afterwards fails. */
+  close(): Promise<void>;
+}
