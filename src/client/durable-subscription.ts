@@ -9,9 +9,9 @@ export interface SubscriptionReopen {
 }
 
 export interface ListenBackoff {
-  /** Delay before the first re-listen after a stream that lived (default 100 ms); doubles per failure. */
+  /** Delay before the first re-listen (default 100 ms), so a server ending every stream at once costs at most a listen per delay; doubles per failed listen. */
   initialDelayMs?: number;
-  /** The delay never exceeds this (default 5 s); a stream that ends sooner after opening counts as a failure. */
+  /** The delay never exceeds this (default 5 s). */
   maxDelayMs?: number;
   /** Consecutive failed listen requests before giving up (default 10). */
   maxAttempts?: number;
@@ -46,7 +46,6 @@ export class DurableSubscription {
   readonly ended: Promise<'local' | Error>;
   private current: McpSubscription;
   private readonly stop = new AbortController();
-  private failures = 0;
   private end!: (outcome: 'local' | Error) => void;
 
   private constructor(
@@ -57,7 +56,7 @@ export class DurableSubscription {
   ) {
     this.current = first;
     this.ended = new Promise((resolve) => (this.end = resolve));
-    void this.watch(first, Date.now());
+    void this.watch(first);
   }
 
   /** Opens the first stream; rejects as `client.listen()` does (e.g. on a 2025-era connection). */
@@ -83,20 +82,17 @@ export class DurableSubscription {
     return { initialDelayMs, maxDelayMs, maxAttempts };
   }
 
-  private delay(): number {
+  /** Jittered, so the clients a drained replica let go of do not all listen again at once. */
+  private delay(failures: number): number {
     const { initialDelayMs, maxDelayMs } = this.backoff;
-    // Jitter spreads the re-listens of every client a drained replica let go of.
-    return Math.min(initialDelayMs * 2 ** this.failures, maxDelayMs) * (0.5 + Math.random() / 2);
+    return Math.min(initialDelayMs * 2 ** failures, maxDelayMs) * (0.5 + Math.random() / 2);
   }
 
-  private async watch(subscription: McpSubscription, openedAt: number): Promise<void> {
+  private async watch(subscription: McpSubscription): Promise<void> {
     const cause = await subscription.closed;
     if (cause === 'local' || this.stop.signal.aborted) return;
-    // A stream the server ends straight away must not turn into a tight listen loop.
-    if (Date.now() - openedAt < this.backoff.maxDelayMs) this.failures += 1;
-    else this.failures = 0;
     for (let attempts = 1; ; attempts++) {
-      await sleep(this.delay(), this.stop.signal);
+      await sleep(this.delay(attempts - 1), this.stop.signal);
       if (this.stop.signal.aborted) return;
       try {
         const next = await this.client.listen(this.filter, { timeout: this.options.ackTimeoutMs });
@@ -107,10 +103,9 @@ export class DurableSubscription {
         this.current = next;
         this.reopens += 1;
         this.options.onReopen?.({ cause, attempts, honoredFilter: next.honoredFilter });
-        void this.watch(next, Date.now());
+        void this.watch(next);
         return;
       } catch (error) {
-        this.failures += 1;
         if (attempts >= this.backoff.maxAttempts) {
           const lost = new Error(`subscriptions/listen could not be re-opened after ${attempts} attempts: ${error instanceof Error ? error.message : String(error)}`);
           this.stop.abort();

@@ -195,6 +195,21 @@ describe('2026-07-28: a dropped subscriptions/listen is listened again', () => {
     await c.client.close();
   });
 
+  it('a replica that ends listen streams after LISTEN_STREAM_MAX_MS: listened again each time, bumps keep arriving', async () => {
+    const rotating = await ServerProcess.start('modern-rotating', { LISTEN_STREAM_MAX_MS: '200' });
+    const c = await modernClient(rotating.url);
+    const subscription = await DurableSubscription.open(c.client, { resourceSubscriptions: ['counter://rotating'] }, { backoff });
+    try {
+      await expect.poll(() => subscription.reopens, { timeout: 10_000 }).toBeGreaterThanOrEqual(3);
+      const before = c.updates.length;
+      await expect.poll(async () => (await c.tool('bump', { name: 'rotating' }), c.updates.length), { timeout: 10_000, interval: 100 }).toBeGreaterThan(before);
+    } finally {
+      await subscription.close();
+      await c.client.close();
+      await rotating.stop('SIGKILL');
+    }
+  });
+
   it('gives up after the configured attempts when nothing answers, and says so', async () => {
     const lonely = await ServerProcess.start('modern-lonely', {});
     const c = await modernClient(lonely.url);
