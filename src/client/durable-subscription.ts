@@ -13,7 +13,7 @@ export interface ListenBackoff {
   initialDelayMs?: number;
   /** The delay never exceeds this (default 5 s). */
   maxDelayMs?: number;
-  /** Consecutive failed listen requests before giving up (default 10). */
+  /** Consecutive failed listen requests before giving up (default 10); a closed Client gives up at once. */
   maxAttempts?: number;
 }
 
@@ -106,14 +106,18 @@ export class DurableSubscription {
         void this.watch(next);
         return;
       } catch (error) {
-        if (attempts >= this.backoff.maxAttempts) {
-          const lost = new Error(`subscriptions/listen could not be re-opened after ${attempts} attempts: ${error instanceof Error ? error.message : String(error)}`);
-          this.stop.abort();
-          this.end(lost);
-          this.options.onLost?.(lost);
+        // A closed Client will not connect again by itself: no point in waiting out the attempts.
+        if (attempts >= this.backoff.maxAttempts || this.client.transport === undefined) {
+          this.lose(new Error(`subscriptions/listen could not be re-opened after ${attempts} attempt(s): ${error instanceof Error ? error.message : String(error)}`));
           return;
         }
       }
     }
+  }
+
+  private lose(error: Error): void {
+    this.stop.abort();
+    this.end(error);
+    this.options.onLost?.(error);
   }
 }

@@ -221,9 +221,16 @@ describe('2026-07-28: a dropped subscriptions/listen is listened again', () => {
     await lonely.stop('SIGKILL');
     const ended = await subscription.ended;
     expect(ended).toBeInstanceOf(Error);
-    expect((ended as Error).message).toMatch(/could not be re-opened after 3 attempts/);
+    expect((ended as Error).message).toMatch(/could not be re-opened after 3 attempt\(s\)/);
     expect(lost).toEqual([ended]);
     expect(subscription.reopens).toBe(0);
     await c.client.close();
+  });
+
+  it('ends at the first attempt once the Client itself was closed', async () => {
+    const c = await modernClient(replicas[1]!.url);
+    const subscription = await DurableSubscription.open(c.client, { toolsListChanged: true }, { backoff: { initialDelayMs: 10, maxAttempts: 1000 } });
+    await c.client.close();
+    expect(String(await subscription.ended)).toMatch(/after 1 attempt\(s\)/);
   });
 });
