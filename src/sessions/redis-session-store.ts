@@ -56,6 +56,7 @@ interface StaticFields {
   clientCapabilities: SessionRecord['clientCapabilities'];
   clientInfo: SessionRecord['clientInfo'];
   createdAt: number;
+  principal?: SessionRecord['principal'];
 }
 
 /**
@@ -92,6 +93,7 @@ export class RedisSessionStore implements SessionStore {
       clientCapabilities: session.clientCapabilities,
       clientInfo: session.clientInfo,
       createdAt: at,
+      principal: session.principal,
     };
     const created = await redisCall(() =>
       CREATE.run(this.redis, [this.sessionKey(session.id)], [JSON.stringify(fields), at, this.ttlMs]),
@@ -111,6 +113,7 @@ export class RedisSessionStore implements SessionStore {
       clientCapabilities: fields.clientCapabilities,
       clientInfo: fields.clientInfo,
       createdAt: fields.createdAt,
+      principal: fields.principal,
       logLevel: (hash.get('logLevel') as LoggingLevel | undefined) ?? undefined,
       subscriptions: JSON.parse(hash.get('subs') ?? '[]') as string[],
       lastAccessAt: this.now(),
