@@ -24,6 +24,17 @@ function bearerToken(req: IncomingMessage): string | 'none' | 'malformed' {
   return /^Bearer(\s|$)/i.test(header) ? 'malformed' : 'none';
 }
 
+const isListen = (body: unknown): boolean =>
+  typeof body === 'object' && body !== null && (body as { method?: unknown }).method === 'subscriptions/listen';
+
+/** The client reconnects (a 2025 GET stream resumes with Last-Event-ID) with a fresh token. */
+function endAtExpiry(res: ServerResponse, expiresAt: number | undefined): void {
+  if (expiresAt === undefined) return;
+  const timer = setTimeout(() => res.destroy(), Math.min(Math.max(0, expiresAt * 1000 - Date.now()), 2 ** 31 - 1));
+  timer.unref();
+  res.once('close', () => clearTimeout(timer));
+}
+
 const idOf = (body: unknown): RequestId | null => {
   const id = typeof body === 'object' && body !== null && !Array.isArray(body) ? (body as { id?: unknown }).id : undefined;
   return typeof id === 'string' || typeof id === 'number' ? id : null;
@@ -87,12 +98,19 @@ export class ResourceServer {
     return true;
   }
 
-  /** After the body is parsed: false (and a 403 sent) when a called tool needs a scope the token lacks. */
+  /**
+   * After the body is parsed: false (and a 403 sent) when a called tool needs a scope the token
+   * lacks. A stream that outlives requests (a GET stream, a listen stream) ends when the token
+   * expires: what it carries is for the token's holder only while the token is good.
+   */
   authorize(req: AuthenticatedRequest, res: ServerResponse, body: unknown): boolean {
     const granted = req.auth?.scopes ?? [];
     const tools = calledTools(body);
     const refused = tools.filter((tool) => !this.policy.allowsTool(tool, granted));
-    if (refused.length === 0) return true;
+    if (refused.length === 0) {
+      if (req.method === 'GET' || isListen(body)) endAtExpiry(res, req.auth?.expiresAt);
+      return true;
+    }
     const needed = this.policy.neededFor(tools);
     const description = `calling ${refused.join(', ')} needs the scope ${needed.filter((s) => !granted.includes(s)).join(' ')}`;
     sendChallenge(res, { error: 'insufficient_scope', description, scopes: needed, resourceMetadataUrl: this.metadataUrl }, idOf(body));

@@ -4,7 +4,7 @@ import { decodeJwt, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../src/fleet/redis-process.js';
 import { setLogLevel } from '../../src/log.js';
-import { modernRequest, post, postModern, request } from '../support/raw-mcp.js';
+import { MODERN_PROTOCOL_VERSION, modernRequest, post, POST_HEADERS, postModern, PROTOCOL_VERSION, request } from '../support/raw-mcp.js';
 import { startAuthServer, type AuthServer } from './support/auth-server.js';
 import { CLIENTS, IdentityProvider } from './support/identity-provider.js';
 import { bearer, challengeOf, initializeAs, rpcError, toolNames } from './support/wire.js';
@@ -165,6 +165,43 @@ describe('per-tool scopes', () => {
     const bumped = await post(rs.url, request('tools/call', { name: 'bump', arguments: { name: 'scoped' } }), sessionId, bearer(wide));
     expect(bumped.status).toBe(200);
     expect(bumped.messages[0]!.result.isError).toBeFalsy();
+  });
+});
+
+describe('streams that outlive requests', () => {
+  /** Opens a stream and resolves when the server ends it (or after 15 s). */
+  async function ended(response: Response): Promise<boolean> {
+    expect(response.status).toBe(200);
+    const done = response.text().then(() => true, () => true);
+    return Promise.race([done, new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 15_000))]);
+  }
+
+  it("end when the token expires: a 2025 GET stream and a 2026-07-28 listen stream", async () => {
+    const brief = await token(CLIENTS.brief);
+    const sessionId = await initializeAs(rs.url, brief);
+    const get = fetch(rs.url, { headers: { Accept: 'text/event-stream', 'Mcp-Session-Id': sessionId, 'MCP-Protocol-Version': PROTOCOL_VERSION, ...bearer(brief) } });
+    const listen = fetch(rs.url, {
+      method: 'POST',
+      headers: { ...POST_HEADERS, 'MCP-Protocol-Version': MODERN_PROTOCOL_VERSION, 'Mcp-Method': 'subscriptions/listen', ...bearer(brief) },
+      body: JSON.stringify(modernRequest('subscriptions/listen', { notifications: { toolsListChanged: true } })),
+    });
+    expect(await ended(await get)).toBe(true);
+    expect(await ended(await listen)).toBe(true);
+  });
+
+  it('stay open while the token is good', async () => {
+    const controller = new AbortController();
+    const response = await fetch(rs.url, {
+      method: 'POST',
+      headers: { ...POST_HEADERS, 'MCP-Protocol-Version': MODERN_PROTOCOL_VERSION, 'Mcp-Method': 'subscriptions/listen', ...bearer(await token()) },
+      body: JSON.stringify(modernRequest('subscriptions/listen', { notifications: { toolsListChanged: true } })),
+      signal: controller.signal,
+    });
+    expect(response.status).toBe(200);
+    const done = response.text().then(() => 'ended', () => 'aborted');
+    const outcome = await Promise.race([done, new Promise((resolve) => setTimeout(() => resolve('open'), 2500))]);
+    controller.abort();
+    expect(outcome).toBe('open');
   });
 });
 

@@ -19,7 +19,7 @@ export const CLIENTS = {
   alice: { id: 'alice', secret: 'alice-secret-0123456789', scope: SCOPES.join(' ') },
   bob: { id: 'bob', secret: 'bob-secret-0123456789', scope: SCOPES.join(' ') },
   limited: { id: 'limited', secret: 'limited-secret-0123456789', scope: 'mcp:use mcp:counters' },
-  brief: { id: 'brief', secret: 'brief-secret-0123456789', scope: SCOPES.join(' '), ttlSeconds: 1 },
+  brief: { id: 'brief', secret: 'brief-secret-0123456789', scope: SCOPES.join(' '), ttlSeconds: 3 },
 } satisfies Record<string, TestClient>;
 
 /**
