@@ -41,6 +41,8 @@ export interface FleetConfig {
    */
   requestStateKeys: string[];
   requestStateTtlSeconds: number;
+  /** How long a legacy session's server-to-client request (sampling, elicitation, roots) waits for the client's answer. */
+  clientRequestTimeoutMs: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
   /** OAuth 2.1 resource server settings; undefined (authorization off) unless AUTH_ISSUER is set. */
   auth: AuthSettings | undefined;
@@ -260,6 +262,7 @@ export function loadConfig(env: Env = process.env): FleetConfig {
     workload: r.string('MCP_WORKLOAD', 'reference'),
     requestStateKeys: r.list('REQUEST_STATE_KEYS'),
     requestStateTtlSeconds: r.int('REQUEST_STATE_TTL_SECONDS', 600, 1, 24 * 3600),
+    clientRequestTimeoutMs: r.int('CLIENT_REQUEST_TIMEOUT_MS', 300_000, 100, 3600_000),
     logLevel: r.oneOf('LOG_LEVEL', 'info', ['debug', 'info', 'warn', 'error', 'silent'] as const),
     auth: readAuth(r),
   };

@@ -53,6 +53,7 @@ export async function createFleetServer({ config, workload, observer = NOOP_OBSE
     events: new FleetEventPublisher(bus, config.sessionMode === 'stateful' ? new FleetResourceEvents(store, streams) : undefined),
     requestState: createKeyRingCodec({ keys: requestStateKeys(config), ttlSeconds: config.requestStateTtlSeconds, bind: bindToMethodAndPrincipal }),
     observer,
+    clientRequestTimeoutMs: config.clientRequestTimeoutMs,
   };
   const runtimeDeps = {
     build,

@@ -38,7 +38,10 @@ local kept = {}
 for _, uri in ipairs(subs) do
   if uri ~= ARGV[2] then table.insert(kept, uri) end
 end
-if ARGV[1] == 'add' then table.insert(kept, ARGV[2]) end
+if ARGV[1] == 'add' then
+  table.insert(kept, ARGV[2])
+  redis.call('HSET', KEYS[1], 'subsRefreshedAt', ARGV[3])
+end
 redis.call('HSET', KEYS[1], 'subs', #kept == 0 and '[]' or cjson.encode(kept))
 return 1`,
 );
@@ -107,6 +110,10 @@ export class RedisSessionStore implements SessionStore {
     const hash = new Map<string, string>();
     for (let i = 0; i + 1 < reply.length; i += 2) hash.set(String(reply[i]), String(reply[i + 1]));
     const fields = JSON.parse(hash.get('v') ?? '{}') as StaticFields;
+    const subscriptions = JSON.parse(hash.get('subs') ?? '[]') as string[];
+    if (subscriptions.length > 0 && this.now() - Number(hash.get('subsRefreshedAt') ?? 0) > this.ttlMs / 2) {
+      void this.refreshSubscriberIndex(id, subscriptions).catch(() => {});
+    }
     return {
       id,
       protocolVersion: fields.protocolVersion,
@@ -115,9 +122,23 @@ export class RedisSessionStore implements SessionStore {
       createdAt: fields.createdAt,
       principal: fields.principal,
       logLevel: (hash.get('logLevel') as LoggingLevel | undefined) ?? undefined,
-      subscriptions: JSON.parse(hash.get('subs') ?? '[]') as string[],
+      subscriptions,
       lastAccessAt: this.now(),
     };
+  }
+
+  /**
+   * The subscriber index lives in other keys (other Cluster slots) than the session, so its TTL
+   * cannot slide in the session's own script: an active subscribed session renews it here, at most
+   * once per half TTL, so it never outlives its subscriptions' index.
+   */
+  private async refreshSubscriberIndex(id: string, uris: string[]): Promise<void> {
+    await redisCall(() =>
+      Promise.all([
+        ...uris.flatMap((uri) => [this.redis.sadd(this.indexKey(uri), id), this.redis.pexpire(this.indexKey(uri), this.ttlMs)]),
+        SET_FIELD.run(this.redis, [this.sessionKey(id)], ['subsRefreshedAt', this.now()]),
+      ]),
+    );
   }
 
   async setLogLevel(id: string, level: LoggingLevel): Promise<boolean> {
@@ -128,7 +149,7 @@ export class RedisSessionStore implements SessionStore {
   async subscribe(id: string, uri: string): Promise<boolean> {
     const [edited] = await redisCall(() =>
       Promise.all([
-        EDIT_SUBSCRIPTIONS.run(this.redis, [this.sessionKey(id)], ['add', uri]),
+        EDIT_SUBSCRIPTIONS.run(this.redis, [this.sessionKey(id)], ['add', uri, this.now()]),
         this.redis.sadd(this.indexKey(uri), id),
         this.redis.pexpire(this.indexKey(uri), this.ttlMs),
       ]),

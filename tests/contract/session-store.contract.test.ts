@@ -175,6 +175,22 @@ describe.each(implementations)('SessionStore contract: %s', (_name, makeHarness)
     expect(await store.touch(idle.id)).toBeUndefined();
     expect(await store.touch(busy.id)).toBeDefined();
   });
+
+  it('keeps an active subscribed session in the subscriber index past the TTL it subscribed with', async () => {
+    const { store, elapse } = await open(1);
+    const [active, idle] = [newSession(), newSession()];
+    await store.create(active);
+    await store.create(idle);
+    await store.subscribe(active.id, 'counter://kept');
+    await store.subscribe(idle.id, 'counter://kept');
+    for (let i = 0; i < 5; i++) {
+      await elapse(450);
+      expect(await store.touch(active.id)).toBeDefined();
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(await store.subscribers('counter://kept')).toContain(active.id);
+    expect(await store.touch(idle.id)).toBeUndefined();
+  });
 });
 
 describe('RedisSessionStore when Redis is down', () => {

@@ -67,9 +67,7 @@ export class FleetTransport implements Transport, AnswerTarget {
       await this.sinks.get(message.id)?.write(message);
       return;
     }
-    const outgoing: JSONRPCMessage = isRequest(message)
-      ? { ...message, id: this.pending.register(this, message.id, this.sessionId) }
-      : message;
+    const outgoing = isRequest(message) ? { ...message, id: this.pending.register(this, message.id, this.sessionId) } : this.withFleetIds(message);
     const related = options?.relatedRequestId;
     const sink = related === undefined ? undefined : this.sinks.get(related);
     if (sink && !sink.done) {
@@ -80,6 +78,17 @@ export class FleetTransport implements Transport, AnswerTarget {
       throw new Error('No stream to send this message on: stateless mode has no standalone stream');
     }
     await this.streams.publish(this.sessionId, STANDALONE_STREAM, outgoing);
+  }
+
+  /** A cancellation of a server-to-client request names the id the client saw, not the SDK's own. */
+  private withFleetIds(message: JSONRPCMessage): JSONRPCMessage {
+    if (!('method' in message) || message.method !== 'notifications/cancelled') return message;
+    const params = message.params as { requestId?: RequestId } | undefined;
+    if (params?.requestId === undefined) return message;
+    const fleetId = this.pending.fleetIdOf(this, params.requestId);
+    if (fleetId === undefined) return message;
+    this.pending.drop(fleetId);
+    return { ...message, params: { ...params, requestId: fleetId } };
   }
 
   async close(): Promise<void> {

@@ -28,6 +28,9 @@ import { SessionRuntime, type RuntimeDeps } from './session-runtime.js';
 import { SseWriter } from './sse.js';
 import { log } from '../../log.js';
 
+const LOGGING_LEVELS: readonly LoggingLevel[] = ['debug', 'info', 'notice', 'warning', 'error', 'critical', 'alert', 'emergency'];
+const isLoggingLevel = (value: unknown): value is LoggingLevel => LOGGING_LEVELS.includes(value as LoggingLevel);
+
 /** Revisions from 2025-06-18 on removed JSON-RPC batching. */
 const FIRST_REVISION_WITHOUT_BATCHES = '2025-06-18';
 const MAX_BATCH = 100;
@@ -279,8 +282,13 @@ export class McpEndpoint {
     const finished = new Promise<void>((resolve) => sink.onDone(resolve));
     const abandoned = new Promise<void>((resolve) => res.once('close', resolve));
     for (const request of requests) {
-      if (sessionId !== undefined && request.method === 'logging/setLevel') {
-        await this.rememberLogLevel(sessionId, runtime, request);
+      if (request.method === 'logging/setLevel') {
+        const level = (request.params as { level?: unknown } | undefined)?.level;
+        if (!isLoggingLevel(level)) {
+          await sink.write({ jsonrpc: '2.0', id: request.id, error: { code: ErrorCode.InvalidParams, message: `Invalid params: level must be one of ${LOGGING_LEVELS.join(', ')}` } });
+          continue;
+        }
+        if (sessionId !== undefined) await this.rememberLogLevel(sessionId, runtime, level);
       }
       const extra: MessageExtraInfo = {
         closeSSEStream: sink.resumable ? () => sink.closeStream() : undefined,
@@ -294,9 +302,8 @@ export class McpEndpoint {
     await Promise.race([finished, abandoned]);
   }
 
-  private async rememberLogLevel(sessionId: string, runtime: SessionRuntime, request: JSONRPCRequest): Promise<void> {
-    const level = (request.params as { level?: LoggingLevel } | undefined)?.level;
-    if (typeof level !== 'string') return;
+  /** Stores the level for replicas that rebuild the session. */
+  private async rememberLogLevel(sessionId: string, runtime: SessionRuntime, level: LoggingLevel): Promise<void> {
     await this.deps.store.setLogLevel(sessionId, level);
     runtime.appliedLogLevel = level;
   }
