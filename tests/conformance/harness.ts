@@ -48,6 +48,7 @@ export function replicaDeps(options: { shared?: InMemorySharedState; events?: Re
     events: options.events ?? new RecordingEvents(),
     requestState: createKeyRingCodec({ keys: [TEST_KEY], ttlSeconds: 60, bind: bindToMethod }),
     observer: NOOP_OBSERVER,
+    clientRequestTimeoutMs: 60_000,
   };
 }
 
