@@ -10,7 +10,10 @@ import type { AuthenticatedRequest } from './principal.js';
 import { protectedResourceMetadataUrl, protectedResourceRouter } from './protected-resource.js';
 import { calledTools, ScopePolicy } from './scopes.js';
 
-/** What checks a token; the JWT verifier by default (an introspecting one would fit too). */
+/**
+ * What checks a token; the JWT verifier by default (an introspecting one would fit too). It throws
+ * TokenRejectedError or AuthServerUnavailableError, and puts the principal in `extra.iss` / `extra.sub`.
+ */
 export interface AccessTokenVerifier {
   verifyAccessToken(token: string): Promise<AuthInfo>;
 }
@@ -61,7 +64,7 @@ export class ResourceServer {
 
   /** Express middleware: sets `req.auth` for a valid token, else answers 400/401/403/503. */
   readonly authenticate = (req: Request, res: Response, next: NextFunction): void => {
-    void this.check(req, res).then((ok) => ok && next(), next);
+    void this.check(req, res).then((ok) => ok && next());
   };
 
   private async check(req: AuthenticatedRequest, res: ServerResponse): Promise<boolean> {
@@ -85,7 +88,8 @@ export class ResourceServer {
         log.warn('cannot check access tokens', { reason: error.message });
         sendJsonRpcError(res, 503, ErrorCode.ServerError, `Service Unavailable: ${error.message}`, { 'Retry-After': '1' });
       } else {
-        throw error;
+        log.error('unexpected error while checking an access token', { error: String(error instanceof Error ? error.stack : error) });
+        sendJsonRpcError(res, 500, ErrorCode.InternalError, 'Internal error');
       }
       return false;
     }
