@@ -16,6 +16,10 @@ export interface FleetConfig {
   allowedOrigins: string[];
   allowedHosts: string[];
   maxBodyBytes: number;
+  /** Upper bound on what a legacy session keeps of its initialize (capabilities, clientInfo). */
+  sessionRecordMaxBytes: number;
+  /** Resource subscriptions one legacy session may hold. */
+  maxSubscriptionsPerSession: number;
   /** A replica closes a standalone GET stream after this long (0 = never), after sending `retry`. */
   getStreamMaxMs: number;
   /**
@@ -251,6 +255,8 @@ export function loadConfig(env: Env = process.env): FleetConfig {
     allowedOrigins: r.list('ALLOWED_ORIGINS'),
     allowedHosts: r.list('ALLOWED_HOSTS'),
     maxBodyBytes: r.int('MAX_BODY_BYTES', 4 * 1024 * 1024, 1024, 64 * 1024 * 1024),
+    sessionRecordMaxBytes: r.int('SESSION_RECORD_MAX_BYTES', 16 * 1024, 512, 1024 * 1024),
+    maxSubscriptionsPerSession: r.int('MAX_SUBSCRIPTIONS_PER_SESSION', 100, 1, 100_000),
     getStreamMaxMs: r.int('GET_STREAM_MAX_MS', 0, 0, 24 * 3600 * 1000),
     listenStreamMaxMs: r.int('LISTEN_STREAM_MAX_MS', 0, 0, 24 * 3600 * 1000),
     sseRetryMs: r.int('SSE_RETRY_MS', 1000, 0, 600_000),

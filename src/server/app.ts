@@ -6,7 +6,7 @@ import { newRequestCost, withRequestCost } from '../redis/request-cost.js';
 import { checkOrigin } from './http-guards.js';
 import { ErrorCode, sendJsonRpcError } from './jsonrpc.js';
 import { eraOf } from './era.js';
-import { parseJsonBody } from './json-body.js';
+import { MAX_JSON_DEPTH, parseJsonBody, TOO_DEEP } from './json-body.js';
 import type { McpEndpoint } from './legacy/session-endpoint.js';
 import type { ModernEndpoint } from './modern/modern-endpoint.js';
 import { methodLabel, setMethodLabel } from './request-labels.js';
@@ -49,6 +49,8 @@ export function createApp({ config, legacy, modern, auth, observer, storeKind, n
   if (auth) app.use(auth.metadataRouter);
 
   app.all(config.mcpPath, (req, res, next) => {
+    // Node's own answer to a request without Host (HTTP/1.1 requires one) would have no body.
+    if (!req.headers.host) return sendJsonRpcError(res, 400, ErrorCode.ServerError, 'Bad Request: the Host header is required');
     const refused = checkOrigin(req, config);
     if (refused) sendJsonRpcError(res, refused.status, ErrorCode.ServerError, refused.message);
     else next();
@@ -63,6 +65,10 @@ export function createApp({ config, legacy, modern, auth, observer, storeKind, n
     const cost = newRequestCost();
     const started = performance.now();
     const body = req.method === 'POST' && Buffer.isBuffer(req.body) ? parseJsonBody(req.body) : undefined;
+    if (body === TOO_DEEP) {
+      sendJsonRpcError(res, 400, ErrorCode.InvalidRequest, `Invalid Request: JSON nested deeper than ${MAX_JSON_DEPTH} levels`);
+      return;
+    }
     const era = eraOf(req, body);
     res.once('close', () => {
       observer.requestFinished({

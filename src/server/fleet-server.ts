@@ -58,6 +58,7 @@ export async function createFleetServer({ config, workload, observer = NOOP_OBSE
   const runtimeDeps = {
     build,
     store,
+    maxSubscriptionsPerSession: config.maxSubscriptionsPerSession,
     streams: config.sessionMode === 'stateful' ? streams : undefined,
     pending,
   };
@@ -79,7 +80,8 @@ export async function createFleetServer({ config, workload, observer = NOOP_OBSE
     void backends.unavailableReason().then((reason) => observer.readiness(!draining && reason === undefined));
   }, 5000);
   readinessTimer.unref();
-  const server = http.createServer(app);
+  // Host is checked by the app, which answers its absence with a JSON-RPC body.
+  const server = http.createServer({ requireHostHeader: false }, app);
   // SSE streams live long; a request that stalls mid-body must not.
   server.requestTimeout = 0;
   server.headersTimeout = 30_000;

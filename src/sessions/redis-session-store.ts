@@ -3,7 +3,7 @@ import type { LoggingLevel } from "@modelcontextprotocol/server";
 import type { RedisClient } from '../redis/connection.js';
 import { redisCall } from '../redis/errors.js';
 import { LuaScript } from '../redis/lua-script.js';
-import type { NewSession, SessionRecord, SessionStore } from './session-store.js';
+import { SubscriptionLimitError, type NewSession, type SessionRecord, type SessionStore } from './session-store.js';
 
 const CREATE = new LuaScript(
   'session_create',
@@ -39,6 +39,7 @@ for _, uri in ipairs(subs) do
   if uri ~= ARGV[2] then table.insert(kept, uri) end
 end
 if ARGV[1] == 'add' then
+  if #kept == #subs and #kept >= tonumber(ARGV[4]) then return -1 end
   table.insert(kept, ARGV[2])
   redis.call('HSET', KEYS[1], 'subsRefreshedAt', ARGV[3])
 end
@@ -146,15 +147,16 @@ export class RedisSessionStore implements SessionStore {
     return done === 1;
   }
 
-  async subscribe(id: string, uri: string): Promise<boolean> {
+  async subscribe(id: string, uri: string, limit = Number.MAX_SAFE_INTEGER): Promise<boolean> {
     const [edited] = await redisCall(() =>
       Promise.all([
-        EDIT_SUBSCRIPTIONS.run(this.redis, [this.sessionKey(id)], ['add', uri, this.now()]),
+        EDIT_SUBSCRIPTIONS.run(this.redis, [this.sessionKey(id)], ['add', uri, this.now(), limit]),
         this.redis.sadd(this.indexKey(uri), id),
         this.redis.pexpire(this.indexKey(uri), this.ttlMs),
       ]),
     );
     if (edited !== 1) await redisCall(() => this.redis.srem(this.indexKey(uri), id));
+    if (edited === -1) throw new SubscriptionLimitError(limit);
     return edited === 1;
   }
 

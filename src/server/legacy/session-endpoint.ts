@@ -184,6 +184,9 @@ export class McpEndpoint {
     const first = messages[0]!;
     setMethodLabel(res, batch ? 'batch' : 'method' in first ? (isRequest(first) ? first.method : 'notification') : 'response');
 
+    if (messages.some((m) => 'method' in m && m.method === 'initialize' && !('id' in m))) {
+      throw new HttpError(400, ErrorCode.InvalidRequest, 'Invalid Request: initialize is a request and needs an id');
+    }
     const initialize = messages.find((m) => isInitializeRequest(m));
     if (initialize) {
       if (messages.length > 1) throw new HttpError(400, ErrorCode.InvalidRequest, 'Invalid Request: initialize must be sent on its own');
@@ -203,6 +206,11 @@ export class McpEndpoint {
   }
 
   private async initialize(req: IncomingMessage, res: ServerResponse, request: JSONRPCRequest & InitializeRequest): Promise<void> {
+    // The record is read back on every request of the session, on every replica.
+    const recordBytes = Buffer.byteLength(JSON.stringify([request.params?.capabilities, request.params?.clientInfo]));
+    if (recordBytes > this.deps.config.sessionRecordMaxBytes) {
+      throw new HttpError(400, ErrorCode.InvalidParams, `Invalid params: capabilities and clientInfo take ${recordBytes} bytes, more than the ${this.deps.config.sessionRecordMaxBytes} a session may keep`);
+    }
     if (this.stateless) {
       const runtime = await SessionRuntime.create(undefined, this.deps.runtimeDeps);
       const response = await runtime.initialize(request);

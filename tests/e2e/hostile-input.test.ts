@@ -1,0 +1,84 @@
+import net from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RedisProcess } from '../../src/fleet/redis-process.js';
+import { callTool, initialize, post, PROTOCOL_VERSION, request, toolJson } from '../support/raw-mcp.js';
+import { ServerProcess } from '../support/server-process.js';
+
+/**
+ * Inputs a fuzz campaign found to hang, or to reach Redis and come back as a 503: each is now a
+ * 4xx with a JSON-RPC body, answered before Redis sees it, and the replica keeps serving.
+ */
+let redis: RedisProcess;
+let server: ServerProcess;
+
+beforeAll(async () => {
+  redis = await RedisProcess.start();
+  server = await ServerProcess.start('hostile', { REDIS_URL: redis.url, MAX_SUBSCRIPTIONS_PER_SESSION: '3' });
+});
+
+afterAll(async () => {
+  await server?.stop('SIGKILL');
+  await redis?.dispose();
+});
+
+function rawHttp(port: number, payload: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1');
+    let reply = '';
+    socket.on('data', (chunk) => (reply += chunk.toString()));
+    socket.on('end', () => resolve(reply));
+    socket.on('error', reject);
+    socket.write(payload);
+  });
+}
+
+const rpcError = (answer: { status: number; messages: Array<Record<string, any>> }) => {
+  expect(answer.messages).toHaveLength(1);
+  return { status: answer.status, code: answer.messages[0]?.error?.code };
+};
+
+describe('hostile input', () => {
+  it('answers an initialize sent without an id (a notification) with 400 instead of leaving the client waiting', async () => {
+    const answer = await post(server.url, { jsonrpc: '2.0', method: 'initialize', params: { protocolVersion: PROTOCOL_VERSION, capabilities: {}, clientInfo: { name: 'x', version: '1' } } });
+    expect(rpcError(answer)).toEqual({ status: 400, code: -32600 });
+  });
+
+  it('answers a Last-Event-ID past 64 bits with 400, not a Redis error', async () => {
+    const session = await initialize(server.url);
+    const response = await fetch(server.url, {
+      headers: { Accept: 'text/event-stream', 'Mcp-Session-Id': session, 'MCP-Protocol-Version': PROTOCOL_VERSION, 'Last-Event-ID': 'g.99999999999999999999-99999999999999999999' },
+    });
+    expect(response.status).toBe(400);
+    expect(await response.json()).toMatchObject({ jsonrpc: '2.0', error: { code: -32000 } });
+  });
+
+  it('answers 10,000 nested arrays with 400 before anything recurses into them', async () => {
+    const deep = '['.repeat(10_000) + ']'.repeat(10_000);
+    const body = `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"${PROTOCOL_VERSION}","capabilities":{"experimental":${deep}},"clientInfo":{"name":"x","version":"1"}}}`;
+    expect(rpcError(await post(server.url, body))).toEqual({ status: 400, code: -32600 });
+    expect(server.alive).toBe(true);
+  });
+
+  it('answers a request without Host with a JSON-RPC body', async () => {
+    const body = JSON.stringify(request('tools/list'));
+    const reply = await rawHttp(server.port, `POST /mcp HTTP/1.1\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`);
+    expect(reply).toMatch(/^HTTP\/1\.1 400/);
+    const json = JSON.parse(/\{.*\}/s.exec(reply.slice(reply.indexOf('\r\n\r\n') + 4))![0]) as Record<string, any>;
+    expect(json).toMatchObject({ jsonrpc: '2.0', error: { code: -32000, message: expect.stringMatching(/Host/) } });
+  });
+
+  it('refuses a session record larger than SESSION_RECORD_MAX_BYTES, so no later request reads megabytes from Redis', async () => {
+    const answer = await post(server.url, request('initialize', { protocolVersion: PROTOCOL_VERSION, capabilities: {}, clientInfo: { name: 'x'.repeat(3_000_000), version: '1' } }));
+    expect(rpcError(answer)).toEqual({ status: 400, code: -32602 });
+    expect(answer.headers.get('mcp-session-id')).toBeNull();
+  });
+
+  it('bounds the subscriptions of a session and the length of a subscribed URI', async () => {
+    const session = await initialize(server.url);
+    for (let i = 0; i < 3; i++) expect((await post(server.url, request('resources/subscribe', { uri: `counter://s${i}` }), session)).messages[0]).toHaveProperty('result');
+    expect((await post(server.url, request('resources/subscribe', { uri: 'counter://s0' }), session)).messages[0]).toHaveProperty('result');
+    expect((await post(server.url, request('resources/subscribe', { uri: 'counter://s3' }), session)).messages[0]?.error).toMatchObject({ code: -32602 });
+    expect((await post(server.url, request('resources/subscribe', { uri: `counter://${'u'.repeat(5000)}` }), session)).messages[0]?.error).toMatchObject({ code: -32602 });
+    expect(toolJson(await callTool(server.url, session, 'whoami'))).toMatchObject({ sessionId: session });
+  });
+});
