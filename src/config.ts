@@ -39,6 +39,9 @@ export interface FleetConfig {
    */
   shutdownDelayMs: number;
   workload: string;
+  /** Workload state (`ctx.shared`): keys expire this long after their last write, at most stateMaxKeys of them. */
+  stateTtlSeconds: number;
+  stateMaxKeys: number;
   /**
    * HMAC keys sealing the multi round-trip `requestState`: the first signs, all verify. Empty in
    * memory mode means a random per-process key (Redis mode refuses to start without keys).
@@ -266,6 +269,8 @@ export function loadConfig(env: Env = process.env): FleetConfig {
     drainTimeoutMs: r.int('DRAIN_TIMEOUT_MS', 10_000, 0, 600_000),
     shutdownDelayMs: r.int('SHUTDOWN_DELAY_MS', 0, 0, 600_000),
     workload: r.string('MCP_WORKLOAD', 'reference'),
+    stateTtlSeconds: r.int('STATE_TTL_SECONDS', 7 * 24 * 3600, 1, 365 * 24 * 3600),
+    stateMaxKeys: r.int('STATE_MAX_KEYS', 10_000, 1, 10_000_000),
     requestStateKeys: r.list('REQUEST_STATE_KEYS'),
     requestStateTtlSeconds: r.int('REQUEST_STATE_TTL_SECONDS', 600, 1, 24 * 3600),
     clientRequestTimeoutMs: r.int('CLIENT_REQUEST_TIMEOUT_MS', 300_000, 100, 3600_000),

@@ -39,7 +39,7 @@ function inMemoryBackends(config: FleetConfig, observer: FleetObserver): Backend
   return {
     store,
     streams,
-    shared: new InMemorySharedState(),
+    shared: new InMemorySharedState(stateLimits(config)),
     bus,
     unavailableReason: async () => undefined,
     close: async () => {
@@ -101,7 +101,7 @@ async function redisBackends(config: FleetConfig, settings: RedisSettings, obser
   return {
     store,
     streams,
-    shared: new RedisSharedState(commands, settings.keyPrefix),
+    shared: new RedisSharedState(commands, settings.keyPrefix, stateLimits(config)),
     bus,
     async unavailableReason() {
       if (commands.status !== 'ready') return `Redis is not connected (${lastError ?? commands.status})`;
@@ -123,6 +123,8 @@ async function redisBackends(config: FleetConfig, settings: RedisSettings, obser
     },
   };
 }
+
+const stateLimits = (config: FleetConfig) => ({ ttlSeconds: config.stateTtlSeconds, maxKeys: config.stateMaxKeys });
 
 function busOptions(observer: FleetObserver) {
   return {

@@ -20,8 +20,19 @@ else
   id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[4], '*', 'm', ARGV[2], 't', ARGV[3])
 end
 redis.call('PEXPIRE', KEYS[1], ARGV[5])
+redis.call('SADD', KEYS[3], KEYS[1])
+redis.call('PEXPIRE', KEYS[3], ARGV[5])
 redis.call('PUBLISH', ARGV[1], ARGV[8] .. '\\n' .. id .. '\\n' .. ARGV[3] .. '\\n' .. ARGV[7] .. '\\n' .. ARGV[2])
 return id`,
+);
+
+/** Deletes every stream log of a session (one slot: they share its hash tag) and tells its listeners. */
+const TERMINATE = new LuaScript(
+  'stream_terminate',
+  `for _, key in ipairs(redis.call('SMEMBERS', KEYS[1])) do redis.call('DEL', key) end
+redis.call('DEL', KEYS[1])
+redis.call('PUBLISH', ARGV[1], 'T')
+return 1`,
 );
 
 export interface RedisStreamOptions {
@@ -82,6 +93,11 @@ export class RedisStreamManager implements StreamManager {
     return `${this.options.prefix}session-events:{${sessionId}}`;
   }
 
+  /** The set of a session's stream logs (GET and POST streams alike), so DELETE can remove them all. */
+  private logIndexKey(sessionId: string): string {
+    return `${this.options.prefix}event-logs:{${sessionId}}`;
+  }
+
   private logKey(sessionId: string, streamKey: string): string {
     return `${this.options.prefix}events:{${sessionId}}:${streamKey}`;
   }
@@ -138,7 +154,7 @@ export class RedisStreamManager implements StreamManager {
     const reply = await redisCall(() =>
       PUBLISH.run(
         this.options.redis,
-        [this.logKey(sessionId, streamKey), sessionKey(sessionId)],
+        [this.logKey(sessionId, streamKey), sessionKey(sessionId), this.logIndexKey(sessionId)],
         [
           this.sessionChannel(sessionId),
           message,
@@ -197,12 +213,7 @@ export class RedisStreamManager implements StreamManager {
   }
 
   async terminate(sessionId: string): Promise<void> {
-    await redisCall(() =>
-      Promise.all([
-        this.options.redis.publish(this.sessionChannel(sessionId), 'T'),
-        this.options.redis.del(this.logKey(sessionId, 'g')),
-      ]),
-    );
+    await redisCall(() => TERMINATE.run(this.options.redis, [this.logIndexKey(sessionId)], [this.sessionChannel(sessionId)]));
   }
 
   async sendToInstance(instanceId: string, envelope: InstanceEnvelope): Promise<void> {

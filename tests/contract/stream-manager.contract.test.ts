@@ -203,6 +203,24 @@ describe.each(implementations)('StreamManager contract: %s', (_name, makeHarness
     await afterTerminate.close();
   });
 
+  it('terminating a session deletes the logs of its POST streams too, not only its GET stream', async () => {
+    const { here, there, createSession } = await open();
+    const session = randomUUID();
+    const other = randomUUID();
+    await createSession(session);
+    await createSession(other);
+    const message = { jsonrpc: '2.0' as const, method: 'notifications/progress', params: { progressToken: 1, progress: 1 } };
+    await there.publish(session, 'pAAAAAAAAAAAAAAAAAAAA', message);
+    await there.publish(session, 'g', message);
+    await there.publish(other, 'pAAAAAAAAAAAAAAAAAAAA', message);
+    await there.terminate(session);
+    for (const [id, key, left] of [[session, 'pAAAAAAAAAAAAAAAAAAAA', 0], [session, 'g', 0], [other, 'pAAAAAAAAAAAAAAAAAAAA', 1]] as const) {
+      const replay = await here.listen(id, key, { after: '0-0', listenerId: randomUUID(), exclusive: false }, () => {});
+      expect(replay.backlog.filter((e) => e.type === 'message')).toHaveLength(left);
+      await replay.close();
+    }
+  });
+
   it('publishes with requireSession only while the session exists', async () => {
     const { here, createSession } = await open();
     const session = randomUUID();
