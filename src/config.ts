@@ -1,4 +1,5 @@
 import os from 'node:os';
+import { isScopeToken, parseToolScopes, splitScopes } from './auth/scopes.js';
 
 /** Every setting the server reads, from environment variables. See README "Configuration". */
 export interface FleetConfig {
@@ -50,6 +51,26 @@ export interface FleetConfig {
   /** How long a legacy session's server-to-client request (sampling, elicitation, roots) waits for the client's answer. */
   clientRequestTimeoutMs: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
+  /** OAuth 2.1 resource server settings; undefined (authorization off) unless AUTH_ISSUER is set. */
+  auth: AuthSettings | undefined;
+}
+
+/** See docs/auth.md. */
+export interface AuthSettings {
+  /** The authorization server's issuer identifier: tokens must carry it as `iss`. */
+  issuer: string;
+  /** This server's canonical URL (RFC 8707 resource indicator), advertised in its metadata. */
+  resourceUrl: string;
+  /** `aud` values accepted: the resource URL unless AUTH_AUDIENCE says otherwise. */
+  audiences: string[];
+  /** undefined: the `jwks_uri` of the issuer's metadata. */
+  jwksUrl: string | undefined;
+  requiredScopes: string[];
+  /** tools/call of a tool named here needs these scopes too (and tools/list shows it only then). */
+  toolScopes: Map<string, string[]>;
+  clockToleranceSeconds: number;
+  /** Bound on each fetch of the issuer's metadata or key set. */
+  fetchTimeoutMs: number;
 }
 
 export interface RedisSettings {
@@ -185,6 +206,43 @@ function readRedis(r: Reader): RedisSettings | undefined {
   return settings;
 }
 
+const isLoopback = (hostname: string): boolean => hostname === 'localhost' || hostname === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(hostname);
+
+function readAuth(r: Reader): AuthSettings | undefined {
+  const issuer = r.url('AUTH_ISSUER', ['https:', 'http:']);
+  const others = ['AUTH_RESOURCE_URL', 'AUTH_AUDIENCE', 'AUTH_JWKS_URL', 'AUTH_REQUIRED_SCOPES', 'AUTH_TOOL_SCOPES'].filter((name) => r.raw(name) !== undefined);
+  if (issuer === undefined) {
+    if (others.length > 0) r.problems.push(`${others.join(', ')} set without AUTH_ISSUER: authorization is on only with an issuer`);
+    return undefined;
+  }
+  const resourceUrl = r.url('AUTH_RESOURCE_URL', ['https:', 'http:']);
+  const jwksUrl = r.url('AUTH_JWKS_URL', ['https:', 'http:']);
+  const { toolScopes, problems } = parseToolScopes(r.raw('AUTH_TOOL_SCOPES'));
+  r.problems.push(...problems);
+  const settings: AuthSettings = {
+    issuer,
+    resourceUrl: resourceUrl ?? '',
+    audiences: r.list('AUTH_AUDIENCE'),
+    jwksUrl,
+    requiredScopes: splitScopes(r.raw('AUTH_REQUIRED_SCOPES') ?? ''),
+    toolScopes,
+    clockToleranceSeconds: r.int('AUTH_CLOCK_TOLERANCE_SECONDS', 5, 0, 300),
+    fetchTimeoutMs: r.int('AUTH_FETCH_TIMEOUT_MS', 3000, 100, 60_000),
+  };
+  if (resourceUrl === undefined) r.problems.push('AUTH_RESOURCE_URL is required with AUTH_ISSUER: the public URL of the MCP endpoint, as clients reach it');
+  else if (URL.canParse(resourceUrl) && new URL(resourceUrl).hash !== '') r.problems.push('AUTH_RESOURCE_URL must not have a fragment');
+  if (settings.audiences.length === 0 && resourceUrl !== undefined) settings.audiences = [resourceUrl];
+  for (const [name, url] of [['AUTH_ISSUER', issuer], ['AUTH_JWKS_URL', jwksUrl]] as const) {
+    if (url === undefined || !URL.canParse(url)) continue;
+    const parsed = new URL(url);
+    if (parsed.protocol !== 'https:' && !isLoopback(parsed.hostname)) r.problems.push(`${name} must use https (http only on a loopback address)`);
+  }
+  if (URL.canParse(issuer) && (new URL(issuer).search !== '' || new URL(issuer).hash !== '')) r.problems.push('AUTH_ISSUER must not have a query or fragment');
+  const bad = settings.requiredScopes.filter((s) => !isScopeToken(s));
+  if (bad.length > 0) r.problems.push(`AUTH_REQUIRED_SCOPES: ${bad.map((s) => JSON.stringify(s)).join(', ')} is not a valid scope`);
+  return settings;
+}
+
 export function loadConfig(env: Env = process.env): FleetConfig {
   const r = new Reader(env);
   const config: FleetConfig = {
@@ -217,6 +275,7 @@ export function loadConfig(env: Env = process.env): FleetConfig {
     requestStateTtlSeconds: r.int('REQUEST_STATE_TTL_SECONDS', 600, 1, 24 * 3600),
     clientRequestTimeoutMs: r.int('CLIENT_REQUEST_TIMEOUT_MS', 300_000, 100, 3600_000),
     logLevel: r.oneOf('LOG_LEVEL', 'info', ['debug', 'info', 'warn', 'error', 'silent'] as const),
+    auth: readAuth(r),
   };
   if (!config.mcpPath.startsWith('/')) r.problems.push('MCP_PATH must start with /');
   if (config.metricsPort !== 0 && config.metricsPort === config.port && config.port !== 0) {

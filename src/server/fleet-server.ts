@@ -15,7 +15,9 @@ import { FleetResourceEvents } from './legacy/resource-events.js';
 import { FleetEventPublisher } from './fleet-events.js';
 import { ModernEndpoint } from './modern/modern-endpoint.js';
 import type { ServerBuildDeps } from './mcp-server-factory.js';
-import { bindToMethod, createKeyRingCodec, ephemeralKey } from '../request-state/key-ring.js';
+import { bindToMethodAndPrincipal, createKeyRingCodec, ephemeralKey } from '../request-state/key-ring.js';
+import { ResourceServer } from '../auth/resource-server.js';
+import { withToolVisibility } from '../auth/tool-visibility.js';
 import { RuntimeCache } from './legacy/runtime-cache.js';
 
 export interface FleetServerOptions {
@@ -42,12 +44,14 @@ export async function createFleetServer({ config, workload, observer = NOOP_OBSE
   const backends = await createBackends(config, observer);
   const { store, streams, shared, bus } = backends;
   const pending = new PendingClientRequests(streams.instanceId);
+  const auth = config.auth ? new ResourceServer(config.auth, config.mcpPath) : undefined;
+  if (!auth) log.warn('authorization is off: any client that reaches this server may use it (set AUTH_ISSUER for anything public)');
   const build: ServerBuildDeps = {
-    workload,
+    workload: auth && auth.policy.toolScopes.size > 0 ? withToolVisibility(workload, auth.policy) : workload,
     replicaName: config.replicaName,
     shared,
     events: new FleetEventPublisher(bus, config.sessionMode === 'stateful' ? new FleetResourceEvents(store, streams) : undefined),
-    requestState: createKeyRingCodec({ keys: requestStateKeys(config), ttlSeconds: config.requestStateTtlSeconds, bind: bindToMethod }),
+    requestState: createKeyRingCodec({ keys: requestStateKeys(config), ttlSeconds: config.requestStateTtlSeconds, bind: bindToMethodAndPrincipal }),
     observer,
     clientRequestTimeoutMs: config.clientRequestTimeoutMs,
   };
@@ -66,6 +70,7 @@ export async function createFleetServer({ config, workload, observer = NOOP_OBSE
     config,
     legacy,
     modern,
+    auth,
     observer,
     storeKind: store.kind,
     notReadyReason: async () => (draining ? 'draining' : backends.unavailableReason()),

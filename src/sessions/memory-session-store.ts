@@ -26,7 +26,7 @@ export class InMemorySessionStore implements SessionStore {
     if (this.live(session.id)) return false;
     const at = this.now();
     this.sessions.set(session.id, {
-      record: { ...structuredClone(session), logLevel: undefined, subscriptions: [], createdAt: at, lastAccessAt: at },
+      record: { ...structuredClone(session), principal: session.principal, logLevel: undefined, subscriptions: [], createdAt: at, lastAccessAt: at },
       expiresAt: at + this.ttlSeconds * 1000,
     });
     return true;

@@ -60,6 +60,7 @@ interface StaticFields {
   clientCapabilities: SessionRecord['clientCapabilities'];
   clientInfo: SessionRecord['clientInfo'];
   createdAt: number;
+  principal?: SessionRecord['principal'];
 }
 
 /**
@@ -96,6 +97,7 @@ export class RedisSessionStore implements SessionStore {
       clientCapabilities: session.clientCapabilities,
       clientInfo: session.clientInfo,
       createdAt: at,
+      principal: session.principal,
     };
     const created = await redisCall(() =>
       CREATE.run(this.redis, [this.sessionKey(session.id)], [JSON.stringify(fields), at, this.ttlMs]),
@@ -119,6 +121,7 @@ export class RedisSessionStore implements SessionStore {
       clientCapabilities: fields.clientCapabilities,
       clientInfo: fields.clientInfo,
       createdAt: fields.createdAt,
+      principal: fields.principal,
       logLevel: (hash.get('logLevel') as LoggingLevel | undefined) ?? undefined,
       subscriptions,
       lastAccessAt: this.now(),

@@ -1,4 +1,5 @@
 import type { ClientCapabilities, Implementation, LoggingLevel } from "@modelcontextprotocol/server";
+import type { Principal } from '../auth/principal.js';
 import type { StoreKind } from '../observability/observer.js';
 
 /** Everything a replica needs to serve a session it has never seen: serialisable, no live objects. */
@@ -12,6 +13,8 @@ export interface SessionRecord {
   subscriptions: string[];
   createdAt: number;
   lastAccessAt: number;
+  /** Who created the session (authorization on); only the same principal may use it. */
+  principal: Principal | undefined;
 }
 
 export interface NewSession {
@@ -19,6 +22,7 @@ export interface NewSession {
   protocolVersion: string;
   clientCapabilities: ClientCapabilities;
   clientInfo: Implementation;
+  principal?: Principal;
 }
 
 /**

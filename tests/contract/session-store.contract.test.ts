@@ -85,6 +85,17 @@ describe.each(implementations)('SessionStore contract: %s', (_name, makeHarness)
     expect(record!.lastAccessAt).toBeGreaterThanOrEqual(record!.createdAt);
   });
 
+  it('keeps the principal that created the session, and none for a session created without one', async () => {
+    const { store } = await open();
+    const principal = { issuer: 'https://issuer.test/tenant "1"', subject: 'client:\n42' };
+    const [owned, anonymous] = [newSession({ principal }), newSession()];
+    await store.create(owned);
+    await store.create(anonymous);
+    expect((await store.touch(owned.id))!.principal).toEqual(principal);
+    expect((await store.touch(owned.id))!.principal).toEqual(principal);
+    expect((await store.touch(anonymous.id))!.principal).toBeUndefined();
+  });
+
   it('refuses to create a session whose id is taken', async () => {
     const { store } = await open();
     const session = newSession();

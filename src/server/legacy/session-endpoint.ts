@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { JSONRPCMessageSchema } from '@modelcontextprotocol/core';
 import { isInitializeRequest } from '@modelcontextprotocol/server';
 import type { InitializeRequest, JSONRPCMessage, JSONRPCRequest, LoggingLevel, MessageExtraInfo, RequestId } from '@modelcontextprotocol/server';
+import { requestPrincipal, samePrincipal, type AuthenticatedRequest } from '../../auth/principal.js';
 import type { FleetConfig } from '../../config.js';
 import type { FleetObserver } from '../../observability/observer.js';
 import { StoreUnavailableError } from '../../redis/errors.js';
@@ -185,6 +186,8 @@ export class McpEndpoint {
       }
       throw new HttpError(404, ErrorCode.SessionNotFound, 'Session not found');
     }
+    // Another principal's session is answered exactly as an unknown one.
+    if (!samePrincipal(record.principal, requestPrincipal(req))) throw new HttpError(404, ErrorCode.SessionNotFound, 'Session not found');
     return record;
   }
 
@@ -202,7 +205,7 @@ export class McpEndpoint {
     const initialize = messages.find((m) => isInitializeRequest(m));
     if (initialize) {
       if (messages.length > 1) throw new HttpError(400, ErrorCode.InvalidRequest, 'Invalid Request: initialize must be sent on its own');
-      await this.initialize(res, initialize as JSONRPCRequest & InitializeRequest);
+      await this.initialize(req, res, initialize as JSONRPCRequest & InitializeRequest);
       return;
     }
     if (this.stateless) {
@@ -217,7 +220,7 @@ export class McpEndpoint {
     await this.dispatch(req, res, runtime, messages, batch, record.id, effectiveVersion(req, record));
   }
 
-  private async initialize(res: ServerResponse, request: JSONRPCRequest & InitializeRequest): Promise<void> {
+  private async initialize(req: IncomingMessage, res: ServerResponse, request: JSONRPCRequest & InitializeRequest): Promise<void> {
     // The record is read back on every request of the session, on every replica.
     const recordBytes = Buffer.byteLength(JSON.stringify([request.params?.capabilities, request.params?.clientInfo]));
     if (recordBytes > this.deps.config.sessionRecordMaxBytes) {
@@ -247,6 +250,7 @@ export class McpEndpoint {
         protocolVersion: result.protocolVersion,
         clientCapabilities: request.params.capabilities,
         clientInfo: request.params.clientInfo,
+        principal: requestPrincipal(req),
       });
     } catch (error) {
       await this.deps.runtimes.drop(sessionId);
@@ -312,6 +316,7 @@ export class McpEndpoint {
       const extra: MessageExtraInfo = {
         closeSSEStream: sink.resumable ? () => sink.closeStream() : undefined,
         closeStandaloneSSEStream: sessionId === undefined ? undefined : () => void this.deps.streams.disconnect(sessionId, STANDALONE_STREAM).catch(() => {}),
+        authInfo: (req as AuthenticatedRequest).auth,
       };
       runtime.transport.dispatchRequest(request, sink, extra);
     }
@@ -420,6 +425,7 @@ export class McpEndpoint {
     fail(checkProtocolVersion(req));
     const id = sessionHeader(req);
     if (id === undefined || id === '') throw new HttpError(400, ErrorCode.ServerError, 'Bad Request: Mcp-Session-Id header is required');
+    if (requestPrincipal(req) !== undefined) await this.requireSession(req);
     if (!isWellFormedSessionId(id) || !(await this.deps.store.delete(id))) {
       throw new HttpError(404, ErrorCode.SessionNotFound, 'Session not found');
     }
