@@ -16,8 +16,13 @@ export interface FleetConfig {
   allowedOrigins: string[];
   allowedHosts: string[];
   maxBodyBytes: number;
+  /** A request whose headers and body have not all arrived after this long is answered 408 (slow-body clients). */
+  bodyReadTimeoutMs: number;
   /** Upper bound on what a legacy session keeps of its initialize (capabilities, clientInfo). */
   sessionRecordMaxBytes: number;
+  /** Legacy session runtimes a replica keeps built (least recently used evicted first) and how long an idle one stays. */
+  runtimeCacheMaxSessions: number;
+  runtimeIdleSeconds: number;
   /** Resource subscriptions one legacy session may hold. */
   maxSubscriptionsPerSession: number;
   /** A replica closes a standalone GET stream after this long (0 = never), after sending `retry`. */
@@ -260,6 +265,9 @@ export function loadConfig(env: Env = process.env): FleetConfig {
     maxBodyBytes: r.int('MAX_BODY_BYTES', 4 * 1024 * 1024, 1024, 64 * 1024 * 1024),
     sessionRecordMaxBytes: r.int('SESSION_RECORD_MAX_BYTES', 16 * 1024, 512, 1024 * 1024),
     maxSubscriptionsPerSession: r.int('MAX_SUBSCRIPTIONS_PER_SESSION', 100, 1, 100_000),
+    runtimeCacheMaxSessions: r.int('RUNTIME_CACHE_MAX_SESSIONS', 10_000, 1, 1_000_000),
+    runtimeIdleSeconds: r.int('RUNTIME_IDLE_SECONDS', 600, 1, 24 * 3600),
+    bodyReadTimeoutMs: r.int('BODY_READ_TIMEOUT_MS', 30_000, 100, 600_000),
     getStreamMaxMs: r.int('GET_STREAM_MAX_MS', 0, 0, 24 * 3600 * 1000),
     listenStreamMaxMs: r.int('LISTEN_STREAM_MAX_MS', 0, 0, 24 * 3600 * 1000),
     sseRetryMs: r.int('SSE_RETRY_MS', 1000, 0, 600_000),
