@@ -184,7 +184,10 @@ describe('three replicas with the environment of the rendered Deployment', () =>
       expect(ready.headers.get('x-mcp-replica')).toBe(r.name);
       const metrics = await fetch(`http://127.0.0.1:${r.metricsPort}/metrics`);
       expect(metrics.status).toBe(200);
-      expect(await metrics.text()).toMatch(/^mcp_fleet_\w+/m);
+      const text = await metrics.text();
+      expect(text).toMatch(/^mcp_fleet_\w+/m);
+      // On the Node that runs the tests: the image's, in the run of tests/packaging/image-node.test.ts.
+      expect(text).toContain(`nodejs_version_info{version="${process.version}"`);
       expect((await fetch(`http://127.0.0.1:${r.port}/metrics`)).status).toBe(404);
     }
   });

@@ -24,6 +24,7 @@ const pkg = JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf
   dependencies: Record<string, string>;
   devDependencies: Record<string, string>;
   bin: Record<string, string>;
+  engines: { node: string };
 };
 const values = parseYaml(fs.readFileSync(path.join(chartDir, 'values.yaml'), 'utf8')) as {
   server: { port: number };
@@ -54,10 +55,13 @@ function stages(): Array<{ image: string; name: string | undefined }> {
 }
 
 describe('Dockerfile', () => {
-  it('builds in stages from a small official Node 20 image', () => {
+  it('builds in stages from a small official image of a supported Node LTS line (24 or 26), the one engines names', () => {
     const s = stages();
     expect(s.length).toBeGreaterThanOrEqual(2);
-    for (const { image } of s) expect(image).toMatch(/^node:20(\.\d+)*-(alpine[\d.]*|(bookworm|bullseye|trixie)-slim|slim)(@sha256:[a-f0-9]{64})?$/);
+    for (const { image } of s) expect(image).toMatch(/^node:(24|26)(\.\d+)*-(alpine[\d.]*|(bookworm|bullseye|trixie)-slim|slim)(@sha256:[a-f0-9]{64})?$/);
+    const majors = new Set(s.map(({ image }) => image.split(/[:.-]/)[1]));
+    expect(majors.size).toBe(1);
+    expect(pkg.engines.node).toBe(`>=${[...majors][0]}`);
   });
 
   it('starts the server as package.json does: node dist/main.js, under an init that forwards SIGTERM', () => {
