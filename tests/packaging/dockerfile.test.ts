@@ -64,9 +64,11 @@ describe('Dockerfile', () => {
     expect(pkg.engines.node).toBe(`>=${[...majors][0]}`);
   });
 
-  it('starts the server as package.json does: node dist/main.js, under an init that forwards SIGTERM', () => {
+  it('starts the server as npm start does: node dist/main.js, under an init that forwards SIGTERM', () => {
     expect(execForm(one('CMD'))).toEqual(['node', 'dist/main.js']);
-    expect(pkg.scripts.start).toMatch(/(^|&& )node dist\/main\.js$/);
+    // npm start compiles first when the sources changed (scripts/start.mjs), then loads dist/main.js.
+    expect(pkg.scripts.start).toBe('node scripts/start.mjs');
+    expect(fs.readFileSync(path.join(repoRoot, 'scripts/start.mjs'), 'utf8')).toContain("await import(pathToFileURL(path.join(dist, 'main.js')).href);");
     expect(fs.existsSync(path.join(repoRoot, 'src/main.ts'))).toBe(true);
     const entrypoint = execForm(one('ENTRYPOINT'));
     expect(entrypoint[0]).toMatch(/\/tini$/);
