@@ -421,7 +421,7 @@ describe('optional objects', () => {
     expect(ing.spec!.rules![0]!.host).toBeUndefined();
   });
 
-  it('gateway: an HTTPRoute for the MCP path to the Service, without a request timeout', () => {
+  it('gateway: an HTTPRoute for the MCP path to the Service, without a request or backend timeout', () => {
     const objects = get('gateway on');
     const route = find<IHTTPRoute & K8sObject>(objects, 'HTTPRoute');
     const svc = mainService(objects);
@@ -430,7 +430,10 @@ describe('optional objects', () => {
     const rule = route.spec!.rules![0]!;
     expect(rule.matches).toEqual([{ path: { type: 'Exact', value: envOf(objects).MCP_PATH } }]);
     expect(rule.backendRefs).toEqual([{ name: svc.metadata.name, port: svc.spec!.ports![0]!.port }]);
-    expect(rule.timeouts).toEqual({ request: '0s' });
+    expect(rule.timeouts).toEqual({ request: '0s', backendRequest: '0s' });
+    // Timeouts of your own: a backend timeout alone is allowed too.
+    const own = find<IHTTPRoute & K8sObject>(render({ valueFiles: vf('gateway.yaml'), set: ['gateway.requestTimeout=', 'gateway.backendRequestTimeout=30m'] }).objects, 'HTTPRoute');
+    expect(own.spec!.rules![0]!.timeouts).toEqual({ backendRequest: '30m' });
   });
 
   it('ServiceMonitor: only with the monitoring.coreos.com/v1 API or when forced; it scrapes the metrics Service', () => {
