@@ -142,7 +142,7 @@ describe.skipIf(skipFleet)('the local fleet launcher', () => {
     }
   });
 
-  it('delivers notifications without delay: 9 in 10 reach the GET stream within 100 ms of the tools/call', async () => {
+  it('delivers notifications without delay: the median event reaches the GET stream within 100 ms of its tools/call', async () => {
     // A balancer that coalesces the small writes of a chunked SSE body (HAProxy without
     // `option http-no-delay`) holds every event back by about 200 ms; on loopback a few ms is usual.
     const session = await openSession(fleet.url);
@@ -177,8 +177,9 @@ describe.skipIf(skipFleet)('the local fleet launcher', () => {
       latencies.sort((a, b) => a - b);
       const p = (q: number): number => Math.round(latencies[Math.ceil(q * latencies.length) - 1]!);
       console.log(`notification latency through the load balancer: p50 ${p(0.5)} ms, p90 ${p(0.9)} ms, p99 ${p(0.99)} ms (${latencies.length} calls)`);
-      // A generous bound, so a loaded machine's odd slow call does not fail it; held-back events are all late.
-      expect(p(0.9)).toBeLessThan(100);
+      // Held back by the balancer, every event is late (p50 over 150 ms); a loaded machine slows the
+      // tail of the calls, not their median (seen: p50 50 ms, p90 160 ms with a load of 18 on 2 cores).
+      expect(p(0.5)).toBeLessThan(100);
     } finally {
       stream.destroy();
     }
