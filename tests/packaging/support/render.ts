@@ -28,7 +28,7 @@ export interface RenderOptions {
   apiVersions?: string[];
   releaseName?: string;
   namespace?: string;
-  /** Which Helm renders it (default 3). */
+  /** Which Helm: unset, render() uses both and compares them, renderError() and lint() use Helm 3. */
   helm?: HelmMajor;
 }
 
