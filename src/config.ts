@@ -23,6 +23,14 @@ export interface FleetConfig {
   /** Legacy session runtimes a replica keeps built (least recently used evicted first) and how long an idle one stays. */
   runtimeCacheMaxSessions: number;
   runtimeIdleSeconds: number;
+  /** Server-to-client requests (sampling, elicitation, roots) one legacy session may have waiting at once. */
+  maxPendingClientRequests: number;
+  /** New legacy sessions one client address may open per second, fleet-wide (0 = no limit). */
+  newSessionsPerAddressPerSecond: number;
+  /** Proxies in front of the replicas whose X-Forwarded-For entry names the client (0: the socket's peer). */
+  trustedProxyHops: number;
+  /** Open subscriptions/listen streams one replica serves at once. */
+  maxListenStreams: number;
   /** Resource subscriptions one legacy session may hold. */
   maxSubscriptionsPerSession: number;
   /** A replica closes a standalone GET stream after this long (0 = never), after sending `retry`. */
@@ -265,6 +273,10 @@ export function loadConfig(env: Env = process.env): FleetConfig {
     maxBodyBytes: r.int('MAX_BODY_BYTES', 4 * 1024 * 1024, 1024, 64 * 1024 * 1024),
     sessionRecordMaxBytes: r.int('SESSION_RECORD_MAX_BYTES', 16 * 1024, 512, 1024 * 1024),
     maxSubscriptionsPerSession: r.int('MAX_SUBSCRIPTIONS_PER_SESSION', 100, 1, 100_000),
+    maxPendingClientRequests: r.int('MAX_PENDING_CLIENT_REQUESTS', 16, 1, 10_000),
+    maxListenStreams: r.int('MAX_LISTEN_STREAMS', 1024, 1, 1_000_000),
+    newSessionsPerAddressPerSecond: r.int('NEW_SESSIONS_PER_ADDRESS_PER_SECOND', 0, 0, 1_000_000),
+    trustedProxyHops: r.int('TRUSTED_PROXY_HOPS', 0, 0, 10),
     runtimeCacheMaxSessions: r.int('RUNTIME_CACHE_MAX_SESSIONS', 10_000, 1, 1_000_000),
     runtimeIdleSeconds: r.int('RUNTIME_IDLE_SECONDS', 600, 1, 24 * 3600),
     bodyReadTimeoutMs: r.int('BODY_READ_TIMEOUT_MS', 30_000, 100, 600_000),

@@ -59,11 +59,12 @@ export async function createFleetServer({ config, workload, observer = NOOP_OBSE
     build,
     store,
     maxSubscriptionsPerSession: config.maxSubscriptionsPerSession,
+    maxPendingClientRequests: config.maxPendingClientRequests,
     streams: config.sessionMode === 'stateful' ? streams : undefined,
     pending,
   };
   const runtimes = new RuntimeCache(runtimeDeps, observer, config.runtimeIdleSeconds * 1000, config.runtimeCacheMaxSessions);
-  const legacy = new McpEndpoint({ config, store, streams, runtimes, runtimeDeps, pending, observer });
+  const legacy = new McpEndpoint({ config, store, streams, runtimes, runtimeDeps, pending, observer, sessionRate: backends.sessionRate });
   const modern = new ModernEndpoint({ config, build, bus, observer });
   let draining = false;
   const app = createApp({

@@ -1,6 +1,6 @@
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { callTool, initialize, PROTOCOL_VERSION, SseStream, toolJson } from '../support/raw-mcp.js';
+import { callTool, initialize, modernRequest, post, POST_HEADERS, postModern, PROTOCOL_VERSION, request, SseStream, toolJson } from '../support/raw-mcp.js';
 import { ServerProcess } from '../support/server-process.js';
 
 /** Bounds a replica keeps on what clients make it hold: slow bodies, cached session runtimes. */
@@ -57,5 +57,65 @@ describe('replica limits', () => {
     expect(toolJson(answer)).toMatchObject({ steps: 5 });
     expect(answer.headers.get('mcp-session-id')).toBe(busy);
     expect(PROTOCOL_VERSION).toBe('2025-11-25');
+  });
+});
+
+describe('per-client limits', () => {
+  let limited: ServerProcess;
+  beforeAll(async () => {
+    limited = await ServerProcess.start('per-client', {
+      NEW_SESSIONS_PER_ADDRESS_PER_SECOND: '3',
+      TRUSTED_PROXY_HOPS: '1',
+      MAX_PENDING_CLIENT_REQUESTS: '1',
+      MAX_LISTEN_STREAMS: '1',
+    });
+  });
+  afterAll(async () => {
+    await limited?.stop('SIGKILL');
+  });
+
+  const initializeFrom = (address: string) =>
+    post(limited.url, request('initialize', { protocolVersion: PROTOCOL_VERSION, capabilities: { sampling: {} }, clientInfo: { name: 'x', version: '1' } }), undefined, { 'X-Forwarded-For': `203.0.113.9, ${address}` });
+
+  it('answers new sessions past NEW_SESSIONS_PER_ADDRESS_PER_SECOND from one address with 429 and Retry-After, others unaffected', async () => {
+    await new Promise((resolve) => setTimeout(resolve, 1000 - (Date.now() % 1000) + 20));
+    const answers = [];
+    for (let i = 0; i < 4; i++) answers.push(await initializeFrom('198.51.100.1'));
+    expect(answers.slice(0, 3).map((a) => a.status)).toEqual([200, 200, 200]);
+    expect(answers[3]!.status).toBe(429);
+    expect(answers[3]!.headers.get('retry-after')).toBe('1');
+    expect(answers[3]!.messages[0]).toMatchObject({ jsonrpc: '2.0', error: { code: -32000, message: expect.stringMatching(/Too Many Requests/) } });
+    expect((await initializeFrom('198.51.100.2')).status).toBe(200);
+  });
+
+  it('refuses a server-to-client request past MAX_PENDING_CLIENT_REQUESTS with a tool error, and keeps the first one', async () => {
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    const session = (await initializeFrom('198.51.100.3')).headers.get('mcp-session-id')!;
+    const first = fetch(limited.url, {
+      method: 'POST',
+      headers: { ...POST_HEADERS, 'Mcp-Session-Id': session, 'MCP-Protocol-Version': PROTOCOL_VERSION },
+      body: JSON.stringify(request('tools/call', { name: 'sample', arguments: { prompt: 'one' } })),
+    });
+    const reader = (await first).body!.getReader();
+    let text = '';
+    while (!text.includes('sampling/createMessage')) text += new TextDecoder().decode((await reader.read()).value);
+    const second = await callTool(limited.url, session, 'sample', { prompt: 'two' });
+    expect(second.messages.at(-1)?.result).toMatchObject({ isError: true });
+    expect(JSON.stringify(second.messages.at(-1))).toMatch(/waits for 1 answers/);
+    await reader.cancel();
+  });
+
+  it('refuses a listen stream past MAX_LISTEN_STREAMS with the spec\'s in-band error', async () => {
+    const listen = () => postModern(limited.url, modernRequest('subscriptions/listen', { notifications: { toolsListChanged: true } }));
+    const open = fetch(limited.url, {
+      method: 'POST',
+      headers: { ...POST_HEADERS, 'MCP-Protocol-Version': '2026-07-28', 'Mcp-Method': 'subscriptions/listen' },
+      body: JSON.stringify(modernRequest('subscriptions/listen', { notifications: { toolsListChanged: true } })),
+    });
+    const reader = (await open).body!.getReader();
+    await reader.read();
+    const refused = await listen();
+    expect(refused.messages.at(-1)?.error).toMatchObject({ code: -32603, message: expect.stringMatching(/limit/i) });
+    await reader.cancel();
   });
 });

@@ -22,6 +22,8 @@ export class FleetTransport implements Transport, AnswerTarget {
     readonly sessionId: string | undefined,
     private readonly streams: StreamManager | undefined,
     private readonly pending: PendingClientRequests,
+    /** Server-to-client requests of this session that may wait for answers at once, on this replica. */
+    private readonly maxPending = Infinity,
   ) {}
 
   async start(): Promise<void> {}
@@ -67,7 +69,7 @@ export class FleetTransport implements Transport, AnswerTarget {
       await this.sinks.get(message.id)?.write(message);
       return;
     }
-    const outgoing = isRequest(message) ? { ...message, id: this.pending.register(this, message.id, this.sessionId) } : this.withFleetIds(message);
+    const outgoing = isRequest(message) ? { ...message, id: this.pending.register(this, message.id, this.sessionId, this.maxPending) } : this.withFleetIds(message);
     const related = options?.relatedRequestId;
     const sink = related === undefined ? undefined : this.sinks.get(related);
     if (sink && !sink.done) {

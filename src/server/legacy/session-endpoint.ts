@@ -18,6 +18,8 @@ import {
   protocolVersionOf,
   type GuardFailure,
 } from '../http-guards.js';
+import { addressKey, clientAddress } from '../../limits/client-address.js';
+import type { RateLimiter } from '../../limits/rate-limiter.js';
 import { NOT_JSON } from '../json-body.js';
 import { ErrorCode, isRequest, isResponse, sendJsonRpcError } from '../jsonrpc.js';
 import { setMethodLabel } from '../request-labels.js';
@@ -58,6 +60,7 @@ export interface EndpointDeps {
   runtimeDeps: RuntimeDeps;
   pending: PendingClientRequests;
   observer: FleetObserver;
+  sessionRate: RateLimiter;
 }
 
 class HttpError extends Error {
@@ -65,6 +68,7 @@ class HttpError extends Error {
     readonly status: number,
     readonly code: number,
     message: string,
+    readonly headers: Record<string, string> = {},
   ) {
     super(message);
   }
@@ -141,7 +145,7 @@ export class McpEndpoint {
     } catch (error) {
       if (error instanceof HttpError) {
         if (error.status === 404) this.deps.observer.sessionNotFound();
-        sendJsonRpcError(res, error.status, error.code, error.message);
+        sendJsonRpcError(res, error.status, error.code, error.message, error.headers);
       } else if (error instanceof StoreUnavailableError) {
         sendJsonRpcError(res, 503, ErrorCode.ServerError, `Service Unavailable: ${error.message}`, { 'Retry-After': '1' });
       } else {
@@ -205,6 +209,7 @@ export class McpEndpoint {
     const initialize = messages.find((m) => isInitializeRequest(m));
     if (initialize) {
       if (messages.length > 1) throw new HttpError(400, ErrorCode.InvalidRequest, 'Invalid Request: initialize must be sent on its own');
+      await this.admitNewSession(req);
       await this.initialize(req, res, initialize as JSONRPCRequest & InitializeRequest);
       return;
     }
@@ -218,6 +223,14 @@ export class McpEndpoint {
     }
     const runtime = await this.deps.runtimes.get(record);
     await this.dispatch(req, res, runtime, messages, batch, record.id, effectiveVersion(req, record));
+  }
+
+  private async admitNewSession(req: IncomingMessage): Promise<void> {
+    const { config, sessionRate } = this.deps;
+    if (this.stateless || config.newSessionsPerAddressPerSecond === 0) return;
+    if (!(await sessionRate.take(`sessions:${addressKey(clientAddress(req, config.trustedProxyHops))}`))) {
+      throw new HttpError(429, ErrorCode.ServerError, `Too Many Requests: at most ${config.newSessionsPerAddressPerSecond} new sessions per second from one address`, { 'Retry-After': '1' });
+    }
   }
 
   private async initialize(req: IncomingMessage, res: ServerResponse, request: JSONRPCRequest & InitializeRequest): Promise<void> {

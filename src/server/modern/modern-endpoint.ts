@@ -67,6 +67,7 @@ export class ModernEndpoint {
       // Legacy traffic never reaches this handler: the era router sends it to the session leg.
       legacy: 'reject',
       bus,
+      maxSubscriptions: config.maxListenStreams,
       keepAliveMs: config.sseKeepAliveMs,
       maxRequestBodySize: config.maxBodyBytes,
       onerror: (error) => log.debug('modern request refused or failed', { reason: error.message }),
