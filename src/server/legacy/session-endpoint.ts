@@ -9,6 +9,7 @@ import type { FleetObserver } from '../../observability/observer.js';
 import { StoreUnavailableError } from '../../redis/errors.js';
 import { isWellFormedSessionId, type SessionRecord, type SessionStore } from '../../sessions/session-store.js';
 import { formatEventId, parseEventId } from '../../streams/event-id.js';
+import { newListenerId } from '../../streams/listener-state.js';
 import { STANDALONE_STREAM, type StreamEvent, type StreamManager } from '../../streams/stream-manager.js';
 import {
   acceptsEventStream,
@@ -405,7 +406,16 @@ export class McpEndpoint {
           writer?.event(missedEventsNotice(event.after, streamKey));
       }
     };
-    const listener = await streams.listen(record.id, streamKey, { after, listenerId: randomUUID(), exclusive: true }, write);
+    // The client may leave while the listener subscribes (a slow Redis): then nothing may outlive it.
+    let clientGone = false;
+    const markGone = () => (clientGone = true);
+    res.once('close', markGone);
+    const listener = await streams.listen(record.id, streamKey, { after, listenerId: newListenerId(), exclusive: true }, write);
+    res.off('close', markGone);
+    if (clientGone || res.destroyed) {
+      await listener.close();
+      return;
+    }
     writer = SseWriter.open(res, this.responseHeaders(record.id), config.sseKeepAliveMs);
     observer.streamOpened('get');
     const drainHook = () => finish(true);
