@@ -43,6 +43,10 @@ export interface FleetConfig {
   /** The `retry` hint (ms) sent on SSE streams so clients reconnect through the load balancer. */
   sseRetryMs: number;
   sseKeepAliveMs: number;
+  /** Unsent bytes an SSE stream may pile up for a client that does not read before it is dropped (the client resumes). */
+  sseMaxUnsentBytes: number;
+  /** A modern listen stream whose client has not drained it for this long is dropped (it listens again). */
+  sseStallTimeoutMs: number;
   eventRetentionSeconds: number;
   eventMaxPerStream: number;
   drainTimeoutMs: number;
@@ -284,6 +288,8 @@ export function loadConfig(env: Env = process.env): FleetConfig {
     listenStreamMaxMs: r.int('LISTEN_STREAM_MAX_MS', 0, 0, 24 * 3600 * 1000),
     sseRetryMs: r.int('SSE_RETRY_MS', 1000, 0, 600_000),
     sseKeepAliveMs: r.int('SSE_KEEPALIVE_MS', 15_000, 0, 600_000),
+    sseMaxUnsentBytes: r.int('SSE_MAX_UNSENT_BYTES', 4 * 1024 * 1024, 64 * 1024, 1024 * 1024 * 1024),
+    sseStallTimeoutMs: r.int('SSE_STALL_TIMEOUT_MS', 10_000, 100, 600_000),
     eventRetentionSeconds: r.int('EVENT_RETENTION_SECONDS', 600, 1, 7 * 24 * 3600),
     eventMaxPerStream: r.int('EVENT_MAX_PER_STREAM', 1000, 1, 1_000_000),
     drainTimeoutMs: r.int('DRAIN_TIMEOUT_MS', 10_000, 0, 600_000),

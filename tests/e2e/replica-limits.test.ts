@@ -119,3 +119,39 @@ describe('per-client limits', () => {
     await reader.cancel();
   });
 });
+
+describe('slow SSE clients', () => {
+  let replica: ServerProcess;
+  beforeAll(async () => {
+    replica = await ServerProcess.start('backpressure', { SSE_MAX_UNSENT_BYTES: String(1024 * 1024), EVENT_MAX_PER_STREAM: '100' });
+  });
+  afterAll(async () => {
+    await replica?.stop('SIGKILL');
+  });
+
+  it('drops a GET stream whose client stopped reading once 1 MiB is unsent: 50 MB published grow the replica by at most 64 MiB', async () => {
+    const session = await initialize(replica.url);
+    const socket = net.connect({ port: replica.port, host: '127.0.0.1' });
+    await new Promise((resolve) => socket.once('connect', resolve));
+    let received = '';
+    let receivedBytes = 0;
+    socket.on('data', (chunk) => {
+      if (received === '') received = chunk.toString();
+      receivedBytes += chunk.length;
+      socket.pause();
+    });
+    const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    socket.write(`GET /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\nMcp-Session-Id: ${session}\r\nMCP-Protocol-Version: ${PROTOCOL_VERSION}\r\n\r\n`);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(received).toMatch(/^HTTP\/1\.1 200/);
+    const before = replica.rssBytes();
+    const message = 'x'.repeat(10_000);
+    for (let i = 0; i < 5; i++) expect((await callTool(replica.url, session, 'notify', { message, count: 1000 })).status).toBe(200);
+    const growth = replica.rssBytes() - before;
+    socket.resume();
+    await closed;
+    expect(receivedBytes).toBeLessThan(20 * 1024 * 1024);
+    expect(growth).toBeLessThan(64 * 1024 * 1024);
+    expect(replica.alive).toBe(true);
+  });
+});

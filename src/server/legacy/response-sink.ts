@@ -18,6 +18,8 @@ export interface SinkOptions {
   headers: Record<string, string>;
   retryMs: number;
   keepAliveMs: number;
+  /** See SseWriter: past this many unsent bytes the stream is dropped and the client resumes. */
+  maxUnsentBytes?: number;
   observer: FleetObserver;
   /** Batches always answer as SSE. */
   forceSse: boolean;
@@ -111,7 +113,7 @@ export class ResponseSink {
   private openSse(): void {
     this.mode = 'sse';
     if (this.detached) return;
-    this.writer = SseWriter.open(this.options.res, this.options.headers, this.options.keepAliveMs);
+    this.writer = SseWriter.open(this.options.res, this.options.headers, this.options.keepAliveMs, this.options.maxUnsentBytes);
     this.options.observer.streamOpened('post');
     this.options.res.once('close', () => this.options.observer.streamClosed('post'));
     if (this.resumable) {

@@ -313,6 +313,7 @@ export class McpEndpoint {
       headers: this.responseHeaders(sessionId),
       retryMs: this.deps.config.sseRetryMs,
       keepAliveMs: this.deps.config.sseKeepAliveMs,
+      maxUnsentBytes: this.deps.config.sseMaxUnsentBytes,
       observer: this.deps.observer,
       forceSse: batch,
     });
@@ -416,7 +417,7 @@ export class McpEndpoint {
       await listener.close();
       return;
     }
-    writer = SseWriter.open(res, this.responseHeaders(record.id), config.sseKeepAliveMs);
+    writer = SseWriter.open(res, this.responseHeaders(record.id), config.sseKeepAliveMs, config.sseMaxUnsentBytes);
     observer.streamOpened('get');
     const drainHook = () => finish(true);
     this.openGetStreams.add(drainHook);
