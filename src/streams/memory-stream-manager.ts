@@ -149,6 +149,10 @@ export class InMemoryStreamManager implements StreamManager {
     for (const handler of this.instanceHandlers) handler(envelope);
   }
 
+  async broadcast(envelope: InstanceEnvelope): Promise<void> {
+    for (const handler of this.instanceHandlers) handler(envelope);
+  }
+
   onInstanceMessage(handler: (envelope: InstanceEnvelope) => void): void {
     this.instanceHandlers.push(handler);
   }

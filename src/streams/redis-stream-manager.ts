@@ -90,7 +90,7 @@ export class RedisStreamManager implements StreamManager {
 
   /** Subscribes this instance's own channel; call once before serving. */
   async start(): Promise<void> {
-    await this.subscribe(this.instanceChannel(this.instanceId), (payload) => {
+    const deliver = (payload: string) => {
       let envelope: InstanceEnvelope;
       try {
         envelope = JSON.parse(payload) as InstanceEnvelope;
@@ -98,7 +98,16 @@ export class RedisStreamManager implements StreamManager {
         return;
       }
       for (const handler of this.instanceHandlers) handler(envelope);
-    });
+    };
+    await Promise.all([this.subscribe(this.instanceChannel(this.instanceId), deliver), this.subscribe(this.broadcastChannel, deliver)]);
+  }
+
+  private get broadcastChannel(): string {
+    return `${this.options.prefix}instances`;
+  }
+
+  async broadcast(envelope: InstanceEnvelope): Promise<void> {
+    await redisCall(() => this.options.redis.publish(this.broadcastChannel, JSON.stringify(envelope)));
   }
 
   private instanceChannel(instanceId: string): string {

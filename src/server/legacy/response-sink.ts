@@ -70,6 +70,21 @@ export class ResponseSink {
     return next;
   }
 
+  /** The client cancelled a request: no response will come for it (the spec says none is sent). */
+  cancel(id: RequestId): void {
+    this.queue = this.queue.then(() => {
+      if (this.finished || !this.awaiting.delete(id) || this.awaiting.size > 0) return;
+      if (this.mode === 'pending') this.openSse();
+      this.finish();
+      if (this.options.session) void this.options.session.streams.end(this.options.session.id, this.streamKey).catch(() => {});
+    });
+  }
+
+  /** Ends every request still unanswered with an error response, logged like any other (drain deadline). */
+  async abandon(message: string): Promise<void> {
+    for (const id of [...this.awaiting]) await this.write({ jsonrpc: '2.0', id, error: { code: -32603, message } });
+  }
+
   /** SEP-1699 polling: end the HTTP response now; the client resumes with GET and Last-Event-ID. */
   closeStream(): void {
     if (!this.resumable) return;
@@ -125,6 +140,10 @@ export class ResponseSink {
     if (!isResponse(message)) return;
     this.awaiting.delete(message.id);
     if (this.awaiting.size > 0) return;
+    this.finish();
+  }
+
+  private finish(): void {
     this.finished = true;
     this.writer?.end();
     for (const callback of this.doneCallbacks.splice(0)) callback();

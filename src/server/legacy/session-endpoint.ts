@@ -24,6 +24,7 @@ import type { RateLimiter } from '../../limits/rate-limiter.js';
 import { NOT_JSON } from '../json-body.js';
 import { ErrorCode, isRequest, isResponse, sendJsonRpcError } from '../jsonrpc.js';
 import { setMethodLabel } from '../request-labels.js';
+import { cancelledRequestOf } from './fleet-transport.js';
 import { PendingClientRequests } from './pending-client-requests.js';
 import { PRIMING_PROTOCOL_VERSION, ResponseSink } from './response-sink.js';
 import type { RuntimeCache } from './runtime-cache.js';
@@ -103,6 +104,10 @@ export class McpEndpoint {
 
   constructor(private readonly deps: EndpointDeps) {
     deps.streams.onInstanceMessage((envelope) => {
+      if (envelope.type === 'cancel') {
+        this.applyCancellation(envelope.sessionId, envelope.message);
+        return;
+      }
       if (envelope.type !== 'client-response' || !isResponse(envelope.message)) return;
       if (deps.pending.resolve(envelope.message, envelope.sessionId)) {
         deps.observer.delivered('response', 'redis', (Date.now() - envelope.publishedAt) / 1000);
@@ -298,7 +303,7 @@ export class McpEndpoint {
     for (const message of messages) {
       if (isResponse(message)) await this.routeClientResponse(message, sessionId);
       else if (isRequest(message)) requests.push(message);
-      else runtime.transport.dispatchNotification(message);
+      else await this.dispatchNotification(runtime, message, sessionId);
     }
     if (requests.length === 0) {
       res.writeHead(202, this.responseHeaders(sessionId));
@@ -341,6 +346,26 @@ export class McpEndpoint {
   }
 
   /** Stores the level for replicas that rebuild the session. */
+  /**
+   * A cancellation stops the request on the replica running it: here, or on whichever replica holds
+   * it, told through a broadcast (the one whose runtime runs that request applies it).
+   */
+  private async dispatchNotification(runtime: SessionRuntime, message: JSONRPCMessage, sessionId: string | undefined): Promise<void> {
+    const cancelled = cancelledRequestOf(message);
+    if (cancelled === undefined || sessionId === undefined || runtime.transport.runs(cancelled)) {
+      runtime.transport.dispatchNotification(message);
+      return;
+    }
+    await this.deps.streams.broadcast({ type: 'cancel', sessionId, message, publishedAt: Date.now() });
+  }
+
+  private applyCancellation(sessionId: string | undefined, message: JSONRPCMessage): void {
+    const requestId = cancelledRequestOf(message);
+    if (sessionId === undefined || requestId === undefined) return;
+    const runtime = this.deps.runtimes.peek(sessionId);
+    if (runtime?.transport.runs(requestId)) runtime.transport.dispatchNotification(message);
+  }
+
   private async rememberLogLevel(sessionId: string, runtime: SessionRuntime, level: LoggingLevel): Promise<void> {
     await this.deps.store.setLogLevel(sessionId, level);
     runtime.appliedLogLevel = level;
@@ -461,9 +486,26 @@ export class McpEndpoint {
   }
 
   /** SIGTERM: close GET streams with a retry hint, then wait (bounded) for in-flight requests. */
+  /**
+   * SIGTERM: close GET streams with a retry hint, then let every request finish up to the deadline:
+   * those whose client is still connected and the detached ones (client gone, or stream closed
+   * early), whose results go to the event log for a resume on another replica. Past the deadline
+   * each unanswered request ends with an error response, logged the same way: never silently.
+   */
   async drain(timeoutMs: number): Promise<void> {
     for (const close of [...this.openGetStreams]) close();
-    const deadline = new Promise<void>((resolve) => setTimeout(resolve, timeoutMs).unref());
-    await Promise.race([Promise.allSettled([...this.inFlight]), deadline]);
+    const sinks = () => this.deps.runtimes.all.flatMap((runtime) => runtime.transport.openSinks);
+    const answered = Promise.allSettled([...this.inFlight, ...sinks().map((sink) => new Promise<void>((resolve) => sink.onDone(resolve)))]);
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<'deadline'>((resolve) => (timer = setTimeout(() => resolve('deadline'), timeoutMs)));
+    const outcome = await Promise.race([answered, deadline]);
+    clearTimeout(timer);
+    if (outcome !== 'deadline') return;
+    const late = sinks();
+    if (late.length > 0) log.warn('drain deadline: ending unanswered requests with an error', { requests: late.length });
+    await Promise.race([
+      Promise.allSettled(late.map((sink) => sink.abandon('Server shutting down: the request did not finish before this replica stopped (DRAIN_TIMEOUT_MS)'))),
+      new Promise((resolve) => setTimeout(resolve, 2000).unref()),
+    ]);
   }
 }
