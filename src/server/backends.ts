@@ -2,6 +2,7 @@ import type { FleetEventBus } from '../bus/event-bus.js';
 import { InMemoryFleetEventBus } from '../bus/memory-event-bus.js';
 import { RedisFleetEventBus } from '../bus/redis-event-bus.js';
 import type { FleetConfig, RedisSettings } from '../config.js';
+import { InMemoryRateLimiter, RedisRateLimiter, type RateLimiter } from '../limits/rate-limiter.js';
 import type { FleetObserver } from '../observability/observer.js';
 import { connectRedis, createRedisClient, type RedisClient } from '../redis/connection.js';
 import { describeRedisError } from '../redis/errors.js';
@@ -21,6 +22,8 @@ export interface Backends {
   store: SessionStore;
   streams: StreamManager;
   shared: SharedState;
+  /** New sessions per client address and second. */
+  sessionRate: RateLimiter;
   /** Change events for modern listen streams on every replica. */
   bus: FleetEventBus;
   /** Why the backends cannot serve now, or undefined when they can. */
@@ -40,6 +43,7 @@ function inMemoryBackends(config: FleetConfig, observer: FleetObserver): Backend
     store,
     streams,
     shared: new InMemorySharedState(stateLimits(config)),
+    sessionRate: new InMemoryRateLimiter(config.newSessionsPerAddressPerSecond),
     bus,
     unavailableReason: async () => undefined,
     close: async () => {
@@ -102,6 +106,7 @@ async function redisBackends(config: FleetConfig, settings: RedisSettings, obser
     store,
     streams,
     shared: new RedisSharedState(commands, settings.keyPrefix, stateLimits(config)),
+    sessionRate: new RedisRateLimiter(commands, settings.keyPrefix, config.newSessionsPerAddressPerSecond),
     bus,
     async unavailableReason() {
       if (commands.status !== 'ready') return `Redis is not connected (${lastError ?? commands.status})`;

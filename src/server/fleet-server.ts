@@ -59,11 +59,12 @@ export async function createFleetServer({ config, workload, observer = NOOP_OBSE
     build,
     store,
     maxSubscriptionsPerSession: config.maxSubscriptionsPerSession,
+    maxPendingClientRequests: config.maxPendingClientRequests,
     streams: config.sessionMode === 'stateful' ? streams : undefined,
     pending,
   };
-  const runtimes = new RuntimeCache(runtimeDeps, observer);
-  const legacy = new McpEndpoint({ config, store, streams, runtimes, runtimeDeps, pending, observer });
+  const runtimes = new RuntimeCache(runtimeDeps, observer, config.runtimeIdleSeconds * 1000, config.runtimeCacheMaxSessions);
+  const legacy = new McpEndpoint({ config, store, streams, runtimes, runtimeDeps, pending, observer, sessionRate: backends.sessionRate });
   const modern = new ModernEndpoint({ config, build, bus, observer });
   let draining = false;
   const app = createApp({
@@ -81,19 +82,25 @@ export async function createFleetServer({ config, workload, observer = NOOP_OBSE
   }, 5000);
   readinessTimer.unref();
   // Host is checked by the app, which answers its absence with a JSON-RPC body.
-  const server = http.createServer({ requireHostHeader: false }, app);
-  // SSE streams live long; a request that stalls mid-body must not.
-  server.requestTimeout = 0;
-  server.headersTimeout = 30_000;
+  const server = http.createServer(
+    // How often Node looks for requests past requestTimeout: often enough for the bound to hold.
+    { requireHostHeader: false, connectionsCheckingInterval: Math.min(5000, Math.max(100, Math.floor(config.bodyReadTimeoutMs / 4))) },
+    app,
+  );
+  // Bounds receiving the request only (headers and body), not the SSE response that follows.
+  server.requestTimeout = config.bodyReadTimeoutMs;
+  // Node checks requestTimeout only when it is at least headersTimeout.
+  server.headersTimeout = Math.min(30_000, config.bodyReadTimeoutMs);
   server.keepAliveTimeout = 65_000;
   // Requests Node's HTTP parser rejects (a newline inside a header, oversized headers) still get a
   // JSON-RPC error body, and never take the process down.
   server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
     if (!socket.writable) return socket.destroy();
-    const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
-    const body = JSON.stringify({ jsonrpc: '2.0', error: { code: -32600, message: `Bad Request: malformed HTTP request (${error.code ?? 'parse error'})` }, id: null });
+    const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+    const reason = status === 408 ? 'Request Timeout: the request was not received in time' : `Bad Request: malformed HTTP request (${error.code ?? 'parse error'})`;
+    const body = JSON.stringify({ jsonrpc: '2.0', error: { code: -32600, message: reason }, id: null });
     socket.end(
-      `HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : 'Bad Request'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
     );
   });
 
