@@ -41,6 +41,14 @@ export function checkProtocolVersion(req: IncomingMessage): GuardFailure | undef
   };
 }
 
+/** host[:port] as RFC 3986 spells it: a bracketed IP literal or a reg-name (no userinfo, path, query, space). */
+const HOST_SHAPE = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._~!$&'()*+,;=%-]*)(:\d*)?$/;
+
+/** Whether a Host header names a host (RFC 9112 §3.2: anything else is a 400); the modern leg builds its request URL from it. */
+export function isValidHost(host: string): boolean {
+  return HOST_SHAPE.test(host) && URL.canParse(`http://${host}/`);
+}
+
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
 
 function hostnameOf(hostHeader: string): string {

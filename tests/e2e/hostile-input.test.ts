@@ -1,7 +1,7 @@
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisProcess } from '../../src/fleet/redis-process.js';
-import { callTool, initialize, post, PROTOCOL_VERSION, request, toolJson } from '../support/raw-mcp.js';
+import { callTool, initialize, MODERN_PROTOCOL_VERSION, modernRequest, post, postModern, PROTOCOL_VERSION, request, toolJson } from '../support/raw-mcp.js';
 import { ServerProcess } from '../support/server-process.js';
 
 /**
@@ -65,6 +65,19 @@ describe('hostile input', () => {
     expect(reply).toMatch(/^HTTP\/1\.1 400/);
     const json = JSON.parse(/\{.*\}/s.exec(reply.slice(reply.indexOf('\r\n\r\n') + 4))![0]) as Record<string, any>;
     expect(json).toMatchObject({ jsonrpc: '2.0', error: { code: -32000, message: expect.stringMatching(/Host/) } });
+  });
+
+  it('answers a Host that is not a host[:port] with 400 in both eras (the modern leg failed to build its request URL from it: 500)', async () => {
+    const modern = JSON.stringify(modernRequest('tools/list'));
+    const legacy = JSON.stringify(request('tools/list'));
+    for (const host of ['a b', 'localhost:99999', '127.0.0.1:1@evil', '[', '%']) {
+      for (const [body, extra] of [[modern, `MCP-Protocol-Version: ${MODERN_PROTOCOL_VERSION}\r\nMcp-Method: tools/list\r\n`], [legacy, '']] as const) {
+        const reply = await rawHttp(server.port, `POST /mcp HTTP/1.1\r\nHost: ${host}\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\n${extra}Content-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`);
+        expect(reply.split('\r\n')[0], host).toBe('HTTP/1.1 400 Bad Request');
+        expect(JSON.parse(/\{.*\}/s.exec(reply)![0])).toMatchObject({ jsonrpc: '2.0', error: { code: -32000, message: expect.stringMatching(/Host/) } });
+      }
+    }
+    expect(toolJson(await postModern(server.url, modernRequest('tools/call', { name: 'whoami', arguments: {} })))).toMatchObject({ replica: 'hostile' });
   });
 
   it('refuses a session record larger than SESSION_RECORD_MAX_BYTES, so no later request reads megabytes from Redis', async () => {
