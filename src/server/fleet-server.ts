@@ -9,6 +9,7 @@ import type { StreamManager } from '../streams/stream-manager.js';
 import type { Workload } from '../workload/types.js';
 import { createApp } from './app.js';
 import { createBackends } from './backends.js';
+import { ErrorCode, sendJsonRpcError } from './jsonrpc.js';
 import { McpEndpoint } from './legacy/session-endpoint.js';
 import { PendingClientRequests } from './legacy/pending-client-requests.js';
 import { FleetResourceEvents } from './legacy/resource-events.js';
@@ -102,6 +103,11 @@ export async function createFleetServer({ config, workload, observer = NOOP_OBSE
     socket.end(
       `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
     );
+  });
+  // Node's own answer to an Expect other than 100-continue is a 417 without a body.
+  server.on('checkExpectation', (_req, res: http.ServerResponse) => {
+    if (config.replicaHeader) res.setHeader('X-MCP-Replica', config.replicaName);
+    sendJsonRpcError(res, 417, ErrorCode.ServerError, 'Expectation Failed: the only expectation supported is 100-continue');
   });
 
   return {

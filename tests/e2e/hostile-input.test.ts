@@ -80,6 +80,13 @@ describe('hostile input', () => {
     expect(toolJson(await postModern(server.url, modernRequest('tools/call', { name: 'whoami', arguments: {} })))).toMatchObject({ replica: 'hostile' });
   });
 
+  it('answers an Expect other than 100-continue with a 417 that has a JSON-RPC body', async () => {
+    const body = JSON.stringify(request('tools/list'));
+    const reply = await rawHttp(server.port, `POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nExpect: nothing\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`);
+    expect(reply).toMatch(/^HTTP\/1\.1 417/);
+    expect(JSON.parse(/\{.*\}/s.exec(reply)![0])).toMatchObject({ jsonrpc: '2.0', error: { code: -32000, message: expect.stringMatching(/100-continue/) } });
+  });
+
   it('refuses a session record larger than SESSION_RECORD_MAX_BYTES, so no later request reads megabytes from Redis', async () => {
     const answer = await post(server.url, request('initialize', { protocolVersion: PROTOCOL_VERSION, capabilities: {}, clientInfo: { name: 'x'.repeat(3_000_000), version: '1' } }));
     expect(rpcError(answer)).toEqual({ status: 400, code: -32602 });
