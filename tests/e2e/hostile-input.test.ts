@@ -80,6 +80,19 @@ describe('hostile input', () => {
     expect(toolJson(await postModern(server.url, modernRequest('tools/call', { name: 'whoami', arguments: {} })))).toMatchObject({ replica: 'hostile' });
   });
 
+  it('serves a request target in absolute-form (POST http://host:port/mcp) in both eras, as HTTP/1.1 servers must (the modern leg answered 500)', async () => {
+    const authority = `127.0.0.1:${server.port}`;
+    const send = (body: string, extra = '') =>
+      rawHttp(server.port, `POST http://${authority}/mcp HTTP/1.1\r\nHost: ${authority}\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\n${extra}Content-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`);
+    const modern = await send(JSON.stringify(modernRequest('tools/call', { name: 'whoami', arguments: {} })), `MCP-Protocol-Version: ${MODERN_PROTOCOL_VERSION}\r\nMcp-Method: tools/call\r\nMcp-Name: whoami\r\n`);
+    expect(modern.split('\r\n')[0]).toBe('HTTP/1.1 200 OK');
+    expect(JSON.parse(/\{.*\}/s.exec(modern)![0])).toMatchObject({ result: { content: [{ type: 'text' }] } });
+    // The legacy leg sees it as any request without a session.
+    const legacy = await send(JSON.stringify(request('tools/list')));
+    expect(legacy.split('\r\n')[0]).toBe('HTTP/1.1 400 Bad Request');
+    expect(JSON.parse(/\{.*\}/s.exec(legacy)![0])).toMatchObject({ error: { message: expect.stringMatching(/Mcp-Session-Id/) } });
+  });
+
   it('answers an Expect other than 100-continue with a 417 that has a JSON-RPC body', async () => {
     const body = JSON.stringify(request('tools/list'));
     const reply = await rawHttp(server.port, `POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nExpect: nothing\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`);
