@@ -96,7 +96,10 @@ export async function createFleetServer({ config, workload, observer = NOOP_OBSE
   // Requests Node's HTTP parser rejects (a newline inside a header, oversized headers) still get a
   // JSON-RPC error body, and never take the process down.
   server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
-    if (!socket.writable) return socket.destroy();
+    // As Node's own handler does: nothing is written where a response has begun on this connection
+    // (bytes after a request that Node cannot parse), which another answer would corrupt.
+    const current = (socket as { _httpMessage?: http.ServerResponse | null })._httpMessage;
+    if (!socket.writable || current?.headersSent) return socket.destroy();
     const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
     const reason = status === 408 ? 'Request Timeout: the request was not received in time' : `Bad Request: malformed HTTP request (${error.code ?? 'parse error'})`;
     const body = JSON.stringify({ jsonrpc: '2.0', error: { code: -32600, message: reason }, id: null });

@@ -93,6 +93,15 @@ describe('hostile input', () => {
     expect(JSON.parse(/\{.*\}/s.exec(legacy)![0])).toMatchObject({ error: { message: expect.stringMatching(/Mcp-Session-Id/) } });
   });
 
+  it('writes no second answer after a close-delimited one when bytes that follow the request do not parse', async () => {
+    // The 404 goes out at once; the parser then trips over the chunk size.
+    const reply = await rawHttp(server.port, 'GET /elsewhere HTTP/1.0\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n');
+    expect(reply).toMatch(/^HTTP\/1\.1 404/);
+    // HTTP/1.0: the body runs to the end of the connection, so another response would become part of it.
+    expect(reply.match(/HTTP\/1\.1/g)).toHaveLength(1);
+    expect(JSON.parse(reply.slice(reply.indexOf('\r\n\r\n') + 4))).toMatchObject({ jsonrpc: '2.0', error: { message: expect.stringMatching(/Not Found/) } });
+  });
+
   it('answers an Expect other than 100-continue with a 417 that has a JSON-RPC body', async () => {
     const body = JSON.stringify(request('tools/list'));
     const reply = await rawHttp(server.port, `POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nExpect: nothing\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`);
