@@ -25,6 +25,8 @@ export interface CampaignOptions {
   keepGoing: boolean;
   log: (line: string) => void;
   progressEvery: number;
+  /** Where the replicas' and the balancer's logs go (kept); a temporary directory when unset. */
+  logDir?: string;
 }
 
 export interface Figures {
@@ -88,7 +90,7 @@ const count = (table: Record<string, number>, key: string) => (table[key] = (tab
 export async function runCampaign(options: CampaignOptions): Promise<Figures> {
   const started = performance.now();
   options.log(`fuzz: seed ${options.seed}, ${options.cases} cases${options.path ? `, replaying path ${options.path}` : ''}`);
-  const fleet = await startFleet({ replicas: 3, env: { LOG_LEVEL: 'warn', REDIS_KEY_PREFIX: KEY_PREFIX } });
+  const fleet = await startFleet({ replicas: 3, logDir: options.logDir, env: { LOG_LEVEL: options.logDir ? 'debug' : 'warn', REDIS_KEY_PREFIX: KEY_PREFIX } });
   const watch = await RedisWatch.start(fleet.redisUrl, KEY_PREFIX);
   const figures: Figures = {
     seed: options.seed,

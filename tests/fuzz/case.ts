@@ -143,6 +143,8 @@ export function describeRequest(fuzzCase: FuzzCase, wire: WireRequest, via: stri
   const body = wire.body === undefined ? '' : wire.body.length > 600 ? `${wire.body.subarray(0, 600).toString('latin1')}… (${wire.body.length} bytes)` : wire.body.toString('latin1');
   const target = fuzzCase.target === 'balancer' ? 'balancer' : `replica-${fuzzCase.target.replica}`;
   const flags = via === 'fetch' ? [] : [fuzzCase.httpVersion === '1.0' ? 'HTTP/1.0' : '', fuzzCase.omitHost ? 'no Host' : '', fuzzCase.framing === 'length' ? '' : `framing ${fuzzCase.framing}`].filter(Boolean);
-  const headers = wire.headers.map(([n, v]) => `${n}: ${v.length > 200 ? `${v.slice(0, 200)}… (${v.length} chars)` : v}`);
+  // Values with control or non-ASCII characters are shown as JSON strings, so they can be replayed exactly.
+  const shown = (v: string) => (/^[\x20-\x7e]*$/.test(v) ? v : JSON.stringify(v));
+  const headers = wire.headers.map(([n, v]) => `${shown(n)}: ${v.length > 200 ? `${shown(v.slice(0, 200))}… (${v.length} chars)` : shown(v)}`);
   return [`${wire.method} ${wire.path} → ${target} via ${via}${flags.length ? ` (${flags.join(', ')})` : ''}`, ...headers, '', body].join('\n');
 }

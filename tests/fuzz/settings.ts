@@ -8,6 +8,7 @@ export interface FuzzSettings {
   keepGoing: boolean;
   progressEvery: number;
   timeoutMs: number;
+  logDir: string | undefined;
 }
 
 function whole(name: string, value: string | undefined, fallback: number): number {
@@ -16,7 +17,7 @@ function whole(name: string, value: string | undefined, fallback: number): numbe
   return Number(value);
 }
 
-/** FUZZ_CASES, FUZZ_SEED (a random one when unset, printed to replay), FUZZ_PATH, FUZZ_KEEP_GOING. */
+/** FUZZ_CASES, FUZZ_SEED (a random one when unset, printed to replay), FUZZ_PATH, FUZZ_KEEP_GOING, FUZZ_LOG_DIR. */
 export function fuzzSettings(env: Record<string, string | undefined>): FuzzSettings {
   const cases = whole('FUZZ_CASES', env.FUZZ_CASES, CI_CASES);
   if (cases < 1) throw new Error('FUZZ_CASES must be at least 1');
@@ -28,5 +29,7 @@ export function fuzzSettings(env: Record<string, string | undefined>): FuzzSetti
     progressEvery: Math.max(100, Math.round(cases / 10)),
     // Starting and stopping the fleet, the cases (a hang costs 15 s), shrinking a failure.
     timeoutMs: 120_000 + cases * 100,
+    // Kept replica logs, at debug level: why a replica answered as it did.
+    logDir: env.FUZZ_LOG_DIR || undefined,
   };
 }
