@@ -43,13 +43,15 @@ describe('hostile input', () => {
     expect(rpcError(answer)).toEqual({ status: 400, code: -32600 });
   });
 
-  it('answers a Last-Event-ID past 64 bits with 400, not a Redis error', async () => {
+  it('answers a Last-Event-ID past 64 bits, or at the largest id (a resume after it is refused by Redis), with 400, not a Redis error', async () => {
     const session = await initialize(server.url);
-    const response = await fetch(server.url, {
-      headers: { Accept: 'text/event-stream', 'Mcp-Session-Id': session, 'MCP-Protocol-Version': PROTOCOL_VERSION, 'Last-Event-ID': 'g.99999999999999999999-99999999999999999999' },
-    });
-    expect(response.status).toBe(400);
-    expect(await response.json()).toMatchObject({ jsonrpc: '2.0', error: { code: -32000 } });
+    for (const lastEventId of ['g.99999999999999999999-99999999999999999999', 'g.18446744073709551615-18446744073709551615']) {
+      const response = await fetch(server.url, {
+        headers: { Accept: 'text/event-stream', 'Mcp-Session-Id': session, 'MCP-Protocol-Version': PROTOCOL_VERSION, 'Last-Event-ID': lastEventId },
+      });
+      expect(response.status, lastEventId).toBe(400);
+      expect(await response.json()).toMatchObject({ jsonrpc: '2.0', error: { code: -32000 } });
+    }
   });
 
   it('answers 10,000 nested arrays with 400 before anything recurses into them', async () => {
