@@ -43,10 +43,15 @@ export interface Figures {
   /** Answers to large requests lost to a reset (the known defect LOST_EARLY_ANSWER): counted, not failed on. */
   lostEarlyAnswers: number;
   slowestAnswerMs: number;
+  /** What the fleet handed out that later cases could send back (sessions, event ids, requestStates, server request ids). */
+  learned: Record<string, number>;
   violations: Record<ViolationKind, number>;
   examples: Array<Violation & { request: string }>;
   /** fast-check's report when a property failed (seed, path, shrunk counterexample). */
   failure: string | undefined;
+  /** The last case that failed: after shrinking, the smallest one found, as a request to replay. */
+  lastFailure: string | undefined;
+  replayPath: string | undefined;
   redis: KeyAudit & { channelsPublished: number };
   bystanders: BystanderReport[];
   /** The legacy bystander's GET stream opens: 1 when it never had to reconnect. */
@@ -103,9 +108,12 @@ export async function runCampaign(options: CampaignOptions): Promise<Figures> {
     refusedByBalancer: 0,
     lostEarlyAnswers: 0,
     slowestAnswerMs: 0,
+    learned: {},
     violations: Object.fromEntries(VIOLATION_KINDS.map((k) => [k, 0])) as Record<ViolationKind, number>,
     examples: [],
     failure: undefined,
+    lastFailure: undefined,
+    replayPath: undefined,
     redis: { keys: 0, foreignKeys: [], keysWithoutTtl: [], foreignChannels: [], channelsPublished: 0 },
     bystanders: [],
     legacyStreamOpens: 0,
@@ -155,6 +163,7 @@ export async function runCampaign(options: CampaignOptions): Promise<Figures> {
         figures.violations[v.kind]++;
         if (figures.examples.filter((e) => e.kind === v.kind).length < EXAMPLES_PER_KIND) figures.examples.push({ ...v, request: text });
       }
+      figures.lastFailure = `${found.map((v) => `${v.kind}: ${v.detail}`).join('\n')}\n${text}`;
       if (!options.keepGoing) throw new Error(`${found.map((v) => `${v.kind}: ${v.detail}`).join('\n')}\n--- request ---\n${text}`);
     };
 
@@ -165,8 +174,12 @@ export async function runCampaign(options: CampaignOptions): Promise<Figures> {
         options.log(`fuzz: ${figures.cases} cases, ${bad} violations, ${((performance.now() - started) / 1000).toFixed(0)} s`);
       }
     });
-    const details = await fc.check(property, { numRuns: options.cases, seed: options.seed, path: options.path, endOnFailure: options.keepGoing });
-    if (details.failed) figures.failure = fc.defaultReportMessage(details) ?? 'the property failed';
+    const details = await fc.check(property, { numRuns: options.cases, seed: options.seed, path: options.path, endOnFailure: options.keepGoing, includeErrorInReport: true });
+    figures.learned = { ...pools.learned };
+    if (details.failed) {
+      figures.failure = fc.defaultReportMessage(details) ?? 'the property failed';
+      figures.replayPath = details.counterexamplePath ?? undefined;
+    }
 
     // Let late publishes and key writes arrive before the audit.
     await new Promise((resolve) => setTimeout(resolve, 500));
@@ -211,11 +224,16 @@ export function summary(figures: Figures): string {
     `  families ${JSON.stringify(figures.byFamily)}; via ${JSON.stringify(figures.via)}`,
     `  statuses ${JSON.stringify(figures.byStatus)}`,
     `  closed by the test ${JSON.stringify(figures.closedByTest)}; refused by the balancer ${figures.refusedByBalancer}; early answers lost to a reset ${figures.lostEarlyAnswers}; slowest answer ${figures.slowestAnswerMs.toFixed(0)} ms`,
+    `  handed out and sent back ${JSON.stringify(figures.learned)}`,
     `  violations ${JSON.stringify(figures.violations)}`,
     `  redis: ${redis.keys} keys, ${redis.keysWithoutTtl.length} without TTL, ${redis.foreignKeys.length} foreign keys, ${redis.foreignChannels.length} foreign channels, ${redis.channelsPublished} publishes seen`,
     ...figures.bystanders.map((b) => `  ${b.name}: heard ${b.received}/${b.expected}, ${b.duplicates} duplicates, ${b.errors.length} errors`),
     `  legacy bystander GET stream opened ${figures.legacyStreamOpens} time(s); replicas not ready: ${figures.replicasNotReady.length}`,
   ];
   for (const e of figures.examples) lines.push(`  example ${e.kind}: ${e.detail}\n${e.request.replace(/^/gm, '    | ')}`);
+  if (figures.failure && figures.lastFailure) {
+    const replay = `npm run fuzz -- --seed ${figures.seed}${figures.replayPath ? ` --path ${figures.replayPath}` : ''}`;
+    lines.push(`  smallest failing case (replay: ${replay}):\n${figures.lastFailure.replace(/^/gm, '    | ')}`);
+  }
   return lines.join('\n');
 }

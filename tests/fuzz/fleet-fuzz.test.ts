@@ -11,7 +11,9 @@ describe.skipIf(skipFleet)('fuzzing the fleet with both eras, next to well-behav
     async () => {
       const figures = await runCampaign({ ...settings, log: (line) => console.log(line) });
       console.log(summary(figures));
-      expect(findings(figures)).toEqual([]);
+      const found = findings(figures);
+      if (found.length > 0) console.log(`fuzz findings:\n${found.join('\n')}`);
+      expect(found).toEqual([]);
       expect(figures.cases).toBeGreaterThanOrEqual(settings.cases);
     },
     settings.timeoutMs,

@@ -9,10 +9,13 @@ const CAPACITY = 64;
  */
 export class Pools {
   private readonly pools = new Map<PoolName, string[]>();
+  /** How many distinct values each pool has taken in (its latest CAPACITY are kept). */
+  readonly learned: Record<PoolName, number> = { session: 0, eventId: 0, requestState: 0, serverRequestId: 0 };
 
   add(pool: PoolName, value: string): void {
     const entries = this.pools.get(pool) ?? [];
     if (entries.includes(value)) return;
+    this.learned[pool]++;
     entries.push(value);
     if (entries.length > CAPACITY) entries.shift();
     this.pools.set(pool, entries);

@@ -82,15 +82,19 @@ export const path: fc.Arbitrary<string> = fc.oneof(
 
 const framing: fc.Arbitrary<Framing> = mostly(fc.constant('length' as const), fc.constantFrom('none' as const, 'chunked' as const, 'chunked-bad' as const, 'length-short' as const, 'both' as const), 3);
 
-/** The frame around a draft: where it goes, how it is written, and up to three spoiled headers. */
-export function framed(draft: fc.Arbitrary<Draft>, paths: fc.Arbitrary<string> = path): fc.Arbitrary<FuzzCase> {
+/**
+ * The frame around a draft: where it goes, how it is written, and up to three spoiled headers; a
+ * `clean` draft goes out as it is, by fetch to /mcp, so that well-formed traffic reaches every handler.
+ */
+export function framed(draft: fc.Arbitrary<Draft>, paths: fc.Arbitrary<string> = path, clean = false): fc.Arbitrary<FuzzCase> {
+  const none = <T>(value: T) => fc.constant(value);
   return fc
     .record({
       draft,
-      path: paths,
+      path: clean ? none('/mcp') : paths,
       target: fc.oneof({ weight: 8, arbitrary: fc.constant('balancer' as const) }, { weight: 1, arbitrary: fc.nat(2).map((replica) => ({ replica })) }),
-      socket: mostly(fc.constant(undefined), fc.record({ httpVersion: mostly(fc.constant('1.1' as const), fc.constant('1.0' as const)), omitHost: mostly(fc.constant(false), fc.constant(true)), framing }), 4),
-      changes: fc.oneof({ weight: 3, arbitrary: fc.constant<Perturbation[]>([]) }, { weight: 2, arbitrary: fc.array(perturbation, { minLength: 1, maxLength: 3 }) }),
+      socket: clean ? none(undefined) : mostly(fc.constant(undefined), fc.record({ httpVersion: mostly(fc.constant('1.1' as const), fc.constant('1.0' as const)), omitHost: mostly(fc.constant(false), fc.constant(true)), framing }), 4),
+      changes: clean ? none<Perturbation[]>([]) : fc.oneof({ weight: 3, arbitrary: fc.constant<Perturbation[]>([]) }, { weight: 2, arbitrary: fc.array(perturbation, { minLength: 1, maxLength: 3 }) }),
     })
     .map(({ draft: d, path: p, target, socket, changes }) => ({
       family: d.family,

@@ -78,23 +78,28 @@ export const resourceUri: fc.Arbitrary<unknown> = mostly(
   3,
 );
 
-/** Arguments for each reference tool: mostly well-typed and small (a valid call finishes quickly), sometimes wrong. */
+/** Well-typed, small arguments for each reference tool (a valid call finishes quickly). */
+const VALID_ARGUMENTS: Record<string, fc.Arbitrary<unknown>> = {
+  whoami: fc.constant({}),
+  notify: fc.record({ message: fc.string({ maxLength: 30 }), count: fc.integer({ min: 1, max: 20 }) }, { requiredKeys: ['message'] }),
+  progress: fc.record({ steps: fc.integer({ min: 1, max: 10 }), delayMs: fc.integer({ min: 0, max: 20 }) }, { requiredKeys: ['steps'] }),
+  sample: fc.record({ prompt: fc.string({ maxLength: 30 }) }),
+  elicit: fc.record({ question: fc.string({ maxLength: 30 }) }),
+  roots: fc.constant({}),
+  bump: fc.record({ name: fc.constantFrom('fz-a', 'fz-b') }),
+};
+
+export const validToolArguments = (tool: string): fc.Arbitrary<unknown> => (Object.hasOwn(VALID_ARGUMENTS, tool) ? VALID_ARGUMENTS[tool]! : fc.constant({}));
+
+/** Arguments for each reference tool: mostly valid, sometimes wrong in type, range or size. */
 export function toolArguments(tool: string): fc.Arbitrary<unknown> {
-  const valid: Record<string, fc.Arbitrary<unknown>> = {
-    whoami: fc.constant({}),
-    notify: fc.record({ message: fc.string({ maxLength: 30 }), count: fc.integer({ min: 1, max: 20 }) }, { requiredKeys: ['message'] }),
-    progress: fc.record({ steps: fc.integer({ min: 1, max: 10 }), delayMs: fc.integer({ min: 0, max: 20 }) }, { requiredKeys: ['steps'] }),
-    sample: fc.record({ prompt: fc.string({ maxLength: 30 }) }),
-    elicit: fc.record({ question: fc.string({ maxLength: 30 }) }),
-    roots: fc.constant({}),
-    bump: fc.record({ name: counterName }),
-  };
   const wrong = fc.oneof(
     fc.record({ count: fc.constantFrom(0, -1, 1001, 1.5, 'many', 1e9), steps: fc.constantFrom(0, 1001, 'x'), delayMs: fc.constantFrom(-1, 10_001), message: fc.constantFrom(null, 5) }, { requiredKeys: [] }),
     fc.record({ message: fc.constant(new Splice('long-string', 20_000)) }),
+    fc.record({ name: counterName }),
     anyJson,
   );
-  return mostly(Object.hasOwn(valid, tool) ? valid[tool]! : fc.constant({}), wrong, 4);
+  return mostly(validToolArguments(tool), wrong, 4);
 }
 
 export const SAMPLING_ANSWER = { role: 'assistant', model: 'fuzz-model', content: { type: 'text', text: 'fuzz' } };
