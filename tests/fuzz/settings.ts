@@ -1,5 +1,5 @@
 /** How many cases a run sends when nothing says otherwise: what the suite (CI) runs. */
-export const CI_CASES = 2500;
+export const CI_CASES = 3000;
 
 export interface FuzzSettings {
   cases: number;

@@ -81,8 +81,8 @@ export const resourceUri: fc.Arbitrary<unknown> = mostly(
 /** Well-typed, small arguments for each reference tool (a valid call finishes quickly). */
 const VALID_ARGUMENTS: Record<string, fc.Arbitrary<unknown>> = {
   whoami: fc.constant({}),
-  notify: fc.record({ message: fc.string({ maxLength: 30 }), count: fc.integer({ min: 1, max: 20 }) }, { requiredKeys: ['message'] }),
-  progress: fc.record({ steps: fc.integer({ min: 1, max: 10 }), delayMs: fc.integer({ min: 0, max: 20 }) }, { requiredKeys: ['steps'] }),
+  notify: fc.record({ message: fc.string({ maxLength: 30 }), count: fc.integer({ min: 1, max: 5 }) }, { requiredKeys: ['message'] }),
+  progress: fc.record({ steps: fc.integer({ min: 1, max: 5 }), delayMs: fc.integer({ min: 0, max: 10 }) }, { requiredKeys: ['steps'] }),
   sample: fc.record({ prompt: fc.string({ maxLength: 30 }) }),
   elicit: fc.record({ question: fc.string({ maxLength: 30 }) }),
   roots: fc.constant({}),
