@@ -10,7 +10,7 @@ let B: ServerProcess;
 
 beforeAll(async () => {
   redis = await RedisProcess.start();
-  [A, B] = await Promise.all(['own-a', 'own-b'].map((name) => ServerProcess.start(name, { REDIS_URL: redis.url })));
+  [A, B] = (await Promise.all(['own-a', 'own-b'].map((name) => ServerProcess.start(name, { REDIS_URL: redis.url })))) as [ServerProcess, ServerProcess];
 });
 
 afterAll(async () => {
