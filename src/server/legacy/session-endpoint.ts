@@ -379,7 +379,10 @@ export class McpEndpoint {
       if (this.deps.pending.resolve(message, sessionId)) this.deps.observer.delivered('response', 'local', 0);
       return;
     }
-    await this.deps.streams.sendToInstance(instance, { type: 'client-response', sessionId, message, publishedAt: Date.now() });
+    const delivered = await this.deps.streams.sendToInstance(instance, { type: 'client-response', sessionId, message, publishedAt: Date.now() });
+    if (!delivered) {
+      throw new HttpError(409, ErrorCode.ServerError, 'Conflict: the replica that sent this request is gone, and the request it answers with it; retry the call');
+    }
   }
 
   private async get(req: IncomingMessage, res: ServerResponse): Promise<void> {
