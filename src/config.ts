@@ -25,6 +25,9 @@ export interface FleetConfig {
   runtimeIdleSeconds: number;
   /** Server-to-client requests (sampling, elicitation, roots) one legacy session may have waiting at once. */
   maxPendingClientRequests: number;
+  /** Legacy sessions one principal, and the whole fleet, may open within one session TTL (0 = no limit). */
+  maxSessionsPerPrincipal: number;
+  maxSessionsTotal: number;
   /** New legacy sessions one client address may open per second, fleet-wide (0 = no limit). */
   newSessionsPerAddressPerSecond: number;
   /** Proxies in front of the replicas whose X-Forwarded-For entry names the client (0: the socket's peer). */
@@ -279,6 +282,8 @@ export function loadConfig(env: Env = process.env): FleetConfig {
     maxSubscriptionsPerSession: r.int('MAX_SUBSCRIPTIONS_PER_SESSION', 100, 1, 100_000),
     maxPendingClientRequests: r.int('MAX_PENDING_CLIENT_REQUESTS', 16, 1, 10_000),
     maxListenStreams: r.int('MAX_LISTEN_STREAMS', 1024, 1, 1_000_000),
+    maxSessionsPerPrincipal: r.int('MAX_SESSIONS_PER_PRINCIPAL', 0, 0, 10_000_000),
+    maxSessionsTotal: r.int('MAX_SESSIONS_TOTAL', 0, 0, 100_000_000),
     newSessionsPerAddressPerSecond: r.int('NEW_SESSIONS_PER_ADDRESS_PER_SECOND', 0, 0, 1_000_000),
     trustedProxyHops: r.int('TRUSTED_PROXY_HOPS', 0, 0, 10),
     runtimeCacheMaxSessions: r.int('RUNTIME_CACHE_MAX_SESSIONS', 10_000, 1, 1_000_000),

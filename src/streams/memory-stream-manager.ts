@@ -144,9 +144,10 @@ export class InMemoryStreamManager implements StreamManager {
     for (const key of [...this.logs.keys()]) if (key.startsWith(prefix)) this.logs.delete(key);
   }
 
-  async sendToInstance(instanceId: string, envelope: InstanceEnvelope): Promise<void> {
-    if (instanceId !== this.instanceId) return;
+  async sendToInstance(instanceId: string, envelope: InstanceEnvelope): Promise<boolean> {
+    if (instanceId !== this.instanceId) return false;
     for (const handler of this.instanceHandlers) handler(envelope);
+    return true;
   }
 
   async broadcast(envelope: InstanceEnvelope): Promise<void> {

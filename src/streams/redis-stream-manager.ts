@@ -1,3 +1,4 @@
+import { Cluster } from 'ioredis';
 import { randomBytes } from 'node:crypto';
 import type { JSONRPCMessage } from "@modelcontextprotocol/server";
 import type { RedisClient } from '../redis/connection.js';
@@ -272,8 +273,10 @@ export class RedisStreamManager implements StreamManager {
     await redisCall(() => TERMINATE.run(this.options.redis, [this.logIndexKey(sessionId)], [this.sessionChannel(sessionId)]));
   }
 
-  async sendToInstance(instanceId: string, envelope: InstanceEnvelope): Promise<void> {
-    await redisCall(() => this.options.redis.publish(this.instanceChannel(instanceId), JSON.stringify(envelope)));
+  async sendToInstance(instanceId: string, envelope: InstanceEnvelope): Promise<boolean> {
+    const receivers = await redisCall(() => this.options.redis.publish(this.instanceChannel(instanceId), JSON.stringify(envelope)));
+    // A Cluster node counts only its own subscribers: there a count of 0 proves nothing.
+    return receivers > 0 || this.options.redis instanceof Cluster;
   }
 
   onInstanceMessage(handler: (envelope: InstanceEnvelope) => void): void {

@@ -65,7 +65,11 @@ export interface StreamManager {
   disconnect(sessionId: string, streamKey: string): Promise<void>;
   /** Closes every listener of the session's streams, on every replica, and drops its logs. */
   terminate(sessionId: string): Promise<void>;
-  sendToInstance(instanceId: string, envelope: InstanceEnvelope): Promise<void>;
+  /**
+   * Sends an envelope to one instance. Resolves to false when that instance is known to be gone
+   * (nothing listens on its address), true when delivered or when that cannot be known (Cluster).
+   */
+  sendToInstance(instanceId: string, envelope: InstanceEnvelope): Promise<boolean>;
   /** Sends an envelope to every instance of the fleet, this one included. */
   broadcast(envelope: InstanceEnvelope): Promise<void>;
   onInstanceMessage(handler: (envelope: InstanceEnvelope) => void): void;

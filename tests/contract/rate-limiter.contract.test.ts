@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { addressKey, clientAddress } from '../../src/limits/client-address.js';
 import { InMemoryRateLimiter, RedisRateLimiter, type RateLimiter } from '../../src/limits/rate-limiter.js';
+import { InMemorySessionQuota, RedisSessionQuota, type SessionQuota } from '../../src/limits/session-quota.js';
 import { NOOP_OBSERVER } from '../../src/observability/observer.js';
 import { connectRedis, createRedisClient, type RedisClient } from '../../src/redis/connection.js';
 import { useRedisServer } from '../support/redis.js';
@@ -42,6 +43,32 @@ describe.each(implementations)('RateLimiter contract: %s', (_name, make) => {
     expect(await here.take('b')).toBe(true);
     clock += 1000;
     expect(await there.take('a')).toBe(true);
+  });
+});
+
+const quotas: Array<[string, (windowMs: number, now: () => number) => Promise<SessionQuota>]> = [
+  ['InMemorySessionQuota', async (windowMs, now) => new InMemorySessionQuota(windowMs, now)],
+  ['RedisSessionQuota', async (windowMs, now) => {
+    const client = createRedisClient({ settings: redisSettings(redisServer().url), observer: NOOP_OBSERVER, name: 'quota-contract' });
+    clients.push(client);
+    await connectRedis(client);
+    return new RedisSessionQuota(client, `quota-${randomUUID().slice(0, 8)}:`, windowMs, now);
+  }],
+];
+
+describe.each(quotas)('SessionQuota contract: %s', (_name, make) => {
+  it('admits `limit` sessions per key within the window, then says when the oldest leaves it', async () => {
+    let clock = 5_000_000;
+    const quota = await make(10_000, () => clock);
+    expect(await quota.admit('p', 2)).toEqual({ admitted: true });
+    clock += 3000;
+    expect(await quota.admit('p', 2)).toEqual({ admitted: true });
+    const refused = await quota.admit('p', 2);
+    expect(refused.admitted).toBe(false);
+    expect(refused.admitted === false && refused.retryAfterMs).toBe(7000);
+    expect(await quota.admit('q', 2)).toEqual({ admitted: true });
+    clock += 7001;
+    expect(await quota.admit('p', 2)).toEqual({ admitted: true });
   });
 });
 

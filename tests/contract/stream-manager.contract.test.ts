@@ -278,10 +278,10 @@ describe.each(implementations)('StreamManager contract: %s', (_name, makeHarness
       message: { jsonrpc: '2.0', id: `${here.instanceId}~1`, result: {} },
       publishedAt: Date.now(),
     };
-    await there.sendToInstance(here.instanceId, envelope);
+    expect(await there.sendToInstance(here.instanceId, envelope)).toBe(true);
     await until(() => atHere.length === 1);
     expect(atHere[0]).toEqual(envelope);
-    await there.sendToInstance('no-such-instance', envelope);
+    expect(await there.sendToInstance('no-such-instance', envelope)).toBe(false);
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(atHere).toHaveLength(1);
   });

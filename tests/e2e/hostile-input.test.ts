@@ -1,7 +1,6 @@
-import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisProcess } from '../../src/fleet/redis-process.js';
-import { callTool, initialize, MODERN_PROTOCOL_VERSION, modernRequest, post, postModern, PROTOCOL_VERSION, request, toolJson } from '../support/raw-mcp.js';
+import { callTool, initialize, MODERN_PROTOCOL_VERSION, modernRequest, post, postModern, PROTOCOL_VERSION, rawHttp, request, toolJson } from '../support/raw-mcp.js';
 import { ServerProcess } from '../support/server-process.js';
 
 /**
@@ -21,16 +20,6 @@ afterAll(async () => {
   await redis?.dispose();
 });
 
-function rawHttp(port: number, payload: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect(port, '127.0.0.1');
-    let reply = '';
-    socket.on('data', (chunk) => (reply += chunk.toString()));
-    socket.on('end', () => resolve(reply));
-    socket.on('error', reject);
-    socket.write(payload);
-  });
-}
 
 const rpcError = (answer: { status: number; messages: Array<Record<string, any>> }) => {
   expect(answer.messages).toHaveLength(1);

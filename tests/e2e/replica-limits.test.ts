@@ -120,6 +120,22 @@ describe('per-client limits', () => {
   });
 });
 
+describe('sessions in total', () => {
+  it('answers a session past MAX_SESSIONS_TOTAL within the session TTL with 429 and Retry-After', async () => {
+    const capped = await ServerProcess.start('capped', { MAX_SESSIONS_TOTAL: '2', SESSION_TTL_SECONDS: '30' });
+    try {
+      await initialize(capped.url);
+      await initialize(capped.url);
+      const refused = await post(capped.url, request('initialize', { protocolVersion: PROTOCOL_VERSION, capabilities: {}, clientInfo: { name: 'x', version: '1' } }));
+      expect(refused.status).toBe(429);
+      expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+      expect(refused.messages[0]).toMatchObject({ jsonrpc: '2.0', error: { code: -32000, message: expect.stringMatching(/at most 2 sessions/) } });
+    } finally {
+      await capped.stop('SIGKILL');
+    }
+  });
+});
+
 describe('slow SSE clients', () => {
   let replica: ServerProcess;
   beforeAll(async () => {

@@ -10,7 +10,7 @@ let B: ServerProcess;
 
 beforeAll(async () => {
   redis = await RedisProcess.start();
-  [A, B] = await Promise.all(['own-a', 'own-b'].map((name) => ServerProcess.start(name, { REDIS_URL: redis.url })));
+  [A, B] = (await Promise.all(['own-a', 'own-b'].map((name) => ServerProcess.start(name, { REDIS_URL: redis.url })))) as [ServerProcess, ServerProcess];
 });
 
 afterAll(async () => {
@@ -74,6 +74,20 @@ describe('cancellation', () => {
       expect(progressed).toBeLessThan(30);
     });
   }
+});
+
+describe('an owner that is gone', () => {
+  it('refuses an answer to a server-to-client request whose replica was killed with a JSON-RPC error, not 202', async () => {
+    const E = await ServerProcess.start('own-e', { REDIS_URL: redis.url });
+    const session = await initialize(E.url, { sampling: {} });
+    const call = startCall(E, session, 71, 'sample', { prompt: 'lost' });
+    await waitFor(() => call.messages().some((m) => m.method === 'sampling/createMessage'));
+    const asked = call.messages().find((m) => m.method === 'sampling/createMessage')!;
+    await E.stop('SIGKILL');
+    const answer = await post(B.url, { jsonrpc: '2.0', id: asked.id, result: { role: 'assistant', model: 'm', content: { type: 'text', text: 'late' } } }, session);
+    expect(answer.status).toBe(409);
+    expect(answer.messages[0]).toMatchObject({ jsonrpc: '2.0', error: { code: -32000, message: expect.stringMatching(/gone/) } });
+  });
 });
 
 describe('drain', () => {

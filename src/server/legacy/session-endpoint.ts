@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { JSONRPCMessageSchema } from '@modelcontextprotocol/core';
 import { isInitializeRequest } from '@modelcontextprotocol/server';
 import type { InitializeRequest, JSONRPCMessage, JSONRPCRequest, LoggingLevel, MessageExtraInfo, RequestId } from '@modelcontextprotocol/server';
-import { requestPrincipal, samePrincipal, type AuthenticatedRequest } from '../../auth/principal.js';
+import { principalKey, requestPrincipal, samePrincipal, type AuthenticatedRequest } from '../../auth/principal.js';
 import type { FleetConfig } from '../../config.js';
 import type { FleetObserver } from '../../observability/observer.js';
 import { StoreUnavailableError } from '../../redis/errors.js';
@@ -21,6 +21,7 @@ import {
 } from '../http-guards.js';
 import { addressKey, clientAddress } from '../../limits/client-address.js';
 import type { RateLimiter } from '../../limits/rate-limiter.js';
+import type { SessionQuota } from '../../limits/session-quota.js';
 import { NOT_JSON } from '../json-body.js';
 import { ErrorCode, isRequest, isResponse, sendJsonRpcError } from '../jsonrpc.js';
 import { setMethodLabel } from '../request-labels.js';
@@ -63,6 +64,7 @@ export interface EndpointDeps {
   pending: PendingClientRequests;
   observer: FleetObserver;
   sessionRate: RateLimiter;
+  sessionQuota: SessionQuota;
 }
 
 class HttpError extends Error {
@@ -231,11 +233,26 @@ export class McpEndpoint {
     await this.dispatch(req, res, runtime, messages, batch, record.id, effectiveVersion(req, record));
   }
 
+  /** New sessions are limited per client address and second, per principal and in total (429 with Retry-After). */
   private async admitNewSession(req: IncomingMessage): Promise<void> {
-    const { config, sessionRate } = this.deps;
-    if (this.stateless || config.newSessionsPerAddressPerSecond === 0) return;
-    if (!(await sessionRate.take(`sessions:${addressKey(clientAddress(req, config.trustedProxyHops))}`))) {
+    const { config, sessionRate, sessionQuota } = this.deps;
+    if (this.stateless) return;
+    if (config.newSessionsPerAddressPerSecond > 0 && !(await sessionRate.take(`sessions:${addressKey(clientAddress(req, config.trustedProxyHops))}`))) {
       throw new HttpError(429, ErrorCode.ServerError, `Too Many Requests: at most ${config.newSessionsPerAddressPerSecond} new sessions per second from one address`, { 'Retry-After': '1' });
+    }
+    const principal = requestPrincipal(req);
+    const quotas: Array<[string, number, string]> = [
+      ['total', config.maxSessionsTotal, 'the fleet'],
+      ...(principal ? ([[`principal:${addressKey(principalKey(principal))}`, config.maxSessionsPerPrincipal, 'one principal']] as Array<[string, number, string]>) : []),
+    ];
+    for (const [key, limit, who] of quotas) {
+      if (limit === 0) continue;
+      const verdict = await sessionQuota.admit(key, limit);
+      if (!verdict.admitted) {
+        throw new HttpError(429, ErrorCode.ServerError, `Too Many Requests: ${who} may open at most ${limit} sessions within SESSION_TTL_SECONDS`, {
+          'Retry-After': String(Math.ceil(verdict.retryAfterMs / 1000)),
+        });
+      }
     }
   }
 
@@ -379,7 +396,10 @@ export class McpEndpoint {
       if (this.deps.pending.resolve(message, sessionId)) this.deps.observer.delivered('response', 'local', 0);
       return;
     }
-    await this.deps.streams.sendToInstance(instance, { type: 'client-response', sessionId, message, publishedAt: Date.now() });
+    const delivered = await this.deps.streams.sendToInstance(instance, { type: 'client-response', sessionId, message, publishedAt: Date.now() });
+    if (!delivered) {
+      throw new HttpError(409, ErrorCode.ServerError, 'Conflict: the replica that sent this request is gone, and the request it answers with it; retry the call');
+    }
   }
 
   private async get(req: IncomingMessage, res: ServerResponse): Promise<void> {
