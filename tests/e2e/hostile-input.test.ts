@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisProcess } from '../../src/fleet/redis-process.js';
-import { callTool, initialize, MODERN_PROTOCOL_VERSION, modernRequest, post, postModern, PROTOCOL_VERSION, rawHttp, request, toolJson } from '../support/raw-mcp.js';
+import { callTool, initialize, MODERN_PROTOCOL_VERSION, modernRequest, post, POST_HEADERS, postModern, PROTOCOL_VERSION, rawHttp, request, toolJson } from '../support/raw-mcp.js';
 import { ServerProcess } from '../support/server-process.js';
 
 /**
@@ -91,6 +91,17 @@ describe('hostile input', () => {
     // HTTP/1.0: the body runs to the end of the connection, so another response would become part of it.
     expect(reply.match(/HTTP\/1\.1/g)).toHaveLength(1);
     expect(JSON.parse(reply.slice(reply.indexOf('\r\n\r\n') + 4))).toMatchObject({ jsonrpc: '2.0', error: { message: expect.stringMatching(/Not Found/) } });
+  });
+
+  it('answers a request whose id is already in progress in the session with an error, and the other as usual (one of them was never answered)', async () => {
+    const session = await initialize(server.url);
+    // Half a second of work: the second arrives while the first runs.
+    const slow = { jsonrpc: '2.0', id: 8, method: 'tools/call', params: { name: 'progress', arguments: { steps: 5, delayMs: 100 } } };
+    const send = () =>
+      fetch(server.url, { method: 'POST', signal: AbortSignal.timeout(10_000), headers: { ...POST_HEADERS, 'Mcp-Session-Id': session, 'MCP-Protocol-Version': PROTOCOL_VERSION }, body: JSON.stringify(slow) }).then((r) => r.json());
+    const answers = await Promise.all([send(), send()]);
+    expect(answers.find((a) => 'result' in a)).toMatchObject({ id: 8, result: { content: [{ type: 'text' }] } });
+    expect(answers.find((a) => 'error' in a)).toMatchObject({ id: 8, error: { code: -32600, message: expect.stringMatching(/already in progress/) } });
   });
 
   it('answers an Expect other than 100-continue with a 417 that has a JSON-RPC body', async () => {

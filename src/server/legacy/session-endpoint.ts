@@ -342,6 +342,11 @@ export class McpEndpoint {
     const finished = new Promise<void>((resolve) => sink.onDone(resolve));
     const abandoned = new Promise<void>((resolve) => res.once('close', resolve));
     for (const request of requests) {
+      // Its answer would go to the first one's stream, and this one would never be answered.
+      if (runtime.transport.runs(request.id)) {
+        await sink.write({ jsonrpc: '2.0', id: request.id, error: { code: ErrorCode.InvalidRequest, message: `Invalid Request: a request with id ${JSON.stringify(request.id)} is already in progress in this session` } });
+        continue;
+      }
       if (request.method === 'logging/setLevel') {
         const level = (request.params as { level?: unknown } | undefined)?.level;
         if (!isLoggingLevel(level)) {
