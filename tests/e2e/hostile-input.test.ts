@@ -98,10 +98,18 @@ describe('hostile input', () => {
     // Half a second of work: the second arrives while the first runs.
     const slow = { jsonrpc: '2.0', id: 8, method: 'tools/call', params: { name: 'progress', arguments: { steps: 5, delayMs: 100 } } };
     const send = () =>
-      fetch(server.url, { method: 'POST', signal: AbortSignal.timeout(10_000), headers: { ...POST_HEADERS, 'Mcp-Session-Id': session, 'MCP-Protocol-Version': PROTOCOL_VERSION }, body: JSON.stringify(slow) }).then((r) => r.json());
+      fetch(server.url, { method: 'POST', signal: AbortSignal.timeout(10_000), headers: { ...POST_HEADERS, 'Mcp-Session-Id': session, 'MCP-Protocol-Version': PROTOCOL_VERSION }, body: JSON.stringify(slow) }).then((r) => r.json() as Promise<Record<string, unknown>>);
     const answers = await Promise.all([send(), send()]);
     expect(answers.find((a) => 'result' in a)).toMatchObject({ id: 8, result: { content: [{ type: 'text' }] } });
     expect(answers.find((a) => 'error' in a)).toMatchObject({ id: 8, error: { code: -32600, message: expect.stringMatching(/already in progress/) } });
+    // logging/setLevel awaits Redis before it is dispatched: copies that wait together are answered too.
+    const level = JSON.stringify({ jsonrpc: '2.0', id: 9, method: 'logging/setLevel', params: { level: 'debug' } });
+    const levels = await Promise.all(
+      Array.from({ length: 5 }, () =>
+        fetch(server.url, { method: 'POST', signal: AbortSignal.timeout(10_000), headers: { ...POST_HEADERS, 'Mcp-Session-Id': session, 'MCP-Protocol-Version': PROTOCOL_VERSION }, body: level }).then((r) => r.json() as Promise<Record<string, unknown>>),
+      ),
+    );
+    for (const answer of levels) expect(answer).toMatchObject({ id: 9 });
   });
 
   it('answers an Expect other than 100-continue with a 417 that has a JSON-RPC body', async () => {

@@ -342,11 +342,6 @@ export class McpEndpoint {
     const finished = new Promise<void>((resolve) => sink.onDone(resolve));
     const abandoned = new Promise<void>((resolve) => res.once('close', resolve));
     for (const request of requests) {
-      // Its answer would go to the first one's stream, and this one would never be answered.
-      if (runtime.transport.runs(request.id)) {
-        await sink.write({ jsonrpc: '2.0', id: request.id, error: { code: ErrorCode.InvalidRequest, message: `Invalid Request: a request with id ${JSON.stringify(request.id)} is already in progress in this session` } });
-        continue;
-      }
       if (request.method === 'logging/setLevel') {
         const level = (request.params as { level?: unknown } | undefined)?.level;
         if (!isLoggingLevel(level)) {
@@ -360,6 +355,12 @@ export class McpEndpoint {
         closeStandaloneSSEStream: sessionId === undefined ? undefined : () => void this.deps.streams.disconnect(sessionId, STANDALONE_STREAM).catch(() => {}),
         authInfo: (req as AuthenticatedRequest).auth,
       };
+      // Checked just before dispatching, with no await between: its answer would go to the first
+      // one's stream, and this one would never be answered.
+      if (runtime.transport.runs(request.id)) {
+        await sink.write({ jsonrpc: '2.0', id: request.id, error: { code: ErrorCode.InvalidRequest, message: `Invalid Request: a request with id ${JSON.stringify(request.id)} is already in progress in this session` } });
+        continue;
+      }
       runtime.transport.dispatchRequest(request, sink, extra);
     }
     // The HTTP request is over when the answer is complete or the client has gone (the server
