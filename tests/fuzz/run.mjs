@@ -7,7 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const USAGE = `Usage: npm run fuzz -- [--cases N] [--seed S] [--path P] [--keep-going]
-  --cases N      generated requests (default 20000; FUZZ_CASES)
+  --cases N      fast-check runs, about 1.3 requests each (default 20000; FUZZ_CASES)
   --seed S       fast-check seed, to replay a run (default: random, printed; FUZZ_SEED)
   --path P       fast-check path of a reported failure, with its seed, to replay just that case (FUZZ_PATH)
   --keep-going   count every violation instead of stopping at the first and shrinking it (FUZZ_KEEP_GOING=1)`;
