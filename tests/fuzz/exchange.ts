@@ -25,6 +25,8 @@ export interface Outcome {
   timedOut: 'head' | 'body' | undefined;
   /** The connection failed or closed without a response head. */
   failure: string | undefined;
+  /** The body ended before its framing said (not a stream the test closed). */
+  cut: boolean;
   elapsedMs: number;
   /** JSON-RPC messages of the body (the JSON body, or each SSE data frame). */
   messages: unknown[];
@@ -100,6 +102,7 @@ async function fetchReader(endpoint: Endpoint, request: WireRequest): Promise<Re
   const headers = new Map<string, string>();
   response.headers.forEach((value, name) => headers.set(name, value));
   const body = response.body;
+  let cut = false;
   return {
     head: Promise.resolve({ status: response.status, headers }),
     async *chunks() {
@@ -107,10 +110,14 @@ async function fetchReader(endpoint: Endpoint, request: WireRequest): Promise<Re
       try {
         for await (const chunk of body) yield Buffer.from(chunk);
       } catch {
-        // aborted by close()
+        // Aborted by close(), or the connection ended mid-body.
+        cut = !controller.signal.aborted;
       }
     },
     close: () => controller.abort(),
+    get cut() {
+      return cut;
+    },
   };
 }
 
@@ -167,6 +174,7 @@ export async function exchange(endpoint: Endpoint, request: WireRequest, socket:
     closedByTest: undefined,
     timedOut: undefined,
     failure: undefined,
+    cut: false,
     elapsedMs: performance.now() - started,
     messages: [],
     unparsable: false,
@@ -223,7 +231,8 @@ export async function exchange(endpoint: Endpoint, request: WireRequest, socket:
   await reading.catch(() => {});
   const timedOut = read === 'timeout' && !staysOpen ? 'body' : undefined;
   const elapsedMs = (staysOpen ? headAt : performance.now()) - started;
-  return outcome({ status: head.status, headers: head.headers, body, eventStream, closedByTest, timedOut, elapsedMs, ...messagesOf(head, body, eventStream) });
+  const cut = reader.cut && closedByTest === undefined;
+  return outcome({ status: head.status, headers: head.headers, body, eventStream, closedByTest, timedOut, cut, elapsedMs, ...messagesOf(head, body, eventStream) });
 }
 
 function isServerRequest(message: unknown): boolean {

@@ -17,6 +17,7 @@ const answer = (fields: Partial<Outcome>): Outcome => ({
   closedByTest: undefined,
   timedOut: undefined,
   failure: undefined,
+  cut: false,
   elapsedMs: 1,
   messages: [],
   unparsable: false,
@@ -49,9 +50,11 @@ describe('the properties of one answer', () => {
     expect(kinds(judgeAnswer('GET', 0, answer({ status: 400, body: page })))).toEqual(['bodiless-error']);
   });
 
-  it('counts a lost answer to a large request as the known early-answer reset, and only that', () => {
+  it('counts an answer to a large request lost or cut short as the known reset, and only that', () => {
     expect(judgeAnswer('POST', 100_000, answer({ status: undefined, failure: 'closed' }))).toBe(LOST_EARLY_ANSWER);
+    expect(judgeAnswer('POST', 100_000, answer({ status: 400, cut: true, body: '{"jsonrpc":"2.0","err' }))).toBe(LOST_EARLY_ANSWER);
     expect(kinds(judgeAnswer('POST', 1000, answer({ status: undefined, failure: 'closed' })))).toEqual(['no-answer']);
+    expect(kinds(judgeAnswer('POST', 1000, answer({ status: 200, cut: true, messages: [{}] })))).toEqual(['malformed-answer']);
   });
 });
 
@@ -97,6 +100,9 @@ describe('reading answers', () => {
       } else if (req.url === '/asks-client') {
         res.writeHead(200, { 'Content-Type': 'text/event-stream' });
         res.write(`data: ${JSON.stringify({ jsonrpc: '2.0', id: 'abc~1', method: 'sampling/createMessage', params: {} })}\n\n`);
+      } else if (req.url === '/cut') {
+        res.writeHead(400, { 'Content-Type': 'application/json', 'Content-Length': '100' });
+        res.write('{"jsonrpc":', () => res.destroy());
       } else if (req.url === '/stalls') {
         res.writeHead(200, { 'Content-Type': 'text/event-stream' });
         res.write(': nothing yet\n\n');
@@ -119,6 +125,15 @@ describe('reading answers', () => {
     for (const socket of [false, true]) {
       const outcome = await get('/error', socket);
       expect(outcome).toMatchObject({ status: 400, via: socket ? 'socket' : 'fetch', messages: [rpcError], timedOut: undefined, closedByTest: undefined });
+    }
+  });
+
+  it('tells an answer cut short by the connection from a whole one, by fetch and by hand', async () => {
+    for (const socket of [false, true]) {
+      const outcome = await get('/cut', socket);
+      expect(outcome, socket ? 'socket' : 'fetch').toMatchObject({ status: 400, cut: true, body: '{"jsonrpc":' });
+      expect(kinds(judgeAnswer('GET', 0, outcome))).toContain('malformed-answer');
+      expect((await get('/error', socket)).cut).toBe(false);
     }
   });
 

@@ -3,12 +3,13 @@ import type { Outcome } from './exchange.js';
 export type ViolationKind = '5xx' | 'hang' | 'bodiless-error' | 'malformed-answer' | 'no-answer' | 'foreign-key-or-channel' | 'bystander-error' | 'replica-down';
 
 /**
- * A known defect, counted but not failed on until it is fixed: a replica that answers before it has
- * read the request body (no Host, a refused Origin, an Expect it does not know, a body over
- * MAX_BODY_BYTES, a request Node's parser refuses) closes the connection with the body unread, and
- * the reset that follows can destroy its answer (more often the larger the body: about 1% of
- * refusals at 64 KB through the balancer, 10-40% at 1-3 MB). Small bodies are read whole by the
- * kernel first and never lose their answer.
+ * Known, counted but not failed on until fixed: the answer to a request with a large body lost or
+ * cut short by a connection reset. A replica that answers before it has read the body (no Host, a
+ * refused Origin, an Expect it does not know, a body over MAX_BODY_BYTES, a request Node's parser
+ * refuses) closes the connection with the body unread, and the reset destroys the answer in flight
+ * (about 1% of such answers at 64 KB through the balancer, 10-40% at 1-3 MB); through the balancer,
+ * a large 4xx to a request with `Expect: 100-continue` is sometimes cut short as well. Small bodies
+ * are read whole by the kernel first and never lose their answer.
  */
 export const LOST_EARLY_ANSWER = 'lost-early-answer';
 const EARLY_ANSWER_SAFE_BYTES = 16 * 1024;
@@ -41,11 +42,10 @@ export function judgeAnswer(method: string, requestBodyBytes: number, outcome: O
   const found: Violation[] = [];
   const status = outcome.status;
   if (outcome.timedOut) found.push({ kind: 'hang', detail: `no ${outcome.timedOut === 'head' ? 'response' : 'end of the response body'} within the limit` });
-  if (outcome.failure !== undefined) {
-    if (requestBodyBytes > EARLY_ANSWER_SAFE_BYTES) return LOST_EARLY_ANSWER;
-    found.push({ kind: 'no-answer', detail: outcome.failure });
-  }
+  if ((outcome.failure !== undefined || outcome.cut) && requestBodyBytes > EARLY_ANSWER_SAFE_BYTES) return LOST_EARLY_ANSWER;
+  if (outcome.failure !== undefined) found.push({ kind: 'no-answer', detail: outcome.failure });
   if (status === undefined) return found;
+  if (outcome.cut) found.push({ kind: 'malformed-answer', detail: `${status} cut short after ${outcome.body.length} characters` });
   if (status >= 500) found.push({ kind: '5xx', detail: `${status} ${outcome.body.slice(0, 300)}` });
   if (status >= 400 && method !== 'HEAD' && !refusedByBalancer(outcome) && !outcome.timedOut && !isJsonRpcError(outcome.messages[0])) {
     found.push({ kind: 'bodiless-error', detail: `${status} with ${outcome.body === '' ? 'an empty body' : `body ${JSON.stringify(outcome.body.slice(0, 300))}`} (${outcome.headers.get('content-type') ?? 'no content-type'})` });

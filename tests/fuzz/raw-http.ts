@@ -16,6 +16,8 @@ export interface ResponseReader {
   /** Body pieces as they arrive; ends with the body (or when close() is called). */
   chunks(): AsyncIterable<Buffer>;
   close(): void;
+  /** The connection ended before the body its framing announced (a reset, or a close mid-body). */
+  readonly cut: boolean;
 }
 
 /** Thrown when the server closed the connection before sending a whole response head. */
@@ -95,6 +97,7 @@ export function rawExchange(port: number, payload: Buffer, bodiless: boolean, ho
   });
   headPromise.catch(() => {});
 
+  let cut = false;
   const finish = () => {
     if (ended) return;
     ended = true;
@@ -139,6 +142,7 @@ export function rawExchange(port: number, payload: Buffer, bodiless: boolean, ho
   });
   let socketError: string | undefined;
   const closed = () => {
+    if (!ended && head && (framing.kind === 'length' || framing.kind === 'chunked')) cut = true;
     if (!head) rejectHead(new NoResponseError(`the connection closed${socketError ? ` (${socketError})` : ''} after ${buffered.length} bytes, before a response head; ${socket.bytesWritten} of ${payload.length} request bytes written`));
     finish();
   };
@@ -160,5 +164,8 @@ export function rawExchange(port: number, payload: Buffer, bodiless: boolean, ho
       }
     },
     close: finish,
+    get cut() {
+      return cut;
+    },
   };
 }
