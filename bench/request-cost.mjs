@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // What the Redis path costs per request, measured: tools/call latency (p50/p95/p99), throughput,
 // Redis commands and Redis time per request, in memory vs on Redis, and across replicas.
-// Usage: npm run bench [-- --calls 2000 --concurrency 16]
+// Usage: npm run bench:request-cost [-- --calls 2000 --concurrency 16]
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../dist/config.js';
 import { RedisProcess } from '../dist/fleet/redis-process.js';

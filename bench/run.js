@@ -1,0 +1,115 @@
+#!/usr/bin/env node
+// npm run bench: mcp-fleet's two eras side by side with tmcp and the SDK's stock server, in one
+// invocation, in interleaved rounds; writes bench/results/latest.json and latest.md.
+// With --cpu-prof, the replicas run under node --cpu-prof instead and the profiles are summarised.
+// Usage: npm run bench [-- --rounds 3 --clients 50 --warmup-ms 1000 --measure-ms 3000 --only mcp-fleet,tmcp/redis-3-lb]
+//        npm run bench -- --cpu-prof [--cpu-prof-dir bench/results/profiles] [--only mcp-fleet/redis-3-lb]
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { measureLoad, measureNotifications, measureRedisIdle } from './lib/measure.js';
+import { profileScenarios } from './lib/profile-run.js';
+import { checkTargets, renderMarkdown, scenarioId, summarise } from './lib/report.js';
+import { ERAS, startTarget, TARGETS } from './lib/targets.js';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const { values } = parseArgs({
+  options: {
+    rounds: { type: 'string', default: '3' },
+    clients: { type: 'string', default: '50' },
+    'warmup-ms': { type: 'string', default: '1000' },
+    'measure-ms': { type: 'string', default: '3000' },
+    'census-ms': { type: 'string', default: '1000' },
+    'notify-samples': { type: 'string', default: '40' },
+    'max-calls': { type: 'string', default: '2000000' },
+    only: { type: 'string' },
+    out: { type: 'string', default: path.join(HERE, 'results') },
+    'cpu-prof': { type: 'boolean', default: false },
+    'cpu-prof-dir': { type: 'string', default: path.join(HERE, 'results', 'profiles') },
+  },
+});
+
+const settings = {
+  rounds: Number(values.rounds),
+  clients: Number(values.clients),
+  warmupMs: Number(values['warmup-ms']),
+  measureMs: Number(values['measure-ms']),
+  censusMs: Number(values['census-ms']),
+  notifySamples: Number(values['notify-samples']),
+  notifyTimeoutMs: 2000,
+  maxCalls: Number(values['max-calls']),
+  timeoutMs: 10_000,
+};
+
+/** `--only a,b`: targets or scenarios whose id starts with one of them. */
+const selected = (id) => !values.only || values.only.split(',').some((prefix) => id.startsWith(prefix.trim()));
+const scenarios = TARGETS.flatMap((t) => ERAS[t.impl].map((era) => ({ ...t, era, id: scenarioId(t.impl, t.setup, era) }))).filter((s) => selected(s.id));
+if (scenarios.length === 0) throw new Error(`--only ${values.only} selects no scenario`);
+
+function machine() {
+  const cpus = os.cpus();
+  return {
+    nproc: os.availableParallelism?.() ?? cpus.length,
+    cpuModel: cpus[0]?.model.trim() ?? 'unknown',
+    node: process.version,
+    os: `${os.type()} ${os.release()}`,
+    loadAverage: os.loadavg(),
+  };
+}
+
+const log = (line) => process.stderr.write(`${line}\n`);
+
+async function compare() {
+  const targets = [];
+  for (const t of TARGETS.filter((t) => scenarios.some((s) => s.impl === t.impl && s.setup === t.setup))) {
+    log(`starting ${t.id}`);
+    targets.push(await startTarget(t));
+  }
+  for (const target of targets) await measureRedisIdle(target);
+  const byId = new Map(targets.map((t) => [t.id, t]));
+  const results = {
+    date: new Date().toISOString(),
+    machine: machine(),
+    settings,
+    scenarios: scenarios.map(({ id, impl, setup, era }) => ({ id, impl, setup, era })),
+    redisIdleCpuUsPerSecond: Object.fromEntries(targets.filter((t) => t.redis).map((t) => [t.id, t.redisIdleCpuUsPerSecond])),
+    rounds: [],
+  };
+  try {
+    for (let round = 0; round < settings.rounds; round++) {
+      const entry = { scenarios: {}, notifications: {} };
+      // Each round starts one scenario further along, so no scenario always runs first or last.
+      const order = scenarios.map((_, i) => scenarios[(i + round) % scenarios.length]);
+      for (const scenario of order) {
+        const target = byId.get(`${scenario.impl}/${scenario.setup}`);
+        entry.scenarios[scenario.id] = await measureLoad(target, scenario.era, settings);
+        const m = entry.scenarios[scenario.id];
+        log(`round ${round + 1}/${settings.rounds} ${scenario.id}: ${m.callsPerSecond.toFixed(0)} calls/s, p50 ${m.p50Ms.toFixed(2)} ms, ${m.serverCpuUsPerCall.toFixed(0)} µs CPU/call${m.errors ? `, ${m.errors} errors` : ''}`);
+      }
+      for (const scenario of order) {
+        const target = byId.get(`${scenario.impl}/${scenario.setup}`);
+        entry.notifications[scenario.id] = await measureNotifications(target, scenario.era, settings);
+      }
+      results.rounds.push(entry);
+    }
+  } finally {
+    for (const target of targets) await target.stop();
+  }
+  const summary = summarise(results);
+  const checks = checkTargets(summary);
+  const markdown = renderMarkdown(results, summary, checks);
+  fs.mkdirSync(values.out, { recursive: true });
+  fs.writeFileSync(path.join(values.out, 'latest.json'), `${JSON.stringify({ ...results, summary, targets: checks }, null, 2)}\n`);
+  fs.writeFileSync(path.join(values.out, 'latest.md'), markdown);
+  process.stdout.write(markdown);
+  log(`wrote ${path.join(values.out, 'latest.json')} and latest.md`);
+}
+
+if (values['cpu-prof']) {
+  await profileScenarios(scenarios, settings, values['cpu-prof-dir'], log);
+} else {
+  await compare();
+}
+process.exit(0);
