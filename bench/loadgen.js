@@ -46,6 +46,8 @@ async function runLoad(config) {
   let total = 0;
   let phase;
   let stopped = false;
+  let reachedMax;
+  const maxReached = new Promise((resolve) => (reachedMax = resolve));
   const counters = () => ({ calls: 0, errors: 0, latencies: [], started: performance.now() });
 
   const client = async (index) => {
@@ -59,7 +61,7 @@ async function runLoad(config) {
       } catch {
         ok = false;
       }
-      total++;
+      if (++total >= config.maxCalls) reachedMax();
       // A call counts in the phase it both started and ended in.
       if (current !== phase || !current) continue;
       current.calls++;
@@ -73,7 +75,9 @@ async function runLoad(config) {
     phase = counters();
     send({ type: 'phase', name });
     const current = phase;
-    await new Promise((resolve) => setTimeout(resolve, ms));
+    let timer;
+    await Promise.race([new Promise((resolve) => (timer = setTimeout(resolve, ms))), maxReached]);
+    clearTimeout(timer);
     phase = undefined;
     const seconds = (performance.now() - current.started) / 1000;
     send({ type: 'phase-end', name, calls: current.calls, errors: current.errors, seconds, latency: latencySummary(current.latencies) });
