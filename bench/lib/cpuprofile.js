@@ -56,10 +56,23 @@ function frameKey(frame) {
 export function selfTimes(profiles, window = {}) {
   const functions = new Map();
   const packages = new Map();
+  const inclusive = new Map();
   let busyUs = 0;
   let idleUs = 0;
+  const entryOf = (frame) => {
+    const key = frameKey(frame);
+    let entry = functions.get(key);
+    if (!entry) {
+      const pkg = frame.functionName === '(garbage collector)' ? '(garbage collector)' : packageOf(frame.url);
+      entry = { name: frame.functionName || '(anonymous)', location: frame.url ? `${frame.url.replace(/^file:\/\//, '')}:${frame.lineNumber + 1}` : '', pkg, selfUs: 0 };
+      functions.set(key, entry);
+    }
+    return [key, entry];
+  };
   for (const profile of profiles) {
     const nodes = new Map(profile.nodes.map((n) => [n.id, n]));
+    const parents = new Map();
+    for (const n of profile.nodes) for (const c of n.children ?? []) parents.set(c, n.id);
     for (const { id, duration } of timedSamples(profile, window)) {
       const frame = nodes.get(id)?.callFrame;
       if (!frame) continue;
@@ -68,15 +81,38 @@ export function selfTimes(profiles, window = {}) {
         continue;
       }
       busyUs += duration;
-      const key = frameKey(frame);
-      const pkg = frame.functionName === '(garbage collector)' ? '(garbage collector)' : packageOf(frame.url);
-      const entry = functions.get(key) ?? { name: frame.functionName || '(anonymous)', location: frame.url ? `${frame.url.replace(/^file:\/\//, '')}:${frame.lineNumber + 1}` : '', pkg, selfUs: 0 };
+      const [, entry] = entryOf(frame);
       entry.selfUs += duration;
-      functions.set(key, entry);
-      packages.set(pkg, (packages.get(pkg) ?? 0) + duration);
+      packages.set(entry.pkg, (packages.get(entry.pkg) ?? 0) + duration);
+      // Total (inclusive) time: each function on the sample's stack, once.
+      const onStack = new Set();
+      for (let at = id; at !== undefined; at = parents.get(at)) {
+        const f = nodes.get(at)?.callFrame;
+        if (!f || IDLE.has(f.functionName)) continue;
+        const [key] = entryOf(f);
+        if (onStack.has(key)) continue;
+        onStack.add(key);
+        inclusive.set(key, (inclusive.get(key) ?? 0) + duration);
+      }
     }
   }
-  return { busyUs, idleUs, functions, packages };
+  return { busyUs, idleUs, functions, packages, inclusive };
+}
+
+/** The project's own code and the MCP libraries: what the inclusive table shows by default. */
+export const OWN_OR_MCP = /^(mcp-fleet |@modelcontextprotocol\/|tmcp$|@tmcp\/)/;
+
+/** The `top` functions by total (inclusive) time among those whose package matches `only`. */
+export function topInclusive(times, { top = 15, only = OWN_OR_MCP, ...per } = {}) {
+  return [...times.inclusive.entries()]
+    .map(([key, totalUs]) => ({ ...times.functions.get(key), totalUs }))
+    .filter((f) => only.test(f.pkg))
+    .sort((a, b) => b.totalUs - a.totalUs)
+    .slice(0, top)
+    .map((f) => {
+      const share = f.totalUs / Math.max(1, times.busyUs);
+      return { ...f, totalMs: f.totalUs / 1000, share, usPerCall: perCall(f.totalUs, share, per) };
+    });
 }
 
 /**
@@ -119,6 +155,10 @@ export function renderSummary(times, { top = 25, calls, cpuUsPerCall, title = 'C
   ];
   for (const f of topFunctions(times, { top, calls, cpuUsPerCall })) {
     lines.push(`${f.selfMs.toFixed(1).padStart(9)} ${(f.share * 100).toFixed(1).padStart(6)}% ${per(f.usPerCall)}  ${f.pkg.padEnd(30).slice(0, 30)} ${f.name}${f.location ? ` (${shortLocation(f.location)})` : ''}`);
+  }
+  lines.push('', ' total ms   share   µs/call  package                        function, inclusive of what it calls (own code and MCP libraries)');
+  for (const f of topInclusive(times, { calls, cpuUsPerCall })) {
+    lines.push(`${f.totalMs.toFixed(1).padStart(9)} ${(f.share * 100).toFixed(1).padStart(6)}% ${per(f.usPerCall)}  ${f.pkg.padEnd(30).slice(0, 30)} ${f.name}${f.location ? ` (${shortLocation(f.location)})` : ''}`);
   }
   lines.push('', '  self ms   share   µs/call  package');
   for (const p of topPackages(times, { calls, cpuUsPerCall }).slice(0, 15)) {

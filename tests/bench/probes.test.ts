@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mergeProfiles, packageOf, renderSummary, selfTimes, topFunctions, type CpuProfile } from '../../bench/lib/cpuprofile.js';
+import { mergeProfiles, packageOf, renderSummary, selfTimes, topFunctions, topInclusive, type CpuProfile } from '../../bench/lib/cpuprofile.js';
 import { classifyMonitor, commandsBetween, parseCommandStats, parseInfo, parseResp } from '../../bench/lib/redis-probe.js';
 
 /** What the benchmark reads from Redis (RESP, INFO, MONITOR) and from .cpuprofile files, on canned input. */
@@ -73,11 +73,20 @@ describe('CPU profiles', () => {
     expect(times.packages.get('(garbage collector)')).toBe(100);
   });
 
+  it('counts each function on a sample\'s stack once for its total time', () => {
+    const times = selfTimes([a, b]);
+    // handler is on the stack of every busy sample: work, gc and its own.
+    expect(times.inclusive.get('handler /app/dist/server/app.js:10')).toBe(350);
+    expect(times.inclusive.get('work /app/node_modules/@scope/pkg/dist/index.js:42')).toBe(250);
+    expect(topInclusive(times, { calls: 10 }).map((f) => [f.name, f.usPerCall])).toEqual([['handler', 35]]);
+  });
+
   it('keeps only the samples inside a window', () => {
     const times = selfTimes([a, b], { from: 1150, to: 1350 });
     expect(times.busyUs).toBe(100);
     expect(times.idleUs).toBe(100);
-    expect([...times.functions.keys()]).toEqual(['(garbage collector)']);
+    expect([...times.functions.entries()].filter(([, f]) => f.selfUs > 0).map(([key]) => key)).toEqual(['(garbage collector)']);
+    expect(times.inclusive.get('handler /app/dist/server/app.js:10')).toBe(100);
   });
 
   it('gives µs per call as a share of the measured CPU per call when it is known', () => {
