@@ -53,7 +53,7 @@ async function runLoad(config) {
   const client = async (index) => {
     const session = sessions[index];
     while (!stopped && total < config.maxCalls) {
-      const current = phase;
+      const startedIn = phase;
       const t0 = performance.now();
       let ok = false;
       try {
@@ -62,11 +62,14 @@ async function runLoad(config) {
         ok = false;
       }
       if (++total >= config.maxCalls) reachedMax();
-      // A call counts in the phase it both started and ended in.
-      if (current !== phase || !current) continue;
-      current.calls++;
-      if (ok) current.latencies.push(performance.now() - t0);
-      else current.errors++;
+      // A phase's calls are those that ended in it (in a steady closed loop, as many as started in
+      // it): what its CPU and Redis figures are divided by. Its latencies are those of the calls
+      // that also started in it.
+      const endedIn = phase;
+      if (!endedIn) continue;
+      endedIn.calls++;
+      if (!ok) endedIn.errors++;
+      else if (startedIn === endedIn) endedIn.latencies.push(performance.now() - t0);
     }
   };
 

@@ -2,14 +2,14 @@
 // npm run bench: mcp-fleet's two eras side by side with tmcp and the SDK's stock server, in one
 // invocation, in interleaved rounds; writes bench/results/latest.json and latest.md.
 // With --cpu-prof, the replicas run under node --cpu-prof instead and the profiles are summarised.
-// Usage: npm run bench [-- --rounds 3 --clients 50 --warmup-ms 1000 --measure-ms 3000 --only mcp-fleet,tmcp/redis-3-lb]
+// Usage: npm run bench [-- --rounds 3 --clients 50 --warmup-ms 1500 --measure-ms 2500 --only mcp-fleet,tmcp/redis-3-lb]
 //        npm run bench -- --cpu-prof [--cpu-prof-dir bench/results/profiles] [--only mcp-fleet/redis-3-lb]
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { measureLoad, measureNotifications, measureRedisIdle } from './lib/measure.js';
+import { measureLoad, measureNotifications, measureRedisIdle, primeLoad } from './lib/measure.js';
 import { profileScenarios } from './lib/profile-run.js';
 import { checkTargets, renderMarkdown, scenarioId, summarise } from './lib/report.js';
 import { ERAS, startTarget, TARGETS } from './lib/targets.js';
@@ -19,10 +19,11 @@ const { values } = parseArgs({
   options: {
     rounds: { type: 'string', default: '3' },
     clients: { type: 'string', default: '50' },
-    'warmup-ms': { type: 'string', default: '1000' },
-    'measure-ms': { type: 'string', default: '3000' },
-    'census-ms': { type: 'string', default: '1000' },
-    'notify-samples': { type: 'string', default: '40' },
+    'warmup-ms': { type: 'string', default: '1500' },
+    'measure-ms': { type: 'string', default: '2500' },
+    'census-ms': { type: 'string', default: '750' },
+    'prime-ms': { type: 'string', default: '1500' },
+    'notify-samples': { type: 'string', default: '30' },
     'max-calls': { type: 'string', default: '2000000' },
     only: { type: 'string' },
     out: { type: 'string', default: path.join(HERE, 'results') },
@@ -37,6 +38,7 @@ const settings = {
   warmupMs: Number(values['warmup-ms']),
   measureMs: Number(values['measure-ms']),
   censusMs: Number(values['census-ms']),
+  primeMs: Number(values['prime-ms']),
   notifySamples: Number(values['notify-samples']),
   notifyTimeoutMs: 2000,
   maxCalls: Number(values['max-calls']),
@@ -63,29 +65,46 @@ const log = (line) => process.stderr.write(`${line}\n`);
 
 async function compare() {
   const targets = [];
-  for (const t of TARGETS.filter((t) => scenarios.some((s) => s.impl === t.impl && s.setup === t.setup))) {
-    log(`starting ${t.id}`);
-    targets.push(await startTarget(t));
-  }
-  for (const target of targets) await measureRedisIdle(target);
-  const byId = new Map(targets.map((t) => [t.id, t]));
   const results = {
     date: new Date().toISOString(),
     machine: machine(),
     settings,
     scenarios: scenarios.map(({ id, impl, setup, era }) => ({ id, impl, setup, era })),
-    redisIdleCpuUsPerSecond: Object.fromEntries(targets.filter((t) => t.redis).map((t) => [t.id, t.redisIdleCpuUsPerSecond])),
+    redisIdleCpuUsPerSecond: {},
     rounds: [],
   };
   try {
+    for (const t of TARGETS.filter((t) => scenarios.some((s) => s.impl === t.impl && s.setup === t.setup))) {
+      log(`starting ${t.id}`);
+      targets.push(await startTarget(t));
+    }
+    for (const target of targets.filter((t) => t.redis)) {
+      await measureRedisIdle(target);
+      results.redisIdleCpuUsPerSecond[target.id] = target.redisIdleCpuUsPerSecond;
+    }
+    const byId = new Map(targets.map((t) => [t.id, t]));
+    // Unmeasured: each scenario once, so that round 1 does not measure cold processes.
+    for (const scenario of scenarios) {
+      if (settings.primeMs <= 0) break;
+      log(`priming ${scenario.id}`);
+      await primeLoad(byId.get(`${scenario.impl}/${scenario.setup}`), scenario.era, settings);
+    }
     for (let round = 0; round < settings.rounds; round++) {
       const entry = { scenarios: {}, notifications: {} };
       // Each round starts one scenario further along, so no scenario always runs first or last.
       const order = scenarios.map((_, i) => scenarios[(i + round) % scenarios.length]);
       for (const scenario of order) {
         const target = byId.get(`${scenario.impl}/${scenario.setup}`);
-        entry.scenarios[scenario.id] = await measureLoad(target, scenario.era, settings);
-        const m = entry.scenarios[scenario.id];
+        let m;
+        try {
+          m = await measureLoad(target, scenario.era, settings);
+        } catch (error) {
+          // One failed scenario leaves a gap in its round, not a lost run.
+          entry.scenarios[scenario.id] = { error: error instanceof Error ? error.message : String(error) };
+          log(`round ${round + 1}/${settings.rounds} ${scenario.id}: failed: ${entry.scenarios[scenario.id].error}`);
+          continue;
+        }
+        entry.scenarios[scenario.id] = m;
         log(`round ${round + 1}/${settings.rounds} ${scenario.id}: ${m.callsPerSecond.toFixed(0)} calls/s, p50 ${m.p50Ms.toFixed(2)} ms, ${m.serverCpuUsPerCall.toFixed(0)} µs CPU/call${m.errors ? `, ${m.errors} errors` : ''}`);
       }
       for (const scenario of order) {

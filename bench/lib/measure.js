@@ -4,6 +4,7 @@
 import { startLoadgen } from './loadgen-process.js';
 import { cpuMicros, rssBytes, totalCpuMicros } from './procstat.js';
 import { classifyMonitor, commandsBetween, RedisProbe } from './redis-probe.js';
+import { latencySummary } from './stats.js';
 
 function sample(target, probe) {
   // CLOCK_MONOTONIC µs: the clock of the servers' --cpu-prof timestamps too.
@@ -86,7 +87,7 @@ export async function measureLoad(target, era, settings) {
       serverCpuUsPerCall: (after.server - before.server) / calls,
       lbCpuUsPerCall: (after.lb - before.lb) / calls,
       // Less what the setup's Redis spends when no call is made (its cron, the readiness pings).
-      redisCpuUsPerCall: stats ? (after.redis.cpuMicros - before.redis.cpuMicros - idleRedisCpu(target) * measured.seconds) / calls : NaN,
+      redisCpuUsPerCall: stats ? Math.max(0, after.redis.cpuMicros - before.redis.cpuMicros - idleRedisCpu(target) * measured.seconds) / calls : NaN,
       redisCommandsPerCall: stats ? commandsBetween(before.redis.commands, after.redis.commands) / calls : NaN,
       redisRoundTripsPerCall: roundTrips,
       redisScriptCommandsPerCall: scriptCommands,
@@ -101,12 +102,29 @@ export async function measureLoad(target, era, settings) {
   }
 }
 
+/** Load with no measurement, to warm a scenario's processes up. */
+export async function primeLoad(target, era, settings) {
+  const loadgen = startLoadgen({
+    mode: 'load', url: target.url, era, clients: settings.clients, tool: 'whoami', args: {},
+    phases: [{ name: 'prime', ms: settings.primeMs }], maxCalls: settings.maxCalls, timeoutMs: settings.timeoutMs,
+  });
+  try {
+    await loadgen.next('phase-end', 'prime');
+    await loadgen.exited;
+  } finally {
+    loadgen.kill();
+  }
+}
+
 async function notifyOnce(era, streamUrl, triggerUrl, settings) {
   const loadgen = startLoadgen({ mode: 'notify', era, streamUrl, triggerUrl, samples: settings.notifySamples, timeoutMs: settings.notifyTimeoutMs });
   try {
     const result = await loadgen.next('notify');
     await loadgen.exited;
     return result;
+  } catch (error) {
+    // A probe that failed counts as nothing delivered; the run goes on.
+    return { samples: 0, delivered: 0, latency: latencySummary([]), error: error instanceof Error ? error.message : String(error) };
   } finally {
     loadgen.kill();
   }

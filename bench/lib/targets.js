@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { startFleet } from '../../dist/fleet/index.js';
 import { LoadBalancer } from '../../dist/fleet/load-balancer.js';
 import { ManagedProcess } from '../../dist/fleet/managed-process.js';
+import { track } from '../../dist/fleet/reaper.js';
 import { freePort, RedisProcess } from '../../dist/fleet/redis-process.js';
 import { Replica } from '../../dist/fleet/replica.js';
 import { waitForOk } from '../../dist/fleet/wait-ready.js';
@@ -125,6 +126,8 @@ export async function startTarget(target, { profileDir } = {}) {
   }
 
   const redis = usesRedis(target.setup) ? await RedisProcess.start() : undefined;
+  // Killed with this process if it dies before stop().
+  track(redis?.pid);
   const env = { ...base, ...(redis ? { REDIS_URL: redis.url, REQUEST_STATE_KEYS: randomBytes(32).toString('base64url') } : {}) };
   const replicas = [];
   let lb;

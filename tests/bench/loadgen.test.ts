@@ -62,7 +62,8 @@ describe('the load generator', () => {
     // Calls carry the session and the version the server chose at initialize.
     expect([...seen.sessions].every((s) => s.endsWith('@2025-06-18'))).toBe(true);
     expect(measure!.errors).toBe(0);
-    expect(measure!.latency.count).toBe(measure!.calls);
+    // Latencies only of calls that started and ended in the phase; calls, of all that ended in it.
+    expect(measure!.latency.count).toBeLessThanOrEqual(measure!.calls);
     expect(warmup!.calls + measure!.calls).toBeLessThanOrEqual(seen.toolCalls - before);
   });
 
