@@ -12,6 +12,7 @@ import { parseArgs } from 'node:util';
 import { measureLoad, measureNotifications, measureRedisIdle, primeLoad } from './lib/measure.js';
 import { profileScenarios } from './lib/profile-run.js';
 import { checkTargets, renderMarkdown, scenarioId, summarise } from './lib/report.js';
+import { roundOrder } from './lib/schedule.js';
 import { ERAS, startTarget, TARGETS } from './lib/targets.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -91,8 +92,7 @@ async function compare() {
     }
     for (let round = 0; round < settings.rounds; round++) {
       const entry = { scenarios: {}, notifications: {} };
-      // Each round starts one scenario further along, so no scenario always runs first or last.
-      const order = scenarios.map((_, i) => scenarios[(i + round) % scenarios.length]);
+      const order = roundOrder(scenarios, round);
       for (const scenario of order) {
         const target = byId.get(`${scenario.impl}/${scenario.setup}`);
         let m;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { checkTargets, renderMarkdown, summarise, tableRows, TABLE_HEADER, type Results } from '../../bench/lib/report.js';
+import { roundOrder } from '../../bench/lib/schedule.js';
 import { latencySummary, median, percentile, ratio } from '../../bench/lib/stats.js';
 
 /** The benchmark's table, JSON summary and ratio code on canned rounds. */
@@ -126,5 +127,33 @@ describe('summarise', () => {
     expect(markdown).toContain('2026-12-01T00:00:00.000Z on 2 × Test CPU, Node v20.0.0');
     expect(markdown).toContain(`| ${TABLE_HEADER.join(' | ')} |`);
     expect(markdown).toContain('| modern redis-3-lb: 0 Redis round trips per call | 0.00 | yes |');
+  });
+});
+
+describe('the order of a round', () => {
+  const all = ['mcp-fleet', 'tmcp', 'sdk'].flatMap((impl) =>
+    (impl === 'sdk' ? ['memory-1', 'memory-3-lb'] : ['memory-1', 'redis-3-lb']).flatMap((setup) =>
+      (impl === 'sdk' ? ['modern'] : ['legacy', 'modern']).map((era) => ({ id: `${impl}/${setup}/${era}`, impl, setup, era })),
+    ),
+  );
+  const ids = (round: number) => roundOrder(all, round).map((s) => s.id);
+
+  it('runs each mcp-fleet scenario next to its references, every scenario once', () => {
+    expect(ids(0)).toEqual([
+      'mcp-fleet/memory-1/legacy', 'tmcp/memory-1/legacy',
+      'mcp-fleet/memory-1/modern', 'tmcp/memory-1/modern', 'sdk/memory-1/modern',
+      'mcp-fleet/redis-3-lb/legacy', 'tmcp/redis-3-lb/legacy',
+      'mcp-fleet/redis-3-lb/modern', 'tmcp/redis-3-lb/modern', 'sdk/memory-3-lb/modern',
+    ]);
+    for (const round of [1, 2, 3, 4]) expect([...ids(round)].sort()).toEqual([...ids(0)].sort());
+  });
+
+  it('rotates the groups and flips the order within them every other round', () => {
+    expect(ids(1).slice(0, 5)).toEqual([
+      'sdk/memory-1/modern', 'tmcp/memory-1/modern', 'mcp-fleet/memory-1/modern',
+      'tmcp/redis-3-lb/legacy', 'mcp-fleet/redis-3-lb/legacy',
+    ]);
+    expect(ids(1).slice(-2)).toEqual(['tmcp/memory-1/legacy', 'mcp-fleet/memory-1/legacy']);
+    expect(ids(4)).toEqual(ids(0));
   });
 });
