@@ -5,7 +5,8 @@
 // by itself when its phases are over, when it reaches `maxCalls`, or at its deadline.
 //
 // Config (the first IPC message, or JSON in argv[2]):
-//   load:   { mode: 'load', url, era: 'legacy'|'modern', clients, tool, args, phases: [{ name, ms }], maxCalls, timeoutMs }
+//   load:   { mode: 'load', url, era: 'legacy'|'modern', clients, tool, args, phases: [{ name, ms }], maxCalls, timeoutMs,
+//             census?: { calls } (a counted batch after the phases, started by the parent's { type: 'go' }) }
 //   notify: { mode: 'notify', era, streamUrl, triggerUrl, samples, timeoutMs }
 // Messages sent: { type: 'ready' } after setup, { type: 'phase', name } as each phase starts,
 // { type: 'phase-end', name, calls, errors, seconds, latency } as it ends, { type: 'notify', ... },
@@ -88,7 +89,40 @@ async function runLoad(config) {
   }
   stopped = true;
   await Promise.all(workers);
+  if (config.census) await runCensus(config, sessions, agent);
   agent.destroy();
+}
+
+/**
+ * A counted batch after the timed phases, with nothing else in flight: once the parent says go
+ * (its MONITOR is attached), exactly `census.calls` calls by the same clients, then phase-end, so
+ * what Redis saw in between is theirs alone.
+ */
+async function runCensus(config, sessions, agent) {
+  // Run by hand (no parent), it starts at once.
+  const go = process.send ? new Promise((resolve) => process.once('message', resolve)) : Promise.resolve();
+  send({ type: 'phase', name: 'census' });
+  await go;
+  let left = config.census.calls;
+  let calls = 0;
+  let errors = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: config.clients }, async (_, index) => {
+      while (left > 0) {
+        left--;
+        let ok = false;
+        try {
+          ok = isResult(await callTool(config.url, sessions[index], config.tool, config.args, agent, config.timeoutMs));
+        } catch {
+          ok = false;
+        }
+        calls++;
+        if (!ok) errors++;
+      }
+    }),
+  );
+  send({ type: 'phase-end', name: 'census', calls, errors, seconds: (performance.now() - started) / 1000, latency: latencySummary([]) });
 }
 
 /** Waits for the first message `match` accepts, or `timeoutMs`; resolves with its arrival time or undefined. */

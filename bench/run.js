@@ -4,6 +4,7 @@
 // With --cpu-prof, the replicas run under node --cpu-prof instead and the profiles are summarised.
 // Usage: npm run bench [-- --rounds 3 --clients 50 --warmup-ms 1500 --measure-ms 2500 --only mcp-fleet,tmcp/redis-3-lb]
 //        npm run bench -- --cpu-prof [--cpu-prof-dir bench/results/profiles] [--only mcp-fleet/redis-3-lb]
+//        npm run bench -- --render bench/results/latest.json   (the table again from a run's figures)
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -22,7 +23,7 @@ const { values } = parseArgs({
     clients: { type: 'string', default: '50' },
     'warmup-ms': { type: 'string', default: '1500' },
     'measure-ms': { type: 'string', default: '2500' },
-    'census-ms': { type: 'string', default: '750' },
+    'census-calls': { type: 'string', default: '500' },
     'prime-ms': { type: 'string', default: '1500' },
     'notify-samples': { type: 'string', default: '30' },
     'max-calls': { type: 'string', default: '2000000' },
@@ -30,6 +31,7 @@ const { values } = parseArgs({
     out: { type: 'string', default: path.join(HERE, 'results') },
     'cpu-prof': { type: 'boolean', default: false },
     'cpu-prof-dir': { type: 'string', default: path.join(HERE, 'results', 'profiles') },
+    render: { type: 'string' },
   },
 });
 
@@ -38,7 +40,7 @@ const settings = {
   clients: Number(values.clients),
   warmupMs: Number(values['warmup-ms']),
   measureMs: Number(values['measure-ms']),
-  censusMs: Number(values['census-ms']),
+  censusCalls: Number(values['census-calls']),
   primeMs: Number(values['prime-ms']),
   notifySamples: Number(values['notify-samples']),
   notifyTimeoutMs: 2000,
@@ -116,6 +118,11 @@ async function compare() {
   } finally {
     for (const target of targets) await target.stop();
   }
+  write(results);
+}
+
+/** Summarises `results`, writes latest.json and latest.md, prints the Markdown. */
+function write(results) {
   const summary = summarise(results);
   const checks = checkTargets(summary);
   const markdown = renderMarkdown(results, summary, checks);
@@ -126,7 +133,11 @@ async function compare() {
   log(`wrote ${path.join(values.out, 'latest.json')} and latest.md`);
 }
 
-if (values['cpu-prof']) {
+if (values.render) {
+  // Again from a run's JSON, without measuring: after a change to the summary or the table.
+  const { summary: _summary, targets: _targets, ...results } = JSON.parse(fs.readFileSync(values.render, 'utf8'));
+  write(results);
+} else if (values['cpu-prof']) {
   await profileScenarios(scenarios, settings, values['cpu-prof-dir'], log);
 } else {
   await compare();

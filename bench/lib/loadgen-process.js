@@ -43,6 +43,7 @@ export function startLoadgen(config) {
       waiters.push({ type, name, resolve, reject });
       deliver();
     }),
+    send: (message) => child.send(message),
     kill: () => child.kill('SIGKILL'),
   };
 }

@@ -33,15 +33,14 @@ export async function measureRedisIdle(target, ms = 2000) {
 }
 
 /**
- * settings: { clients, warmupMs, measureMs, censusMs, maxCalls, timeoutMs }.
+ * settings: { clients, warmupMs, measureMs, censusCalls, maxCalls, timeoutMs }.
  * Resolves with the round's metrics for this scenario (see report.js METRICS).
  */
 export async function measureLoad(target, era, settings) {
-  const census = target.redis && settings.censusMs > 0;
+  const census = target.redis && settings.censusCalls > 0;
   const phases = [
     { name: 'warmup', ms: settings.warmupMs },
     { name: 'measure', ms: settings.measureMs },
-    ...(census ? [{ name: 'census', ms: settings.censusMs }] : []),
   ];
   const stats = target.redis ? await RedisProbe.connect(target.redis.port) : undefined;
   const monitor = census ? await RedisProbe.connect(target.redis.port) : undefined;
@@ -55,6 +54,7 @@ export async function measureLoad(target, era, settings) {
     phases,
     maxCalls: settings.maxCalls,
     timeoutMs: settings.timeoutMs,
+    ...(census ? { census: { calls: settings.censusCalls } } : {}),
   });
   try {
     await loadgen.next('ready');
@@ -69,7 +69,10 @@ export async function measureLoad(target, era, settings) {
     if (census) {
       await loadgen.next('phase', 'census');
       const lines = await monitor.monitor();
+      loadgen.send({ type: 'go' });
       const counted = await loadgen.next('phase-end', 'census');
+      // The feed may trail the last reply by a moment.
+      await new Promise((resolve) => setTimeout(resolve, 50));
       const { client, script, byCommand } = classifyMonitor(lines);
       roundTrips = client / Math.max(1, counted.calls);
       scriptCommands = script / Math.max(1, counted.calls);

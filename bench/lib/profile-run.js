@@ -34,7 +34,7 @@ export async function profileScenarios(scenarios, settings, dir, log) {
     const target = await startTarget(scenario, { profileDir: raw });
     let measured;
     try {
-      measured = await measureLoad(target, scenario.era, { ...settings, censusMs: 0 });
+      measured = await measureLoad(target, scenario.era, { ...settings, censusCalls: 0 });
     } finally {
       await target.stop();
     }

@@ -80,6 +80,20 @@ describe('the load generator', () => {
     expect(seen.toolCalls - before).toBeLessThanOrEqual(25 + 3);
   }, 20_000);
 
+  it('runs a census of exactly the asked number of calls, with nothing else in flight, once told to go', async () => {
+    const loadgen = startLoadgen({
+      mode: 'load', url, era: 'legacy', clients: 3, tool: 'whoami', args: {},
+      phases: [{ name: 'measure', ms: 50 }], maxCalls: 1_000_000, timeoutMs: 5000, census: { calls: 7 },
+    });
+    await loadgen.next('phase', 'census');
+    const before = seen.toolCalls;
+    loadgen.send({ type: 'go' });
+    const census = await loadgen.next('phase-end', 'census');
+    expect(census).toMatchObject({ calls: 7, errors: 0 });
+    expect(seen.toolCalls - before).toBe(7);
+    expect(await loadgen.exited).toEqual({ code: 0, signal: null });
+  });
+
   it('refuses a target that is not on loopback, sending nothing', async () => {
     const before = seen.toolCalls + seen.initialize;
     const loadgen = startLoadgen({
