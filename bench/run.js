@@ -24,7 +24,7 @@ const { values } = parseArgs({
     'warmup-ms': { type: 'string', default: '1500' },
     'measure-ms': { type: 'string', default: '2500' },
     'census-calls': { type: 'string', default: '500' },
-    'prime-ms': { type: 'string', default: '1500' },
+    'prime-ms': { type: 'string', default: '4000' },
     'notify-samples': { type: 'string', default: '30' },
     'max-calls': { type: 'string', default: '2000000' },
     only: { type: 'string' },
