@@ -7,7 +7,7 @@
 # with a read-only root filesystem. tini is PID 1: it forwards SIGTERM to Node, which drains
 # (readiness false, SSE streams closed with a retry hint, in-flight requests finished).
 
-ARG NODE_IMAGE=node:20-alpine
+ARG NODE_IMAGE=node:24-alpine
 
 # --- build: all dependencies, compile TypeScript to dist/ ---
 FROM ${NODE_IMAGE} AS build

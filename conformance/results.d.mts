@@ -1,4 +1,4 @@
-export type CheckStatus = 'SUCCESS' | 'FAILURE' | 'WARNING' | 'INFO';
+export type CheckStatus = 'SUCCESS' | 'FAILURE' | 'WARNING' | 'SKIPPED' | 'INFO';
 
 /** One entry of a scenario's checks.json, as the suite writes it. */
 export interface Check {
@@ -9,10 +9,23 @@ export interface Check {
   errorMessage?: string;
 }
 
+export interface NotScored {
+  scenario: string;
+  /** Why the revision runs it without scoring it: extension, pending, added-after-release. */
+  reason: string;
+}
+
+/** A revision's server scenarios. */
+export interface RequirementSet {
+  required: string[];
+  notScored: NotScored[];
+}
+
 export interface ScenarioSummary {
   passed: number;
   failed: number;
   warnings: number;
+  skipped: number;
   /** No FAILURE and no WARNING. */
   ok: boolean;
   problems: string[];
@@ -26,29 +39,39 @@ export interface ScenarioRow {
   verdict: Verdict;
 }
 
-export interface TargetEvaluation {
+export interface InformationalRow extends NotScored {
+  summary: ScenarioSummary | undefined;
+}
+
+export interface RunEvaluation {
+  /** The required scenarios. */
   rows: ScenarioRow[];
-  /** Scenarios that failed, or left no result, without being expected to. */
+  /** The scenarios run without being scored. */
+  informational: InformationalRow[];
+  /** Required scenarios that failed, or left no result, without being expected to. */
   unexpected: string[];
-  /** Expected failures that passed, and entries that name no scenario of the suite. */
+  /** Expected failures that passed, and entries that name no required scenario. */
   stale: string[];
-  totals: { checksPassed: number; checks: number; warnings: number; scenariosPassed: number; scenarios: number };
+  totals: { checksPassed: number; checks: number; warnings: number; skipped: number; scenariosPassed: number; scenarios: number };
   ok: boolean;
 }
 
-export interface TargetColumn {
+/** One run of the suite (a target at a revision) in the tally. */
+export interface RunColumn {
   name: string;
-  evaluation?: TargetEvaluation;
+  evaluation?: RunEvaluation;
   error?: string;
 }
 
-export function parseScenarioList(output: string): string[];
+export type ExpectedFailures = Record<string, Record<string, string>>;
+
+export function parseRequirementList(output: string): RequirementSet;
 export function scenarioFromResultDir(dirName: string): string | undefined;
 export function summarizeChecks(checks: readonly Check[]): ScenarioSummary;
-export function parseExpectedFailures(text: string): Record<string, string>;
-export function evaluateTarget(
-  scenarios: readonly string[],
+export function parseExpectedFailures(text: string, revisions: readonly string[]): ExpectedFailures;
+export function evaluateRun(
+  scenarios: { required: readonly string[]; notScored?: readonly NotScored[] },
   results: ReadonlyMap<string, ScenarioSummary>,
   expected: Readonly<Record<string, string>>,
-): TargetEvaluation;
-export function formatSideBySide(scenarios: readonly string[], targets: readonly TargetColumn[]): string;
+): RunEvaluation;
+export function formatSideBySide(columns: readonly RunColumn[]): string;

@@ -1,10 +1,12 @@
 #!/usr/bin/env node
-// Runs the official MCP conformance suite (its server scenarios) against mcp-fleet, twice: against
-// one in-memory server process and against a local fleet of three replicas on Redis behind a load
-// balancer. Prints both targets side by side and exits non-zero on any failure not listed, with its
-// reason, in conformance/expected-failures.json.
+// Runs the official MCP conformance suite's server scenarios against mcp-fleet: the requirement set
+// of each protocol revision (2025-11-25 on the session wire, 2026-07-28 on the stateless wire),
+// against one in-memory server process and against a local fleet of three replicas on Redis behind a
+// load balancer: four runs. Prints them side by side and exits non-zero on any failure of a required
+// scenario not listed, with its reason, in conformance/expected-failures.json.
 //
-//   npm run conformance [-- --target single|fleet|all] [--scenario NAME[,NAME...]] [--verbose] [--keep]
+//   npm run conformance [-- --target single|fleet|all] [--revision 2025-11-25|2026-07-28|all]
+//                       [--scenario NAME[,NAME...]] [--verbose] [--keep]
 //
 // The suite needs Node >= 22 (the project itself runs on Node 20): set CONFORMANCE_NODE, or see the
 // message printed when none is found. CONFORMANCE_CLI may point at the suite's dist/index.js.
@@ -17,10 +19,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import {
-  evaluateTarget,
+  evaluateRun,
   formatSideBySide,
   parseExpectedFailures,
-  parseScenarioList,
+  parseRequirementList,
   scenarioFromResultDir,
   summarizeChecks,
 } from './results.mjs';
@@ -30,7 +32,9 @@ const requireFromRoot = createRequire(path.join(ROOT, 'package.json'));
 const NODE_PACKAGE = `node-${process.platform}-${process.arch}`;
 const NODE_CACHE = path.join(ROOT, 'node_modules', '.cache', 'conformance-node');
 const SUITE_PACKAGE = '@modelcontextprotocol/conformance';
-const SUITE_VERSION = '0.1.16';
+const SUITE_VERSION = '0.2.0-alpha.12';
+/** The revisions whose requirement sets are run, each at its own wire. */
+const REVISIONS = ['2025-11-25', '2026-07-28'];
 const SERVER_START_TIMEOUT_MS = 20_000;
 const SUITE_TIMEOUT_MS = 10 * 60_000;
 /** Settings of the server that the targets decide themselves, whatever the caller's environment says. */
@@ -40,7 +44,7 @@ const SERVER_SETTINGS = /^(PORT|HOST|MCP_PATH|METRICS_PORT|SESSION_MODE|MCP_WORK
 class SetupError extends Error {}
 
 function parseArgs(argv) {
-  const options = { targets: ['single', 'fleet'], scenarios: undefined, verbose: false, keep: false };
+  const options = { targets: ['single', 'fleet'], revisions: REVISIONS, scenarios: undefined, verbose: false, keep: false };
   for (let i = 0; i < argv.length; i += 1) {
     const arg = argv[i];
     const value = () => {
@@ -53,6 +57,10 @@ function parseArgs(argv) {
       const target = value();
       if (!['single', 'fleet', 'all'].includes(target)) throw new SetupError('--target is single, fleet or all');
       options.targets = target === 'all' ? ['single', 'fleet'] : [target];
+    } else if (arg === '--revision') {
+      const revision = value();
+      if (![...REVISIONS, 'all'].includes(revision)) throw new SetupError(`--revision is ${REVISIONS.join(', ')} or all`);
+      options.revisions = revision === 'all' ? REVISIONS : [revision];
     } else if (arg === '--scenario') {
       options.scenarios = [...(options.scenarios ?? []), ...value().split(',').filter(Boolean)];
     } else if (arg === '--verbose') options.verbose = true;
@@ -93,9 +101,9 @@ function findNode() {
     [
       `The conformance suite needs Node 22 or later; this is Node ${process.version} and no other was found.`,
       'Either point CONFORMANCE_NODE at a Node >= 22 binary, or install one where this script looks for it',
-      '(inside node_modules, so it is never committed, and off the PATH of npm scripts):',
+      `(${path.relative(ROOT, NODE_CACHE)}, inside node_modules, so it is never committed, and off the PATH of npm scripts):`,
       '',
-      `  npm install --no-save --prefix ${path.relative(ROOT, NODE_CACHE)} ${NODE_PACKAGE}@22`,
+      '  bash scripts/conformance-node.sh',
     ].join('\n'),
   );
 }
@@ -112,7 +120,7 @@ function findSuite() {
     manifestPath = requireFromRoot.resolve(`${SUITE_PACKAGE}/package.json`);
   } catch {
     throw new SetupError(
-      `${SUITE_PACKAGE} is not installed. Install it with:\n\n  npm install --no-save ${SUITE_PACKAGE}@${SUITE_VERSION}`,
+      `${SUITE_PACKAGE} is not installed: it is a dev dependency (${SUITE_VERSION}), run npm ci`,
     );
   }
   const manifest = JSON.parse(fs.readFileSync(manifestPath, 'utf8'));
@@ -121,18 +129,19 @@ function findSuite() {
   return { cli: path.join(path.dirname(manifestPath), bin), version: manifest.version };
 }
 
-function listScenarios(node, cli) {
-  const result = spawnSync(node, [cli, 'list', '--server'], { encoding: 'utf8' });
-  if (result.status !== 0) throw new SetupError(`conformance list failed:\n${result.stderr || result.stdout}`);
-  const scenarios = parseScenarioList(result.stdout);
-  if (scenarios.length === 0) throw new SetupError(`conformance list printed no server scenarios:\n${result.stdout}`);
-  return scenarios;
+/** What a revision requires of a server, and what it runs without scoring. */
+function listRequirements(node, cli, revision) {
+  const result = spawnSync(node, [cli, 'list', '--server', '--requirements', revision], { encoding: 'utf8' });
+  if (result.status !== 0) throw new SetupError(`conformance list --requirements ${revision} failed:\n${result.stderr || result.stdout}`);
+  const set = parseRequirementList(result.stdout);
+  if (set.required.length === 0) throw new SetupError(`conformance list --requirements ${revision} printed no server scenarios:\n${result.stdout}`);
+  return set;
 }
 
 function readExpectedFailures() {
   const file = path.join(ROOT, 'conformance', 'expected-failures.json');
   try {
-    return parseExpectedFailures(fs.readFileSync(file, 'utf8'));
+    return parseExpectedFailures(fs.readFileSync(file, 'utf8'), REVISIONS);
   } catch (error) {
     throw new SetupError(`${path.relative(ROOT, file)}: ${error.message}`);
   }
@@ -245,9 +254,14 @@ async function withFleet(_workDir, use) {
   }
 }
 
-/** Runs the suite once (or once per chosen scenario) and reads back every scenario's checks. */
-async function runSuite({ node, cli, url, outDir, logPath, scenarios, verbose }) {
-  const runs = scenarios ? scenarios.map((s) => ['--scenario', s]) : [['--suite', 'all']];
+/**
+ * Runs one revision's requirement set (or, with --scenario, each chosen scenario at that revision)
+ * and reads back every scenario's checks.
+ */
+async function runSuite({ node, cli, url, revision, outDir, logPath, scenarios, verbose }) {
+  const runs = scenarios
+    ? scenarios.map((s) => ['--scenario', s, '--spec-version', revision])
+    : [['--requirements', revision]];
   for (const selection of runs) {
     const log = fs.openSync(logPath, 'a');
     const child = spawn(node, [cli, 'server', '--url', url, '-o', outDir, ...selection], {
@@ -266,7 +280,7 @@ async function runSuite({ node, cli, url, outDir, logPath, scenarios, verbose })
     const kill = () => child.kill('SIGKILL');
     const timer = setTimeout(kill, SUITE_TIMEOUT_MS);
     cleanups.add(kill);
-    // The suite exits 1 when a check fails; the checks themselves are judged below.
+    // The suite exits 1 when a required scenario fails; the checks themselves are judged below.
     await new Promise((resolve) => child.once('exit', resolve));
     clearTimeout(timer);
     cleanups.delete(kill);
@@ -283,21 +297,31 @@ async function runSuite({ node, cli, url, outDir, logPath, scenarios, verbose })
 }
 
 const TARGETS = {
-  single: { title: 'single (in memory)', start: withSingleServer },
-  fleet: { title: 'fleet (3 replicas, Redis)', start: withFleet },
+  single: { title: 'one replica in memory', start: withSingleServer },
+  fleet: { title: 'the fleet (3 replicas on Redis behind HAProxy)', start: withFleet },
 };
+
+/** A revision's scenarios narrowed to the ones chosen with --scenario. */
+function narrow(set, expected, chosen) {
+  if (!chosen) return { set, expected };
+  return {
+    set: { required: set.required.filter((s) => chosen.includes(s)), notScored: set.notScored.filter((n) => chosen.includes(n.scenario)) },
+    expected: Object.fromEntries(Object.entries(expected).filter(([name]) => chosen.includes(name))),
+  };
+}
 
 async function main() {
   const options = parseArgs(process.argv.slice(2));
   const node = findNode();
   const suite = findSuite();
-  const allScenarios = listScenarios(node, suite.cli);
-  const unknown = (options.scenarios ?? []).filter((s) => !allScenarios.includes(s));
-  if (unknown.length > 0) throw new SetupError(`no such server scenario: ${unknown.join(', ')}`);
-  const scenarios = options.scenarios ?? allScenarios;
+  const sets = Object.fromEntries(options.revisions.map((revision) => [revision, listRequirements(node, suite.cli, revision)]));
+  const known = Object.values(sets).flatMap((set) => [...set.required, ...set.notScored.map((n) => n.scenario)]);
+  const unknown = (options.scenarios ?? []).filter((s) => !known.includes(s));
+  if (unknown.length > 0) throw new SetupError(`no server scenario of ${options.revisions.join(' or ')}: ${unknown.join(', ')}`);
   const expected = readExpectedFailures();
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mcp-fleet-conformance-'));
-  console.log(`MCP conformance suite ${suite.version}, ${scenarios.length} server scenarios, Node ${nodeMajor(node)} at ${node}`);
+  const described = options.revisions.map((r) => `${r} (${sets[r].required.length} required server scenarios)`).join(', ');
+  console.log(`MCP conformance suite ${suite.version}, Node ${nodeMajor(node)} at ${node}\nrevisions: ${described}`);
   if (suite.version !== SUITE_VERSION && !process.env.CONFORMANCE_CLI) {
     console.log(`note: the workload and expected failures were written for suite ${SUITE_VERSION}`);
   }
@@ -306,43 +330,58 @@ async function main() {
   const columns = [];
   for (const name of options.targets) {
     const target = TARGETS[name];
-    const outDir = path.join(workDir, `${name}-results`);
-    const logPath = path.join(workDir, `${name}-suite.log`);
-    process.stdout.write(`running against ${target.title} ... `);
+    const runs = options.revisions
+      .map((revision) => ({ revision, ...narrow(sets[revision], expected[revision], options.scenarios) }))
+      .filter(({ set }) => set.required.length + set.notScored.length > 0);
     try {
-      const results = await target.start(workDir, (url) =>
-        runSuite({ node, cli: suite.cli, url, outDir, logPath, scenarios: options.scenarios, verbose: options.verbose }),
-      );
-      const evaluation = evaluateTarget(scenarios, results, options.scenarios ? pick(expected, scenarios) : expected);
-      console.log(evaluation.ok ? 'ok' : 'failures');
-      columns.push({ name, evaluation });
+      await target.start(workDir, async (url) => {
+        for (const { revision, set, expected: expectedHere } of runs) {
+          process.stdout.write(`running ${revision} against ${target.title} ... `);
+          const picked = options.scenarios ? [...set.required, ...set.notScored.map((n) => n.scenario)] : undefined;
+          const results = await runSuite({
+            node,
+            cli: suite.cli,
+            url,
+            revision,
+            outDir: path.join(workDir, `${name}-${revision}-results`),
+            logPath: path.join(workDir, `${name}-${revision}-suite.log`),
+            scenarios: picked,
+            verbose: options.verbose,
+          });
+          const evaluation = evaluateRun(set, results, expectedHere);
+          console.log(evaluation.ok ? 'ok' : 'failures');
+          columns.push({ name: `${name} ${revision}`, expected: expectedHere, evaluation });
+        }
+      });
     } catch (error) {
       if (!(error instanceof SetupError)) throw error;
-      console.log('not run');
-      columns.push({ name, error: error.message });
+      console.log(`${name}: not run`);
+      for (const { revision, set } of runs) {
+        if (!columns.some((c) => c.name === `${name} ${revision}`)) {
+          columns.push({ name: `${name} ${revision}`, error: error.message, required: set.required.length });
+        }
+      }
     }
   }
 
-  console.log(`\n${formatSideBySide(scenarios, columns)}\n`);
-  report(columns, expected);
+  console.log(`\n${formatSideBySide(columns)}\n`);
+  report(columns);
 
   const failed = columns.some((c) => !c.evaluation?.ok);
-  if (failed || !options.keep) {
-    if (!failed) fs.rmSync(workDir, { recursive: true, force: true });
-    else console.log(`logs and results kept in ${workDir}`);
-  }
-  const pairs = columns.flatMap((c) => c.evaluation?.rows ?? []);
-  const passedPairs = pairs.filter((r) => r.verdict === 'pass' || r.verdict === 'expected-failure').length;
-  const notRun = columns.filter((c) => c.error).length * scenarios.length;
-  console.log(`conformance: ${passedPairs} passed, ${pairs.length - passedPairs + notRun} failed`);
+  if (failed || options.keep) console.log(`logs and results kept in ${workDir}`);
+  else fs.rmSync(workDir, { recursive: true, force: true });
+  const rows = columns.flatMap((c) => c.evaluation?.rows ?? []);
+  const passed = rows.filter((r) => r.verdict === 'pass').length;
+  const expectedFailures = rows.filter((r) => r.verdict === 'expected-failure').length;
+  const stale = columns.reduce((sum, c) => sum + (c.evaluation?.stale.length ?? 0), 0);
+  const notRun = columns.reduce((sum, c) => sum + (c.error ? c.required : 0), 0);
+  const failures = rows.filter((r) => r.verdict === 'fail' || r.verdict === 'missing').length + stale + notRun;
+  if (expectedFailures > 0) console.log(`${expectedFailures} required scenario run(s) failed as expected`);
+  console.log(`conformance: ${passed} passed, ${failures} failed`);
   return failed ? 1 : 0;
 }
 
-function pick(expected, scenarios) {
-  return Object.fromEntries(Object.entries(expected).filter(([name]) => scenarios.includes(name)));
-}
-
-function report(columns, expected) {
+function report(columns) {
   for (const column of columns) {
     if (column.error) {
       console.log(`${column.name}: NOT RUN: ${column.error}\n`);
@@ -358,13 +397,13 @@ function report(columns, expected) {
     }
     for (const scenario of stale) {
       console.log(
-        Object.hasOwn(expected, scenario) && rows.some((r) => r.scenario === scenario)
+        rows.some((r) => r.scenario === scenario)
           ? `${column.name}: ${scenario} passes but is listed in expected-failures.json: remove it`
-          : `${column.name}: expected-failures.json names ${scenario}, which is no scenario of this suite`,
+          : `${column.name}: expected-failures.json names ${scenario}, which this revision does not require`,
       );
     }
     for (const row of rows.filter((r) => r.verdict === 'expected-failure')) {
-      console.log(`${column.name}: ${row.scenario} failed as expected: ${expected[row.scenario]}`);
+      console.log(`${column.name}: ${row.scenario} failed as expected: ${column.expected[row.scenario]}`);
     }
     if (unexpected.length + stale.length > 0) console.log('');
   }

@@ -15,9 +15,11 @@ import { which } from '../dist/fleet/which.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, '..');
-const SCENARIOS = ['smoke', 'cross-replica-notifications', '404-recovery', 'sustained-load'];
+const SCENARIOS = ['smoke', 'cross-replica-notifications', '404-recovery', 'sustained-load', 'modern'];
 /** The local fleet ends GET streams after this poll window, which cross-replica-notifications reads by. */
 const LOCAL_GET_STREAM_MAX_MS = '2000';
+/** ... and listen streams after this long, which modern reads by (as K6_MCP_LISTEN_WINDOW_MS). */
+const LOCAL_LISTEN_STREAM_MAX_MS = '2000';
 
 const INSTALL_K6 = `k6 was not found on the PATH (set K6 to its path if it is elsewhere). Install k6 v0.49 or later:
   Debian/Ubuntu: Grafana's apt repository, see https://grafana.com/docs/k6/latest/set-up/install-k6/
@@ -41,11 +43,19 @@ function runK6(k6, args, env) {
   });
 }
 
+function localListenStreamMaxMs() {
+  return process.env.LISTEN_STREAM_MAX_MS || LOCAL_LISTEN_STREAM_MAX_MS;
+}
+
 async function startLocalFleet() {
   const entry = path.join(ROOT, 'dist', 'fleet', 'index.js');
   if (!fs.existsSync(entry)) throw new Error('dist/fleet/index.js is missing: run npm run build first (npm run loadtest does)');
   const { startFleet } = await import(pathToFileURL(entry).href);
-  const env = { GET_STREAM_MAX_MS: process.env.GET_STREAM_MAX_MS || LOCAL_GET_STREAM_MAX_MS, LOG_LEVEL: process.env.LOG_LEVEL || 'warn' };
+  const env = {
+    GET_STREAM_MAX_MS: process.env.GET_STREAM_MAX_MS || LOCAL_GET_STREAM_MAX_MS,
+    LISTEN_STREAM_MAX_MS: localListenStreamMaxMs(),
+    LOG_LEVEL: process.env.LOG_LEVEL || 'warn',
+  };
   // 404-recovery by TTL expiry needs the fleet to expire sessions that fast.
   if (process.env.K6_MCP_KILL === 'ttl') env.SESSION_TTL_SECONDS = process.env.K6_MCP_SESSION_TTL_SECONDS || '5';
   return startFleet({ replicas: Number(process.env.FLEET_REPLICAS || 3), env });
@@ -79,7 +89,9 @@ async function main() {
   const fleet = await startLocalFleet();
   try {
     process.stdout.write(`running ${scenario} against ${fleet.url}\n`);
-    return await runK6(k6, ['run', ...k6Args, script], { ...process.env, K6_MCP_URL: fleet.url });
+    // The scenario reads listen streams by the window the local fleet was given.
+    const env = { ...process.env, K6_MCP_URL: fleet.url, K6_MCP_LISTEN_WINDOW_MS: process.env.K6_MCP_LISTEN_WINDOW_MS || localListenStreamMaxMs() };
+    return await runK6(k6, ['run', ...k6Args, script], env);
   } finally {
     await fleet.stop();
   }

@@ -1,4 +1,5 @@
 import os from 'node:os';
+import { isScopeToken, parseToolScopes, splitScopes } from './auth/scopes.js';
 
 /** Every setting the server reads, from environment variables. See README "Configuration". */
 export interface FleetConfig {
@@ -15,6 +16,26 @@ export interface FleetConfig {
   allowedOrigins: string[];
   allowedHosts: string[];
   maxBodyBytes: number;
+  /** A request whose headers and body have not all arrived after this long is answered 408 (slow-body clients). */
+  bodyReadTimeoutMs: number;
+  /** Upper bound on what a legacy session keeps of its initialize (capabilities, clientInfo). */
+  sessionRecordMaxBytes: number;
+  /** Legacy session runtimes a replica keeps built (least recently used evicted first) and how long an idle one stays. */
+  runtimeCacheMaxSessions: number;
+  runtimeIdleSeconds: number;
+  /** Server-to-client requests (sampling, elicitation, roots) one legacy session may have waiting at once. */
+  maxPendingClientRequests: number;
+  /** Legacy sessions one principal, and the whole fleet, may open within one session TTL (0 = no limit). */
+  maxSessionsPerPrincipal: number;
+  maxSessionsTotal: number;
+  /** New legacy sessions one client address may open per second, fleet-wide (0 = no limit). */
+  newSessionsPerAddressPerSecond: number;
+  /** Proxies in front of the replicas whose X-Forwarded-For entry names the client (0: the socket's peer). */
+  trustedProxyHops: number;
+  /** Open subscriptions/listen streams one replica serves at once. */
+  maxListenStreams: number;
+  /** Resource subscriptions one legacy session may hold. */
+  maxSubscriptionsPerSession: number;
   /** A replica closes a standalone GET stream after this long (0 = never), after sending `retry`. */
   getStreamMaxMs: number;
   /**
@@ -25,6 +46,10 @@ export interface FleetConfig {
   /** The `retry` hint (ms) sent on SSE streams so clients reconnect through the load balancer. */
   sseRetryMs: number;
   sseKeepAliveMs: number;
+  /** Unsent bytes an SSE stream may pile up for a client that does not read before it is dropped (the client resumes). */
+  sseMaxUnsentBytes: number;
+  /** A modern listen stream whose client has not drained it for this long is dropped (it listens again). */
+  sseStallTimeoutMs: number;
   eventRetentionSeconds: number;
   eventMaxPerStream: number;
   drainTimeoutMs: number;
@@ -34,13 +59,38 @@ export interface FleetConfig {
    */
   shutdownDelayMs: number;
   workload: string;
+  /** Workload state (`ctx.shared`): keys expire this long after their last write, at most stateMaxKeys of them. */
+  stateTtlSeconds: number;
+  stateMaxKeys: number;
   /**
    * HMAC keys sealing the multi round-trip `requestState`: the first signs, all verify. Empty in
    * memory mode means a random per-process key (Redis mode refuses to start without keys).
    */
   requestStateKeys: string[];
   requestStateTtlSeconds: number;
+  /** How long a legacy session's server-to-client request (sampling, elicitation, roots) waits for the client's answer. */
+  clientRequestTimeoutMs: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
+  /** OAuth 2.1 resource server settings; undefined (authorization off) unless AUTH_ISSUER is set. */
+  auth: AuthSettings | undefined;
+}
+
+/** See docs/auth.md. */
+export interface AuthSettings {
+  /** The authorization server's issuer identifier: tokens must carry it as `iss`. */
+  issuer: string;
+  /** This server's canonical URL (RFC 8707 resource indicator), advertised in its metadata. */
+  resourceUrl: string;
+  /** `aud` values accepted: the resource URL unless AUTH_AUDIENCE says otherwise. */
+  audiences: string[];
+  /** undefined: the `jwks_uri` of the issuer's metadata. */
+  jwksUrl: string | undefined;
+  requiredScopes: string[];
+  /** tools/call of a tool named here needs these scopes too (and tools/list shows it only then). */
+  toolScopes: Map<string, string[]>;
+  clockToleranceSeconds: number;
+  /** Bound on each fetch of the issuer's metadata or key set. */
+  fetchTimeoutMs: number;
 }
 
 export interface RedisSettings {
@@ -176,6 +226,43 @@ function readRedis(r: Reader): RedisSettings | undefined {
   return settings;
 }
 
+const isLoopback = (hostname: string): boolean => hostname === 'localhost' || hostname === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(hostname);
+
+function readAuth(r: Reader): AuthSettings | undefined {
+  const issuer = r.url('AUTH_ISSUER', ['https:', 'http:']);
+  const others = ['AUTH_RESOURCE_URL', 'AUTH_AUDIENCE', 'AUTH_JWKS_URL', 'AUTH_REQUIRED_SCOPES', 'AUTH_TOOL_SCOPES'].filter((name) => r.raw(name) !== undefined);
+  if (issuer === undefined) {
+    if (others.length > 0) r.problems.push(`${others.join(', ')} set without AUTH_ISSUER: authorization is on only with an issuer`);
+    return undefined;
+  }
+  const resourceUrl = r.url('AUTH_RESOURCE_URL', ['https:', 'http:']);
+  const jwksUrl = r.url('AUTH_JWKS_URL', ['https:', 'http:']);
+  const { toolScopes, problems } = parseToolScopes(r.raw('AUTH_TOOL_SCOPES'));
+  r.problems.push(...problems);
+  const settings: AuthSettings = {
+    issuer,
+    resourceUrl: resourceUrl ?? '',
+    audiences: r.list('AUTH_AUDIENCE'),
+    jwksUrl,
+    requiredScopes: splitScopes(r.raw('AUTH_REQUIRED_SCOPES') ?? ''),
+    toolScopes,
+    clockToleranceSeconds: r.int('AUTH_CLOCK_TOLERANCE_SECONDS', 5, 0, 300),
+    fetchTimeoutMs: r.int('AUTH_FETCH_TIMEOUT_MS', 3000, 100, 60_000),
+  };
+  if (resourceUrl === undefined) r.problems.push('AUTH_RESOURCE_URL is required with AUTH_ISSUER: the public URL of the MCP endpoint, as clients reach it');
+  else if (URL.canParse(resourceUrl) && new URL(resourceUrl).hash !== '') r.problems.push('AUTH_RESOURCE_URL must not have a fragment');
+  if (settings.audiences.length === 0 && resourceUrl !== undefined) settings.audiences = [resourceUrl];
+  for (const [name, url] of [['AUTH_ISSUER', issuer], ['AUTH_JWKS_URL', jwksUrl]] as const) {
+    if (url === undefined || !URL.canParse(url)) continue;
+    const parsed = new URL(url);
+    if (parsed.protocol !== 'https:' && !isLoopback(parsed.hostname)) r.problems.push(`${name} must use https (http only on a loopback address)`);
+  }
+  if (URL.canParse(issuer) && (new URL(issuer).search !== '' || new URL(issuer).hash !== '')) r.problems.push('AUTH_ISSUER must not have a query or fragment');
+  const bad = settings.requiredScopes.filter((s) => !isScopeToken(s));
+  if (bad.length > 0) r.problems.push(`AUTH_REQUIRED_SCOPES: ${bad.map((s) => JSON.stringify(s)).join(', ')} is not a valid scope`);
+  return settings;
+}
+
 export function loadConfig(env: Env = process.env): FleetConfig {
   const r = new Reader(env);
   const config: FleetConfig = {
@@ -191,18 +278,35 @@ export function loadConfig(env: Env = process.env): FleetConfig {
     allowedOrigins: r.list('ALLOWED_ORIGINS'),
     allowedHosts: r.list('ALLOWED_HOSTS'),
     maxBodyBytes: r.int('MAX_BODY_BYTES', 4 * 1024 * 1024, 1024, 64 * 1024 * 1024),
+    sessionRecordMaxBytes: r.int('SESSION_RECORD_MAX_BYTES', 16 * 1024, 512, 1024 * 1024),
+    maxSubscriptionsPerSession: r.int('MAX_SUBSCRIPTIONS_PER_SESSION', 100, 1, 100_000),
+    maxPendingClientRequests: r.int('MAX_PENDING_CLIENT_REQUESTS', 16, 1, 10_000),
+    maxListenStreams: r.int('MAX_LISTEN_STREAMS', 1024, 1, 1_000_000),
+    maxSessionsPerPrincipal: r.int('MAX_SESSIONS_PER_PRINCIPAL', 0, 0, 10_000_000),
+    maxSessionsTotal: r.int('MAX_SESSIONS_TOTAL', 0, 0, 100_000_000),
+    newSessionsPerAddressPerSecond: r.int('NEW_SESSIONS_PER_ADDRESS_PER_SECOND', 0, 0, 1_000_000),
+    trustedProxyHops: r.int('TRUSTED_PROXY_HOPS', 0, 0, 10),
+    runtimeCacheMaxSessions: r.int('RUNTIME_CACHE_MAX_SESSIONS', 10_000, 1, 1_000_000),
+    runtimeIdleSeconds: r.int('RUNTIME_IDLE_SECONDS', 600, 1, 24 * 3600),
+    bodyReadTimeoutMs: r.int('BODY_READ_TIMEOUT_MS', 30_000, 100, 600_000),
     getStreamMaxMs: r.int('GET_STREAM_MAX_MS', 0, 0, 24 * 3600 * 1000),
     listenStreamMaxMs: r.int('LISTEN_STREAM_MAX_MS', 0, 0, 24 * 3600 * 1000),
     sseRetryMs: r.int('SSE_RETRY_MS', 1000, 0, 600_000),
     sseKeepAliveMs: r.int('SSE_KEEPALIVE_MS', 15_000, 0, 600_000),
+    sseMaxUnsentBytes: r.int('SSE_MAX_UNSENT_BYTES', 4 * 1024 * 1024, 64 * 1024, 1024 * 1024 * 1024),
+    sseStallTimeoutMs: r.int('SSE_STALL_TIMEOUT_MS', 10_000, 100, 600_000),
     eventRetentionSeconds: r.int('EVENT_RETENTION_SECONDS', 600, 1, 7 * 24 * 3600),
     eventMaxPerStream: r.int('EVENT_MAX_PER_STREAM', 1000, 1, 1_000_000),
     drainTimeoutMs: r.int('DRAIN_TIMEOUT_MS', 10_000, 0, 600_000),
     shutdownDelayMs: r.int('SHUTDOWN_DELAY_MS', 0, 0, 600_000),
     workload: r.string('MCP_WORKLOAD', 'reference'),
+    stateTtlSeconds: r.int('STATE_TTL_SECONDS', 7 * 24 * 3600, 1, 365 * 24 * 3600),
+    stateMaxKeys: r.int('STATE_MAX_KEYS', 10_000, 1, 10_000_000),
     requestStateKeys: r.list('REQUEST_STATE_KEYS'),
     requestStateTtlSeconds: r.int('REQUEST_STATE_TTL_SECONDS', 600, 1, 24 * 3600),
+    clientRequestTimeoutMs: r.int('CLIENT_REQUEST_TIMEOUT_MS', 300_000, 100, 3600_000),
     logLevel: r.oneOf('LOG_LEVEL', 'info', ['debug', 'info', 'warn', 'error', 'silent'] as const),
+    auth: readAuth(r),
   };
   if (!config.mcpPath.startsWith('/')) r.problems.push('MCP_PATH must start with /');
   if (config.metricsPort !== 0 && config.metricsPort === config.port && config.port !== 0) {

@@ -16,6 +16,12 @@ export interface LoadConfig {
   p95Ms: number;
   p99Ms: number;
   maxErrorRate: number;
+  listenWindowMs: number;
+  listenSettleMs: number;
+  listenMarginMs: number;
+  listenCounters: number;
+  listenBumps: number;
+  sampleCalls: number;
   vus: number;
   duration: string;
   summaryJson: string;

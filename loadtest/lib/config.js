@@ -24,7 +24,7 @@ function oneOf(env, name, fallback, allowed) {
 
 export function loadConfig(env) {
   const e = env || {};
-  return {
+  const config = {
     url: text(e, 'K6_MCP_URL', DEFAULT_URL),
     // k6 holds a GET stream until the server ends it; this bounds the wait.
     streamTimeoutMs: number(e, 'K6_MCP_STREAM_TIMEOUT_MS', 30000, 100),
@@ -49,10 +49,24 @@ export function loadConfig(env) {
     p99Ms: number(e, 'K6_MCP_P99_MS', 1000, 1),
     maxErrorRate: number(e, 'K6_MCP_MAX_ERROR_RATE', 0.01, 0),
 
-    // cross-replica-notifications and 404-recovery: closed model
+    // modern: subscriptions/listen streams read when the server ends them, at its
+    // LISTEN_STREAM_MAX_MS (listenWindowMs); the bumps start listenSettleMs after the stream was
+    // opened and stop listenMarginMs before its window ends.
+    listenWindowMs: number(e, 'K6_MCP_LISTEN_WINDOW_MS', 2000, 100),
+    listenSettleMs: number(e, 'K6_MCP_LISTEN_SETTLE_MS', 500, 0),
+    listenMarginMs: number(e, 'K6_MCP_LISTEN_MARGIN_MS', 400, 0),
+    listenCounters: number(e, 'K6_MCP_LISTEN_COUNTERS', 3, 1),
+    listenBumps: number(e, 'K6_MCP_LISTEN_BUMPS', 3, 1),
+    sampleCalls: number(e, 'K6_MCP_SAMPLE_CALLS', 2, 1),
+
+    // cross-replica-notifications, 404-recovery and modern: closed model
     vus: number(e, 'K6_MCP_SCENARIO_VUS', 10, 1),
     duration: text(e, 'K6_MCP_DURATION', '1m'),
 
     summaryJson: text(e, 'K6_MCP_SUMMARY_JSON', ''),
   };
+  if (config.listenSettleMs + config.listenMarginMs >= config.listenWindowMs) {
+    throw new Error('K6_MCP_LISTEN_WINDOW_MS (' + config.listenWindowMs + ') must exceed K6_MCP_LISTEN_SETTLE_MS + K6_MCP_LISTEN_MARGIN_MS (' + (config.listenSettleMs + config.listenMarginMs) + ')');
+  }
+  return config;
 }

@@ -20,6 +20,21 @@ export const METRICS = {
   mcp_recovered: 'rate',
   mcp_tool_duration: 'trend',
   mcp_tool_ok: 'rate',
+  mcp_listen_updates_expected: 'counter',
+  mcp_listen_bumps_skipped: 'counter',
+  mcp_listen_updates_received: 'counter',
+  mcp_listen_updates_lost: 'counter',
+  mcp_listen_updates_duplicated: 'counter',
+  mcp_listen_updates_delivered: 'rate',
+  mcp_listen_unexpected: 'counter',
+  mcp_listen_acknowledged: 'rate',
+  mcp_listen_ready: 'rate',
+  mcp_listen_complete: 'rate',
+  mcp_listen_errors: 'counter',
+  mcp_listen_cross_replica: 'rate',
+  mcp_mrtr_completed: 'rate',
+  mcp_mrtr_cross_replica: 'rate',
+  mcp_mrtr_tamper_rejected: 'rate',
 };
 
 /** k6's own metrics that thresholds below use. */
@@ -64,6 +79,28 @@ function loadThresholds(config) {
   return thresholds;
 }
 
+function modernThresholds(config) {
+  return {
+    // every update bumped while a listen stream was subscribed arrives on it exactly once
+    mcp_listen_updates_expected: ['count>0'],
+    mcp_listen_updates_delivered: ['rate==1'],
+    mcp_listen_updates_lost: ['count==0'],
+    mcp_listen_updates_duplicated: ['count==0'],
+    mcp_listen_unexpected: ['count==0'],
+    mcp_listen_errors: ['count==0'],
+    // the acknowledgement came first; the stream was subscribed before the bumps and outlived them
+    mcp_listen_acknowledged: ['rate==1'],
+    mcp_listen_ready: ['rate==1'],
+    mcp_listen_complete: ['rate==1'],
+    // bumps reached the stream from other replicas; MRTR retries completed on other replicas
+    mcp_listen_cross_replica: ['rate>=' + config.crossReplicaFloor],
+    mcp_mrtr_completed: ['rate==1'],
+    mcp_mrtr_cross_replica: ['rate>=' + config.crossReplicaFloor],
+    mcp_mrtr_tamper_rejected: ['rate==1'],
+    checks: ['rate==1'],
+  };
+}
+
 /** Scenario name → its thresholds for a configuration (loadConfig). */
 export const SCENARIOS = {
   'cross-replica-notifications': (config) =>
@@ -72,6 +109,7 @@ export const SCENARIOS = {
       mcp_cross_replica: ['rate>=' + config.crossReplicaFloor],
       checks: ['rate==1'],
     }),
+  modern: (config) => modernThresholds(config),
   '404-recovery': () => Object.assign(recoveryThresholds(), { checks: ['rate==1'] }),
   'sustained-load': (config) => loadThresholds(config),
   smoke: () =>

@@ -32,6 +32,7 @@ export interface ToolCallReport {
 export interface VuState {
   session?: McpSession;
 }
+export declare function uniqueTag(prefix: string): string;
 export declare function judgeDelivery(expected: string[], received: string[]): { lost: number; duplicated: number; inOrder: boolean; unexpected: number };
 export declare function crossReplicaNotifications(ctx: FlowContext): Promise<NotificationsReport>;
 export declare function recoveryAfter404(ctx: FlowContext): Promise<RecoveryReport>;

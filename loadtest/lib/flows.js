@@ -7,7 +7,8 @@ import { expectedNotificationKeys, notificationKey, notifyArguments, TOOL_MIX, t
 
 let tagCounter = 0;
 
-function uniqueTag(prefix) {
+/** A tag no other iteration of any VU uses (counter names allow at most 64 characters). */
+export function uniqueTag(prefix) {
   tagCounter++;
   return prefix + '-' + Date.now().toString(36) + '-' + Math.floor(Math.random() * 1e9).toString(36) + '-' + tagCounter;
 }

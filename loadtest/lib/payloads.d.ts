@@ -4,3 +4,6 @@ export declare function notificationKey(message: unknown): string | undefined;
 export declare function expectedNotificationKeys(message: string, count: number): string[];
 export declare function toolJson(result: unknown): any;
 export declare const TOOL_MIX: Array<{ name: string; args(n: number): Record<string, unknown> }>;
+export declare function counterUri(name: string): string;
+export declare function samplingAnswer(text: string): { role: 'assistant'; content: { type: 'text'; text: string }; model: string };
+export declare function tamperedState(state: string): string;

@@ -41,3 +41,24 @@ export const TOOL_MIX = [
   { name: 'bump', args: (n) => ({ name: 'load-' + (n % 16) }) },
   { name: 'notify', args: (n) => notifyArguments('load-' + n, 1) },
 ];
+
+/** The resource `bump` increments and announces: counter://{name}. */
+export function counterUri(name) {
+  return 'counter://' + name;
+}
+
+/** The client's answer to `sample`'s sampling/createMessage input request. */
+export function samplingAnswer(text) {
+  return { role: 'assistant', content: { type: 'text', text: text }, model: 'k6' };
+}
+
+/**
+ * A requestState with one character in its middle changed (never the last one, whose low bits a
+ * base64 decoder may ignore): what a tampering client would send back.
+ */
+export function tamperedState(state) {
+  let at = Math.floor(state.length / 2);
+  if (state.charAt(at) === '.') at++;
+  const replacement = state.charAt(at) === 'A' ? 'B' : 'A';
+  return state.slice(0, at) + replacement + state.slice(at + 1);
+}

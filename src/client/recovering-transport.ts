@@ -1,5 +1,14 @@
-import { StreamableHTTPClientTransport, isInitializeRequest, SdkHttpError } from "@modelcontextprotocol/client";
-import type { StreamableHTTPClientTransportOptions, Transport, TransportSendOptions, JSONRPCMessage, JSONRPCRequest, MessageExtraInfo } from "@modelcontextprotocol/client";
+import { isInitializeRequest, isJSONRPCRequest, SdkHttpError, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import type {
+  JSONRPCMessage,
+  JSONRPCRequest,
+  MessageExtraInfo,
+  StreamableHTTPClientTransportOptions,
+  Transport,
+  TransportSendOptions,
+} from '@modelcontextprotocol/client';
+import { isModernRevision } from './era.js';
+import { ReissuingRequests, type Reissue } from './reissuing-requests.js';
 
 export interface SessionChange {
   previousSessionId: string | undefined;
@@ -15,27 +24,39 @@ export interface RecoveringTransportOptions extends StreamableHTTPClientTranspor
   recoveryTimeoutMs?: number;
   /** Called each time the server accepts a GET stream of the current session (first open, reconnections, after a recovery). */
   onStreamOpen?: (sessionId: string | undefined) => void;
+  /** 2026-07-28: called each time a request whose response stream broke is re-issued. */
+  onReissue?: (reissue: Reissue) => void;
 }
 
 const isNotFound = (error: unknown): boolean => error instanceof SdkHttpError && error.status === 404;
 
 /**
- * A Streamable HTTP client transport that survives lost sessions. When the server answers 404 to a
- * request carrying a session id (the session expired, was deleted, or its store was flushed), it
- * initializes a new session with the same client info and capabilities, re-opens the GET stream,
- * and re-sends the failed request once, so the caller gets its result and never sees the 404.
+ * A Streamable HTTP client transport that survives what a horizontally scaled server does to its
+ * clients, in either era (the Client's `versionNegotiation` picks it; the transport follows the
+ * protocol version the Client sets).
  *
- * Concurrent requests that all meet the 404 share one re-initialization. A request that meets a
- * 404 again right after its recovery fails with that error: there is no loop. A request is re-sent
- * at most once, whatever it is, so a non-idempotent tool call may run twice if the server executed
- * it before losing the session; in practice a 404 means the server never looked at the request.
+ * 2025 era (sessions): when the server answers 404 to a request carrying a session id (the session
+ * expired, was deleted, or its store was flushed), it initializes a new session with the same
+ * client info and capabilities, re-opens the GET stream, and re-sends the failed request once, so
+ * the caller gets its result and never sees the 404. Concurrent requests that all meet the 404
+ * share one re-initialization. A request that meets a 404 again right after its recovery fails
+ * with that error: there is no loop. A request is re-sent at most once, whatever it is, so a
+ * non-idempotent tool call may run twice if the server executed it before losing the session; in
+ * practice a 404 means the server never looked at the request.
+ *
+ * 2026-07-28 (stateless): a request whose response stream breaks before the response (the replica
+ * died or drained, the connection was reset) is re-issued once as a new request, usually to another
+ * replica; see {@link ReissuingRequests}. `subscriptions/listen` is left to the Client: its stream
+ * is re-opened by {@link DurableSubscription}.
  */
 export class RecoveringTransport implements Transport {
   onclose?: () => void;
   onerror?: (error: Error) => void;
   onmessage?: <T extends JSONRPCMessage>(message: T, extra?: MessageExtraInfo) => void;
-  /** Sessions replaced so far. */
+  /** Sessions replaced so far (2025 era). */
   recoveries = 0;
+  /** One HTTP request per JSON-RPC request: on 2026-07-28 the Client cancels by aborting it. */
+  readonly hasPerRequestStream = true;
 
   private inner: StreamableHTTPClientTransport;
   private generation = 0;
@@ -47,16 +68,35 @@ export class RecoveringTransport implements Transport {
   /** The session whose GET stream the server accepted last, and who waits for the current one's. */
   private streamSession: string | undefined;
   private streamWaiters: Array<() => void> = [];
+  private readonly modern: ReissuingRequests;
 
   constructor(
     private readonly url: URL,
     private readonly options: RecoveringTransportOptions = {},
   ) {
+    this.protocolVersion = options.protocolVersion;
     this.inner = this.createInner(options.sessionId);
+    this.modern = new ReissuingRequests({
+      send: (message, sendOptions) => this.inner.send(message, sendOptions),
+      deliver: (message) => this.onmessage?.(message),
+      isClosed: () => this.closed,
+      onReissue: options.onReissue,
+    });
   }
 
   get sessionId(): string | undefined {
     return this.inner.sessionId;
+  }
+
+  /** Requests re-issued so far because their response stream broke (2026-07-28). */
+  get reissues(): number {
+    return this.modern.reissues;
+  }
+
+  /** The era of the protocol version the Client negotiated; undefined before it did. */
+  get era(): 'legacy' | 'modern' | undefined {
+    if (this.protocolVersion === undefined) return undefined;
+    return isModernRevision(this.protocolVersion) ? 'modern' : 'legacy';
   }
 
   setProtocolVersion(version: string): void {
@@ -65,7 +105,7 @@ export class RecoveringTransport implements Transport {
   }
 
   /**
-   * Resolves once the server has accepted a GET stream of the current session. A server delivers
+   * 2025 era: resolves once the server has accepted a GET stream of the current session. A server delivers
    * notifications on that stream only from the moment it opened (a stream without Last-Event-ID
    * starts live), so an application that triggers notifications right after connecting or after a
    * recovery waits for this first. Never resolves against a server that offers no GET stream (405).
@@ -80,6 +120,13 @@ export class RecoveringTransport implements Transport {
   }
 
   async send(message: JSONRPCMessage, options?: TransportSendOptions): Promise<void> {
+    if (this.era !== 'modern') return this.sendInSession(message, options);
+    if (isJSONRPCRequest(message) && message.method !== 'subscriptions/listen') return this.modern.send(message, options);
+    return this.inner.send(message, options);
+  }
+
+  /** The 2025 era (and the 2026 probe, which carries no session): a 404 means the session is lost. */
+  private async sendInSession(message: JSONRPCMessage, options?: TransportSendOptions): Promise<void> {
     if (isInitializeRequest(message)) this.initializeRequest = message as JSONRPCRequest;
     const generation = this.generation;
     try {
@@ -96,6 +143,7 @@ export class RecoveringTransport implements Transport {
 
   async close(): Promise<void> {
     this.closed = true;
+    this.modern.clear();
     await this.inner.close();
   }
 
@@ -105,7 +153,7 @@ export class RecoveringTransport implements Transport {
   }
 
   private createInner(sessionId?: string): StreamableHTTPClientTransport {
-    const { onSessionChange: _change, recoveryTimeoutMs: _timeout, onStreamOpen: _open, ...sdkOptions } = this.options;
+    const { onSessionChange: _change, recoveryTimeoutMs: _timeout, onStreamOpen: _open, onReissue: _reissue, ...sdkOptions } = this.options;
     const baseFetch = sdkOptions.fetch ?? fetch;
     let inner: StreamableHTTPClientTransport;
     // Watches the GET stream: a 404 there (on opening or on reconnecting) also means a lost session.
@@ -121,7 +169,7 @@ export class RecoveringTransport implements Transport {
     };
     inner = new StreamableHTTPClientTransport(this.url, { ...sdkOptions, sessionId, fetch: watchingFetch });
     inner.onmessage = (message: JSONRPCMessage) => {
-      if (inner === this.inner) this.onmessage?.(message);
+      if (inner === this.inner) this.onmessage?.(this.modern.answer(message));
     };
     inner.onerror = (error) => {
       if (inner === this.inner && !isNotFound(error)) this.onerror?.(error);

@@ -31,6 +31,11 @@ export function leavesRotationWithinMs(checkIntervalMs = DEFAULT_CHECK_INTERVAL_
  *   a keep-alive client connection is balanced again instead of following its predecessor;
  * - no compression, no response buffering (HAProxy forwards data as it arrives), and hour-long
  *   client, server and tunnel timeouts, so long-lived GET streams stay open;
+ * - `option http-no-delay` sends each chunk of a response the moment it arrives. Without it HAProxy
+ *   marks the chunks of a chunked (SSE) body "more data follows" (MSG_MORE), and the kernel holds
+ *   each small event back until more data or its ~200 ms timer: every notification then reaches
+ *   the client about 200 ms late. SSE events are small, rare and urgent, so the coalescing only
+ *   costs latency here;
  * - `/readyz` health checks at a short interval take a killed or draining replica out of rotation
  *   quickly, and `retries` with `option redispatch` send a request whose connection to a dead
  *   replica failed to another one (the request was never delivered, so this is safe for POSTs).
@@ -48,6 +53,7 @@ export function renderHaproxyConfig(options: HaproxyConfigOptions): string {
     'defaults',
     '  mode http',
     '  option http-server-close',
+    '  option http-no-delay',
     '  option redispatch 1',
     '  retries 3',
     '  timeout connect 2s',

@@ -19,6 +19,9 @@ export const METHOD_LABELS = [
   'prompts/get',
   'completion/complete',
   'logging/setLevel',
+  // 2026-07-28 only
+  'server/discover',
+  'subscriptions/listen',
   'notification',
   'response',
   'GET',
@@ -28,14 +31,21 @@ export const METHOD_LABELS = [
 
 const METHODS: ReadonlySet<string> = new Set(METHOD_LABELS);
 
+/**
+ * A modern POST of a notification reports its own method (`notifications/cancelled`); legacy POSTs
+ * already report `notification`. Both land on the one label.
+ */
 export function foldMethod(method: string): string {
-  return METHODS.has(method) ? method : OTHER;
+  if (METHODS.has(method)) return method;
+  return method.startsWith('notifications/') ? 'notification' : OTHER;
 }
 
+export const ERA_LABELS = ['legacy', 'modern'] as const;
 export const STORE_LABELS = ['memory', 'redis'] as const;
-export const DELIVERY_KIND_LABELS = ['notification', 'request', 'response'] as const;
+export const DELIVERY_KIND_LABELS = ['notification', 'request', 'response', 'event'] as const;
 export const DELIVERY_PATH_LABELS = ['local', 'redis'] as const;
-export const STREAM_KIND_LABELS = ['get', 'post'] as const;
+export const STREAM_KIND_LABELS = ['get', 'post', 'listen'] as const;
+export const INPUT_PHASE_LABELS = ['requested', 'resumed'] as const;
 
 /** Folds a value to one of `allowed`, or OTHER. For labels whose TypeScript type is already a union. */
 export function foldTo(allowed: readonly string[], value: string): string {

@@ -15,6 +15,8 @@ import {
 import {
   DELIVERY_KIND_LABELS,
   DELIVERY_PATH_LABELS,
+  ERA_LABELS,
+  INPUT_PHASE_LABELS,
   OperationFolder,
   STORE_LABELS,
   STREAM_KIND_LABELS,
@@ -50,9 +52,9 @@ export class PrometheusObserver implements FleetObserver {
   readonly registry: Registry;
   private readonly operations: OperationFolder;
 
-  private readonly requestRedisSeconds: Histogram<'method' | 'store'>;
-  private readonly requestRedisCommands: Histogram<'method' | 'store'>;
-  private readonly requestDuration: Histogram<'method' | 'status'>;
+  private readonly requestRedisSeconds: Histogram<'era' | 'method' | 'store'>;
+  private readonly requestRedisCommands: Histogram<'era' | 'method' | 'store'>;
+  private readonly requestDuration: Histogram<'era' | 'method' | 'status'>;
   private readonly redisCommandSeconds: Histogram<'operation'>;
   private readonly redisErrors: Counter<'operation'>;
   private readonly deliveries: Counter<'kind' | 'path'>;
@@ -64,6 +66,7 @@ export class PrometheusObserver implements FleetObserver {
   private readonly replays: Counter;
   private readonly replayedEvents: Counter;
   private readonly openStreams: Gauge<'kind'>;
+  private readonly inputRounds: Counter<'era' | 'phase'>;
   private readonly cachedSessionsGauge: Gauge;
   private readonly ready: Gauge;
 
@@ -76,21 +79,21 @@ export class PrometheusObserver implements FleetObserver {
     this.requestRedisSeconds = new Histogram({
       name: 'mcp_fleet_request_redis_seconds',
       help: 'Time spent in Redis commands caused by one MCP HTTP request (sum of their latencies).',
-      labelNames: ['method', 'store'],
+      labelNames: ['era', 'method', 'store'],
       buckets: REDIS_SECONDS_BUCKETS,
       registers,
     });
     this.requestRedisCommands = new Histogram({
       name: 'mcp_fleet_request_redis_commands',
       help: 'Number of Redis commands caused by one MCP HTTP request.',
-      labelNames: ['method', 'store'],
+      labelNames: ['era', 'method', 'store'],
       buckets: REDIS_COMMAND_COUNT_BUCKETS,
       registers,
     });
     this.requestDuration = new Histogram({
       name: 'mcp_fleet_request_duration_seconds',
       help: 'Duration of MCP HTTP requests, from arrival to the end of the response.',
-      labelNames: ['method', 'status'],
+      labelNames: ['era', 'method', 'status'],
       buckets: REQUEST_SECONDS_BUCKETS,
       registers,
     });
@@ -109,13 +112,13 @@ export class PrometheusObserver implements FleetObserver {
     });
     this.deliveries = new Counter({
       name: 'mcp_fleet_deliveries_total',
-      help: 'Messages delivered to an SSE stream or waiting handler, locally or through Redis.',
+      help: 'Messages delivered to an SSE stream or waiting handler, or fleet events handed to listen streams, locally or through Redis.',
       labelNames: ['kind', 'path'],
       registers,
     });
     this.deliveryLatency = new Histogram({
       name: 'mcp_fleet_delivery_latency_seconds',
-      help: 'Time from publishing a message to writing it to its SSE stream or handler.',
+      help: 'Time from publishing a message or fleet event to writing it to its SSE stream, handler or listeners.',
       labelNames: ['kind', 'path'],
       buckets: DELIVERY_SECONDS_BUCKETS,
       registers,
@@ -152,8 +155,14 @@ export class PrometheusObserver implements FleetObserver {
     });
     this.openStreams = new Gauge({
       name: 'mcp_fleet_open_streams',
-      help: 'SSE streams open on this replica (get: standalone GET streams; post: POST responses).',
+      help: 'SSE streams open on this replica (get: standalone GET streams; post: POST responses; listen: subscriptions/listen).',
       labelNames: ['kind'],
+      registers,
+    });
+    this.inputRounds = new Counter({
+      name: 'mcp_fleet_input_rounds_total',
+      help: 'Multi round-trip requests that asked the client for input (requested) or came back with it (resumed).',
+      labelNames: ['era', 'phase'],
       registers,
     });
     this.cachedSessionsGauge = new Gauge({
@@ -172,19 +181,26 @@ export class PrometheusObserver implements FleetObserver {
       for (const path of DELIVERY_PATH_LABELS) this.deliveries.inc({ kind, path }, 0);
     }
     for (const kind of STREAM_KIND_LABELS) this.openStreams.set({ kind }, 0);
+    for (const era of ERA_LABELS) {
+      for (const phase of INPUT_PHASE_LABELS) this.inputRounds.inc({ era, phase }, 0);
+      // the denominator of input rounds per tools/call, and the era comparison
+      this.requestDuration.zero({ era, method: 'tools/call', status: '200' });
+    }
+    for (const path of DELIVERY_PATH_LABELS) this.deliveryLatency.zero({ kind: 'event', path });
   }
 
   requestFinished(event: RequestFinished): void {
+    const era = foldTo(ERA_LABELS, event.era);
     const method = foldMethod(event.method);
     const store = foldTo(STORE_LABELS, event.store);
     const duration = seconds(event.durationSeconds);
     if (duration !== undefined) {
-      this.requestDuration.observe({ method, status: foldStatus(event.httpStatus) }, duration);
+      this.requestDuration.observe({ era, method, status: foldStatus(event.httpStatus) }, duration);
     }
     const redisSeconds = seconds(event.redisSeconds);
-    if (redisSeconds !== undefined) this.requestRedisSeconds.observe({ method, store }, redisSeconds);
+    if (redisSeconds !== undefined) this.requestRedisSeconds.observe({ era, method, store }, redisSeconds);
     const commands = count(event.redisCommands);
-    if (commands !== undefined) this.requestRedisCommands.observe({ method, store }, commands);
+    if (commands !== undefined) this.requestRedisCommands.observe({ era, method, store }, commands);
   }
 
   redisCommand(operation: string, durationSeconds: number, ok: boolean): void {
@@ -232,7 +248,9 @@ export class PrometheusObserver implements FleetObserver {
     this.openStreams.dec({ kind: foldTo(STREAM_KIND_LABELS, kind) });
   }
 
-  inputRound(_era: 'legacy' | 'modern', _phase: 'requested' | 'resumed'): void {}
+  inputRound(era: 'legacy' | 'modern', phase: 'requested' | 'resumed'): void {
+    this.inputRounds.inc({ era: foldTo(ERA_LABELS, era), phase: foldTo(INPUT_PHASE_LABELS, phase) });
+  }
 
   cachedSessions(sessions: number): void {
     const n = count(sessions);

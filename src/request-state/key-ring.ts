@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { createRequestStateCodec, type RequestStateCodec, type ServerContext } from '@modelcontextprotocol/server';
+import { principalKey, principalOf } from '../auth/principal.js';
 
 export interface KeyRingOptions {
   /** The first key signs; every key verifies (rotation: add the new key second, roll, move it first, roll, drop the old). */
@@ -42,3 +43,12 @@ export function ephemeralKey(): string {
 
 /** States are bound to the request's method: one minted for tools/call cannot complete a prompts/get. */
 export const bindToMethod = (ctx: ServerContext): string => ctx.mcpReq.method;
+
+/**
+ * States are bound to the method and to the principal whose token the request carried: one minted
+ * for A's tools/call cannot complete B's. Without authorization, to the method alone.
+ */
+export const bindToMethodAndPrincipal = (ctx: ServerContext): string => {
+  const principal = principalOf(ctx.http?.authInfo);
+  return principal === undefined ? bindToMethod(ctx) : `${bindToMethod(ctx)}\n${principalKey(principal)}`;
+};

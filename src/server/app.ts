@@ -1,11 +1,12 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
+import type { ResourceServer } from '../auth/resource-server.js';
 import type { FleetConfig } from '../config.js';
 import type { FleetObserver, StoreKind } from '../observability/observer.js';
 import { newRequestCost, withRequestCost } from '../redis/request-cost.js';
-import { checkOrigin } from './http-guards.js';
+import { checkOrigin, isValidHost, toOriginForm } from './http-guards.js';
 import { ErrorCode, sendJsonRpcError } from './jsonrpc.js';
 import { eraOf } from './era.js';
-import { parseJsonBody } from './json-body.js';
+import { MAX_JSON_DEPTH, parseJsonBody, TOO_DEEP } from './json-body.js';
 import type { McpEndpoint } from './legacy/session-endpoint.js';
 import type { ModernEndpoint } from './modern/modern-endpoint.js';
 import { methodLabel, setMethodLabel } from './request-labels.js';
@@ -16,6 +17,8 @@ export interface AppDeps {
   legacy: McpEndpoint;
   /** The 2026-07-28 leg: stateless requests, listen streams, multi round-trip requests. */
   modern: ModernEndpoint;
+  /** The OAuth resource server in front of /mcp; undefined when authorization is off. */
+  auth?: ResourceServer;
   observer: FleetObserver;
   storeKind: StoreKind;
   /** undefined when ready, else why not. */
@@ -23,7 +26,7 @@ export interface AppDeps {
 }
 
 /** The HTTP surface: /mcp, /healthz, /readyz; every response names the replica that served it. */
-export function createApp({ config, legacy, modern, observer, storeKind, notReadyReason }: AppDeps): express.Express {
+export function createApp({ config, legacy, modern, auth, observer, storeKind, notReadyReason }: AppDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.disable('etag');
@@ -43,11 +46,19 @@ export function createApp({ config, legacy, modern, observer, storeKind, notRead
     res.status(reason === undefined ? 200 : 503).json({ status: reason === undefined ? 'ready' : 'not ready', reason, replica: config.replicaName, store: storeKind });
   });
 
+  if (auth) app.use(auth.metadataRouter);
+
   app.all(config.mcpPath, (req, res, next) => {
+    toOriginForm(req);
+    // Node's own answer to a request without Host (HTTP/1.1 requires one) would have no body.
+    if (!req.headers.host) return sendJsonRpcError(res, 400, ErrorCode.ServerError, 'Bad Request: the Host header is required');
+    if (!isValidHost(req.headers.host)) return sendJsonRpcError(res, 400, ErrorCode.ServerError, 'Bad Request: the Host header is not a valid host[:port]');
     const refused = checkOrigin(req, config);
     if (refused) sendJsonRpcError(res, refused.status, ErrorCode.ServerError, refused.message);
     else next();
   });
+  // Before the body is read: a request without a valid token costs no body buffering.
+  if (auth) app.all(config.mcpPath, auth.authenticate);
 
   const readBody = express.raw({ type: () => true, limit: config.maxBodyBytes });
   app.all(config.mcpPath, (req, res, next) => (req.method === 'POST' ? readBody(req, res, next) : next()));
@@ -56,6 +67,10 @@ export function createApp({ config, legacy, modern, observer, storeKind, notRead
     const cost = newRequestCost();
     const started = performance.now();
     const body = req.method === 'POST' && Buffer.isBuffer(req.body) ? parseJsonBody(req.body) : undefined;
+    if (body === TOO_DEEP) {
+      sendJsonRpcError(res, 400, ErrorCode.InvalidRequest, `Invalid Request: JSON nested deeper than ${MAX_JSON_DEPTH} levels`);
+      return;
+    }
     const era = eraOf(req, body);
     res.once('close', () => {
       observer.requestFinished({
@@ -68,6 +83,7 @@ export function createApp({ config, legacy, modern, observer, storeKind, notRead
         store: storeKind,
       });
     });
+    if (auth && !auth.authorize(req, res, body)) return;
     if (era === 'legacy') return withRequestCost(cost, () => legacy.handle(req, res, body));
     setMethodLabel(res, modernMethodOf(body));
     return withRequestCost(cost, () => modern.handle(req, res, body));

@@ -9,13 +9,16 @@ import type { StreamManager } from '../streams/stream-manager.js';
 import type { Workload } from '../workload/types.js';
 import { createApp } from './app.js';
 import { createBackends } from './backends.js';
+import { ErrorCode, sendJsonRpcError } from './jsonrpc.js';
 import { McpEndpoint } from './legacy/session-endpoint.js';
 import { PendingClientRequests } from './legacy/pending-client-requests.js';
 import { FleetResourceEvents } from './legacy/resource-events.js';
 import { FleetEventPublisher } from './fleet-events.js';
 import { ModernEndpoint } from './modern/modern-endpoint.js';
 import type { ServerBuildDeps } from './mcp-server-factory.js';
-import { bindToMethod, createKeyRingCodec, ephemeralKey } from '../request-state/key-ring.js';
+import { bindToMethodAndPrincipal, createKeyRingCodec, ephemeralKey } from '../request-state/key-ring.js';
+import { ResourceServer } from '../auth/resource-server.js';
+import { withToolVisibility } from '../auth/tool-visibility.js';
 import { RuntimeCache } from './legacy/runtime-cache.js';
 
 export interface FleetServerOptions {
@@ -42,28 +45,34 @@ export async function createFleetServer({ config, workload, observer = NOOP_OBSE
   const backends = await createBackends(config, observer);
   const { store, streams, shared, bus } = backends;
   const pending = new PendingClientRequests(streams.instanceId);
+  const auth = config.auth ? new ResourceServer(config.auth, config.mcpPath) : undefined;
+  if (!auth) log.warn('authorization is off: any client that reaches this server may use it (set AUTH_ISSUER for anything public)');
   const build: ServerBuildDeps = {
-    workload,
+    workload: auth && auth.policy.toolScopes.size > 0 ? withToolVisibility(workload, auth.policy) : workload,
     replicaName: config.replicaName,
     shared,
     events: new FleetEventPublisher(bus, config.sessionMode === 'stateful' ? new FleetResourceEvents(store, streams) : undefined),
-    requestState: createKeyRingCodec({ keys: requestStateKeys(config), ttlSeconds: config.requestStateTtlSeconds, bind: bindToMethod }),
+    requestState: createKeyRingCodec({ keys: requestStateKeys(config), ttlSeconds: config.requestStateTtlSeconds, bind: bindToMethodAndPrincipal }),
     observer,
+    clientRequestTimeoutMs: config.clientRequestTimeoutMs,
   };
   const runtimeDeps = {
     build,
     store,
+    maxSubscriptionsPerSession: config.maxSubscriptionsPerSession,
+    maxPendingClientRequests: config.maxPendingClientRequests,
     streams: config.sessionMode === 'stateful' ? streams : undefined,
     pending,
   };
-  const runtimes = new RuntimeCache(runtimeDeps, observer);
-  const legacy = new McpEndpoint({ config, store, streams, runtimes, runtimeDeps, pending, observer });
+  const runtimes = new RuntimeCache(runtimeDeps, observer, config.runtimeIdleSeconds * 1000, config.runtimeCacheMaxSessions);
+  const legacy = new McpEndpoint({ config, store, streams, runtimes, runtimeDeps, pending, observer, sessionRate: backends.sessionRate, sessionQuota: backends.sessionQuota });
   const modern = new ModernEndpoint({ config, build, bus, observer });
   let draining = false;
   const app = createApp({
     config,
     legacy,
     modern,
+    auth,
     observer,
     storeKind: store.kind,
     notReadyReason: async () => (draining ? 'draining' : backends.unavailableReason()),
@@ -73,20 +82,35 @@ export async function createFleetServer({ config, workload, observer = NOOP_OBSE
     void backends.unavailableReason().then((reason) => observer.readiness(!draining && reason === undefined));
   }, 5000);
   readinessTimer.unref();
-  const server = http.createServer(app);
-  // SSE streams live long; a request that stalls mid-body must not.
-  server.requestTimeout = 0;
-  server.headersTimeout = 30_000;
+  // Host is checked by the app, which answers its absence with a JSON-RPC body.
+  const server = http.createServer(
+    // How often Node looks for requests past requestTimeout: often enough for the bound to hold.
+    { requireHostHeader: false, connectionsCheckingInterval: Math.min(5000, Math.max(100, Math.floor(config.bodyReadTimeoutMs / 4))) },
+    app,
+  );
+  // Bounds receiving the request only (headers and body), not the SSE response that follows.
+  server.requestTimeout = config.bodyReadTimeoutMs;
+  // Node checks requestTimeout only when it is at least headersTimeout.
+  server.headersTimeout = Math.min(30_000, config.bodyReadTimeoutMs);
   server.keepAliveTimeout = 65_000;
   // Requests Node's HTTP parser rejects (a newline inside a header, oversized headers) still get a
   // JSON-RPC error body, and never take the process down.
   server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
-    if (!socket.writable) return socket.destroy();
-    const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
-    const body = JSON.stringify({ jsonrpc: '2.0', error: { code: -32600, message: `Bad Request: malformed HTTP request (${error.code ?? 'parse error'})` }, id: null });
+    // As Node's own handler does: nothing is written where a response has begun on this connection
+    // (bytes after a request that Node cannot parse), which another answer would corrupt.
+    const current = (socket as { _httpMessage?: http.ServerResponse | null })._httpMessage;
+    if (!socket.writable || current?.headersSent) return socket.destroy();
+    const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+    const reason = status === 408 ? 'Request Timeout: the request was not received in time' : `Bad Request: malformed HTTP request (${error.code ?? 'parse error'})`;
+    const body = JSON.stringify({ jsonrpc: '2.0', error: { code: -32600, message: reason }, id: null });
     socket.end(
-      `HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : 'Bad Request'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
     );
+  });
+  // Node's own answer to an Expect other than 100-continue is a 417 without a body.
+  server.on('checkExpectation', (_req, res: http.ServerResponse) => {
+    if (config.replicaHeader) res.setHeader('X-MCP-Replica', config.replicaName);
+    sendJsonRpcError(res, 417, ErrorCode.ServerError, 'Expectation Failed: the only expectation supported is 100-continue');
   });
 
   return {

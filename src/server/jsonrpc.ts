@@ -6,6 +6,7 @@ export const ErrorCode = {
   ParseError: -32700,
   InvalidRequest: -32600,
   InternalError: -32603,
+  InvalidParams: -32602,
   /** Transport-level errors: bad headers, unknown session, store unavailable. */
   ServerError: -32000,
   SessionNotFound: -32001,

@@ -12,6 +12,8 @@ export interface ServerBuildDeps {
   events: FleetEvents;
   requestState: RequestStateCodec;
   observer: FleetObserver;
+  /** How long one server-to-client request of a legacy session waits for its answer. */
+  clientRequestTimeoutMs: number;
 }
 
 /**
@@ -51,6 +53,7 @@ export function buildMcpServer(era: Era, sessionId: string | undefined, deps: Se
       },
     },
     cacheHints: CACHE_HINTS,
+    inputRequired: { roundTimeoutMs: deps.clientRequestTimeoutMs },
   });
   deps.workload.register(server, {
     era,

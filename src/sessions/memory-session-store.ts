@@ -1,5 +1,5 @@
 import type { LoggingLevel } from "@modelcontextprotocol/server";
-import type { NewSession, SessionRecord, SessionStore } from './session-store.js';
+import { SubscriptionLimitError, type NewSession, type SessionRecord, type SessionStore } from './session-store.js';
 
 interface Entry {
   record: SessionRecord;
@@ -26,7 +26,7 @@ export class InMemorySessionStore implements SessionStore {
     if (this.live(session.id)) return false;
     const at = this.now();
     this.sessions.set(session.id, {
-      record: { ...structuredClone(session), logLevel: undefined, subscriptions: [], createdAt: at, lastAccessAt: at },
+      record: { ...structuredClone(session), principal: session.principal, logLevel: undefined, subscriptions: [], createdAt: at, lastAccessAt: at },
       expiresAt: at + this.ttlSeconds * 1000,
     });
     return true;
@@ -48,10 +48,13 @@ export class InMemorySessionStore implements SessionStore {
     return true;
   }
 
-  async subscribe(id: string, uri: string): Promise<boolean> {
+  async subscribe(id: string, uri: string, limit = Infinity): Promise<boolean> {
     const entry = this.live(id);
     if (!entry) return false;
-    if (!entry.record.subscriptions.includes(uri)) entry.record.subscriptions.push(uri);
+    if (!entry.record.subscriptions.includes(uri)) {
+      if (entry.record.subscriptions.length >= limit) throw new SubscriptionLimitError(limit);
+      entry.record.subscriptions.push(uri);
+    }
     let subscribers = this.subscriptionIndex.get(uri);
     if (!subscribers) this.subscriptionIndex.set(uri, (subscribers = new Set()));
     subscribers.add(id);

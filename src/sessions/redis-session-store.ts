@@ -3,7 +3,7 @@ import type { LoggingLevel } from "@modelcontextprotocol/server";
 import type { RedisClient } from '../redis/connection.js';
 import { redisCall } from '../redis/errors.js';
 import { LuaScript } from '../redis/lua-script.js';
-import type { NewSession, SessionRecord, SessionStore } from './session-store.js';
+import { SubscriptionLimitError, type NewSession, type SessionRecord, type SessionStore } from './session-store.js';
 
 const CREATE = new LuaScript(
   'session_create',
@@ -13,12 +13,16 @@ redis.call('PEXPIRE', KEYS[1], ARGV[3])
 return 1`,
 );
 
+/**
+ * Reads the session and slides its TTL, but only once less than ARGV[2] - ARGV[3] remains: most
+ * requests then cost Redis one HGETALL and one PTTL, and a session still expires between
+ * `ttl - slack` and `ttl` after its last request.
+ */
 const TOUCH = new LuaScript(
   'session_touch',
   `local fields = redis.call('HGETALL', KEYS[1])
 if #fields == 0 then return false end
-redis.call('HSET', KEYS[1], 'lastAccessAt', ARGV[1])
-redis.call('PEXPIRE', KEYS[1], ARGV[2])
+if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[2]) - tonumber(ARGV[3]) then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
 return fields`,
 );
 
@@ -38,7 +42,11 @@ local kept = {}
 for _, uri in ipairs(subs) do
   if uri ~= ARGV[2] then table.insert(kept, uri) end
 end
-if ARGV[1] == 'add' then table.insert(kept, ARGV[2]) end
+if ARGV[1] == 'add' then
+  if #kept == #subs and #kept >= tonumber(ARGV[4]) then return -1 end
+  table.insert(kept, ARGV[2])
+  redis.call('HSET', KEYS[1], 'subsRefreshedAt', ARGV[3])
+end
 redis.call('HSET', KEYS[1], 'subs', #kept == 0 and '[]' or cjson.encode(kept))
 return 1`,
 );
@@ -56,6 +64,7 @@ interface StaticFields {
   clientCapabilities: SessionRecord['clientCapabilities'];
   clientInfo: SessionRecord['clientInfo'];
   createdAt: number;
+  principal?: SessionRecord['principal'];
 }
 
 /**
@@ -85,6 +94,11 @@ export class RedisSessionStore implements SessionStore {
     return this.ttlSeconds * 1000;
   }
 
+  /** How much of the TTL may pass before a touch slides it again: a tenth, at most a minute. */
+  private get slideSlackMs(): number {
+    return Math.min(60_000, Math.floor(this.ttlMs / 10));
+  }
+
   async create(session: NewSession): Promise<boolean> {
     const at = this.now();
     const fields: StaticFields = {
@@ -92,6 +106,7 @@ export class RedisSessionStore implements SessionStore {
       clientCapabilities: session.clientCapabilities,
       clientInfo: session.clientInfo,
       createdAt: at,
+      principal: session.principal,
     };
     const created = await redisCall(() =>
       CREATE.run(this.redis, [this.sessionKey(session.id)], [JSON.stringify(fields), at, this.ttlMs]),
@@ -100,21 +115,40 @@ export class RedisSessionStore implements SessionStore {
   }
 
   async touch(id: string): Promise<SessionRecord | undefined> {
-    const reply = await redisCall(() => TOUCH.run(this.redis, [this.sessionKey(id)], [this.now(), this.ttlMs]));
+    const reply = await redisCall(() => TOUCH.run(this.redis, [this.sessionKey(id)], [this.now(), this.ttlMs, this.slideSlackMs]));
     if (!Array.isArray(reply)) return undefined;
     const hash = new Map<string, string>();
     for (let i = 0; i + 1 < reply.length; i += 2) hash.set(String(reply[i]), String(reply[i + 1]));
     const fields = JSON.parse(hash.get('v') ?? '{}') as StaticFields;
+    const subscriptions = JSON.parse(hash.get('subs') ?? '[]') as string[];
+    if (subscriptions.length > 0 && this.now() - Number(hash.get('subsRefreshedAt') ?? 0) > this.ttlMs / 2) {
+      void this.refreshSubscriberIndex(id, subscriptions).catch(() => {});
+    }
     return {
       id,
       protocolVersion: fields.protocolVersion,
       clientCapabilities: fields.clientCapabilities,
       clientInfo: fields.clientInfo,
       createdAt: fields.createdAt,
+      principal: fields.principal,
       logLevel: (hash.get('logLevel') as LoggingLevel | undefined) ?? undefined,
-      subscriptions: JSON.parse(hash.get('subs') ?? '[]') as string[],
+      subscriptions,
       lastAccessAt: this.now(),
     };
+  }
+
+  /**
+   * The subscriber index lives in other keys (other Cluster slots) than the session, so its TTL
+   * cannot slide in the session's own script: an active subscribed session renews it here, at most
+   * once per half TTL, so it never outlives its subscriptions' index.
+   */
+  private async refreshSubscriberIndex(id: string, uris: string[]): Promise<void> {
+    await redisCall(() =>
+      Promise.all([
+        ...uris.flatMap((uri) => [this.redis.sadd(this.indexKey(uri), id), this.redis.pexpire(this.indexKey(uri), this.ttlMs)]),
+        SET_FIELD.run(this.redis, [this.sessionKey(id)], ['subsRefreshedAt', this.now()]),
+      ]),
+    );
   }
 
   async setLogLevel(id: string, level: LoggingLevel): Promise<boolean> {
@@ -122,15 +156,16 @@ export class RedisSessionStore implements SessionStore {
     return done === 1;
   }
 
-  async subscribe(id: string, uri: string): Promise<boolean> {
+  async subscribe(id: string, uri: string, limit = Number.MAX_SAFE_INTEGER): Promise<boolean> {
     const [edited] = await redisCall(() =>
       Promise.all([
-        EDIT_SUBSCRIPTIONS.run(this.redis, [this.sessionKey(id)], ['add', uri]),
+        EDIT_SUBSCRIPTIONS.run(this.redis, [this.sessionKey(id)], ['add', uri, this.now(), limit]),
         this.redis.sadd(this.indexKey(uri), id),
         this.redis.pexpire(this.indexKey(uri), this.ttlMs),
       ]),
     );
     if (edited !== 1) await redisCall(() => this.redis.srem(this.indexKey(uri), id));
+    if (edited === -1) throw new SubscriptionLimitError(limit);
     return edited === 1;
   }
 

@@ -1,4 +1,5 @@
 import type { ClientCapabilities, Implementation, LoggingLevel } from "@modelcontextprotocol/server";
+import type { Principal } from '../auth/principal.js';
 import type { StoreKind } from '../observability/observer.js';
 
 /** Everything a replica needs to serve a session it has never seen: serialisable, no live objects. */
@@ -12,6 +13,8 @@ export interface SessionRecord {
   subscriptions: string[];
   createdAt: number;
   lastAccessAt: number;
+  /** Who created the session (authorization on); only the same principal may use it. */
+  principal: Principal | undefined;
 }
 
 export interface NewSession {
@@ -19,6 +22,7 @@ export interface NewSession {
   protocolVersion: string;
   clientCapabilities: ClientCapabilities;
   clientInfo: Implementation;
+  principal?: Principal;
 }
 
 /**
@@ -34,8 +38,11 @@ export interface SessionStore {
   /** The session, with its TTL slid and lastAccessAt set; undefined when unknown, expired or deleted. */
   touch(id: string): Promise<SessionRecord | undefined>;
   setLogLevel(id: string, level: LoggingLevel): Promise<boolean>;
-  /** Adds `uri` to the session's subscriptions and to the fleet-wide index of subscribers of `uri`. */
-  subscribe(id: string, uri: string): Promise<boolean>;
+  /**
+   * Adds `uri` to the session's subscriptions and to the fleet-wide index of subscribers of `uri`;
+   * throws SubscriptionLimitError when the session already holds `limit` other subscriptions.
+   */
+  subscribe(id: string, uri: string, limit?: number): Promise<boolean>;
   unsubscribe(id: string, uri: string): Promise<boolean>;
   /** Ids of live sessions subscribed to `uri`. */
   subscribers(uri: string): Promise<string[]>;
@@ -51,4 +58,12 @@ const SESSION_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9
 
 export function isWellFormedSessionId(id: string): boolean {
   return SESSION_ID.test(id);
+}
+
+/** A session asked for more resource subscriptions than it may hold. */
+export class SubscriptionLimitError extends Error {
+  constructor(readonly limit: number) {
+    super(`a session may hold at most ${limit} resource subscriptions`);
+    this.name = 'SubscriptionLimitError';
+  }
 }

@@ -19,6 +19,8 @@ interface LogEntry {
 interface StreamLog {
   entries: LogEntry[];
   expiresAt: number;
+  /** The newest entry dropped to keep the log within its bound: a resume from before it has missed events. */
+  trimmedThrough?: string;
 }
 
 export interface InMemoryStreamOptions {
@@ -64,7 +66,7 @@ export class InMemoryStreamManager implements StreamManager {
     if (!log) this.logs.set(key, (log = { entries: [], expiresAt: 0 }));
     const entry = { entryId: this.nextEntryId(), message, publishedAt: Date.now() };
     log.entries.push(entry);
-    if (log.entries.length > this.options.maxEntriesPerStream) log.entries.shift();
+    if (log.entries.length > this.options.maxEntriesPerStream) log.trimmedThrough = log.entries.shift()!.entryId;
     log.expiresAt = Date.now() + this.options.retentionSeconds * 1000;
     return entry;
   }
@@ -113,9 +115,17 @@ export class InMemoryStreamManager implements StreamManager {
       listener.setBacklog(entries.at(-1)?.entryId ?? '0-0', []);
     } else {
       const after = options.after;
-      listener.setBacklog(after, entries.filter((e) => compareEntryIds(e.entryId, after) > 0).map((e) => this.toEvent(e)));
+      const log = this.logs.get(key);
+      const lost = log === undefined ? after !== '0-0' : log.trimmedThrough !== undefined && compareEntryIds(after, log.trimmedThrough) < 0;
+      const replay = entries.filter((e) => compareEntryIds(e.entryId, after) > 0).map((e) => this.toEvent(e));
+      listener.setBacklog(after, lost ? [{ type: 'gap', after }, ...replay] : replay);
     }
-    if (options.exclusive) this.emit(sessionId, streamKey, { type: 'takeover', listener: options.listenerId });
+    if (options.exclusive) {
+      // A newer listener already holds the stream: this one yields at once (it would never hear that one's notice).
+      const newest = [...(this.listeners.get(key) ?? [])].filter((l) => l.exclusive && !l.isClosed).reduce((max, l) => (l.listenerId > max ? l.listenerId : max), '');
+      if (newest > options.listenerId) listener.accept({ type: 'takeover', listener: newest });
+      else this.emit(sessionId, streamKey, { type: 'takeover', listener: options.listenerId });
+    }
     let set = this.listeners.get(key);
     if (!set) this.listeners.set(key, (set = new Set()));
     set.add(listener);
@@ -134,8 +144,13 @@ export class InMemoryStreamManager implements StreamManager {
     for (const key of [...this.logs.keys()]) if (key.startsWith(prefix)) this.logs.delete(key);
   }
 
-  async sendToInstance(instanceId: string, envelope: InstanceEnvelope): Promise<void> {
-    if (instanceId !== this.instanceId) return;
+  async sendToInstance(instanceId: string, envelope: InstanceEnvelope): Promise<boolean> {
+    if (instanceId !== this.instanceId) return false;
+    for (const handler of this.instanceHandlers) handler(envelope);
+    return true;
+  }
+
+  async broadcast(envelope: InstanceEnvelope): Promise<void> {
     for (const handler of this.instanceHandlers) handler(envelope);
   }
 

@@ -1,10 +1,11 @@
+import { Cluster } from 'ioredis';
 import { randomBytes } from 'node:crypto';
 import type { JSONRPCMessage } from "@modelcontextprotocol/server";
 import type { RedisClient } from '../redis/connection.js';
 import { redisCall } from '../redis/errors.js';
 import { LuaScript } from '../redis/lua-script.js';
 import { ListenerState } from './listener-state.js';
-import type { InstanceEnvelope, ListenOptions, StreamEvent, StreamListener, StreamManager } from './stream-manager.js';
+import { compareEntryIds, type InstanceEnvelope, type ListenOptions, type StreamEvent, type StreamListener, type StreamManager } from './stream-manager.js';
 
 /**
  * Appends to the stream's log and publishes the entry in one atomic step, so the order listeners
@@ -20,8 +21,35 @@ else
   id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[4], '*', 'm', ARGV[2], 't', ARGV[3])
 end
 redis.call('PEXPIRE', KEYS[1], ARGV[5])
+redis.call('SADD', KEYS[3], KEYS[1])
+redis.call('PEXPIRE', KEYS[3], ARGV[5])
 redis.call('PUBLISH', ARGV[1], ARGV[8] .. '\\n' .. id .. '\\n' .. ARGV[3] .. '\\n' .. ARGV[7] .. '\\n' .. ARGV[2])
 return id`,
+);
+
+/**
+ * Claims an exclusive stream for the newest listener: the stored owner is replaced only by a newer
+ * listener id, and the winner is announced. A listener that opened while a newer one already
+ * holds the stream learns it from the reply, since it subscribed too late to hear that one's notice.
+ */
+const CLAIM = new LuaScript(
+  'stream_claim',
+  `local owner = redis.call('GET', KEYS[1])
+if not owner or ARGV[1] > owner then
+  owner = ARGV[1]
+  redis.call('SET', KEYS[1], owner, 'PX', ARGV[4])
+  redis.call('PUBLISH', ARGV[2], 'K\\n' .. ARGV[3] .. '\\n' .. owner)
+end
+return owner`,
+);
+
+/** Deletes every stream log of a session (one slot: they share its hash tag) and tells its listeners. */
+const TERMINATE = new LuaScript(
+  'stream_terminate',
+  `for _, key in ipairs(redis.call('SMEMBERS', KEYS[1])) do redis.call('DEL', key) end
+redis.call('DEL', KEYS[1])
+redis.call('PUBLISH', ARGV[1], 'T')
+return 1`,
 );
 
 export interface RedisStreamOptions {
@@ -63,7 +91,7 @@ export class RedisStreamManager implements StreamManager {
 
   /** Subscribes this instance's own channel; call once before serving. */
   async start(): Promise<void> {
-    await this.subscribe(this.instanceChannel(this.instanceId), (payload) => {
+    const deliver = (payload: string) => {
       let envelope: InstanceEnvelope;
       try {
         envelope = JSON.parse(payload) as InstanceEnvelope;
@@ -71,7 +99,16 @@ export class RedisStreamManager implements StreamManager {
         return;
       }
       for (const handler of this.instanceHandlers) handler(envelope);
-    });
+    };
+    await Promise.all([this.subscribe(this.instanceChannel(this.instanceId), deliver), this.subscribe(this.broadcastChannel, deliver)]);
+  }
+
+  private get broadcastChannel(): string {
+    return `${this.options.prefix}instances`;
+  }
+
+  async broadcast(envelope: InstanceEnvelope): Promise<void> {
+    await redisCall(() => this.options.redis.publish(this.broadcastChannel, JSON.stringify(envelope)));
   }
 
   private instanceChannel(instanceId: string): string {
@@ -80,6 +117,15 @@ export class RedisStreamManager implements StreamManager {
 
   private sessionChannel(sessionId: string): string {
     return `${this.options.prefix}session-events:{${sessionId}}`;
+  }
+
+  private ownerKey(sessionId: string, streamKey: string): string {
+    return `${this.options.prefix}stream-owner:{${sessionId}}:${streamKey}`;
+  }
+
+  /** The set of a session's stream logs (GET and POST streams alike), so DELETE can remove them all. */
+  private logIndexKey(sessionId: string): string {
+    return `${this.options.prefix}event-logs:{${sessionId}}`;
   }
 
   private logKey(sessionId: string, streamKey: string): string {
@@ -138,7 +184,7 @@ export class RedisStreamManager implements StreamManager {
     const reply = await redisCall(() =>
       PUBLISH.run(
         this.options.redis,
-        [this.logKey(sessionId, streamKey), sessionKey(sessionId)],
+        [this.logKey(sessionId, streamKey), sessionKey(sessionId), this.logIndexKey(sessionId)],
         [
           this.sessionChannel(sessionId),
           message,
@@ -179,11 +225,16 @@ export class RedisStreamManager implements StreamManager {
       } else {
         // No COUNT: MAXLEN ~ trims in whole nodes, so the log may hold more than maxEntriesPerStream,
         // and a capped read would return the oldest entries and drop the newest.
-        const entries = await redisCall(() => this.options.redis.xrange(key, `(${options.after}`, '+'));
-        listener.setBacklog(options.after, entries.map(([id, fields]) => entryToEvent(id, fields)));
+        const after = options.after;
+        const [entries, lost] = await redisCall(() => Promise.all([this.options.redis.xrange(key, `(${after}`, '+'), this.missedSince(key, after)]));
+        const replay = entries.map(([id, fields]) => entryToEvent(id, fields));
+        listener.setBacklog(after, lost ? [{ type: 'gap', after }, ...replay] : replay);
       }
       if (options.exclusive) {
-        await redisCall(() => this.options.redis.publish(channel, `K\n${streamKey}\n${options.listenerId}`));
+        const owner = await redisCall(() =>
+          CLAIM.run(this.options.redis, [this.ownerKey(sessionId, streamKey)], [options.listenerId, channel, streamKey, this.options.retentionSeconds * 1000]),
+        );
+        if (owner !== options.listenerId) listener.accept({ type: 'takeover', listener: String(owner) });
       }
     } catch (error) {
       await listener.close();
@@ -192,21 +243,40 @@ export class RedisStreamManager implements StreamManager {
     return listener;
   }
 
+  /**
+   * Whether a resume after `after` missed entries: the log was trimmed (it counts more entries added
+   * than it holds) and its oldest entry comes after the resume position, or the log expired. It
+   * errs on the side of warning: a client exactly at the newest trimmed entry is told too.
+   */
+  private async missedSince(key: string, after: string): Promise<boolean> {
+    let info: unknown[];
+    try {
+      info = (await this.options.redis.xinfo('STREAM', key)) as unknown[];
+    } catch (error) {
+      if (error instanceof Error && /no such key/i.test(error.message)) return after !== '0-0';
+      throw error;
+    }
+    const field = (name: string) => info[info.indexOf(name) + 1];
+    const added = Number(field('entries-added'));
+    const length = Number(field('length'));
+    // Redis before 7.0 does not count what was added: no gap can be known.
+    if (!info.includes('entries-added') || added <= length) return false;
+    const first = field('first-entry') as [string, unknown] | null;
+    return first === null || compareEntryIds(after, first[0]) < 0;
+  }
+
   async disconnect(sessionId: string, streamKey: string): Promise<void> {
     await redisCall(() => this.options.redis.publish(this.sessionChannel(sessionId), `K\n${streamKey}\n`));
   }
 
   async terminate(sessionId: string): Promise<void> {
-    await redisCall(() =>
-      Promise.all([
-        this.options.redis.publish(this.sessionChannel(sessionId), 'T'),
-        this.options.redis.del(this.logKey(sessionId, 'g')),
-      ]),
-    );
+    await redisCall(() => TERMINATE.run(this.options.redis, [this.logIndexKey(sessionId)], [this.sessionChannel(sessionId)]));
   }
 
-  async sendToInstance(instanceId: string, envelope: InstanceEnvelope): Promise<void> {
-    await redisCall(() => this.options.redis.publish(this.instanceChannel(instanceId), JSON.stringify(envelope)));
+  async sendToInstance(instanceId: string, envelope: InstanceEnvelope): Promise<boolean> {
+    const receivers = await redisCall(() => this.options.redis.publish(this.instanceChannel(instanceId), JSON.stringify(envelope)));
+    // A Cluster node counts only its own subscribers: there a count of 0 proves nothing.
+    return receivers > 0 || this.options.redis instanceof Cluster;
   }
 
   onInstanceMessage(handler: (envelope: InstanceEnvelope) => void): void {

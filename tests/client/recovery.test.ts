@@ -1,11 +1,11 @@
-import { Client } from "@modelcontextprotocol/client";
+import { Client } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RecoveringTransport, type SessionChange } from '../../src/client/index.js';
+import { RecoveringTransport, versionNegotiation, type SessionChange } from '../../src/client/index.js';
 import { RedisProcess } from '../../src/fleet/redis-process.js';
 import { callTool } from '../support/raw-mcp.js';
 import { ServerProcess } from '../support/server-process.js';
 
-/** A client on the recovering transport, counting the initializes it sends (the server sees the same). */
+/** A 2025-era client on the recovering transport, counting the initializes it sends (the server sees the same). */
 async function recoveringClient(url: string, rewrite?: (method: string, body: string) => Response | undefined) {
   const initializes = { count: 0 };
   const changes: SessionChange[] = [];
@@ -23,7 +23,7 @@ async function recoveringClient(url: string, rewrite?: (method: string, body: st
     onStreamOpen: (sessionId) => streamsOpened.push(sessionId),
     reconnectionOptions: { initialReconnectionDelay: 50, maxReconnectionDelay: 500, reconnectionDelayGrowFactor: 1.5, maxRetries: 20 },
   });
-  const client = new Client({ name: 'recovery-test', version: '1.0.0' }, { capabilities: { sampling: {} } });
+  const client = new Client({ name: 'recovery-test', version: '1.0.0' }, { capabilities: { sampling: {} }, versionNegotiation: versionNegotiation('legacy') });
   client.setNotificationHandler('notifications/message', (n) => {
     notes.push(n.params.data as { message: string; index: number });
   });
@@ -55,6 +55,7 @@ afterAll(async () => {
 describe('transparent 404 recovery', () => {
   it('after TTL expiry: the next call resolves in a new session, counted once, reported old -> new', async () => {
     const c = await recoveringClient(shortTtl.url);
+    expect(c.transport.era).toBe('legacy');
     const first = c.transport.sessionId!;
     await new Promise((resolve) => setTimeout(resolve, 1600));
     expect((await c.whoami()).sessionId).toBe(c.transport.sessionId);

@@ -1,13 +1,10 @@
-import { CallToolResultSchema } from "@modelcontextprotocol/core";
-import { InMemoryTransport, McpServer } from "@modelcontextprotocol/server";
-import type { CallToolResult, ClientCapabilities, ElicitRequest } from "@modelcontextprotocol/server";
-import { Client } from "@modelcontextprotocol/client";
+import type { Client } from '@modelcontextprotocol/client';
+import type { CallToolResult, ClientCapabilities, ElicitRequest } from '@modelcontextprotocol/server';
 import { afterEach, describe, expect, it } from 'vitest';
-import { conformanceWorkload } from '../../src/workload/conformance.js';
-import { InMemorySharedState } from '../../src/state/memory-shared-state.js';
-import type { WorkloadContext } from '../../src/workload/types.js';
+import type { Era } from '../../src/workload/types.js';
+import { closeAll, legacyClient, modernClient, modernHandler, replicaDeps, SUITE_CAPABILITIES } from './harness.js';
 
-
+/** Every tool the server scenarios of 2025-11-25 and 2026-07-28 call by name. */
 const SUITE_TOOLS = [
   'test_simple_text',
   'test_image_content',
@@ -23,72 +20,45 @@ const SUITE_TOOLS = [
   'test_elicitation_sep1330_enums',
   'json_schema_2020_12_tool',
   'test_reconnection',
+  'test_update_watched_resource',
+  'test_input_required_result_elicitation',
+  'test_input_required_result_sampling',
+  'test_input_required_result_list_roots',
+  'test_input_required_result_request_state',
+  'test_input_required_result_multiple_inputs',
+  'test_input_required_result_multi_round',
+  'test_input_required_result_tampered_state',
+  'test_input_required_result_capabilities',
+  'test_missing_capability',
+  'test_streaming_elicitation',
+  'test_logging_tool',
+  'test_trigger_tool_change',
+  'test_trigger_prompt_change',
+  'test_x_mcp_header',
 ];
 
-const open: Array<{ close(): Promise<void> }> = [];
+afterEach(closeAll);
 
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((c) => c.close()));
-});
+type Deps = ReturnType<typeof replicaDeps>;
 
-/** A server with the workload registered the way the fleet runtime does it, and a client on it. */
-async function connect(
-  options: { shared?: InMemorySharedState; capabilities?: ClientCapabilities } = {},
-): Promise<{ client: Client; shared: InMemorySharedState; notified: string[] }> {
-  const shared = options.shared ?? new InMemorySharedState();
-  const notified: string[] = [];
-  const ctx: WorkloadContext = {
-    replicaName: 'test-replica',
-    sessionId: 'session-1',
-    shared,
-    resources: {
-      async notifyUpdated(uri) {
-        notified.push(uri);
-        return 1;
-      },
-    },
-  };
-  const server = new McpServer(
-    { name: 'conformance-test', version: '0.0.0' },
-    { capabilities: { logging: {}, resources: { subscribe: true } }, instructions: conformanceWorkload.instructions },
-  );
-  conformanceWorkload.register(server, ctx);
-  const client = new Client(
-    { name: 'test-client', version: '0.0.0' },
-    { capabilities: options.capabilities ?? { sampling: {}, elicitation: {} } },
-  );
-  const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
-  await server.connect(serverSide);
-  await client.connect(clientSide);
-  open.push(client, server);
-  return { client, shared, notified };
+/** A client of `era` on a replica built from `deps`. */
+async function connect(era: Era, deps: Deps = replicaDeps(), capabilities: ClientCapabilities = SUITE_CAPABILITIES): Promise<Client> {
+  return era === 'legacy' ? legacyClient(deps, capabilities) : modernClient(modernHandler(deps), capabilities);
 }
 
 async function call(client: Client, name: string, args: Record<string, unknown> = {}): Promise<CallToolResult> {
-  return CallToolResultSchema.parse(await client.callTool({ name, arguments: args }));
+  return client.callTool({ name, arguments: args });
 }
 
 function firstText(result: CallToolResult): string {
   const item = result.content[0];
-  if (item?.type !== 'text') throw new Error(`expected text content, got ${item?.type}`);
+  if (item?.type !== 'text') throw new Error(`expected text content, got ${JSON.stringify(result)}`);
   return item.text;
 }
 
-describe('conformance workload', () => {
-  it('declares what the suite needs once registered', async () => {
-    const { client } = await connect();
-    expect(client.getServerCapabilities()).toMatchObject({
-      logging: {},
-      completions: {},
-      tools: {},
-      prompts: {},
-      resources: { subscribe: true },
-    });
-    expect(client.getInstructions()).toContain('conformance');
-  });
-
-  it('lists every tool the suite calls, each with a description and an input schema', async () => {
-    const { tools } = await (await connect()).client.listTools();
+describe.each<Era>(['legacy', 'modern'])('conformance workload, %s era', (era) => {
+  it('lists every tool the suite calls, each with a description and an object input schema', async () => {
+    const { tools } = await (await connect(era)).listTools();
     expect(tools.map((t) => t.name)).toEqual(expect.arrayContaining(SUITE_TOOLS));
     for (const tool of tools) {
       expect(tool.description, tool.name).toBeTruthy();
@@ -96,27 +66,33 @@ describe('conformance workload', () => {
     }
   });
 
-  it('advertises json_schema_2020_12_tool as a JSON Schema 2020-12 document and validates against it', async () => {
-    const { client } = await connect();
+  it('advertises json_schema_2020_12_tool exactly as written, with the SEP-2106 keywords, and validates against it', async () => {
+    const client = await connect(era);
     const tool = (await client.listTools()).tools.find((t) => t.name === 'json_schema_2020_12_tool');
-    expect(tool?.inputSchema).toEqual({
+    expect(tool?.inputSchema).toMatchObject({
       $schema: 'https://json-schema.org/draft/2020-12/schema',
-      type: 'object',
-      $defs: {
-        address: { type: 'object', properties: { street: { type: 'string' }, city: { type: 'string' } } },
-      },
-      properties: { name: { type: 'string' }, address: { $ref: '#/$defs/address' } },
+      $defs: { address: { $anchor: 'addressDef', type: 'object' } },
+      properties: { address: { $ref: '#/$defs/address' } },
+      allOf: [{ anyOf: [{ required: ['phone'] }, { required: ['email'] }] }],
+      if: { required: ['contactMethod'] },
+      then: { required: ['phone'] },
+      else: { required: ['email'] },
       additionalProperties: false,
     });
-    const ok = await call(client, 'json_schema_2020_12_tool', { name: 'Ada', address: { city: 'London' } });
+    const ok = await call(client, 'json_schema_2020_12_tool', { name: 'Ada', email: 'ada@example.com', address: { city: 'London' } });
     expect(ok.isError).toBeFalsy();
     expect(firstText(ok)).toContain('London');
-    expect((await call(client, 'json_schema_2020_12_tool', { extra: 1 })).isError).toBe(true);
-    expect((await call(client, 'json_schema_2020_12_tool', { address: { city: 7 } })).isError).toBe(true);
+    expect((await call(client, 'json_schema_2020_12_tool', { name: 'Ada', email: 'a@b.c', extra: 1 })).isError).toBe(true);
+    expect((await call(client, 'json_schema_2020_12_tool', { contactMethod: 'phone', email: 'a@b.c' })).isError).toBe(true);
+  });
+
+  it('declares the x-mcp-header of test_x_mcp_header in its schema', async () => {
+    const tool = (await (await connect(era)).listTools()).tools.find((t) => t.name === 'test_x_mcp_header');
+    expect(tool?.inputSchema.properties).toMatchObject({ region: { type: 'string', 'x-mcp-header': 'Region' } });
   });
 
   it('returns each content type', async () => {
-    const { client } = await connect();
+    const client = await connect(era);
     expect(firstText(await call(client, 'test_simple_text'))).toBe('This is a simple text response for testing.');
     const image = (await call(client, 'test_image_content')).content[0];
     expect(image).toMatchObject({ type: 'image', mimeType: 'image/png' });
@@ -136,50 +112,32 @@ describe('conformance workload', () => {
     expect(firstText(error)).toBe('This tool intentionally returns an error for testing');
   });
 
-  it('sends three log messages and three progress notifications while running', async () => {
-    const { client } = await connect();
-    const logs: unknown[] = [];
-    client.setNotificationHandler('notifications/message', (n) => {
-      logs.push(n.params.data);
-    });
-    await client.setLoggingLevel('debug');
-    await call(client, 'test_tool_with_logging');
-    expect(logs).toEqual(['Tool execution started', 'Tool processing data', 'Tool execution completed']);
-
+  it('reports progress 0, 50 and 100 while running', async () => {
     const progress: number[] = [];
-    await client.callTool({ name: 'test_tool_with_progress', arguments: {} }, {
-      onprogress: (p) => progress.push(p.progress),
-    });
+    await (await connect(era)).callTool({ name: 'test_tool_with_progress', arguments: {} }, { onprogress: (p) => progress.push(p.progress) });
     expect(progress).toEqual([0, 50, 100]);
   });
 
-  it('asks the client to sample, and reports an error when the client cannot', async () => {
-    const { client } = await connect();
+  it('samples through the client: its own request on a session, an input_required round on a stateless request', async () => {
+    const client = await connect(era);
     let prompt: unknown;
     client.setRequestHandler('sampling/createMessage', (request) => {
       prompt = request.params.messages[0]?.content;
       return { role: 'assistant', model: 'm', content: { type: 'text', text: 'hello back' } };
     });
-    const result = await call(client, 'test_sampling', { prompt: 'hello' });
+    expect(firstText(await call(client, 'test_sampling', { prompt: 'hello' }))).toBe('LLM response: hello back');
     expect(prompt).toEqual({ type: 'text', text: 'hello' });
-    expect(firstText(result)).toBe('LLM response: hello back');
-
-    const { client: plain } = await connect({ capabilities: {} });
-    const refused = await call(plain, 'test_sampling', { prompt: 'hello' });
-    expect(refused.isError).toBe(true);
   });
 
   it('elicits the contact form, the SEP-1034 defaults and the SEP-1330 enums', async () => {
-    const { client } = await connect();
+    const client = await connect(era);
     const requests: ElicitRequest['params'][] = [];
     client.setRequestHandler('elicitation/create', (request) => {
       requests.push(request.params);
       return { action: 'decline' };
     });
-    expect(firstText(await call(client, 'test_elicitation', { message: 'Who are you?' }))).toBe(
-      'User response: action=decline, content={}',
-    );
-    await call(client, 'test_elicitation_sep1034_defaults');
+    expect(firstText(await call(client, 'test_elicitation', { message: 'Who are you?' }))).toBe('User response: action=decline, content={}');
+    expect(firstText(await call(client, 'test_elicitation_sep1034_defaults'))).toBe('Elicitation completed: action=decline, content={}');
     await call(client, 'test_elicitation_sep1330_enums');
     const [contact, defaults, enums] = requests.map((p) => ('requestedSchema' in p ? p.requestedSchema : undefined));
     expect(requests[0]?.message).toBe('Who are you?');
@@ -200,13 +158,8 @@ describe('conformance workload', () => {
     expect(props['titledMulti']).toMatchObject({ type: 'array', items: { anyOf: expect.any(Array) } });
   });
 
-  it('completes the reconnection tool on its own stream when the transport cannot close it', async () => {
-    const { client } = await connect();
-    expect(firstText(await call(client, 'test_reconnection'))).toContain('original stream');
-  });
-
   it('serves the static, templated and watched resources', async () => {
-    const { client } = await connect();
+    const client = await connect(era);
     const { resources } = await client.listResources();
     expect(resources.map((r) => r.uri).sort()).toEqual(['test://static-binary', 'test://static-text', 'test://watched-resource']);
     expect((await client.readResource({ uri: 'test://static-text' })).contents[0]).toEqual({
@@ -214,10 +167,7 @@ describe('conformance workload', () => {
       mimeType: 'text/plain',
       text: 'This is the content of the static text resource.',
     });
-    expect((await client.readResource({ uri: 'test://static-binary' })).contents[0]).toMatchObject({
-      mimeType: 'image/png',
-      blob: expect.any(String),
-    });
+    expect((await client.readResource({ uri: 'test://static-binary' })).contents[0]).toMatchObject({ mimeType: 'image/png', blob: expect.any(String) });
     const templated = (await client.readResource({ uri: 'test://template/123/data' })).contents[0];
     expect(templated).toMatchObject({ uri: 'test://template/123/data', mimeType: 'application/json' });
     expect(JSON.parse((templated as { text: string }).text)).toEqual({ id: '123', templateTest: true, data: 'Data for ID: 123' });
@@ -225,20 +175,29 @@ describe('conformance workload', () => {
     expect(resourceTemplates.map((t) => t.uriTemplate)).toEqual(['test://template/{id}/data']);
   });
 
-  it('keeps the watched resource in shared state, so another server of the fleet sees the update', async () => {
-    const first = await connect();
-    const second = await connect({ shared: first.shared });
-    const update = await call(first.client, 'test_update_watched_resource');
+  it('keeps the watched resource in shared state and announces its update to the fleet', async () => {
+    const first = replicaDeps();
+    const second = replicaDeps({ shared: first.shared, name: 'replica-b' });
+    const update = await call(await connect(era, first), 'test_update_watched_resource');
     expect(firstText(update)).toBe('test://watched-resource is now at version 1; 1 subscribed session(s) notified.');
-    expect(first.notified).toEqual(['test://watched-resource']);
-    const read = await second.client.readResource({ uri: 'test://watched-resource' });
+    expect(first.events.published).toEqual(['resource_updated test://watched-resource']);
+    const read = await (await connect(era, second)).readResource({ uri: 'test://watched-resource' });
     expect(read.contents[0]).toMatchObject({ text: 'Watched resource content, version 1' });
   });
 
+  it('announces tool and prompt list changes to the fleet', async () => {
+    const deps = replicaDeps();
+    const client = await connect(era, deps);
+    await call(client, 'test_trigger_tool_change');
+    await call(client, 'test_trigger_prompt_change');
+    expect(deps.events.published).toEqual(['tools_list_changed', 'prompts_list_changed']);
+  });
+
   it('serves the prompts, substituting arguments', async () => {
-    const { client } = await connect();
+    const client = await connect(era);
     const { prompts } = await client.listPrompts();
     expect(prompts.map((p) => p.name).sort()).toEqual([
+      'test_input_required_result_prompt',
       'test_prompt_with_arguments',
       'test_prompt_with_embedded_resource',
       'test_prompt_with_image',
@@ -247,31 +206,40 @@ describe('conformance workload', () => {
     for (const prompt of prompts) expect(prompt.description, prompt.name).toBeTruthy();
     const withArgs = await client.getPrompt({ name: 'test_prompt_with_arguments', arguments: { arg1: 'hello', arg2: 'world' } });
     expect(withArgs.messages[0]?.content).toEqual({ type: 'text', text: "Prompt with arguments: arg1='hello', arg2='world'" });
-    const embedded = await client.getPrompt({
-      name: 'test_prompt_with_embedded_resource',
-      arguments: { resourceUri: 'test://example-resource' },
-    });
+    const embedded = await client.getPrompt({ name: 'test_prompt_with_embedded_resource', arguments: { resourceUri: 'test://example-resource' } });
     expect(embedded.messages[0]?.content).toMatchObject({ type: 'resource', resource: { uri: 'test://example-resource' } });
     const image = await client.getPrompt({ name: 'test_prompt_with_image' });
     expect(image.messages.map((m) => m.content.type)).toEqual(['image', 'text']);
   });
 
   it('completes prompt arguments and template variables by prefix', async () => {
-    const { client } = await connect();
-    const prompt = await client.complete({
-      ref: { type: 'ref/prompt', name: 'test_prompt_with_arguments' },
-      argument: { name: 'arg1', value: 'par' },
-    });
+    const client = await connect(era);
+    const prompt = await client.complete({ ref: { type: 'ref/prompt', name: 'test_prompt_with_arguments' }, argument: { name: 'arg1', value: 'par' } });
     expect(prompt.completion.values).toEqual(['paris', 'park', 'party']);
-    const suiteQuery = await client.complete({
-      ref: { type: 'ref/prompt', name: 'test_prompt_with_arguments' },
-      argument: { name: 'arg1', value: 'test' },
-    });
-    expect(Array.isArray(suiteQuery.completion.values)).toBe(true);
-    const template = await client.complete({
-      ref: { type: 'ref/resource', uri: 'test://template/{id}/data' },
-      argument: { name: 'id', value: '1' },
-    });
+    const template = await client.complete({ ref: { type: 'ref/resource', uri: 'test://template/{id}/data' }, argument: { name: 'id', value: '1' } });
     expect(template.completion.values).toEqual(['1', '123']);
+  });
+});
+
+describe('conformance workload, legacy era only', () => {
+  it('sends three log messages while running, at the session log level', async () => {
+    const client = await legacyClient(replicaDeps());
+    const logs: unknown[] = [];
+    client.setNotificationHandler('notifications/message', (n) => {
+      logs.push(n.params.data);
+    });
+    await client.setLoggingLevel('debug');
+    await call(client, 'test_tool_with_logging');
+    expect(logs).toEqual(['Tool execution started', 'Tool processing data', 'Tool execution completed']);
+  });
+
+  it('answers an error result when the client cannot sample or elicit', async () => {
+    const client = await legacyClient(replicaDeps(), {});
+    expect((await call(client, 'test_sampling', { prompt: 'hello' })).isError).toBe(true);
+    expect((await call(client, 'test_elicitation', { message: 'hello' })).isError).toBe(true);
+  });
+
+  it('completes the reconnection tool on its own stream when the transport cannot close it', async () => {
+    expect(firstText(await call(await legacyClient(replicaDeps()), 'test_reconnection'))).toContain('original stream');
   });
 });

@@ -85,6 +85,17 @@ describe.each(implementations)('SessionStore contract: %s', (_name, makeHarness)
     expect(record!.lastAccessAt).toBeGreaterThanOrEqual(record!.createdAt);
   });
 
+  it('keeps the principal that created the session, and none for a session created without one', async () => {
+    const { store } = await open();
+    const principal = { issuer: 'https://issuer.test/tenant "1"', subject: 'client:\n42' };
+    const [owned, anonymous] = [newSession({ principal }), newSession()];
+    await store.create(owned);
+    await store.create(anonymous);
+    expect((await store.touch(owned.id))!.principal).toEqual(principal);
+    expect((await store.touch(owned.id))!.principal).toEqual(principal);
+    expect((await store.touch(anonymous.id))!.principal).toBeUndefined();
+  });
+
   it('refuses to create a session whose id is taken', async () => {
     const { store } = await open();
     const session = newSession();
@@ -163,6 +174,40 @@ describe.each(implementations)('SessionStore contract: %s', (_name, makeHarness)
     await elapse(200);
     expect(await store.touch(idle.id)).toBeUndefined();
     expect(await store.touch(busy.id)).toBeDefined();
+  });
+
+  it('keeps an active subscribed session in the subscriber index past the TTL it subscribed with', async () => {
+    const { store, elapse } = await open(1);
+    const [active, idle] = [newSession(), newSession()];
+    await store.create(active);
+    await store.create(idle);
+    await store.subscribe(active.id, 'counter://kept');
+    await store.subscribe(idle.id, 'counter://kept');
+    for (let i = 0; i < 5; i++) {
+      await elapse(450);
+      expect(await store.touch(active.id)).toBeDefined();
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(await store.subscribers('counter://kept')).toContain(active.id);
+    expect(await store.touch(idle.id)).toBeUndefined();
+  });
+});
+
+describe('RedisSessionStore touches', () => {
+  it('slide the TTL only once a tenth of it has passed, so most requests write nothing', async () => {
+    const client: RedisClient = createRedisClient({ settings: redisSettings(redisServer().url), observer: NOOP_OBSERVER, name: 'touch-writes' });
+    await connectRedis(client);
+    const store = new RedisSessionStore(client, `touch-${randomUUID().slice(0, 8)}:`, 60);
+    const session = newSession();
+    await store.create(session);
+    const writes = async () => {
+      const stats = String(await client.info('commandstats'));
+      return ['pexpire', 'hset'].reduce((sum, name) => sum + Number(new RegExp(`cmdstat_${name}:calls=(\\d+)`).exec(stats)?.[1] ?? 0), 0);
+    };
+    const before = await writes();
+    for (let i = 0; i < 5; i++) expect(await store.touch(session.id)).toBeDefined();
+    expect((await writes()) - before).toBe(0);
+    client.disconnect();
   });
 });
 

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { thresholdsFor } from '../../loadtest/lib/expectations.js';
 import { closeSession, crossReplicaNotifications, recoveryAfter404, smoke, sustainedToolCall, type VuState } from '../../loadtest/lib/flows.js';
+import { modernIteration } from '../../loadtest/lib/modern-flows.js';
 import { startFleet, type Fleet } from '../../src/fleet/index.js';
 import { skipFleet } from '../fleet/available.js';
 import { nodeContext, runIterations, type NodeContext } from './harness.js';
@@ -11,8 +12,13 @@ import { describeVerdicts, evaluateThresholds } from './thresholds.js';
  * a few iterations each, and judged by the scenarios' own thresholds (loadtest/lib/expectations.js).
  */
 
-// The poll window after which replicas end GET streams: the notifications flow reads streams by it.
+// The poll window after which replicas end GET streams: the notifications flow reads streams by it;
+// and the one after which they end listen streams, which the modern flow reads by.
 const POLL_WINDOW_MS = '1500';
+const LISTEN_WINDOW_MS = '2000';
+const MODERN_ENV = { K6_MCP_LISTEN_WINDOW_MS: LISTEN_WINDOW_MS, K6_MCP_LISTEN_SETTLE_MS: '400', K6_MCP_LISTEN_MARGIN_MS: '300' };
+/** What the runs measured, printed at the end (the README quotes such figures). */
+const measured: string[] = [];
 
 let fleet: Fleet;
 const contexts: NodeContext[] = [];
@@ -31,12 +37,13 @@ function failedThresholds(scenario: string, ctx: NodeContext): string {
 
 describe.skipIf(skipFleet)('load scenarios over a local fleet', () => {
   beforeAll(async () => {
-    fleet = await startFleet({ replicas: 3, env: { GET_STREAM_MAX_MS: POLL_WINDOW_MS, LOG_LEVEL: 'warn' } });
+    fleet = await startFleet({ replicas: 3, env: { GET_STREAM_MAX_MS: POLL_WINDOW_MS, LISTEN_STREAM_MAX_MS: LISTEN_WINDOW_MS, LOG_LEVEL: 'warn' } });
   });
 
   afterAll(async () => {
     for (const ctx of contexts) ctx.close();
     await fleet?.stop();
+    if (measured.length > 0) console.info(measured.join('\n'));
   });
 
   describe('the k6 scenarios as end-to-end tests over a three-replica fleet', () => {
@@ -79,6 +86,40 @@ describe.skipIf(skipFleet)('load scenarios over a local fleet', () => {
       expect(new Set(reports.map((r) => r.replica)).size).toBe(3);
     });
 
+    it('modern: every update bumped on other replicas reaches the listen stream exactly once, every sampling retry completes on another replica, a tampered requestState is refused', async () => {
+      // One VU: the balancer's round robin sends each retry to the replica after its first round's.
+      const ctx = context(fleet.url, MODERN_ENV);
+      const reports = await runIterations(4, 1, () => modernIteration(ctx));
+      expect(failedThresholds('modern', ctx)).toBe('');
+      expect(reports.map((r) => [r.listen.judged, r.listen.lost, r.listen.duplicated, r.listen.unexpected])).toEqual(Array(4).fill([true, 0, 0, 0]));
+      // 3 counters bumped 3 times each, but for bumps a slow machine had no time left for
+      expect(ctx.metrics.sum('mcp_listen_updates_expected') + ctx.metrics.sum('mcp_listen_bumps_skipped')).toBe(4 * 9);
+      expect(ctx.metrics.sum('mcp_listen_updates_received')).toBe(ctx.metrics.sum('mcp_listen_updates_expected'));
+      const samples = reports.flatMap((r) => r.samples);
+      expect(samples.map((s) => s.ok && s.cross)).toEqual(Array(8).fill(true));
+      expect(reports.map((r) => r.tamper.error)).toEqual(Array(4).fill({ code: -32602, message: 'Invalid or expired requestState', data: { reason: 'invalid_request_state' } }));
+      const replicas = new Set(reports.flatMap((r) => [r.listen.streamReplica, ...r.listen.bumpReplicas]));
+      expect(replicas).toEqual(new Set(['replica-0', 'replica-1', 'replica-2']));
+      expect(ctx.logs).toEqual([]);
+    });
+
+    it('modern with three VUs at once: each stream hears its own counters, each update exactly once', async () => {
+      // Concurrent VUs interleave their requests, so where a retry lands is left to chance here.
+      const ctx = context(fleet.url, { ...MODERN_ENV, K6_MCP_CROSS_REPLICA_FLOOR: '0' });
+      const reports = await runIterations(6, 3, () => modernIteration(ctx));
+      expect(failedThresholds('modern', ctx)).toBe('');
+      expect(reports.map((r) => [r.ok, r.listen.lost, r.listen.duplicated, r.listen.unexpected])).toEqual(Array(6).fill([true, 0, 0, 0]));
+      expect(ctx.metrics.sum('mcp_listen_updates_expected') + ctx.metrics.sum('mcp_listen_bumps_skipped')).toBe(6 * 9);
+      expect(ctx.metrics.sum('mcp_listen_updates_received')).toBe(ctx.metrics.sum('mcp_listen_updates_expected'));
+      const samples = reports.flatMap((r) => r.samples);
+      measured.push(
+        `modern, 3 VUs: ${ctx.metrics.sum('mcp_listen_updates_received')} of ${ctx.metrics.sum('mcp_listen_updates_expected')} updates delivered, ` +
+          `${ctx.metrics.sum('mcp_listen_updates_lost')} lost, ${ctx.metrics.sum('mcp_listen_updates_duplicated')} duplicated, ` +
+          `${ctx.metrics.sum('mcp_listen_bumps_skipped')} bumps skipped; ` +
+          `${samples.filter((s) => s.cross).length} of ${samples.length} sampling retries on another replica`,
+      );
+    });
+
     it('smoke: one of each passes its thresholds', async () => {
       const ctx = context(fleet.url);
       const report = await smoke(ctx);
@@ -105,6 +146,49 @@ describe.skipIf(skipFleet)('load scenarios over a local fleet', () => {
         .map((v) => v.key);
       expect(failed).toEqual(expect.arrayContaining(['mcp_notifications_delivered', 'mcp_notifications_lost', 'mcp_stream_errors', 'checks']));
       expect(ctx.logs.join('\n')).toMatch(/GET_STREAM_MAX_MS/);
+    });
+
+    it('a modern client pinned to one replica fails both cross-replica floors, and nothing else', async () => {
+      const ctx = context(fleet.replicas[0]!.url, { ...MODERN_ENV, K6_MCP_LISTEN_COUNTERS: '1', K6_MCP_LISTEN_BUMPS: '2', K6_MCP_SAMPLE_CALLS: '1' });
+      await runIterations(2, 2, () => modernIteration(ctx));
+      const failed = evaluateThresholds(thresholdsFor('modern', ctx.config), ctx.metrics).filter((v) => !v.ok);
+      const floor = `rate>=${ctx.config.crossReplicaFloor}`;
+      expect(failed.map((v) => `${v.key} ${v.expression}`)).toEqual([`mcp_listen_cross_replica ${floor}`, `mcp_mrtr_cross_replica ${floor}`]);
+    });
+
+    it('listen streams the client cannot read to their end fail the modern run, and it says why', async () => {
+      const ctx = context(fleet.url, { ...MODERN_ENV, K6_MCP_STREAM_TIMEOUT_MS: '300', K6_MCP_LISTEN_COUNTERS: '1', K6_MCP_LISTEN_BUMPS: '1', K6_MCP_SAMPLE_CALLS: '1' });
+      const [report] = await runIterations(1, 1, () => modernIteration(ctx));
+      expect(report!.listen).toMatchObject({ judged: false, acknowledged: false, ready: false });
+      const failed = evaluateThresholds(thresholdsFor('modern', ctx.config), ctx.metrics).filter((v) => !v.ok).map((v) => v.key);
+      expect(failed).toEqual(expect.arrayContaining(['mcp_listen_errors', 'mcp_listen_acknowledged', 'mcp_listen_ready', 'mcp_listen_complete', 'checks']));
+      expect(ctx.logs.join('\n')).toMatch(/LISTEN_STREAM_MAX_MS/);
+    });
+
+    it('a listen stream that ends while its counters are being bumped is not judged for loss: the run fails on the end marker instead', async () => {
+      // The flow believes in a 4 s window and bumps for about 3.5 s; the replicas end listen streams at 2 s.
+      const ctx = context(fleet.url, { K6_MCP_LISTEN_WINDOW_MS: '4000', K6_MCP_LISTEN_SETTLE_MS: '400', K6_MCP_LISTEN_MARGIN_MS: '500', K6_MCP_LISTEN_COUNTERS: '1', K6_MCP_LISTEN_BUMPS: '10000', K6_MCP_SAMPLE_CALLS: '1' });
+      const [report] = await runIterations(1, 1, () => modernIteration(ctx));
+      expect(report!.listen).toMatchObject({ judged: false, acknowledged: true, ready: true, complete: false, lost: undefined, duplicated: 0 });
+      // Some updates arrived before the stream ended; the bumps after it are not counted as lost.
+      expect(report!.listen.received).toBeGreaterThan(0);
+      expect(report!.listen.received).toBeLessThan(report!.listen.expected);
+      expect(ctx.metrics.values('mcp_listen_updates_lost')).toEqual([]);
+      const failed = evaluateThresholds(thresholdsFor('modern', ctx.config), ctx.metrics).filter((v) => !v.ok).map((v) => v.key);
+      expect(failed).toEqual(['mcp_listen_updates_expected', 'mcp_listen_updates_delivered', 'mcp_listen_updates_lost', 'mcp_listen_complete', 'checks']);
+      expect(ctx.logs.join('\n')).toMatch(/end marker did not reach the listen stream/);
+    });
+
+    it('bumps made after the server ended the listen stream are not judged as lost: the run fails on the start marker instead', async () => {
+      // The flow believes in a 4 s window and waits 2.1 s; the replicas end listen streams at 2 s.
+      const ctx = context(fleet.url, { K6_MCP_LISTEN_WINDOW_MS: '4000', K6_MCP_LISTEN_SETTLE_MS: '2100', K6_MCP_LISTEN_COUNTERS: '1', K6_MCP_LISTEN_BUMPS: '1', K6_MCP_SAMPLE_CALLS: '1' });
+      const [report] = await runIterations(1, 1, () => modernIteration(ctx));
+      expect(report!.listen).toMatchObject({ judged: false, acknowledged: true, ready: false, complete: false, received: 0, lost: undefined });
+      expect(ctx.metrics.values('mcp_listen_updates_lost')).toEqual([]);
+      const failed = evaluateThresholds(thresholdsFor('modern', ctx.config), ctx.metrics).filter((v) => !v.ok).map((v) => v.key);
+      expect(failed).toEqual(expect.arrayContaining(['mcp_listen_ready', 'mcp_listen_complete']));
+      expect(failed).not.toContain('mcp_listen_errors');
+      expect(ctx.logs.join('\n')).toMatch(/start marker did not reach the listen stream/);
     });
   });
 

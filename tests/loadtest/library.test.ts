@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { judgeDelivery } from '../../loadtest/lib/flows.js';
 import { answerMessages } from '../../loadtest/lib/mcp.js';
-import { expectedNotificationKeys, notificationKey } from '../../loadtest/lib/payloads.js';
+import { judgeUpdates } from '../../loadtest/lib/modern-flows.js';
+import { ListenAnswer } from '../../loadtest/lib/modern-mcp.js';
+import { expectedNotificationKeys, notificationKey, tamperedState } from '../../loadtest/lib/payloads.js';
 import { lastEventId, parseSse, sseMessages } from '../../loadtest/lib/sse.js';
 import { MemoryMetrics } from './memory-metrics.js';
 import { aggregate, evaluateThresholds, parseExpression, parseThresholdKey, percentile } from './thresholds.js';
@@ -41,6 +43,54 @@ describe('SSE and answer parsing', () => {
     expect(judgeDelivery(expected, ['a#0', 'a#1', 'a#1', 'a#2'])).toEqual({ lost: 0, duplicated: 1, inOrder: true, unexpected: 0 });
     expect(judgeDelivery(expected, ['a#1', 'a#0', 'a#2'])).toMatchObject({ inOrder: false });
     expect(judgeDelivery(expected, ['a#0', 'a#1', 'a#2', 'b#0'])).toMatchObject({ unexpected: 1 });
+  });
+});
+
+describe('listen streams and requestState (modern)', () => {
+  const SUB = 'io.modelcontextprotocol/subscriptionId';
+  const frame = (message: unknown) => `event: message\ndata: ${JSON.stringify(message)}\n\n`;
+  const ack = (id: unknown) => ({ jsonrpc: '2.0', method: 'notifications/subscriptions/acknowledged', params: { notifications: { resourceSubscriptions: ['counter://a'] }, _meta: { [SUB]: id } } });
+  const updated = (uri: string, id: unknown) => ({ jsonrpc: '2.0', method: 'notifications/resources/updated', params: { uri, _meta: { [SUB]: id } } });
+  const stream = (...messages: unknown[]) => new ListenAnswer({ status: 200, headers: { 'x-mcp-replica': 'r-0' }, body: messages.map(frame).join(': keepalive\n\n'), error: '' }, 7);
+
+  it('counts resources/updated by requested URI, stamped with this subscription, after the acknowledgement', () => {
+    const answer = stream(ack(7), updated('counter://a', 7), updated('counter://b', 7), updated('counter://a', 7), { jsonrpc: '2.0', id: 7, result: { resultType: 'complete' } });
+    expect(answer.ok).toBe(true);
+    expect(answer.replica).toBe('r-0');
+    expect(answer.acknowledgement).toEqual(ack(7));
+    expect(answer.updatesByUri(['counter://a', 'counter://b', 'counter://c'])).toEqual({ counts: { 'counter://a': 2, 'counter://b': 1, 'counter://c': 0 }, unexpected: 0 });
+  });
+
+  it('counts as unexpected what was not requested, not stamped with this subscription, or not an update', () => {
+    const answer = stream(ack(7), updated('counter://other', 7), updated('counter://a', 8), { jsonrpc: '2.0', method: 'notifications/resources/updated', params: { uri: 'counter://a' } }, { jsonrpc: '2.0', method: 'notifications/tools/list_changed', params: { _meta: { [SUB]: 7 } } });
+    expect(answer.updatesByUri(['counter://a'])).toEqual({ counts: { 'counter://a': 0 }, unexpected: 4 });
+  });
+
+  it('has no acknowledgement unless the first message is one, for this subscription', () => {
+    expect(stream(updated('counter://a', 7), ack(7)).acknowledgement).toBeUndefined();
+    expect(stream(ack(8)).acknowledgement).toBeUndefined();
+    // without an acknowledgement first, every message counts, the misplaced acknowledgement as unexpected
+    expect(stream(updated('counter://a', 7), ack(7)).updatesByUri(['counter://a'])).toEqual({ counts: { 'counter://a': 1 }, unexpected: 1 });
+    const failed = new ListenAnswer({ status: 0, headers: {}, body: '', error: 'request timeout' }, 7);
+    expect([failed.ok, failed.messages, failed.acknowledgement]).toEqual([false, [], undefined]);
+  });
+
+  it('judges updates per URI: lost and duplicated against the bumps', () => {
+    expect(judgeUpdates({ a: 3, b: 2 }, { a: 3, b: 2 })).toEqual({ expected: 5, lost: 0, duplicated: 0 });
+    expect(judgeUpdates({ a: 3, b: 2 }, { a: 2, b: 3 })).toEqual({ expected: 5, lost: 1, duplicated: 1 });
+    expect(judgeUpdates({ a: 1 }, {})).toEqual({ expected: 1, lost: 1, duplicated: 0 });
+  });
+
+  it('tampers with a requestState in its middle, not in its last character', () => {
+    const state = 'v1.eyJwIjp7InRvb2wiOiJzYW1wbGUifX0.CJA8okZsoAW5FOmOAYQoHmfzTywS4748Mu60mbFGgrE';
+    const tampered = tamperedState(state);
+    expect(tampered).toHaveLength(state.length);
+    const differing = [...state].flatMap((c, i) => (c !== tampered[i] ? [i] : []));
+    expect(differing).toHaveLength(1);
+    expect(differing[0]).toBeGreaterThan(2);
+    expect(differing[0]).toBeLessThan(state.length - 1);
+    expect(tamperedState('AAAA')).toBe('AABA');
+    expect(tamperedState('ab.cd')).toBe('ab.Ad');
   });
 });
 

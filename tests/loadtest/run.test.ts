@@ -25,8 +25,12 @@ function run(args: string[], env: Record<string, string>): Promise<{ code: numbe
   });
 }
 
-/** A k6 stand-in: writes its arguments, K6_MCP_URL and what the URL's /healthz answered, then exits with `exitCode`. */
-function fakeK6(exitCode: number): { binary: string; record: string } {
+/**
+ * A k6 stand-in: writes its arguments, K6_MCP_URL, K6_MCP_LISTEN_WINDOW_MS and what the URL's
+ * /healthz answered, then exits with `exitCode`. With `listen`, it first holds a 2026-07-28
+ * subscriptions/listen stream and records whether the server ended it within 10 s.
+ */
+function fakeK6(exitCode: number, options: { listen?: boolean } = {}): { binary: string; record: string } {
   const record = path.join(work, `record-${exitCode}-${Date.now()}.json`);
   const binary = path.join(work, `k6-${exitCode}-${Date.now()}`);
   fs.writeFileSync(
@@ -34,9 +38,21 @@ function fakeK6(exitCode: number): { binary: string; record: string } {
     `#!${process.execPath}
 const http = require('node:http');
 const url = process.env.K6_MCP_URL;
-const save = (health) => require('node:fs').writeFileSync(${JSON.stringify(record)}, JSON.stringify({ args: process.argv.slice(2), url, health }));
-http.get(url.replace(/\\/mcp$/, '/healthz'), (res) => { res.resume(); save({ status: res.statusCode, replica: res.headers['x-mcp-replica'] }); process.exit(${exitCode}); })
-  .on('error', (e) => { save({ error: e.code }); process.exit(${exitCode}); });
+const found = { args: process.argv.slice(2), url, listenWindowMs: process.env.K6_MCP_LISTEN_WINDOW_MS };
+const save = () => require('node:fs').writeFileSync(${JSON.stringify(record)}, JSON.stringify(found));
+const health = () => http.get(url.replace(/\\/mcp$/, '/healthz'), (res) => { res.resume(); found.health = { status: res.statusCode, replica: res.headers['x-mcp-replica'] }; save(); process.exit(${exitCode}); })
+  .on('error', (e) => { found.health = { error: e.code }; save(); process.exit(${exitCode}); });
+const listen = (then) => {
+  const meta = { 'io.modelcontextprotocol/protocolVersion': '2026-07-28', 'io.modelcontextprotocol/clientInfo': { name: 'fake-k6', version: '1' }, 'io.modelcontextprotocol/clientCapabilities': {} };
+  const body = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'subscriptions/listen', params: { _meta: meta, notifications: { resourceSubscriptions: ['counter://fake-k6'] } } });
+  const headers = { 'Content-Type': 'application/json', Accept: 'application/json, text/event-stream', 'MCP-Protocol-Version': '2026-07-28', 'Mcp-Method': 'subscriptions/listen' };
+  const timer = setTimeout(() => { found.listen = { endedByServer: false }; then(); }, 10000);
+  http.request(url, { method: 'POST', headers }, (res) => {
+    res.resume();
+    res.on('end', () => { clearTimeout(timer); found.listen = { status: res.statusCode, endedByServer: true }; then(); });
+  }).on('error', (e) => { clearTimeout(timer); found.listen = { error: e.code }; then(); }).end(body);
+};
+${options.listen ? 'listen(health);' : 'health();'}
 `,
     { mode: 0o755 },
   );
@@ -56,7 +72,7 @@ describe('npm run loadtest', () => {
   it('lists the scenarios when none or an unknown one is named', async () => {
     const none = await run([], {});
     expect(none.code).toBe(2);
-    expect(none.out).toContain('scenarios: smoke, cross-replica-notifications, 404-recovery, sustained-load');
+    expect(none.out).toContain('scenarios: smoke, cross-replica-notifications, 404-recovery, sustained-load, modern');
     const unknown = await run(['stress'], {});
     expect(unknown.code).toBe(2);
     expect(unknown.out).toContain('unknown scenario stress');
@@ -78,13 +94,16 @@ describe('npm run loadtest', () => {
     expect(record.url).toBe('http://127.0.0.1:1/mcp');
   });
 
-  it.skipIf(skipFleet)('starts a local fleet when no URL is given, runs k6 against it, and stops it', async () => {
-    const k6 = fakeK6(0);
-    const result = await run(['smoke'], { K6: k6.binary });
+  it.skipIf(skipFleet)('starts a local fleet when no URL is given, ending listen streams after the window it tells the scenario, runs k6 against it, and stops it', async () => {
+    const k6 = fakeK6(0, { listen: true });
+    const result = await run(['modern'], { K6: k6.binary, LISTEN_STREAM_MAX_MS: '1000' });
     expect(result.out).toContain('starting a local fleet');
     expect(result.code).toBe(0);
     const record = JSON.parse(fs.readFileSync(k6.record, 'utf8'));
+    expect(record.args).toEqual(['run', path.join(path.dirname(RUN), 'modern.js')]);
     expect(record.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/mcp$/);
+    expect(record.listenWindowMs).toBe('1000');
+    expect(record.listen).toEqual({ status: 200, endedByServer: true });
     expect(record.health).toMatchObject({ status: 200, replica: expect.stringMatching(/^replica-\d$/) });
     expect(await refused(record.url.replace(/\/mcp$/, '/healthz'))).toBe(true);
   });

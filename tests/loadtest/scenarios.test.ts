@@ -97,8 +97,8 @@ beforeEach(() => {
 });
 
 describe('the k6 scenario files', () => {
-  it('are the four scenarios of the load test suite', () => {
-    expect(SCENARIO_FILES).toEqual(['404-recovery.js', 'cross-replica-notifications.js', 'smoke.js', 'sustained-load.js']);
+  it('are the five scenarios of the load test suite', () => {
+    expect(SCENARIO_FILES).toEqual(['404-recovery.js', 'cross-replica-notifications.js', 'modern.js', 'smoke.js', 'sustained-load.js']);
   });
 
   describe.each(SCENARIO_FILES)('%s', (file) => {
@@ -160,6 +160,34 @@ describe('the k6 scenario files', () => {
     expect(notifications.options.thresholds.mcp_cross_replica).toEqual(['rate>=0.9']);
     expect(notifications.options.noConnectionReuse).toBe(true);
     await expect(loadScenario('404-recovery.js', { K6_MCP_KILL: 'sometimes' })).rejects.toThrow(/K6_MCP_KILL must be one of delete, ttl/);
+    const modern = await loadScenario('modern.js', { K6_MCP_SCENARIO_VUS: '7', K6_MCP_DURATION: '45s', K6_MCP_CROSS_REPLICA_FLOOR: '0.8' });
+    expect(modern.options.scenarios.modern).toMatchObject({ executor: 'constant-vus', vus: 7, duration: '45s' });
+    expect(modern.options.thresholds.mcp_mrtr_cross_replica).toEqual(['rate>=0.8']);
+    expect(modern.options.thresholds.mcp_listen_cross_replica).toEqual(['rate>=0.8']);
+    expect(modern.options.noConnectionReuse).toBe(true);
+    await expect(loadScenario('modern.js', { K6_MCP_LISTEN_WINDOW_MS: '700', K6_MCP_LISTEN_SETTLE_MS: '300', K6_MCP_LISTEN_MARGIN_MS: '400' })).rejects.toThrow(
+      /K6_MCP_LISTEN_WINDOW_MS \(700\) must exceed K6_MCP_LISTEN_SETTLE_MS \+ K6_MCP_LISTEN_MARGIN_MS \(700\)/,
+    );
+  });
+
+  it('modern: the strictest thresholds of the legacy scenarios, on its own metrics', async () => {
+    const modern = await loadScenario('modern.js');
+    expect(modern.options.thresholds).toEqual({
+      mcp_listen_updates_expected: ['count>0'],
+      mcp_listen_updates_delivered: ['rate==1'],
+      mcp_listen_updates_lost: ['count==0'],
+      mcp_listen_updates_duplicated: ['count==0'],
+      mcp_listen_unexpected: ['count==0'],
+      mcp_listen_errors: ['count==0'],
+      mcp_listen_acknowledged: ['rate==1'],
+      mcp_listen_ready: ['rate==1'],
+      mcp_listen_complete: ['rate==1'],
+      mcp_listen_cross_replica: ['rate>=0.5'],
+      mcp_mrtr_completed: ['rate==1'],
+      mcp_mrtr_cross_replica: ['rate>=0.5'],
+      mcp_mrtr_tamper_rejected: ['rate==1'],
+      checks: ['rate==1'],
+    });
   });
 });
 
@@ -204,6 +232,64 @@ describe('the k6 adapter', () => {
     expect(tool!.params.responseCallback).toBeUndefined();
     expect(notFound!.params.responseCallback).toEqual({ expectedStatuses: [{ min: 200, max: 399 }, 404] });
     expect(get).toMatchObject({ method: 'GET', body: null, params: { timeout: 30000, headers: { Accept: 'text/event-stream', 'Last-Event-ID': 'p.1-0' } } });
+  });
+
+  it('sends 2026-07-28 requests: _meta on every request, the standard headers, listen streams with the stream timeout', async () => {
+    const { createK6Context } = await import('../../loadtest/lib/k6-adapter.js');
+    const { ModernClient } = await import('../../loadtest/lib/modern-mcp.js');
+    const ctx = createK6Context(loadConfig({ K6_MCP_URL: 'http://lb.test/mcp', K6_MCP_STREAM_TIMEOUT_MS: '9000' }));
+    k6.responses.push(
+      {
+        status: 200,
+        headers: { 'Content-Type': 'text/event-stream', 'X-Mcp-Replica': 'replica-a' },
+        body:
+          'event: message\ndata: {"jsonrpc":"2.0","method":"notifications/subscriptions/acknowledged","params":{"notifications":{"resourceSubscriptions":["counter://x"]},"_meta":{"io.modelcontextprotocol/subscriptionId":1}}}\n\n' +
+          'event: message\ndata: {"jsonrpc":"2.0","method":"notifications/resources/updated","params":{"uri":"counter://x","_meta":{"io.modelcontextprotocol/subscriptionId":1}}}\n\n',
+        error: '',
+      },
+      {
+        status: 200,
+        headers: { 'Content-Type': 'application/json', 'X-Mcp-Replica': 'replica-b' },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 2, result: { content: [{ type: 'text', text: '{}' }], resultType: 'complete' } }),
+        error: '',
+      },
+    );
+    const client = new ModernClient(ctx);
+    const listened = await client.listen(['counter://x']);
+    expect(listened.replica).toBe('replica-a');
+    expect(listened.acknowledgement).toBeDefined();
+    expect(listened.updatesByUri(['counter://x'])).toEqual({ counts: { 'counter://x': 1 }, unexpected: 0 });
+    const call = await client.callTool('bump', { name: 'x' }, { requestState: 's' });
+    expect(call.ok).toBe(true);
+
+    const [listen, tool] = k6.requests;
+    const meta = {
+      'io.modelcontextprotocol/protocolVersion': '2026-07-28',
+      'io.modelcontextprotocol/clientInfo': { name: 'mcp-fleet-loadtest', version: '1' },
+      'io.modelcontextprotocol/clientCapabilities': { sampling: {} },
+    };
+    expect(listen).toMatchObject({ method: 'POST', url: 'http://lb.test/mcp', params: { timeout: 9000, tags: { op: 'listen' } } });
+    expect(listen!.params.headers).toEqual({
+      'Content-Type': 'application/json',
+      Accept: 'application/json, text/event-stream',
+      'MCP-Protocol-Version': '2026-07-28',
+      'Mcp-Method': 'subscriptions/listen',
+    });
+    expect(JSON.parse(listen!.body as string)).toEqual({
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'subscriptions/listen',
+      params: { notifications: { resourceSubscriptions: ['counter://x'] }, _meta: meta },
+    });
+    expect(tool!.params.headers).toMatchObject({ 'Mcp-Method': 'tools/call', 'Mcp-Name': 'bump', 'MCP-Protocol-Version': '2026-07-28' });
+    expect(tool!.params.headers).not.toHaveProperty('Mcp-Session-Id');
+    expect(tool!.params.timeout).toBeUndefined();
+    expect(JSON.parse(tool!.body as string)).toEqual({
+      jsonrpc: '2.0',
+      id: 2,
+      method: 'tools/call',
+      params: { name: 'bump', arguments: { name: 'x' }, requestState: 's', _meta: meta },
+    });
   });
 
   it('records metrics and checks on k6 objects, and waits with timers rather than sleep', async () => {

@@ -13,6 +13,7 @@ const file = fileURLToPath(new URL('../../charts/mcp-fleet/files/grafana-dashboa
 interface Target {
   refId: string;
   expr: string;
+  legendFormat?: string;
   datasource?: { type: string; uid: string };
 }
 interface Panel {
@@ -120,6 +121,49 @@ describe('grafana-dashboard.json', () => {
   it('shows every mcp_fleet_ metric somewhere', () => {
     const shown = new Set(targets.flatMap(({ target }) => metricNames(target.expr).map(baseName)));
     for (const metric of Object.keys(EXPECTED_METRICS)) expect(shown.has(metric), metric).toBe(true);
+  });
+
+  const exprsOf = (title: RegExp): string[] =>
+    panels.filter((p) => title.test(p.title)).flatMap((p) => (p.targets ?? []).map((t) => t.expr));
+
+  it('compares the two eras: request rate, duration and Redis commands by era', () => {
+    for (const title of [/^Request rate by era$/, /^Request duration by era/, /^Redis commands per request by era/]) {
+      const exprs = exprsOf(title);
+      expect(exprs.length, String(title)).toBeGreaterThan(0);
+      for (const expr of exprs) expect(expr, String(title)).toMatch(/sum by \(era(, le)?\)/);
+    }
+  });
+
+  it('leaves long-lived streams (GET and subscriptions/listen) out of every request-duration quantile', () => {
+    const quantiles = targets.filter(({ target }) => target.expr.includes('mcp_fleet_request_duration_seconds_bucket'));
+    expect(quantiles.length).toBeGreaterThan(0);
+    for (const { panel, target } of quantiles) expect(target.expr, panel.title).toContain('method!~"GET|subscriptions/listen"');
+  });
+
+  it('shows open listen streams, and event bus deliveries and latency local vs Redis', () => {
+    expect(exprsOf(/listen streams/).some((e) => /mcp_fleet_open_streams\{[^}]*kind="listen"/.test(e))).toBe(true);
+    const deliveries = exprsOf(/^Event bus: events handed/);
+    expect(deliveries).toEqual([expect.stringMatching(/^sum by \(path\) \(rate\(mcp_fleet_deliveries_total\{[^}]*kind="event"/)]);
+    const latency = exprsOf(/^Event bus latency/);
+    for (const q of ['0.5', '0.99']) {
+      expect(latency.some((e) => e.startsWith(`histogram_quantile(${q}, sum by (path, le) (rate(mcp_fleet_delivery_latency_seconds_bucket{`) && e.includes('kind="event"'))).toBe(true);
+    }
+  });
+
+  it('shows input rounds by era and phase, and rounds per tool call for each era', () => {
+    expect(exprsOf(/^Input rounds by era and phase$/)).toEqual([
+      expect.stringMatching(/^sum by \(era, phase\) \(rate\(mcp_fleet_input_rounds_total\{/),
+    ]);
+    const perCall = panels.find((p) => p.title === 'Input rounds per tool call');
+    const byEra = new Map((perCall?.targets ?? []).map((t) => [t.legendFormat, t.expr]));
+    expect([...byEra.keys()].sort()).toEqual(['legacy', 'modern']);
+    for (const [era, expr] of byEra) {
+      expect(expr).toContain(`era="${era}", phase="requested"`);
+      expect(expr).toContain(`era="${era}", method="tools/call"`);
+    }
+    // a modern round comes back as a tools/call of its own: those retries are not calls started
+    expect(byEra.get('modern')).toContain('era="modern", phase="resumed"');
+    expect(byEra.get('legacy')).not.toContain('resumed');
   });
 
   it('shows Redis time per request by method at p50, p95 and p99', () => {

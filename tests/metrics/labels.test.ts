@@ -17,6 +17,18 @@ describe('foldMethod', () => {
     );
   });
 
+  it('keeps the methods only 2026-07-28 has', () => {
+    expect(foldMethod('server/discover')).toBe('server/discover');
+    expect(foldMethod('subscriptions/listen')).toBe('subscriptions/listen');
+  });
+
+  it('folds any POSTed notification method to notification', () => {
+    for (const method of ['notifications/cancelled', 'notifications/progress', 'notifications/x'.repeat(100)]) {
+      expect(foldMethod(method)).toBe('notification');
+    }
+    expect(foldMethod('notifications')).toBe(OTHER);
+  });
+
   it('folds unknown, differently cased and hostile methods to other', () => {
     for (const method of ['tools/Call', 'TOOLS/CALL', 'sampling/createMessage', 'get', '', 'x'.repeat(10_000), 'tools/call ', '__proto__', 'constructor']) {
       expect(foldMethod(method)).toBe(OTHER);

@@ -43,12 +43,12 @@ describe('PrometheusObserver', () => {
     for (let i = 0; i < n; i++) observer.requestFinished(call);
     observer.requestFinished({ ...call, method: 'initialize', store: 'memory', redisCommands: 0, redisSeconds: 0 });
     const samples = await scrape(observer);
-    const byMethodStore = { method: 'tools/call', store: 'redis' };
+    const byMethodStore = { era: 'legacy', method: 'tools/call', store: 'redis' };
     expect(valueOf(samples, 'mcp_fleet_request_redis_seconds_count', byMethodStore)).toBe(n);
     expect(valueOf(samples, 'mcp_fleet_request_redis_seconds_sum', byMethodStore)).toBeCloseTo(n * 0.0004, 9);
     expect(valueOf(samples, 'mcp_fleet_request_redis_commands_count', byMethodStore)).toBe(n);
     expect(valueOf(samples, 'mcp_fleet_request_redis_commands_sum', byMethodStore)).toBe(n * 4);
-    expect(valueOf(samples, 'mcp_fleet_request_duration_seconds_count', { method: 'tools/call', status: '200' })).toBe(n);
+    expect(valueOf(samples, 'mcp_fleet_request_duration_seconds_count', { era: 'legacy', method: 'tools/call', status: '200' })).toBe(n);
     expect(valueOf(samples, 'mcp_fleet_request_redis_seconds_count', { method: 'initialize', store: 'memory' })).toBe(1);
 
     // 0.4 ms falls in the 0.5 ms bucket, not in the 0.25 ms one; 4 commands in the "4" bucket
@@ -59,6 +59,31 @@ describe('PrometheusObserver', () => {
     const commandBuckets = buckets(samples, 'mcp_fleet_request_redis_commands', byMethodStore);
     expect(commandBuckets.get('3')).toBe(0);
     expect(commandBuckets.get('4')).toBe(n);
+  });
+
+  it('keeps the two eras apart on every per-request histogram, folding anything else to other', async () => {
+    const observer = new PrometheusObserver({ defaultMetrics: false });
+    observer.requestFinished(call);
+    observer.requestFinished({ ...call, era: 'modern', redisCommands: 0, redisSeconds: 0 });
+    observer.requestFinished({ ...call, era: 'modern', redisCommands: 0, redisSeconds: 0 });
+    observer.requestFinished({ ...call, era: '2024' as never });
+    const samples = await scrape(observer);
+    for (const name of ['mcp_fleet_request_redis_seconds_count', 'mcp_fleet_request_redis_commands_count', 'mcp_fleet_request_duration_seconds_count']) {
+      expect(valueOf(samples, name, { era: 'legacy', method: 'tools/call' }), name).toBe(1);
+      expect(valueOf(samples, name, { era: 'modern', method: 'tools/call' }), name).toBe(2);
+      expect(valueOf(samples, name, { era: 'other' }), name).toBe(1);
+      expect(labelValues(samples, name, 'era'), name).toEqual(['legacy', 'modern', 'other']);
+    }
+    expect(valueOf(samples, 'mcp_fleet_request_redis_commands_sum', { era: 'modern', method: 'tools/call' })).toBe(0);
+    expect(valueOf(samples, 'mcp_fleet_request_redis_commands_sum', { era: 'legacy', method: 'tools/call' })).toBe(4);
+  });
+
+  it('has tools/call of both eras at zero from the start, for per-era rates and rounds per call', async () => {
+    const samples = await scrape(new PrometheusObserver({ defaultMetrics: false }));
+    for (const era of ['legacy', 'modern']) {
+      expect(valueOf(samples, 'mcp_fleet_request_duration_seconds_count', { era, method: 'tools/call', status: '200' })).toBe(0);
+    }
+    expect(select(samples, 'mcp_fleet_request_duration_seconds_count')).toHaveLength(2);
   });
 
   it('has buckets from 50 µs to 1 s for Redis time and from 1 ms to 30 s for requests', async () => {
@@ -75,7 +100,7 @@ describe('PrometheusObserver', () => {
       expect(Math.min(...redis)).toBe(0.00005);
       expect(Math.max(...redis)).toBe(1);
     }
-    const request = bounds('mcp_fleet_request_duration_seconds', { method: 'tools/call' });
+    const request = bounds('mcp_fleet_request_duration_seconds', { era: 'legacy', method: 'tools/call' });
     expect(Math.min(...request)).toBe(0.001);
     expect(Math.max(...request)).toBe(30);
     expect(valueOf(samples, 'mcp_fleet_redis_command_seconds_bucket', { operation: 'get', le: '0.00005' })).toBe(1);
@@ -84,6 +109,7 @@ describe('PrometheusObserver', () => {
   it('folds methods, statuses and stores to bounded label sets', async () => {
     const observer = new PrometheusObserver({ defaultMetrics: false });
     for (const method of METHOD_LABELS) observer.requestFinished({ ...call, method });
+    observer.requestFinished({ ...call, method: 'notifications/cancelled', era: 'modern' });
     for (let i = 0; i < 200; i++) {
       observer.requestFinished({ ...call, method: `tools/call-${i}`, httpStatus: 1000 + i });
     }
@@ -92,7 +118,9 @@ describe('PrometheusObserver', () => {
     const methods = labelValues(samples, 'mcp_fleet_request_redis_seconds_count', 'method');
     expect(methods).toEqual([...METHOD_LABELS, 'other'].sort());
     expect(valueOf(samples, 'mcp_fleet_request_duration_seconds_count', { method: 'other', status: 'other' })).toBe(200);
+    expect(valueOf(samples, 'mcp_fleet_request_duration_seconds_count', { era: 'legacy', method: 'notification' })).toBe(1);
     expect(labelValues(samples, 'mcp_fleet_request_duration_seconds_count', 'status')).toEqual(['200', 'other']);
+    expect(valueOf(samples, 'mcp_fleet_request_duration_seconds_count', { era: 'modern', method: 'notification' })).toBe(1);
     expect(labelValues(samples, 'mcp_fleet_request_redis_seconds_count', 'store')).toEqual(['other', 'redis']);
   });
 
@@ -120,7 +148,7 @@ describe('PrometheusObserver', () => {
   it('counts deliveries by kind and path from zero, with their latency', async () => {
     const observer = new PrometheusObserver({ defaultMetrics: false });
     let samples = await scrape(observer);
-    expect(select(samples, 'mcp_fleet_deliveries_total')).toHaveLength(6);
+    expect(select(samples, 'mcp_fleet_deliveries_total')).toHaveLength(8);
     expect(select(samples, 'mcp_fleet_deliveries_total').every((s) => s.value === 0)).toBe(true);
 
     observer.delivered('notification', 'redis', 0.0015);
@@ -135,6 +163,48 @@ describe('PrometheusObserver', () => {
     expect(valueOf(samples, 'mcp_fleet_delivery_latency_seconds_count', notificationLatency)).toBe(2);
     expect(valueOf(samples, 'mcp_fleet_delivery_latency_seconds_bucket', { ...notificationLatency, le: '0.0025' })).toBe(1);
     expect(valueOf(samples, 'mcp_fleet_delivery_latency_seconds_sum', { kind: 'request', path: 'redis' })).toBe(0);
+  });
+
+  it('counts fleet events handed to listeners, local and through Redis apart, latency series from zero', async () => {
+    const observer = new PrometheusObserver({ defaultMetrics: false });
+    let samples = await scrape(observer);
+    for (const path of ['local', 'redis']) {
+      expect(valueOf(samples, 'mcp_fleet_deliveries_total', { kind: 'event', path })).toBe(0);
+      expect(valueOf(samples, 'mcp_fleet_delivery_latency_seconds_count', { kind: 'event', path })).toBe(0);
+    }
+
+    observer.delivered('event', 'local', 0.00002);
+    observer.delivered('event', 'redis', 0.0008);
+    observer.delivered('event', 'redis', 0.004);
+    observer.delivered('broadcast' as never, 'redis', 0.001);
+    samples = await scrape(observer);
+    expect(valueOf(samples, 'mcp_fleet_deliveries_total', { kind: 'event', path: 'local' })).toBe(1);
+    expect(valueOf(samples, 'mcp_fleet_deliveries_total', { kind: 'event', path: 'redis' })).toBe(2);
+    expect(valueOf(samples, 'mcp_fleet_deliveries_total', { kind: 'other', path: 'redis' })).toBe(1);
+    const redisEvents = { kind: 'event', path: 'redis' };
+    expect(valueOf(samples, 'mcp_fleet_delivery_latency_seconds_bucket', { ...redisEvents, le: '0.001' })).toBe(1);
+    expect(valueOf(samples, 'mcp_fleet_delivery_latency_seconds_bucket', { ...redisEvents, le: '0.005' })).toBe(2);
+    expect(valueOf(samples, 'mcp_fleet_delivery_latency_seconds_sum', redisEvents)).toBeCloseTo(0.0048, 9);
+    expect(valueOf(samples, 'mcp_fleet_delivery_latency_seconds_bucket', { kind: 'event', path: 'local', le: '0.0001' })).toBe(1);
+  });
+
+  it('counts input rounds by era and phase, all four from zero', async () => {
+    const observer = new PrometheusObserver({ defaultMetrics: false });
+    let samples = await scrape(observer);
+    expect(select(samples, 'mcp_fleet_input_rounds_total')).toHaveLength(4);
+    expect(select(samples, 'mcp_fleet_input_rounds_total').every((s) => s.value === 0)).toBe(true);
+
+    observer.inputRound('modern', 'requested');
+    observer.inputRound('modern', 'requested');
+    observer.inputRound('modern', 'resumed');
+    observer.inputRound('legacy', 'resumed');
+    observer.inputRound('modern', 'abandoned' as never);
+    samples = await scrape(observer);
+    expect(valueOf(samples, 'mcp_fleet_input_rounds_total', { era: 'modern', phase: 'requested' })).toBe(2);
+    expect(valueOf(samples, 'mcp_fleet_input_rounds_total', { era: 'modern', phase: 'resumed' })).toBe(1);
+    expect(valueOf(samples, 'mcp_fleet_input_rounds_total', { era: 'legacy', phase: 'requested' })).toBe(0);
+    expect(valueOf(samples, 'mcp_fleet_input_rounds_total', { era: 'legacy', phase: 'resumed' })).toBe(1);
+    expect(valueOf(samples, 'mcp_fleet_input_rounds_total', { era: 'modern', phase: 'other' })).toBe(1);
   });
 
   it('counts the session lifecycle, 404s and replays', async () => {
@@ -162,17 +232,23 @@ describe('PrometheusObserver', () => {
     let samples = await scrape(observer);
     expect(valueOf(samples, 'mcp_fleet_ready')).toBe(0);
     expect(valueOf(samples, 'mcp_fleet_open_streams', { kind: 'get' })).toBe(0);
+    expect(valueOf(samples, 'mcp_fleet_open_streams', { kind: 'listen' })).toBe(0);
 
     observer.streamOpened('get');
     observer.streamOpened('get');
     observer.streamOpened('post');
     observer.streamClosed('get');
+    observer.streamOpened('listen');
+    observer.streamOpened('listen');
+    observer.streamOpened('listen');
+    observer.streamClosed('listen');
     observer.cachedSessions(12);
     observer.cachedSessions(9);
     observer.readiness(true);
     samples = await scrape(observer);
     expect(valueOf(samples, 'mcp_fleet_open_streams', { kind: 'get' })).toBe(1);
     expect(valueOf(samples, 'mcp_fleet_open_streams', { kind: 'post' })).toBe(1);
+    expect(valueOf(samples, 'mcp_fleet_open_streams', { kind: 'listen' })).toBe(2);
     expect(valueOf(samples, 'mcp_fleet_cached_sessions')).toBe(9);
     expect(valueOf(samples, 'mcp_fleet_ready')).toBe(1);
 
@@ -192,7 +268,7 @@ describe('PrometheusObserver', () => {
       observer.cachedSessions(-1);
     }).not.toThrow();
     const samples = await scrape(observer);
-    expect(select(samples, 'mcp_fleet_request_duration_seconds_count')).toHaveLength(0);
+    expect(select(samples, 'mcp_fleet_request_duration_seconds_count').every((s) => s.value === 0)).toBe(true);
     expect(select(samples, 'mcp_fleet_request_redis_seconds_count')).toHaveLength(0);
     expect(select(samples, 'mcp_fleet_request_redis_commands_count')).toHaveLength(0);
     expect(select(samples, 'mcp_fleet_redis_command_seconds_count')).toHaveLength(0);
@@ -219,7 +295,10 @@ describe.runIf(RUN_PROMTOOL_TESTS)('exposition checked by promtool', () => {
     for (const method of [...METHOD_LABELS, 'unknown/method']) observer.requestFinished({ ...call, method });
     observer.redisCommand('evalsha', 0.0004, false);
     observer.delivered('notification', 'redis', 0.002);
+    observer.delivered('event', 'redis', 0.001);
     observer.streamOpened('get');
+    observer.streamOpened('listen');
+    observer.inputRound('modern', 'requested');
     observer.replayServed(3);
     observer.readiness(true);
     return observer;

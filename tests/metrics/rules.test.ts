@@ -41,6 +41,7 @@ describe('prometheus-rules.yaml', () => {
         'McpFleetRedisOverheadHigh',
         'McpFleetRedisErrors',
         'McpFleetDeliveryLatencyHigh',
+        'McpFleetEventBusStalled',
         'McpFleetReplicaNotReady',
         'McpFleetTargetDown',
         'McpFleetNoReadyReplica',

@@ -62,6 +62,21 @@ const rendered = (): K8sObject[] => {
 
 let redis: RedisProcess | undefined;
 const replicas: Replica[] = [];
+/** The chart's user, when the replicas run as it (see beforeAll). */
+let runAs: { uid: number; gid: number } | undefined;
+
+/**
+ * Whether a process of this user can run the server from this checkout: not when the checkout (or
+ * this Node) lies below a directory only its owner may enter, such as a `mktemp -d` folder.
+ */
+function canRunAs(user: { uid: number; gid: number }): boolean {
+  const probe = spawnSync(process.execPath, ['-e', 'require("node:fs").accessSync(process.argv[1], require("node:fs").constants.R_OK)', MAIN], {
+    cwd: repoRoot,
+    ...user,
+    stdio: 'ignore',
+  });
+  return probe.error === undefined && probe.status === 0;
+}
 
 async function waitReady(r: Replica, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -82,6 +97,13 @@ beforeAll(async () => {
   redis = await RedisProcess.start();
   // The startup probe's budget: the time the kubelet gives a container to come up.
   const startupMs = container.startupProbe!.periodSeconds! * container.startupProbe!.failureThreshold! * 1000;
+  // As the chart's user when we can switch to it: then the repository (the image's /app) is not
+  // writable, as on the read-only root filesystem, and only /tmp is.
+  const chartUser = { uid: pod.securityContext!.runAsUser!, gid: pod.securityContext!.runAsGroup! };
+  if (process.getuid?.() === 0) {
+    if (canRunAs(chartUser)) runAs = chartUser;
+    else console.log(`the replicas run as this user: UID ${chartUser.uid} cannot reach ${MAIN} or ${process.execPath}`);
+  }
   for (let i = 0; i < 3; i++) {
     const name = `mcp-fleet-6f7d9c5b8-r${i}x${i}z`;
     const env = resolveEnv(container, { fields: { 'metadata.name': name } });
@@ -102,10 +124,7 @@ beforeAll(async () => {
       PORT: String(port),
       METRICS_PORT: String(metricsPort),
     };
-    // As the chart's user when we can switch to it: then the repository (the image's /app) is
-    // not writable, as on the read-only root filesystem, and only /tmp is.
-    const asUser = process.getuid?.() === 0 ? { uid: pod.securityContext!.runAsUser!, gid: pod.securityContext!.runAsGroup! } : {};
-    const child = spawn(process.execPath, [MAIN], { cwd: repoRoot, env: full, stdio: ['ignore', 'pipe', 'pipe'], ...asUser });
+    const child = spawn(process.execPath, [MAIN], { cwd: repoRoot, env: full, stdio: ['ignore', 'pipe', 'pipe'], ...runAs });
     const replica: Replica = { name, port, metricsPort, env: full, child, output: '' };
     child.stdout!.on('data', (chunk: Buffer) => (replica.output += chunk.toString()));
     child.stderr!.on('data', (chunk: Buffer) => (replica.output += chunk.toString()));
@@ -168,7 +187,7 @@ describe('three replicas with the environment of the rendered Deployment', () =>
       for (const [k, v] of Object.entries(renderedEnv)) if (!substituted.has(k)) expect(r.env[k], k).toBe(v);
       expect(Object.keys(r.env).sort()).toEqual([...new Set([...Object.keys(renderedEnv), ...Object.keys(imageEnv()), 'PATH', 'HOSTNAME', 'HOME'])].sort());
       expect(r.env.POD_NAME).toBe(r.name);
-      if (process.getuid?.() === 0 && fs.existsSync(`/proc/${r.child.pid}/status`)) {
+      if (runAs && fs.existsSync(`/proc/${r.child.pid}/status`)) {
         const uid = /^Uid:\s+(\d+)/m.exec(fs.readFileSync(`/proc/${r.child.pid}/status`, 'utf8'))?.[1];
         expect(Number(uid)).toBe(deployment.spec!.template.spec!.securityContext!.runAsUser);
       }
@@ -183,7 +202,10 @@ describe('three replicas with the environment of the rendered Deployment', () =>
       expect(ready.headers.get('x-mcp-replica')).toBe(r.name);
       const metrics = await fetch(`http://127.0.0.1:${r.metricsPort}/metrics`);
       expect(metrics.status).toBe(200);
-      expect(await metrics.text()).toMatch(/^mcp_fleet_\w+/m);
+      const text = await metrics.text();
+      expect(text).toMatch(/^mcp_fleet_\w+/m);
+      // On the Node that runs the tests: the image's, in the run of tests/packaging/image-node.test.ts.
+      expect(text).toContain(`nodejs_version_info{version="${process.version}"`);
       expect((await fetch(`http://127.0.0.1:${r.port}/metrics`)).status).toBe(404);
     }
   });

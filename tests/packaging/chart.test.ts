@@ -1,7 +1,8 @@
 /**
- * The Helm chart, rendered offline with ../shared/tools/chart-render (Helm's template engine and
- * Sprig, --strict) for the default values and several value sets, then validated against the
- * Kubernetes schemas and checked for the properties the deployment relies on.
+ * The Helm chart, linted (`helm lint --strict`) and rendered (`helm template`) with real Helm 3 and
+ * Helm 4 for the default values and several value sets, then validated against the Kubernetes
+ * schemas and checked for the properties the deployment relies on. Both Helms must render the
+ * same objects, here and wherever the tests render the chart (support/render.ts).
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -24,7 +25,20 @@ import { loadConfig } from '../../src/config.js';
 import { typeCheckObjects, validateWithModels } from './support/k8s-validate.js';
 import { chartDir, valuesDir } from './support/paths.js';
 import { matches, podTemplates, resolveEnv, restrictedProblems, serverContainer } from './support/pod.js';
-import { find, kinds, render, renderError, type K8sObject, type RenderOptions, type Rendered } from './support/render.js';
+import {
+  differences,
+  find,
+  HELM_MAJORS,
+  helmVersion,
+  kinds,
+  lint,
+  render,
+  renderError,
+  type HelmMajor,
+  type K8sObject,
+  type RenderOptions,
+  type Rendered,
+} from './support/render.js';
 import { serverEnvNames } from './support/server-env.js';
 
 interface ValueSet extends RenderOptions {
@@ -50,12 +64,15 @@ const VALUE_SETS: ValueSet[] = [
   { name: 'another release name', releaseName: 'edge', namespace: 'tools', valueFiles: vf('external.yaml', 'ingress.yaml') },
 ];
 
+/** Each value set's rendering by each Helm. */
 const rendered = new Map<string, Rendered>();
-const get = (name: string): K8sObject[] => {
-  const r = rendered.get(name);
-  if (!r) throw new Error(`value set ${name} was not rendered`);
+const renderedBy = (major: HelmMajor, name: string): K8sObject[] => {
+  const r = rendered.get(`${major}:${name}`);
+  if (!r) throw new Error(`value set ${name} was not rendered with Helm ${major}`);
   return r.objects;
 };
+/** Helm 3's objects (Helm 4's are the same: checked below). */
+const get = (name: string): K8sObject[] => renderedBy(3, name);
 
 const SERVER_ENV = serverEnvNames();
 const FAKES = {
@@ -85,13 +102,52 @@ function mainService(objects: K8sObject[]): IService & K8sObject {
 }
 
 beforeAll(() => {
-  for (const set of VALUE_SETS) rendered.set(set.name, render(set));
+  for (const major of HELM_MAJORS) for (const set of VALUE_SETS) rendered.set(`${major}:${set.name}`, render({ ...set, helm: major }));
 }, 300_000);
 
-describe('chart renders and validates', () => {
+describe.each(HELM_MAJORS)('Helm %i', (major) => {
+  it(`is Helm ${major}`, () => {
+    expect(helmVersion(major)).toMatch(new RegExp(`^v${major}\\.\\d+\\.\\d+`));
+  });
+
+  // helm lint takes no --api-versions: the monitoring value set is linted without the CRDs' API.
+  it.each(VALUE_SETS.map((s) => [s.name, s] as const))('%s: helm lint --strict passes', (_name, set) => {
+    const result = lint({ ...set, helm: major });
+    expect(result.ok, result.output).toBe(true);
+    expect(result.output).toContain('0 chart(s) failed');
+  });
+
   it.each(VALUE_SETS.map((s) => s.name))('%s: every object passes the kubernetes-models schemas', (name) => {
-    expect(get(name).length).toBeGreaterThan(3);
-    validateWithModels(get(name));
+    expect(renderedBy(major, name).length).toBeGreaterThan(3);
+    validateWithModels(renderedBy(major, name));
+  });
+});
+
+describe('chart renders and validates', () => {
+  it.each(VALUE_SETS.map((s) => s.name))('%s: Helm 3 and Helm 4 render the same objects', (name) => {
+    expect(differences(renderedBy(3, name), renderedBy(4, name))).toEqual([]);
+  });
+
+  it('every .Values path the templates read is in values.yaml', () => {
+    // Helm renders a value that is not there as empty (helm lint --strict does not catch it), so a
+    // misspelt path would quietly render nothing.
+    const defaults = parseYaml(fs.readFileSync(path.join(chartDir, 'values.yaml'), 'utf8')) as Record<string, unknown>;
+    const has = (keys: string[]): boolean => {
+      let node: unknown = defaults;
+      for (const k of keys) {
+        if (typeof node !== 'object' || node === null || !(k in node)) return false;
+        node = (node as Record<string, unknown>)[k];
+      }
+      return true;
+    };
+    const templates = path.join(chartDir, 'templates');
+    const read = new Set<string>();
+    for (const file of fs.readdirSync(templates, { recursive: true, encoding: 'utf8' })) {
+      if (!/\.(yaml|tpl|txt)$/.test(file)) continue;
+      for (const m of fs.readFileSync(path.join(templates, file), 'utf8').matchAll(/\.Values((?:\.[A-Za-z_][A-Za-z0-9_]*)+)/g)) read.add(m[1]!.slice(1));
+    }
+    expect(read.size).toBeGreaterThan(50);
+    expect([...read].filter((p) => !has(p.split('.'))).sort()).toEqual([]);
   });
 
   it('every object of every value set has only known, well-typed fields (TypeScript check)', () => {
@@ -365,7 +421,7 @@ describe('optional objects', () => {
     expect(ing.spec!.rules![0]!.host).toBeUndefined();
   });
 
-  it('gateway: an HTTPRoute for the MCP path to the Service, without a request timeout', () => {
+  it('gateway: an HTTPRoute for the MCP path to the Service, without a request or backend timeout', () => {
     const objects = get('gateway on');
     const route = find<IHTTPRoute & K8sObject>(objects, 'HTTPRoute');
     const svc = mainService(objects);
@@ -374,7 +430,10 @@ describe('optional objects', () => {
     const rule = route.spec!.rules![0]!;
     expect(rule.matches).toEqual([{ path: { type: 'Exact', value: envOf(objects).MCP_PATH } }]);
     expect(rule.backendRefs).toEqual([{ name: svc.metadata.name, port: svc.spec!.ports![0]!.port }]);
-    expect(rule.timeouts).toEqual({ request: '0s' });
+    expect(rule.timeouts).toEqual({ request: '0s', backendRequest: '0s' });
+    // Timeouts of your own: a backend timeout alone is allowed too.
+    const own = find<IHTTPRoute & K8sObject>(render({ valueFiles: vf('gateway.yaml'), set: ['gateway.requestTimeout=', 'gateway.backendRequestTimeout=30m'] }).objects, 'HTTPRoute');
+    expect(own.spec!.rules![0]!.timeouts).toEqual({ backendRequest: '30m' });
   });
 
   it('ServiceMonitor: only with the monitoring.coreos.com/v1 API or when forced; it scrapes the metrics Service', () => {
@@ -471,13 +530,13 @@ describe('optional objects', () => {
 
     it('a rules file that does not parse is an error', () => {
       fs.writeFileSync(path.join(copy, 'files/prometheus-rules.yaml'), 'groups: [unclosed');
-      expect(renderError({ chart: copy, apiVersions: [MONITORING_API] })).toContain('prometheus-rules.yaml does not parse');
+      for (const major of HELM_MAJORS) expect(renderError({ chart: copy, apiVersions: [MONITORING_API], helm: major })).toContain('prometheus-rules.yaml does not parse');
     });
   });
 });
 
 describe('NOTES.txt', () => {
-  /** chart-render renders NOTES.txt but does not print it: render it as a ConfigMap in a copy of the chart. */
+  /** helm template does not print NOTES.txt (and helm 3's install --dry-run needs a cluster): render it as a ConfigMap in a copy of the chart. */
   function notes(o: RenderOptions): string {
     const root = fs.mkdtempSync(path.join(os.tmpdir(), 'mcp-fleet-notes-'));
     try {
@@ -514,7 +573,7 @@ describe('NOTES.txt', () => {
 });
 
 describe('values the templates refuse', () => {
-  it.each([
+  const REFUSED: Array<[string[], string]> = [
     [['redis.mode=none'], 'redis.mode=none keeps sessions in one process'],
     [['redis.mode=none', 'replicaCount=1', 'autoscaling.enabled=true'], 'redis.mode=none keeps sessions in one process'],
     [['redis.mode=external'], 'redis.mode=external needs exactly one of'],
@@ -526,8 +585,9 @@ describe('values the templates refuse', () => {
     [['metrics.port=3000'], 'metrics.port must differ from server.port'],
     [['autoscaling.enabled=true', 'autoscaling.minReplicas=5', 'autoscaling.maxReplicas=4'], 'minReplicas must not exceed'],
     [['gateway.enabled=true'], 'gateway.enabled needs gateway.parentRefs'],
-  ])('%j', (set, message) => {
-    expect(renderError({ set })).toContain(message);
+  ];
+  it.each(HELM_MAJORS.flatMap((major) => REFUSED.map(([set, message]) => [major, set, message] as const)))('Helm %i: %j', (major, set, message) => {
+    expect(renderError({ set, helm: major })).toContain(message);
   });
 
   it('extraEnv entries are appended after the chart\'s own variables', () => {

@@ -24,6 +24,7 @@ const pkg = JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf
   dependencies: Record<string, string>;
   devDependencies: Record<string, string>;
   bin: Record<string, string>;
+  engines: { node: string };
 };
 const values = parseYaml(fs.readFileSync(path.join(chartDir, 'values.yaml'), 'utf8')) as {
   server: { port: number };
@@ -54,15 +55,20 @@ function stages(): Array<{ image: string; name: string | undefined }> {
 }
 
 describe('Dockerfile', () => {
-  it('builds in stages from a small official Node 20 image', () => {
+  it('builds in stages from a small official image of a supported Node LTS line (24 or 26), the one engines names', () => {
     const s = stages();
     expect(s.length).toBeGreaterThanOrEqual(2);
-    for (const { image } of s) expect(image).toMatch(/^node:20(\.\d+)*-(alpine[\d.]*|(bookworm|bullseye|trixie)-slim|slim)(@sha256:[a-f0-9]{64})?$/);
+    for (const { image } of s) expect(image).toMatch(/^node:(24|26)(\.\d+)*-(alpine[\d.]*|(bookworm|bullseye|trixie)-slim|slim)(@sha256:[a-f0-9]{64})?$/);
+    const majors = new Set(s.map(({ image }) => image.split(/[:.-]/)[1]));
+    expect(majors.size).toBe(1);
+    expect(pkg.engines.node).toBe(`>=${[...majors][0]}`);
   });
 
-  it('starts the server as package.json does: node dist/main.js, under an init that forwards SIGTERM', () => {
+  it('starts the server as npm start does: node dist/main.js, under an init that forwards SIGTERM', () => {
     expect(execForm(one('CMD'))).toEqual(['node', 'dist/main.js']);
-    expect(pkg.scripts.start).toMatch(/(^|&& )node dist\/main\.js$/);
+    // npm start compiles first when the sources changed (scripts/start.mjs), then loads dist/main.js.
+    expect(pkg.scripts.start).toBe('node scripts/start.mjs');
+    expect(fs.readFileSync(path.join(repoRoot, 'scripts/start.mjs'), 'utf8')).toContain("await import(pathToFileURL(path.join(dist, 'main.js')).href);");
     expect(fs.existsSync(path.join(repoRoot, 'src/main.ts'))).toBe(true);
     const entrypoint = execForm(one('ENTRYPOINT'));
     expect(entrypoint[0]).toMatch(/\/tini$/);

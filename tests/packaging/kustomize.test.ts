@@ -18,26 +18,30 @@ import type { IVolume } from 'kubernetes-models/v1/Volume';
 import { loadConfig } from '../../src/config.js';
 import type { ITestRun } from './support/k6-testrun.js';
 import { typeCheckObjects, validateWithModels } from './support/k8s-validate.js';
-import { k8sDir, kubectl, repoRoot, valuesDir } from './support/paths.js';
+import { k8sDir, repoRoot, valuesDir } from './support/paths.js';
 import { matches, podTemplates, resolveEnv, restrictedProblems, serverContainer } from './support/pod.js';
 import { find, parseManifests, render, type K8sObject } from './support/render.js';
 import { serverEnvNames } from './support/server-env.js';
+import { tool } from './support/tools.js';
 
-let checkedKubectl = false;
-/** kubectl with kustomize v5 (kubectl 1.27+); Debian's kubernetes-client (1.20, kustomize v2) is too old. */
-function checkKubectl(): void {
-  if (checkedKubectl) return;
-  if (!fs.existsSync(kubectl)) {
-    throw new Error(`${kubectl} not found: install kubectl 1.27 or later (it carries kustomize v5), or set KUBECTL to its path`);
-  }
+let checkedKubectl: string | undefined;
+/**
+ * The test tools' kubectl (scripts/install-test-tools.sh: the one on the PATH when it carries
+ * kustomize v5, else kubectl 1.33 from the npm registry); Debian's kubernetes-client (1.20,
+ * kustomize v2) is too old.
+ */
+function checkKubectl(): string {
+  if (checkedKubectl) return checkedKubectl;
+  const kubectl = tool('kubectl');
   const version = JSON.parse(execFileSync(kubectl, ['version', '--client', '-o', 'json'], { encoding: 'utf8' })) as { kustomizeVersion?: string };
   const major = Number(/^v(\d+)\./.exec(version.kustomizeVersion ?? '')?.[1] ?? 0);
   if (major < 5) throw new Error(`${kubectl} carries kustomize ${version.kustomizeVersion ?? '(unknown)'}; k8s/ needs kustomize v5 (kubectl 1.27 or later)`);
-  checkedKubectl = true;
+  checkedKubectl = kubectl;
+  return kubectl;
 }
 
 function kustomize(dir: string, loadRestrictorNone = false): K8sObject[] {
-  checkKubectl();
+  const kubectl = checkKubectl();
   const args = ['kustomize', dir];
   if (loadRestrictorNone) args.push('--load-restrictor', 'LoadRestrictionsNone');
   const out = execFileSync(kubectl, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });

@@ -1,6 +1,6 @@
 /**
- * values.schema.json against values.yaml (with ajv, and through chart-render, which validates
- * like Helm), bad values rejected by both, and the values documented in the chart's README.
+ * values.schema.json against values.yaml (with ajv, and through Helm 3 and Helm 4), bad values
+ * rejected by all three, and the values documented in the chart's README.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -9,7 +9,7 @@ import { Ajv, type ValidateFunction } from 'ajv';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { chartDir, valuesDir } from './support/paths.js';
-import { renderError } from './support/render.js';
+import { HELM_MAJORS, renderError } from './support/render.js';
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 type Obj = { [key: string]: Json };
@@ -91,14 +91,19 @@ describe('values.schema.json', () => {
     expect(schemaKeys.sort()).toEqual([...keys].sort());
   });
 
+  it('no default is null: Helm 3 drops null values before it validates, so a required key would be missing', () => {
+    const nulls = leaves(defaults, schema).filter((l) => l.value === null).map((l) => l.key);
+    expect(nulls).toEqual([]);
+  });
+
   it('every object with known properties refuses unknown ones, and values with defaults are required', () => {
     const problems: string[] = [];
     const walk = (s: Schema, where: string): void => {
       if (s.properties) {
         // extraEnv items are EnvVar objects: checked by the Kubernetes schemas once rendered.
         if (s.additionalProperties !== false && where !== 'extraEnv[]') problems.push(`${where || '(root)'}: additionalProperties is not false`);
-        // Keys with defaults must stay present (a template reads them under --strict); list items
-        // and resource maps have optional fields.
+        // Keys with defaults must stay present (the templates read them); list items and resource
+        // maps have optional fields.
         const optional = where.includes('[]') || where.endsWith('resources');
         const missing = Object.keys(s.properties).filter((k) => !(s.required ?? []).includes(k));
         if (!optional && missing.length > 0) problems.push(`${where || '(root)'}: not required: ${missing.join(', ')}`);
@@ -155,11 +160,11 @@ describe('values.schema.json', () => {
     expect(validate(withValue(defaults, key, value))).toBe(false);
   });
 
-  it.each(BAD)('rejects %s = %j (chart-render, as helm does)', (key, value) => {
+  it.each(HELM_MAJORS.flatMap((major) => BAD.map(([key, value]) => [major, key, value] as const)))('Helm %i rejects %s = %j', (major, key, value) => {
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'mcp-fleet-values-')), 'bad.yaml');
     try {
       fs.writeFileSync(file, JSON.stringify(withValue({}, key, value)));
-      expect(renderError({ valueFiles: [file] })).toContain("values don't meet the specifications of the schema");
+      expect(renderError({ valueFiles: [file], helm: major })).toContain("values don't meet the specifications of the schema");
     } finally {
       fs.rmSync(path.dirname(file), { recursive: true, force: true });
     }

@@ -1,3 +1,4 @@
+import net from 'node:net';
 /** Wire-level MCP over HTTP for tests that must see statuses, headers and SSE frames as sent. */
 export const PROTOCOL_VERSION = '2025-11-25';
 
@@ -121,17 +122,29 @@ export class SseStream {
   status = 0;
   headers: Headers | undefined;
 
-  static async open(url: string, sessionId: string, lastEventId?: string): Promise<SseStream> {
-    const stream = new SseStream();
-    const response = await fetch(url, {
+  static open(url: string, sessionId: string, lastEventId?: string): Promise<SseStream> {
+    return SseStream.read(url, {
       headers: {
         Accept: 'text/event-stream',
         'Mcp-Session-Id': sessionId,
         'MCP-Protocol-Version': PROTOCOL_VERSION,
         ...(lastEventId ? { 'Last-Event-ID': lastEventId } : {}),
       },
-      signal: stream.controller.signal,
     });
+  }
+
+  /** A 2026-07-28 `subscriptions/listen` request: its POST response, read as it streams. */
+  static listen(url: string, body: Record<string, unknown>): Promise<SseStream> {
+    return SseStream.read(url, {
+      method: 'POST',
+      headers: { ...POST_HEADERS, 'MCP-Protocol-Version': MODERN_PROTOCOL_VERSION, 'Mcp-Method': String(body.method) },
+      body: JSON.stringify(body),
+    });
+  }
+
+  private static async read(url: string, init: RequestInit): Promise<SseStream> {
+    const stream = new SseStream();
+    const response = await fetch(url, { ...init, signal: stream.controller.signal });
     stream.status = response.status;
     stream.headers = response.headers;
     if (response.ok && response.body) void stream.pump(response.body);
@@ -183,4 +196,16 @@ export class SseStream {
   close(): void {
     this.controller.abort();
   }
+}
+
+/** Sends bytes as they are, for requests fetch refuses to make; resolves with the raw reply once the server closes. */
+export function rawHttp(port: number, payload: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1');
+    let reply = '';
+    socket.on('data', (chunk) => (reply += chunk.toString()));
+    socket.on('end', () => resolve(reply));
+    socket.on('error', reject);
+    socket.write(payload);
+  });
 }

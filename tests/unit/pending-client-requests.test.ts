@@ -2,6 +2,9 @@ import type { JSONRPCMessage } from "@modelcontextprotocol/server";
 import { describe, expect, it } from 'vitest';
 import { PendingClientRequests } from '../../src/server/legacy/pending-client-requests.js';
 
+const INST = 'instanceAAAA';
+const OTHER = 'instanceBBBB';
+
 const target = () => {
   const received: JSONRPCMessage[] = [];
   return { received, deliverClientResponse: (m: JSONRPCMessage) => received.push(m) };
@@ -9,10 +12,10 @@ const target = () => {
 
 describe('PendingClientRequests', () => {
   it('gives fleet-unique ids naming the instance, and restores the original id on the answer', () => {
-    const pending = new PendingClientRequests('inst1');
+    const pending = new PendingClientRequests(INST);
     const t = target();
     const id = pending.register(t, 0, 'session-a');
-    expect(PendingClientRequests.instanceOf(id)).toBe('inst1');
+    expect(PendingClientRequests.instanceOf(id)).toBe(INST);
     expect(pending.resolve({ jsonrpc: '2.0', id, result: { ok: true } }, 'session-a')).toBe(true);
     expect(t.received).toEqual([{ jsonrpc: '2.0', id: 0, result: { ok: true } }]);
     expect(pending.resolve({ jsonrpc: '2.0', id, result: {} }, 'session-a')).toBe(false);
@@ -20,14 +23,14 @@ describe('PendingClientRequests', () => {
   });
 
   it('two instances never issue the same id, even for the same original id', () => {
-    const [a, b] = [new PendingClientRequests('a'), new PendingClientRequests('b')];
+    const [a, b] = [new PendingClientRequests(INST), new PendingClientRequests(OTHER)];
     expect(a.register(target(), 0, 's')).not.toBe(b.register(target(), 0, 's'));
     a.close();
     b.close();
   });
 
   it('refuses an answer from another session', () => {
-    const pending = new PendingClientRequests('inst');
+    const pending = new PendingClientRequests(INST);
     const t = target();
     const id = pending.register(t, 5, 'owner');
     expect(pending.resolve({ jsonrpc: '2.0', id, result: {} }, 'intruder')).toBe(false);
@@ -41,8 +44,35 @@ describe('PendingClientRequests', () => {
     expect(PendingClientRequests.instanceOf('~1')).toBeUndefined();
   });
 
+  it('routes only to well-formed instance ids: a client cannot make a replica publish to a channel it names', () => {
+    for (const id of ['*~1', 'a\r\nFLUSHALL~1', `${'x'.repeat(10_000)}~1`, 'instanceAAA~1', 'instance:AAA~1']) {
+      expect(PendingClientRequests.instanceOf(id)).toBeUndefined();
+    }
+  });
+
+  it('issues ids no other client can guess from its own', () => {
+    const pending = new PendingClientRequests(INST);
+    const ids = Array.from({ length: 50 }, (_, i) => pending.register(target(), i, undefined));
+    const suffixes = ids.map((id) => id.slice(INST.length + 1));
+    expect(new Set(suffixes).size).toBe(50);
+    for (const suffix of suffixes) expect(suffix).toMatch(/^[A-Za-z0-9_-]{16}$/);
+    expect(suffixes.filter((suffix) => /^\d+$/.test(suffix))).toEqual([]);
+    pending.close();
+  });
+
+  it('names the fleet id of a request that the server cancels, and stops waiting for it', () => {
+    const pending = new PendingClientRequests(INST);
+    const t = target();
+    const id = pending.register(t, 3, 's');
+    expect(pending.fleetIdOf(t, 3)).toBe(id);
+    expect(pending.fleetIdOf(target(), 3)).toBeUndefined();
+    pending.drop(id);
+    expect(pending.resolve({ jsonrpc: '2.0', id, result: {} }, 's')).toBe(false);
+    pending.close();
+  });
+
   it('forgets the requests of a closed transport', () => {
-    const pending = new PendingClientRequests('inst');
+    const pending = new PendingClientRequests(INST);
     const t = target();
     const id = pending.register(t, 1, 's');
     pending.forget(t);

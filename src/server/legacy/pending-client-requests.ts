@@ -1,4 +1,5 @@
-import type { JSONRPCMessage, RequestId } from "@modelcontextprotocol/server";
+import { randomBytes } from 'node:crypto';
+import type { JSONRPCMessage, RequestId } from '@modelcontextprotocol/server';
 
 export interface AnswerTarget {
   deliverClientResponse(message: JSONRPCMessage): void;
@@ -12,15 +13,17 @@ interface Pending {
 }
 
 const SEPARATOR = '~';
+/** Instance ids are 9 random bytes, base64url: anything else in a response id is not ours to route. */
+const INSTANCE_ID = /^[A-Za-z0-9_-]{12}$/;
 
 /**
  * Server-to-client requests (sampling, elicitation, roots) get fleet-unique ids naming the
- * instance that waits for the answer, `<instanceId>~<n>`, so the client's answer can be posted to
- * any replica and routed back, and two replicas serving one session never reuse an id.
+ * instance that waits for the answer, `<instanceId>~<random>`, so the client's answer can be posted
+ * to any replica and routed back, two replicas serving one session never reuse an id, and no client
+ * can guess the id of a request sent to another (stateless mode has no session to check it against).
  */
 export class PendingClientRequests {
   private readonly pending = new Map<string, Pending>();
-  private counter = 0;
   private readonly sweeper: NodeJS.Timeout;
 
   constructor(
@@ -31,8 +34,11 @@ export class PendingClientRequests {
     this.sweeper.unref();
   }
 
-  register(target: AnswerTarget, originalId: RequestId, sessionId: string | undefined): string {
-    const id = `${this.instanceId}${SEPARATOR}${++this.counter}`;
+  /** Throws PendingLimitError when `target` already waits for `limit` answers. */
+  register(target: AnswerTarget, originalId: RequestId, sessionId: string | undefined, limit = Infinity): string {
+    let waiting = 0;
+    for (const entry of this.pending.values()) if (entry.target === target && ++waiting >= limit) throw new PendingLimitError(limit);
+    const id = `${this.instanceId}${SEPARATOR}${randomBytes(12).toString('base64url')}`;
     this.pending.set(id, { target, originalId, sessionId, createdAt: Date.now() });
     return id;
   }
@@ -41,7 +47,19 @@ export class PendingClientRequests {
   static instanceOf(id: RequestId): string | undefined {
     if (typeof id !== 'string') return undefined;
     const at = id.indexOf(SEPARATOR);
-    return at > 0 ? id.slice(0, at) : undefined;
+    const instance = at > 0 ? id.slice(0, at) : undefined;
+    return instance !== undefined && INSTANCE_ID.test(instance) ? instance : undefined;
+  }
+
+  /** The fleet id a target's request went out under, for the cancellation the SDK sends when it gives up. */
+  fleetIdOf(target: AnswerTarget, originalId: RequestId): string | undefined {
+    for (const [id, entry] of this.pending) if (entry.target === target && entry.originalId === originalId) return id;
+    return undefined;
+  }
+
+  /** Stops waiting for one request (the server cancelled it). */
+  drop(id: string): void {
+    this.pending.delete(id);
   }
 
   /** Hands the client's answer to the waiting handler; false when nothing waits for it in that session. */
@@ -70,5 +88,13 @@ export class PendingClientRequests {
   private sweep(): void {
     const cutoff = Date.now() - this.maxAgeMs;
     for (const [id, entry] of this.pending) if (entry.createdAt < cutoff) this.pending.delete(id);
+  }
+}
+
+/** A session has as many server-to-client requests waiting for answers as it may. */
+export class PendingLimitError extends Error {
+  constructor(readonly limit: number) {
+    super(`this session already waits for ${limit} answers to server-to-client requests`);
+    this.name = 'PendingLimitError';
   }
 }

@@ -4,10 +4,13 @@ import { SessionRuntime, type RuntimeDeps } from './session-runtime.js';
 
 /**
  * The sessions this replica holds a live runtime for. A runtime is a cache: it can be dropped at
- * any time (idle eviction, size bound) and rebuilt from the store on the next request.
+ * any time (idle eviction, size bound) and rebuilt from the store on the next request. The map's
+ * order is the order of last use, so the bound evicts the least recently used runtime, never one
+ * still being built or with a request in flight.
  */
 export class RuntimeCache {
   private readonly runtimes = new Map<string, Promise<SessionRuntime>>();
+  private readonly built = new Map<string, SessionRuntime>();
   private readonly sweeper: NodeJS.Timeout;
 
   constructor(
@@ -18,6 +21,16 @@ export class RuntimeCache {
   ) {
     this.sweeper = setInterval(() => void this.evictIdle(), Math.min(idleMs, 60_000));
     this.sweeper.unref();
+  }
+
+  /** The session's runtime when this replica has one built, without building it. */
+  peek(sessionId: string): SessionRuntime | undefined {
+    return this.built.get(sessionId);
+  }
+
+  /** Every runtime built here. */
+  get all(): SessionRuntime[] {
+    return [...this.built.values()];
   }
 
   has(sessionId: string): boolean {
@@ -34,7 +47,10 @@ export class RuntimeCache {
   /** The session's runtime, rebuilt from `record` when this replica has none. */
   async get(record: SessionRecord): Promise<SessionRuntime> {
     let runtime = this.runtimes.get(record.id);
-    if (!runtime) {
+    if (runtime) {
+      this.runtimes.delete(record.id);
+      this.runtimes.set(record.id, runtime);
+    } else {
       runtime = SessionRuntime.create(record.id, this.deps).then(async (built) => {
         await built.restore(record);
         return built;
@@ -57,6 +73,7 @@ export class RuntimeCache {
     const runtime = this.runtimes.get(sessionId);
     if (!runtime) return;
     this.runtimes.delete(sessionId);
+    this.built.delete(sessionId);
     this.observer.cachedSessions(this.runtimes.size);
     await (await runtime.catch(() => undefined))?.close();
   }
@@ -72,14 +89,25 @@ export class RuntimeCache {
 
   private put(sessionId: string, runtime: Promise<SessionRuntime>): void {
     this.runtimes.set(sessionId, runtime);
-    runtime.catch(() => {
-      if (this.runtimes.get(sessionId) === runtime) this.runtimes.delete(sessionId);
-    });
-    if (this.runtimes.size > this.maxEntries) {
-      const oldest = this.runtimes.keys().next().value;
-      if (oldest !== undefined && oldest !== sessionId) void this.drop(oldest);
-    }
+    runtime.then(
+      (built) => {
+        if (this.runtimes.get(sessionId) === runtime) this.built.set(sessionId, built);
+      },
+      () => {
+        if (this.runtimes.get(sessionId) === runtime) this.runtimes.delete(sessionId);
+      },
+    );
+    if (this.runtimes.size > this.maxEntries) this.evictLeastRecentlyUsed(sessionId);
     this.observer.cachedSessions(this.runtimes.size);
+  }
+
+  private evictLeastRecentlyUsed(keep: string): void {
+    for (const id of this.runtimes.keys()) {
+      const runtime = this.built.get(id);
+      if (id === keep || runtime === undefined || runtime.transport.inFlight > 0) continue;
+      void this.drop(id);
+      return;
+    }
   }
 
   private async evictIdle(): Promise<void> {

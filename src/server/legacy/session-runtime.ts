@@ -1,5 +1,5 @@
-import type { JSONRPCMessage, JSONRPCRequest, LoggingLevel, McpServer } from '@modelcontextprotocol/server';
-import type { SessionRecord, SessionStore } from '../../sessions/session-store.js';
+import { ProtocolError, ProtocolErrorCode, type JSONRPCMessage, type JSONRPCRequest, type LoggingLevel, type McpServer } from '@modelcontextprotocol/server';
+import { SubscriptionLimitError, type SessionRecord, type SessionStore } from '../../sessions/session-store.js';
 import type { StreamManager } from '../../streams/stream-manager.js';
 import { buildMcpServer, type ServerBuildDeps } from '../mcp-server-factory.js';
 import { FleetTransport } from './fleet-transport.js';
@@ -11,7 +11,12 @@ export interface RuntimeDeps {
   /** Undefined in stateless mode. */
   streams: StreamManager | undefined;
   pending: PendingClientRequests;
+  maxSubscriptionsPerSession: number;
+  maxPendingClientRequests: number;
 }
+
+/** Subscribed URIs are stored in the session record and index keys: bounded like the record. */
+const MAX_SUBSCRIPTION_URI_LENGTH = 2048;
 
 let replayCounter = 0;
 const replayId = () => `mcp-fleet-replay-${++replayCounter}`;
@@ -37,7 +42,16 @@ export class SessionRuntime {
     if (sessionId !== undefined) {
       const id = sessionId;
       server.server.setRequestHandler('resources/subscribe', async (request) => {
-        await deps.store.subscribe(id, request.params.uri);
+        const { uri } = request.params;
+        if (uri.length > MAX_SUBSCRIPTION_URI_LENGTH) {
+          throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Invalid params: a subscribed URI may be at most ${MAX_SUBSCRIPTION_URI_LENGTH} characters`);
+        }
+        try {
+          await deps.store.subscribe(id, uri, deps.maxSubscriptionsPerSession);
+        } catch (error) {
+          if (error instanceof SubscriptionLimitError) throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Invalid params: ${error.message}`);
+          throw error;
+        }
         return {};
       });
       server.server.setRequestHandler('resources/unsubscribe', async (request) => {
@@ -45,7 +59,7 @@ export class SessionRuntime {
         return {};
       });
     }
-    const transport = new FleetTransport(sessionId, deps.streams, deps.pending);
+    const transport = new FleetTransport(sessionId, deps.streams, deps.pending, deps.maxPendingClientRequests);
     await server.connect(transport);
     return new SessionRuntime(server, transport);
   }

@@ -1,4 +1,4 @@
-import type { ElicitRequestFormParams, ElicitResult } from "@modelcontextprotocol/server";
+import type { ElicitRequestFormParams } from '@modelcontextprotocol/server';
 
 export type RequestedSchema = ElicitRequestFormParams['requestedSchema'];
 
@@ -74,6 +74,6 @@ export const ENUMS_FORM: RequestedSchema = {
 };
 
 /** How the elicitation tools report what the user did. */
-export function describeElicitation(result: ElicitResult): string {
+export function describeElicitation(result: { action: string; content?: Record<string, unknown> }): string {
   return `action=${result.action}, content=${JSON.stringify(result.content ?? {})}`;
 }

@@ -1,5 +1,5 @@
-import type { McpServer } from "@modelcontextprotocol/server";
-import { z } from 'zod';
+import { fromJsonSchema } from '@modelcontextprotocol/server';
+import type { McpServer } from '@modelcontextprotocol/server';
 import type { WorkloadContext } from '../types.js';
 import { SHARED_KEYS, URIS } from './fixtures.js';
 import { pause, textResult, type Extra } from './results.js';
@@ -10,31 +10,34 @@ const STEP_MS = 50;
 /** How long test_reconnection keeps working after closing its stream, so the result is sent while the client is away. */
 const RECONNECT_WORK_MS = 200;
 
-const JSON_SCHEMA_2020_12 = 'https://json-schema.org/draft/2020-12/schema';
-
-const ADDRESS_JSON_SCHEMA = {
-  type: 'object',
-  properties: { street: { type: 'string' }, city: { type: 'string' } },
-};
-
 /**
- * The input of json_schema_2020_12_tool. The metadata makes the advertised schema a JSON Schema
- * 2020-12 document with `$schema`, `$defs` and a `$ref` into them (the SDK would otherwise emit
- * draft-07), while the Zod schema itself still validates the arguments.
+ * The input of json_schema_2020_12_tool, advertised exactly as written: a JSON Schema 2020-12
+ * document with `$schema`, `$defs` (one with an `$anchor`), a `$ref` into them, composition
+ * (`allOf`/`anyOf`) and conditional (`if`/`then`/`else`) keywords, and `additionalProperties: false`.
+ * The SDK validates the arguments against the same document.
  */
-const JSON_SCHEMA_2020_12_INPUT = z
-  .strictObject({
-    name: z.string().optional(),
-    address: z
-      .unknown()
-      .pipe(z.object({ street: z.string().optional(), city: z.string().optional() }))
-      .optional()
-      .meta({ $ref: '#/$defs/address' }),
-  })
-  .meta({ $schema: JSON_SCHEMA_2020_12, $defs: { address: ADDRESS_JSON_SCHEMA } });
+const JSON_SCHEMA_2020_12_INPUT = fromJsonSchema<Record<string, unknown>>({
+  $schema: 'https://json-schema.org/draft/2020-12/schema',
+  type: 'object',
+  $defs: {
+    address: { $anchor: 'addressDef', type: 'object', properties: { street: { type: 'string' }, city: { type: 'string' } } },
+  },
+  properties: {
+    name: { type: 'string' },
+    address: { $ref: '#/$defs/address' },
+    contactMethod: { type: 'string', enum: ['phone', 'email'] },
+    phone: { type: 'string' },
+    email: { type: 'string' },
+  },
+  allOf: [{ anyOf: [{ required: ['phone'] }, { required: ['email'] }] }],
+  if: { properties: { contactMethod: { const: 'phone' } }, required: ['contactMethod'] },
+  then: { required: ['phone'] },
+  else: { required: ['email'] },
+  additionalProperties: false,
+});
 
-async function log(extra: Extra, data: string): Promise<void> {
-  await extra.mcpReq.notify({ method: 'notifications/message', params: { level: 'info', logger: 'conformance', data } });
+function log(extra: Extra, data: string): Promise<void> {
+  return extra.mcpReq.log('info', data, 'conformance');
 }
 
 /** Tools about the protocol around a call: notifications during it, stream polling, schemas, shared resources. */
@@ -93,7 +96,7 @@ export function registerProtocolTools(server: McpServer, ctx: WorkloadContext): 
     'json_schema_2020_12_tool',
     {
       title: 'JSON Schema 2020-12',
-      description: 'Tool with JSON Schema 2020-12 features ($schema, $defs, $ref, additionalProperties: false)',
+      description: 'Tool with JSON Schema 2020-12 features ($schema, $defs with $anchor, $ref, allOf/anyOf, if/then/else, additionalProperties: false)',
       inputSchema: JSON_SCHEMA_2020_12_INPUT,
     },
     (args) => textResult(`Received arguments: ${JSON.stringify(args)}`),

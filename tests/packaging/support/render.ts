@@ -1,9 +1,17 @@
-import { execFileSync, spawnSync } from 'node:child_process';
-import fs from 'node:fs';
-import os from 'node:os';
+/**
+ * The chart through real Helm: `helm template` and `helm lint --strict`, with Helm 3 or Helm 4
+ * from the test tools (scripts/install-test-tools.sh).
+ */
+import { spawnSync } from 'node:child_process';
 import path from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import { parseAllDocuments } from 'yaml';
-import { chartDir, sharedDir } from './paths.js';
+import { chartDir } from './paths.js';
+import { tool, toolsDir } from './tools.js';
+
+/** Every test that renders the chart does it with both. */
+export const HELM_MAJORS = [3, 4] as const;
+export type HelmMajor = (typeof HELM_MAJORS)[number];
 
 export interface K8sObject {
   apiVersion: string;
@@ -13,73 +21,6 @@ export interface K8sObject {
   [key: string]: unknown;
 }
 
-const binary = path.join(os.tmpdir(), 'chart-render', 'chart-render');
-let built: string | undefined;
-
-function sleep(ms: number): void {
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
-}
-
-function lockHolder(lock: string): number {
-  try {
-    return Number(fs.readFileSync(path.join(lock, 'pid'), 'utf8')) || 0;
-  } catch {
-    return 0;
-  }
-}
-
-function lockAgeMs(lock: string): number {
-  try {
-    return Date.now() - fs.statSync(lock).mtimeMs;
-  } catch {
-    return 0;
-  }
-}
-
-/**
- * Builds ../shared/tools/chart-render once per machine (build.sh skips the build when the binary is
- * newer than main.go). Test files run in parallel workers, so the build (and the apt-get install
- * it may run on a fresh machine) is serialized with a lock directory.
- */
-export function chartRender(): string {
-  if (built) return built;
-  const script = path.join(sharedDir, 'tools/chart-render/build.sh');
-  if (!fs.existsSync(script)) {
-    throw new Error(`${script} is missing: CI must have shared/ beside the repository (../shared)`);
-  }
-  const lock = `${binary}.lock`;
-  fs.mkdirSync(path.dirname(binary), { recursive: true });
-  const deadline = Date.now() + 300_000;
-  for (;;) {
-    try {
-      fs.mkdirSync(lock);
-      fs.writeFileSync(path.join(lock, 'pid'), String(process.pid));
-      break;
-    } catch {
-      const holder = lockHolder(lock);
-      let alive = holder > 0;
-      if (alive) {
-        try {
-          process.kill(holder, 0);
-        } catch {
-          alive = false;
-        }
-      }
-      const stale = holder > 0 ? !alive : lockAgeMs(lock) > 600_000;
-      if (stale) fs.rmSync(lock, { recursive: true, force: true });
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${lock}`);
-      sleep(200);
-    }
-  }
-  try {
-    const out = execFileSync('bash', [script, binary], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-    built = out.trim().split('\n').pop()!;
-  } finally {
-    fs.rmSync(lock, { recursive: true, force: true });
-  }
-  return built;
-}
-
 export interface RenderOptions {
   chart?: string;
   valueFiles?: string[];
@@ -87,6 +28,8 @@ export interface RenderOptions {
   apiVersions?: string[];
   releaseName?: string;
   namespace?: string;
+  /** Which Helm: unset, render() uses both and compares them, renderError() and lint() use Helm 3. */
+  helm?: HelmMajor;
 }
 
 export interface Rendered {
@@ -96,12 +39,32 @@ export interface Rendered {
   sources: string[];
 }
 
-function args(o: RenderOptions): string[] {
-  const a = [o.chart ?? chartDir, '--strict', '--release-name', o.releaseName ?? 'mcp-fleet', '--namespace', o.namespace ?? 'mcp-fleet'];
+function valueArgs(o: RenderOptions): string[] {
+  const a: string[] = [];
   for (const f of o.valueFiles ?? []) a.push('-f', f);
-  for (const s of o.set ?? []) a.push('--set', s);
+  for (const v of o.set ?? []) a.push('--set', v);
+  return a;
+}
+
+function templateArgs(o: RenderOptions): string[] {
+  const a = ['template', o.releaseName ?? 'mcp-fleet', o.chart ?? chartDir, '--namespace', o.namespace ?? 'mcp-fleet', ...valueArgs(o)];
   for (const v of o.apiVersions ?? []) a.push('--api-versions', v);
   return a;
+}
+
+/** Helm's own state (repositories, plugins, caches) in the tools directory, not the user's. */
+const helmHome = path.join(toolsDir, 'helm-home');
+const helmEnv = {
+  ...process.env,
+  HELM_CACHE_HOME: path.join(helmHome, 'cache'),
+  HELM_CONFIG_HOME: path.join(helmHome, 'config'),
+  HELM_DATA_HOME: path.join(helmHome, 'data'),
+};
+
+function helm(major: HelmMajor, args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const result = spawnSync(tool(`helm${major}`), args, { encoding: 'utf8', env: helmEnv, maxBuffer: 64 << 20 });
+  if (result.error) throw result.error;
+  return result;
 }
 
 export function parseManifests(text: string): { objects: K8sObject[]; sources: string[] } {
@@ -118,17 +81,61 @@ export function parseManifests(text: string): { objects: K8sObject[]; sources: s
   return { objects, sources };
 }
 
-export function render(o: RenderOptions = {}): Rendered {
-  const result = spawnSync(chartRender(), args(o), { encoding: 'utf8' });
-  if (result.status !== 0) throw new Error(`chart-render failed:\n${result.stderr}`);
-  return { text: result.stdout, ...parseManifests(result.stdout) };
+function template(major: HelmMajor, o: RenderOptions): Rendered {
+  const result = helm(major, templateArgs(o));
+  if (result.status !== 0) throw new Error(`helm ${major} template failed:\n${result.stderr}`);
+  const parsed = parseManifests(result.stdout);
+  const incomplete = parsed.objects.filter((x) => !x.apiVersion || !x.kind || !x.metadata?.name);
+  if (incomplete.length > 0) throw new Error(`helm ${major} rendered objects without apiVersion, kind or metadata.name: ${JSON.stringify(incomplete)}`);
+  return { text: result.stdout, ...parsed };
 }
 
-/** Renders values that must be refused; returns chart-render's error text. */
+const key = (o: K8sObject): string => `${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`;
+
+/** The objects of `b` that differ from (or are missing in) `a`, and the other way round. */
+export function differences(a: K8sObject[], b: K8sObject[]): string[] {
+  const byKey = (objects: K8sObject[]) => new Map(objects.map((o) => [key(o), o]));
+  const [ma, mb] = [byKey(a), byKey(b)];
+  const out: string[] = [];
+  for (const k of new Set([...ma.keys(), ...mb.keys()])) {
+    if (!ma.has(k) || !mb.has(k)) out.push(`${k}: only in the ${ma.has(k) ? 'first' : 'second'}`);
+    else if (!isDeepStrictEqual(ma.get(k), mb.get(k))) out.push(`${k}: ${JSON.stringify(ma.get(k))} / ${JSON.stringify(mb.get(k))}`);
+  }
+  if (a.length !== ma.size || b.length !== mb.size) out.push('an object appears twice');
+  return out;
+}
+
+/**
+ * `helm template` with the Helm `o.helm`, or, when unset, with Helm 3 and Helm 4, which must give
+ * the same objects (Helm 3's rendering is returned). Throws with Helm's error.
+ */
+export function render(o: RenderOptions = {}): Rendered {
+  if (o.helm !== undefined) return template(o.helm, o);
+  const [first, ...others] = HELM_MAJORS.map((major) => template(major, o));
+  for (const [i, other] of others.entries()) {
+    const diff = differences(first!.objects, other.objects);
+    if (diff.length > 0) throw new Error(`helm ${HELM_MAJORS[0]} and helm ${HELM_MAJORS[i + 1]} render different objects:\n${diff.join('\n').slice(0, 4000)}`);
+  }
+  return first!;
+}
+
+/** Renders values that must be refused (with Helm 3 unless `o.helm` says otherwise); returns Helm's error text. */
 export function renderError(o: RenderOptions = {}): string {
-  const result = spawnSync(chartRender(), args(o), { encoding: 'utf8' });
-  if (result.status === 0) throw new Error(`chart-render accepted values it should refuse: ${JSON.stringify(o)}`);
+  const major = o.helm ?? 3;
+  const result = helm(major, templateArgs(o));
+  if (result.status === 0) throw new Error(`helm ${major} template accepted values it should refuse: ${JSON.stringify(o)}`);
   return result.stderr;
+}
+
+/** `helm lint --strict` (lint warnings fail it, and so does a reference to a missing value); its output. */
+export function lint(o: RenderOptions = {}): { ok: boolean; output: string } {
+  const result = helm(o.helm ?? 3, ['lint', o.chart ?? chartDir, '--strict', ...valueArgs(o)]);
+  return { ok: result.status === 0, output: `${result.stdout}${result.stderr}` };
+}
+
+/** What the binary used as Helm `major` says it is (`helm version --short`: v3.17.2+gcc0bbbd). */
+export function helmVersion(major: HelmMajor): string {
+  return helm(major, ['version', '--short']).stdout.trim();
 }
 
 export function find<T = K8sObject>(objects: K8sObject[], kind: string, name?: string): T {
