@@ -36,7 +36,7 @@ const LEGACY_STREAMS = STREAMS - MODERN_STREAMS;
 const CONCURRENCY = Number(values.concurrency);
 const RESOURCE = 'counter://scale';
 // Streams are held on the replicas round robin by default; `--streams-via lb` opens them through
-// HAProxy, which (as the local fleet configures it) holds small SSE writes back by about 200 ms.
+// HAProxy instead, so its delivery is part of the figures.
 const VIA_LB = values['streams-via'] === 'lb';
 const log = (line) => process.stderr.write(`${line}\n`);
 
