@@ -23,6 +23,17 @@ export interface FleetConfig {
   /** Legacy session runtimes a replica keeps built (least recently used evicted first) and how long an idle one stays. */
   runtimeCacheMaxSessions: number;
   runtimeIdleSeconds: number;
+  /** Server-to-client requests (sampling, elicitation, roots) one legacy session may have waiting at once. */
+  maxPendingClientRequests: number;
+  /** Legacy sessions one principal, and the whole fleet, may open within one session TTL (0 = no limit). */
+  maxSessionsPerPrincipal: number;
+  maxSessionsTotal: number;
+  /** New legacy sessions one client address may open per second, fleet-wide (0 = no limit). */
+  newSessionsPerAddressPerSecond: number;
+  /** Proxies in front of the replicas whose X-Forwarded-For entry names the client (0: the socket's peer). */
+  trustedProxyHops: number;
+  /** Open subscriptions/listen streams one replica serves at once. */
+  maxListenStreams: number;
   /** Resource subscriptions one legacy session may hold. */
   maxSubscriptionsPerSession: number;
   /** A replica closes a standalone GET stream after this long (0 = never), after sending `retry`. */
@@ -35,6 +46,10 @@ export interface FleetConfig {
   /** The `retry` hint (ms) sent on SSE streams so clients reconnect through the load balancer. */
   sseRetryMs: number;
   sseKeepAliveMs: number;
+  /** Unsent bytes an SSE stream may pile up for a client that does not read before it is dropped (the client resumes). */
+  sseMaxUnsentBytes: number;
+  /** A modern listen stream whose client has not drained it for this long is dropped (it listens again). */
+  sseStallTimeoutMs: number;
   eventRetentionSeconds: number;
   eventMaxPerStream: number;
   drainTimeoutMs: number;
@@ -265,6 +280,12 @@ export function loadConfig(env: Env = process.env): FleetConfig {
     maxBodyBytes: r.int('MAX_BODY_BYTES', 4 * 1024 * 1024, 1024, 64 * 1024 * 1024),
     sessionRecordMaxBytes: r.int('SESSION_RECORD_MAX_BYTES', 16 * 1024, 512, 1024 * 1024),
     maxSubscriptionsPerSession: r.int('MAX_SUBSCRIPTIONS_PER_SESSION', 100, 1, 100_000),
+    maxPendingClientRequests: r.int('MAX_PENDING_CLIENT_REQUESTS', 16, 1, 10_000),
+    maxListenStreams: r.int('MAX_LISTEN_STREAMS', 1024, 1, 1_000_000),
+    maxSessionsPerPrincipal: r.int('MAX_SESSIONS_PER_PRINCIPAL', 0, 0, 10_000_000),
+    maxSessionsTotal: r.int('MAX_SESSIONS_TOTAL', 0, 0, 100_000_000),
+    newSessionsPerAddressPerSecond: r.int('NEW_SESSIONS_PER_ADDRESS_PER_SECOND', 0, 0, 1_000_000),
+    trustedProxyHops: r.int('TRUSTED_PROXY_HOPS', 0, 0, 10),
     runtimeCacheMaxSessions: r.int('RUNTIME_CACHE_MAX_SESSIONS', 10_000, 1, 1_000_000),
     runtimeIdleSeconds: r.int('RUNTIME_IDLE_SECONDS', 600, 1, 24 * 3600),
     bodyReadTimeoutMs: r.int('BODY_READ_TIMEOUT_MS', 30_000, 100, 600_000),
@@ -272,6 +293,8 @@ export function loadConfig(env: Env = process.env): FleetConfig {
     listenStreamMaxMs: r.int('LISTEN_STREAM_MAX_MS', 0, 0, 24 * 3600 * 1000),
     sseRetryMs: r.int('SSE_RETRY_MS', 1000, 0, 600_000),
     sseKeepAliveMs: r.int('SSE_KEEPALIVE_MS', 15_000, 0, 600_000),
+    sseMaxUnsentBytes: r.int('SSE_MAX_UNSENT_BYTES', 4 * 1024 * 1024, 64 * 1024, 1024 * 1024 * 1024),
+    sseStallTimeoutMs: r.int('SSE_STALL_TIMEOUT_MS', 10_000, 100, 600_000),
     eventRetentionSeconds: r.int('EVENT_RETENTION_SECONDS', 600, 1, 7 * 24 * 3600),
     eventMaxPerStream: r.int('EVENT_MAX_PER_STREAM', 1000, 1, 1_000_000),
     drainTimeoutMs: r.int('DRAIN_TIMEOUT_MS', 10_000, 0, 600_000),

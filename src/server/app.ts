@@ -3,7 +3,7 @@ import type { ResourceServer } from '../auth/resource-server.js';
 import type { FleetConfig } from '../config.js';
 import type { FleetObserver, StoreKind } from '../observability/observer.js';
 import { newRequestCost, withRequestCost } from '../redis/request-cost.js';
-import { checkOrigin } from './http-guards.js';
+import { checkOrigin, isValidHost, toOriginForm } from './http-guards.js';
 import { ErrorCode, sendJsonRpcError } from './jsonrpc.js';
 import { eraOf } from './era.js';
 import { MAX_JSON_DEPTH, parseJsonBody, TOO_DEEP } from './json-body.js';
@@ -49,8 +49,10 @@ export function createApp({ config, legacy, modern, auth, observer, storeKind, n
   if (auth) app.use(auth.metadataRouter);
 
   app.all(config.mcpPath, (req, res, next) => {
+    toOriginForm(req);
     // Node's own answer to a request without Host (HTTP/1.1 requires one) would have no body.
     if (!req.headers.host) return sendJsonRpcError(res, 400, ErrorCode.ServerError, 'Bad Request: the Host header is required');
+    if (!isValidHost(req.headers.host)) return sendJsonRpcError(res, 400, ErrorCode.ServerError, 'Bad Request: the Host header is not a valid host[:port]');
     const refused = checkOrigin(req, config);
     if (refused) sendJsonRpcError(res, refused.status, ErrorCode.ServerError, refused.message);
     else next();

@@ -2,6 +2,8 @@ import type { FleetEventBus } from '../bus/event-bus.js';
 import { InMemoryFleetEventBus } from '../bus/memory-event-bus.js';
 import { RedisFleetEventBus } from '../bus/redis-event-bus.js';
 import type { FleetConfig, RedisSettings } from '../config.js';
+import { InMemoryRateLimiter, RedisRateLimiter, type RateLimiter } from '../limits/rate-limiter.js';
+import { InMemorySessionQuota, RedisSessionQuota, type SessionQuota } from '../limits/session-quota.js';
 import type { FleetObserver } from '../observability/observer.js';
 import { connectRedis, createRedisClient, type RedisClient } from '../redis/connection.js';
 import { describeRedisError } from '../redis/errors.js';
@@ -21,6 +23,10 @@ export interface Backends {
   store: SessionStore;
   streams: StreamManager;
   shared: SharedState;
+  /** New sessions per client address and second. */
+  sessionRate: RateLimiter;
+  /** Sessions opened per principal and in total within one session TTL. */
+  sessionQuota: SessionQuota;
   /** Change events for modern listen streams on every replica. */
   bus: FleetEventBus;
   /** Why the backends cannot serve now, or undefined when they can. */
@@ -40,6 +46,8 @@ function inMemoryBackends(config: FleetConfig, observer: FleetObserver): Backend
     store,
     streams,
     shared: new InMemorySharedState(stateLimits(config)),
+    sessionRate: new InMemoryRateLimiter(config.newSessionsPerAddressPerSecond),
+    sessionQuota: new InMemorySessionQuota(config.sessionTtlSeconds * 1000),
     bus,
     unavailableReason: async () => undefined,
     close: async () => {
@@ -102,6 +110,8 @@ async function redisBackends(config: FleetConfig, settings: RedisSettings, obser
     store,
     streams,
     shared: new RedisSharedState(commands, settings.keyPrefix, stateLimits(config)),
+    sessionRate: new RedisRateLimiter(commands, settings.keyPrefix, config.newSessionsPerAddressPerSecond),
+    sessionQuota: new RedisSessionQuota(commands, settings.keyPrefix, config.sessionTtlSeconds * 1000),
     bus,
     async unavailableReason() {
       if (commands.status !== 'ready') return `Redis is not connected (${lastError ?? commands.status})`;

@@ -9,6 +9,7 @@ import type { StreamManager } from '../streams/stream-manager.js';
 import type { Workload } from '../workload/types.js';
 import { createApp } from './app.js';
 import { createBackends } from './backends.js';
+import { ErrorCode, sendJsonRpcError } from './jsonrpc.js';
 import { McpEndpoint } from './legacy/session-endpoint.js';
 import { PendingClientRequests } from './legacy/pending-client-requests.js';
 import { FleetResourceEvents } from './legacy/resource-events.js';
@@ -59,11 +60,12 @@ export async function createFleetServer({ config, workload, observer = NOOP_OBSE
     build,
     store,
     maxSubscriptionsPerSession: config.maxSubscriptionsPerSession,
+    maxPendingClientRequests: config.maxPendingClientRequests,
     streams: config.sessionMode === 'stateful' ? streams : undefined,
     pending,
   };
   const runtimes = new RuntimeCache(runtimeDeps, observer, config.runtimeIdleSeconds * 1000, config.runtimeCacheMaxSessions);
-  const legacy = new McpEndpoint({ config, store, streams, runtimes, runtimeDeps, pending, observer });
+  const legacy = new McpEndpoint({ config, store, streams, runtimes, runtimeDeps, pending, observer, sessionRate: backends.sessionRate, sessionQuota: backends.sessionQuota });
   const modern = new ModernEndpoint({ config, build, bus, observer });
   let draining = false;
   const app = createApp({
@@ -94,13 +96,21 @@ export async function createFleetServer({ config, workload, observer = NOOP_OBSE
   // Requests Node's HTTP parser rejects (a newline inside a header, oversized headers) still get a
   // JSON-RPC error body, and never take the process down.
   server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
-    if (!socket.writable) return socket.destroy();
+    // As Node's own handler does: nothing is written where a response has begun on this connection
+    // (bytes after a request that Node cannot parse), which another answer would corrupt.
+    const current = (socket as { _httpMessage?: http.ServerResponse | null })._httpMessage;
+    if (!socket.writable || current?.headersSent) return socket.destroy();
     const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
     const reason = status === 408 ? 'Request Timeout: the request was not received in time' : `Bad Request: malformed HTTP request (${error.code ?? 'parse error'})`;
     const body = JSON.stringify({ jsonrpc: '2.0', error: { code: -32600, message: reason }, id: null });
     socket.end(
       `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
     );
+  });
+  // Node's own answer to an Expect other than 100-continue is a 417 without a body.
+  server.on('checkExpectation', (_req, res: http.ServerResponse) => {
+    if (config.replicaHeader) res.setHeader('X-MCP-Replica', config.replicaName);
+    sendJsonRpcError(res, 417, ErrorCode.ServerError, 'Expectation Failed: the only expectation supported is 100-continue');
   });
 
   return {

@@ -41,6 +41,26 @@ export function checkProtocolVersion(req: IncomingMessage): GuardFailure | undef
   };
 }
 
+/**
+ * RFC 9112 §3.2.2: a server must accept a request target in absolute-form (`POST http://host/mcp`);
+ * it is served as its path and query, with the target's authority as Host (§3.2.3). The modern leg
+ * builds its request URL from Host and the target.
+ */
+export function toOriginForm(req: IncomingMessage): void {
+  if (req.url === undefined || req.url.startsWith('/') || !URL.canParse(req.url)) return;
+  const target = new URL(req.url);
+  req.url = `${target.pathname}${target.search}`;
+  req.headers.host = target.host;
+}
+
+/** host[:port] as RFC 3986 spells it: a bracketed IP literal or a reg-name (no userinfo, path, query, space). */
+const HOST_SHAPE = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._~!$&'()*+,;=%-]*)(:\d*)?$/;
+
+/** Whether a Host header names a host (RFC 9112 §3.2: anything else is a 400); the modern leg builds its request URL from it. */
+export function isValidHost(host: string): boolean {
+  return HOST_SHAPE.test(host) && URL.canParse(`http://${host}/`);
+}
+
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
 
 function hostnameOf(hostHeader: string): string {

@@ -12,8 +12,15 @@ export function formatEventId(streamKey: string, entryId: string): string {
 const STREAM_KEY = /^(g|p[A-Za-z0-9_-]{16,32})$/;
 const MAX_ENTRY_PART = 2n ** 64n - 1n;
 
-/** Redis Stream ids are two unsigned 64-bit numbers: a larger one is refused by Redis itself. */
-const isStreamEntryId = (entryId: string): boolean => ENTRY_ID.test(entryId) && entryId.split('-').every((part) => BigInt(part) <= MAX_ENTRY_PART);
+/**
+ * Redis Stream ids are two unsigned 64-bit numbers: a larger one is refused by Redis itself, and so
+ * is a resume after the largest, which has no successor.
+ */
+const isStreamEntryId = (entryId: string): boolean => {
+  if (!ENTRY_ID.test(entryId)) return false;
+  const parts = entryId.split('-').map((part) => BigInt(part));
+  return parts.every((part) => part <= MAX_ENTRY_PART) && !parts.every((part) => part === MAX_ENTRY_PART);
+};
 
 export function parseEventId(eventId: string): { streamKey: string; entryId: string } | undefined {
   const dot = eventId.indexOf('.');

@@ -1,4 +1,14 @@
+import { randomBytes } from 'node:crypto';
 import { compareEntryIds, type StreamEvent, type StreamListener } from './stream-manager.js';
+
+/**
+ * Ids of exclusive listeners order by creation (a fixed-width time, then random): when two open at
+ * once on two replicas, each hears the other's takeover notice and only the older yields, so
+ * exactly one survives whichever notice arrives first.
+ */
+export function newListenerId(now = Date.now()): string {
+  return `${now.toString(36).padStart(9, '0')}.${randomBytes(9).toString('base64url')}`;
+}
 
 /**
  * The part every StreamManager shares: a listener that buffers live events until started, drops
@@ -43,7 +53,8 @@ export class ListenerState implements StreamListener {
       if (compareEntryIds(event.entryId, this.cursor) <= 0) return;
       this.cursor = event.entryId;
     }
-    if (event.type === 'takeover' && (!this.exclusive || event.listener === this.listenerId)) return;
+    // A takeover notice without a listener id (closeStandaloneSSEStream) closes every exclusive listener.
+    if (event.type === 'takeover' && (!this.exclusive || (event.listener !== '' && event.listener <= this.listenerId))) return;
     if (!this.started) {
       this.pending.push(event);
       return;

@@ -120,7 +120,12 @@ export class InMemoryStreamManager implements StreamManager {
       const replay = entries.filter((e) => compareEntryIds(e.entryId, after) > 0).map((e) => this.toEvent(e));
       listener.setBacklog(after, lost ? [{ type: 'gap', after }, ...replay] : replay);
     }
-    if (options.exclusive) this.emit(sessionId, streamKey, { type: 'takeover', listener: options.listenerId });
+    if (options.exclusive) {
+      // A newer listener already holds the stream: this one yields at once (it would never hear that one's notice).
+      const newest = [...(this.listeners.get(key) ?? [])].filter((l) => l.exclusive && !l.isClosed).reduce((max, l) => (l.listenerId > max ? l.listenerId : max), '');
+      if (newest > options.listenerId) listener.accept({ type: 'takeover', listener: newest });
+      else this.emit(sessionId, streamKey, { type: 'takeover', listener: options.listenerId });
+    }
     let set = this.listeners.get(key);
     if (!set) this.listeners.set(key, (set = new Set()));
     set.add(listener);
@@ -139,8 +144,13 @@ export class InMemoryStreamManager implements StreamManager {
     for (const key of [...this.logs.keys()]) if (key.startsWith(prefix)) this.logs.delete(key);
   }
 
-  async sendToInstance(instanceId: string, envelope: InstanceEnvelope): Promise<void> {
-    if (instanceId !== this.instanceId) return;
+  async sendToInstance(instanceId: string, envelope: InstanceEnvelope): Promise<boolean> {
+    if (instanceId !== this.instanceId) return false;
+    for (const handler of this.instanceHandlers) handler(envelope);
+    return true;
+  }
+
+  async broadcast(envelope: InstanceEnvelope): Promise<void> {
     for (const handler of this.instanceHandlers) handler(envelope);
   }
 

@@ -1,3 +1,4 @@
+import { Cluster } from 'ioredis';
 import { randomBytes } from 'node:crypto';
 import type { JSONRPCMessage } from "@modelcontextprotocol/server";
 import type { RedisClient } from '../redis/connection.js';
@@ -24,6 +25,22 @@ redis.call('SADD', KEYS[3], KEYS[1])
 redis.call('PEXPIRE', KEYS[3], ARGV[5])
 redis.call('PUBLISH', ARGV[1], ARGV[8] .. '\\n' .. id .. '\\n' .. ARGV[3] .. '\\n' .. ARGV[7] .. '\\n' .. ARGV[2])
 return id`,
+);
+
+/**
+ * Claims an exclusive stream for the newest listener: the stored owner is replaced only by a newer
+ * listener id, and the winner is announced. A listener that opened while a newer one already
+ * holds the stream learns it from the reply, since it subscribed too late to hear that one's notice.
+ */
+const CLAIM = new LuaScript(
+  'stream_claim',
+  `local owner = redis.call('GET', KEYS[1])
+if not owner or ARGV[1] > owner then
+  owner = ARGV[1]
+  redis.call('SET', KEYS[1], owner, 'PX', ARGV[4])
+  redis.call('PUBLISH', ARGV[2], 'K\\n' .. ARGV[3] .. '\\n' .. owner)
+end
+return owner`,
 );
 
 /** Deletes every stream log of a session (one slot: they share its hash tag) and tells its listeners. */
@@ -74,7 +91,7 @@ export class RedisStreamManager implements StreamManager {
 
   /** Subscribes this instance's own channel; call once before serving. */
   async start(): Promise<void> {
-    await this.subscribe(this.instanceChannel(this.instanceId), (payload) => {
+    const deliver = (payload: string) => {
       let envelope: InstanceEnvelope;
       try {
         envelope = JSON.parse(payload) as InstanceEnvelope;
@@ -82,7 +99,16 @@ export class RedisStreamManager implements StreamManager {
         return;
       }
       for (const handler of this.instanceHandlers) handler(envelope);
-    });
+    };
+    await Promise.all([this.subscribe(this.instanceChannel(this.instanceId), deliver), this.subscribe(this.broadcastChannel, deliver)]);
+  }
+
+  private get broadcastChannel(): string {
+    return `${this.options.prefix}instances`;
+  }
+
+  async broadcast(envelope: InstanceEnvelope): Promise<void> {
+    await redisCall(() => this.options.redis.publish(this.broadcastChannel, JSON.stringify(envelope)));
   }
 
   private instanceChannel(instanceId: string): string {
@@ -91,6 +117,10 @@ export class RedisStreamManager implements StreamManager {
 
   private sessionChannel(sessionId: string): string {
     return `${this.options.prefix}session-events:{${sessionId}}`;
+  }
+
+  private ownerKey(sessionId: string, streamKey: string): string {
+    return `${this.options.prefix}stream-owner:{${sessionId}}:${streamKey}`;
   }
 
   /** The set of a session's stream logs (GET and POST streams alike), so DELETE can remove them all. */
@@ -201,7 +231,10 @@ export class RedisStreamManager implements StreamManager {
         listener.setBacklog(after, lost ? [{ type: 'gap', after }, ...replay] : replay);
       }
       if (options.exclusive) {
-        await redisCall(() => this.options.redis.publish(channel, `K\n${streamKey}\n${options.listenerId}`));
+        const owner = await redisCall(() =>
+          CLAIM.run(this.options.redis, [this.ownerKey(sessionId, streamKey)], [options.listenerId, channel, streamKey, this.options.retentionSeconds * 1000]),
+        );
+        if (owner !== options.listenerId) listener.accept({ type: 'takeover', listener: String(owner) });
       }
     } catch (error) {
       await listener.close();
@@ -240,8 +273,10 @@ export class RedisStreamManager implements StreamManager {
     await redisCall(() => TERMINATE.run(this.options.redis, [this.logIndexKey(sessionId)], [this.sessionChannel(sessionId)]));
   }
 
-  async sendToInstance(instanceId: string, envelope: InstanceEnvelope): Promise<void> {
-    await redisCall(() => this.options.redis.publish(this.instanceChannel(instanceId), JSON.stringify(envelope)));
+  async sendToInstance(instanceId: string, envelope: InstanceEnvelope): Promise<boolean> {
+    const receivers = await redisCall(() => this.options.redis.publish(this.instanceChannel(instanceId), JSON.stringify(envelope)));
+    // A Cluster node counts only its own subscribers: there a count of 0 proves nothing.
+    return receivers > 0 || this.options.redis instanceof Cluster;
   }
 
   onInstanceMessage(handler: (envelope: InstanceEnvelope) => void): void {

@@ -38,7 +38,8 @@ export interface ListenOptions {
 
 /** A message for one replica instance, wherever it runs. */
 export interface InstanceEnvelope {
-  type: 'client-response';
+  /** client-response: to the instance waiting for it; cancel: to every instance, the one running the request applies it. */
+  type: 'client-response' | 'cancel';
   sessionId: string | undefined;
   message: JSONRPCMessage;
   publishedAt: number;
@@ -64,7 +65,13 @@ export interface StreamManager {
   disconnect(sessionId: string, streamKey: string): Promise<void>;
   /** Closes every listener of the session's streams, on every replica, and drops its logs. */
   terminate(sessionId: string): Promise<void>;
-  sendToInstance(instanceId: string, envelope: InstanceEnvelope): Promise<void>;
+  /**
+   * Sends an envelope to one instance. Resolves to false when that instance is known to be gone
+   * (nothing listens on its address), true when delivered or when that cannot be known (Cluster).
+   */
+  sendToInstance(instanceId: string, envelope: InstanceEnvelope): Promise<boolean>;
+  /** Sends an envelope to every instance of the fleet, this one included. */
+  broadcast(envelope: InstanceEnvelope): Promise<void>;
   onInstanceMessage(handler: (envelope: InstanceEnvelope) => void): void;
   close(): Promise<void>;
 }

@@ -58,6 +58,7 @@ function registerTools(server: McpServer, ctx: WorkloadContext): void {
     async ({ steps, delayMs }, request) => {
       const progressToken = request.mcpReq._meta?.progressToken;
       for (let step = 1; step <= steps; step++) {
+        if (request.mcpReq.signal.aborted) return text({ cancelledAt: step, replica: ctx.replicaName });
         if (progressToken !== undefined) {
           await request.mcpReq.notify({
             method: 'notifications/progress',

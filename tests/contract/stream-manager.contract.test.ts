@@ -3,6 +3,7 @@ import type { JSONRPCMessage } from "@modelcontextprotocol/server";
 import { afterEach, describe, expect, it } from 'vitest';
 import { NOOP_OBSERVER } from '../../src/observability/observer.js';
 import { connectRedis, createRedisClient, type RedisClient } from '../../src/redis/connection.js';
+import { newListenerId } from '../../src/streams/listener-state.js';
 import { InMemoryStreamManager } from '../../src/streams/memory-stream-manager.js';
 import { RedisStreamManager } from '../../src/streams/redis-stream-manager.js';
 import { compareEntryIds, type InstanceEnvelope, type StreamEvent, type StreamManager } from '../../src/streams/stream-manager.js';
@@ -172,17 +173,34 @@ describe.each(implementations)('StreamManager contract: %s', (_name, makeHarness
     const session = randomUUID();
     const first: StreamEvent[] = [];
     const second: StreamEvent[] = [];
-    const older = await here.listen(session, 'g', { listenerId: 'old', exclusive: true }, (e) => first.push(e));
+    const older = await here.listen(session, 'g', { listenerId: newListenerId(), exclusive: true }, (e) => first.push(e));
     older.start();
-    const newer = await there.listen(session, 'g', { listenerId: 'new', exclusive: true }, (e) => second.push(e));
+    const newerId = newListenerId(Date.now() + 1);
+    const newer = await there.listen(session, 'g', { listenerId: newerId, exclusive: true }, (e) => second.push(e));
     newer.start();
     await until(() => first.length === 1);
-    expect(first[0]).toEqual({ type: 'takeover', listener: 'new' });
+    expect(first[0]).toEqual({ type: 'takeover', listener: newerId });
     await older.close();
     await here.publish(session, 'g', note(7));
     await until(() => second.length === 1);
     expect(second.map(dataOf)).toEqual([7]);
     await newer.close();
+  });
+
+  it('of two exclusive listeners opened at the same moment on two replicas, exactly one survives', async () => {
+    const { here, there } = await open();
+    for (let round = 0; round < 10; round++) {
+      const session = randomUUID();
+      const events: StreamEvent[][] = [[], []];
+      const listeners = await Promise.all(
+        [here, there].map((manager, i) => manager.listen(session, 'g', { listenerId: newListenerId(), exclusive: true }, (e) => events[i]!.push(e))),
+      );
+      for (const listener of listeners) listener.start();
+      await until(() => events[0]!.length + events[1]!.length >= 1);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(events.map((e) => e.length > 0).sort()).toEqual([false, true]);
+      await Promise.all(listeners.map((l) => l.close()));
+    }
   });
 
   it('disconnects and terminates listeners wherever they are', async () => {
@@ -260,10 +278,10 @@ describe.each(implementations)('StreamManager contract: %s', (_name, makeHarness
       message: { jsonrpc: '2.0', id: `${here.instanceId}~1`, result: {} },
       publishedAt: Date.now(),
     };
-    await there.sendToInstance(here.instanceId, envelope);
+    expect(await there.sendToInstance(here.instanceId, envelope)).toBe(true);
     await until(() => atHere.length === 1);
     expect(atHere[0]).toEqual(envelope);
-    await there.sendToInstance('no-such-instance', envelope);
+    expect(await there.sendToInstance('no-such-instance', envelope)).toBe(false);
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(atHere).toHaveLength(1);
   });

@@ -1,7 +1,6 @@
-import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisProcess } from '../../src/fleet/redis-process.js';
-import { callTool, initialize, post, POST_HEADERS, PROTOCOL_VERSION, readAnswer, request, SseStream, toolJson } from '../support/raw-mcp.js';
+import { callTool, initialize, post, POST_HEADERS, PROTOCOL_VERSION, rawHttp, readAnswer, request, SseStream, toolJson } from '../support/raw-mcp.js';
 import { ServerProcess } from '../support/server-process.js';
 
 let redis: RedisProcess;
@@ -19,17 +18,6 @@ afterAll(async () => {
   await redis?.dispose();
 });
 
-/** Sends bytes as they are, for requests fetch refuses to make; resolves with the raw reply. */
-function rawHttp(port: number, payload: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect(port, '127.0.0.1');
-    let reply = '';
-    socket.on('data', (chunk) => (reply += chunk.toString()));
-    socket.on('end', () => resolve(reply));
-    socket.on('error', reject);
-    socket.write(payload);
-  });
-}
 
 const expectRpcError = (answer: { status: number; messages: Array<Record<string, any>> }, status: number, code: number) => {
   expect(answer.status).toBe(status);

@@ -34,6 +34,19 @@ describe('legacy requests from arrival to answer', () => {
     expect(answer.messages.at(-1)?.result).toMatchObject({ isError: true });
   });
 
+  it('leaks no Redis subscription when the client of a GET stream leaves while the replica is still subscribing', async () => {
+    const session = await initialize(B.url);
+    const channel = `mcp-fleet:session-events:{${session}}`;
+    await redis.command('CLIENT', 'PAUSE', '800', 'ALL');
+    const abort = new AbortController();
+    const get = fetch(B.url, { headers: { Accept: 'text/event-stream', 'Mcp-Session-Id': session, 'MCP-Protocol-Version': '2025-11-25' }, signal: abort.signal }).catch(() => undefined);
+    setTimeout(() => abort.abort(), 200);
+    await get;
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect(await redis.command('PUBSUB', 'NUMSUB', channel)).toMatch(/:0$/);
+    expect(toolJson(await callTool(B.url, session, 'whoami'))).toMatchObject({ sessionId: session });
+  });
+
   it('refuses an invalid log level without storing it, so another replica still rebuilds the session', async () => {
     const session = await initialize(A.url);
     const refused = await post(A.url, request('logging/setLevel', { level: 'loud' }), session);

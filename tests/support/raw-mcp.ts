@@ -1,3 +1,4 @@
+import net from 'node:net';
 /** Wire-level MCP over HTTP for tests that must see statuses, headers and SSE frames as sent. */
 export const PROTOCOL_VERSION = '2025-11-25';
 
@@ -195,4 +196,16 @@ export class SseStream {
   close(): void {
     this.controller.abort();
   }
+}
+
+/** Sends bytes as they are, for requests fetch refuses to make; resolves with the raw reply once the server closes. */
+export function rawHttp(port: number, payload: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1');
+    let reply = '';
+    socket.on('data', (chunk) => (reply += chunk.toString()));
+    socket.on('end', () => resolve(reply));
+    socket.on('error', reject);
+    socket.write(payload);
+  });
 }

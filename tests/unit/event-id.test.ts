@@ -13,10 +13,12 @@ describe('event ids', () => {
     for (const bad of ['', 'g', 'g.', 'g.1', 'x.1-0', 'g.1-0\nFLUSHALL', 'p*.1-0', 'g.1-0.2', '../g.1-0']) expect(parseEventId(bad)).toBeUndefined();
   });
 
-  it('rejects entry ids past 64 bits, which Redis would refuse', () => {
+  it('rejects entry ids past 64 bits, and the largest (nothing comes after it), which Redis would refuse', () => {
     expect(parseEventId('g.99999999999999999999-99999999999999999999')).toBeUndefined();
     expect(parseEventId('g.18446744073709551616-0')).toBeUndefined();
-    expect(parseEventId('g.18446744073709551615-18446744073709551615')).toEqual({ streamKey: 'g', entryId: '18446744073709551615-18446744073709551615' });
+    expect(parseEventId('g.18446744073709551615-18446744073709551615')).toBeUndefined();
+    expect(parseEventId('g.018446744073709551615-18446744073709551615')).toBeUndefined();
+    expect(parseEventId('g.18446744073709551615-18446744073709551614')).toEqual({ streamKey: 'g', entryId: '18446744073709551615-18446744073709551614' });
   });
 
   it('POST stream keys are random and distinct', () => {

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { describe, expect, it } from 'vitest';
-import { acceptsEventStream, acceptsPost, checkOrigin, checkProtocolVersion, hasJsonBody } from '../../src/server/http-guards.js';
+import { acceptsEventStream, acceptsPost, checkOrigin, checkProtocolVersion, hasJsonBody, isValidHost } from '../../src/server/http-guards.js';
 
 const req = (headers: Record<string, string>) => ({ headers }) as unknown as IncomingMessage;
 const none = { allowedOrigins: [], allowedHosts: [] };
@@ -38,5 +38,14 @@ describe('http guards', () => {
     expect(checkOrigin(req({ host: 'mcp.example.com:443', origin: 'https://app.example.com' }), policy)).toBeUndefined();
     expect(checkOrigin(req({ host: 'other.example.com' }), policy)?.status).toBe(403);
     expect(checkOrigin(req({ host: 'mcp.example.com', origin: 'https://evil.example.com' }), policy)?.status).toBe(403);
+  });
+
+  it('a Host is a host[:port]: names, IP literals and ports pass; spaces, userinfo, paths, bad ports do not', () => {
+    for (const host of ['localhost', 'localhost:3000', '127.0.0.1:8080', '[::1]', '[::1]:80', 'mcp.example.com', 'mcp-fleet.mcp.svc.cluster.local:3000', 'MCP.Example.COM.']) {
+      expect(isValidHost(host), host).toBe(true);
+    }
+    for (const host of ['a b', 'localhost:99999', '127.0.0.1:1@evil', 'a/b', 'a?b', 'a#b', '[', ':', '%', 'host:port']) {
+      expect(isValidHost(host), host).toBe(false);
+    }
   });
 });

@@ -22,6 +22,8 @@ export class FleetTransport implements Transport, AnswerTarget {
     readonly sessionId: string | undefined,
     private readonly streams: StreamManager | undefined,
     private readonly pending: PendingClientRequests,
+    /** Server-to-client requests of this session that may wait for answers at once, on this replica. */
+    private readonly maxPending = Infinity,
   ) {}
 
   async start(): Promise<void> {}
@@ -41,6 +43,18 @@ export class FleetTransport implements Transport, AnswerTarget {
 
   dispatchNotification(notification: JSONRPCMessage, extra?: MessageExtraInfo): void {
     this.onmessage?.(notification, extra);
+    const cancelled = cancelledRequestOf(notification);
+    if (cancelled !== undefined) this.sinks.get(cancelled)?.cancel(cancelled);
+  }
+
+  /** Whether a request of the client's is running here (so a cancellation of it is ours to apply). */
+  runs(requestId: RequestId): boolean {
+    return this.sinks.has(requestId);
+  }
+
+  /** Every sink still waiting for an answer here: a drain lets them finish, then abandons them. */
+  get openSinks(): ResponseSink[] {
+    return [...new Set(this.sinks.values())].filter((sink) => !sink.done);
   }
 
   /** Runs a request whose response is kept here, not sent: initialize and replayed state. */
@@ -67,7 +81,7 @@ export class FleetTransport implements Transport, AnswerTarget {
       await this.sinks.get(message.id)?.write(message);
       return;
     }
-    const outgoing = isRequest(message) ? { ...message, id: this.pending.register(this, message.id, this.sessionId) } : this.withFleetIds(message);
+    const outgoing = isRequest(message) ? { ...message, id: this.pending.register(this, message.id, this.sessionId, this.maxPending) } : this.withFleetIds(message);
     const related = options?.relatedRequestId;
     const sink = related === undefined ? undefined : this.sinks.get(related);
     if (sink && !sink.done) {
@@ -97,4 +111,11 @@ export class FleetTransport implements Transport, AnswerTarget {
     this.pending.forget(this);
     this.onclose?.();
   }
+}
+
+/** The client request a notifications/cancelled names, if the message is one. */
+export function cancelledRequestOf(message: JSONRPCMessage): RequestId | undefined {
+  if (!('method' in message) || message.method !== 'notifications/cancelled' || 'id' in message) return undefined;
+  const requestId = (message.params as { requestId?: unknown } | undefined)?.requestId;
+  return typeof requestId === 'string' || typeof requestId === 'number' ? requestId : undefined;
 }

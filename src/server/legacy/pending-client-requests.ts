@@ -34,7 +34,10 @@ export class PendingClientRequests {
     this.sweeper.unref();
   }
 
-  register(target: AnswerTarget, originalId: RequestId, sessionId: string | undefined): string {
+  /** Throws PendingLimitError when `target` already waits for `limit` answers. */
+  register(target: AnswerTarget, originalId: RequestId, sessionId: string | undefined, limit = Infinity): string {
+    let waiting = 0;
+    for (const entry of this.pending.values()) if (entry.target === target && ++waiting >= limit) throw new PendingLimitError(limit);
     const id = `${this.instanceId}${SEPARATOR}${randomBytes(12).toString('base64url')}`;
     this.pending.set(id, { target, originalId, sessionId, createdAt: Date.now() });
     return id;
@@ -85,5 +88,13 @@ export class PendingClientRequests {
   private sweep(): void {
     const cutoff = Date.now() - this.maxAgeMs;
     for (const [id, entry] of this.pending) if (entry.createdAt < cutoff) this.pending.delete(id);
+  }
+}
+
+/** A session has as many server-to-client requests waiting for answers as it may. */
+export class PendingLimitError extends Error {
+  constructor(readonly limit: number) {
+    super(`this session already waits for ${limit} answers to server-to-client requests`);
+    this.name = 'PendingLimitError';
   }
 }

@@ -18,6 +18,8 @@ export interface SinkOptions {
   headers: Record<string, string>;
   retryMs: number;
   keepAliveMs: number;
+  /** See SseWriter: past this many unsent bytes the stream is dropped and the client resumes. */
+  maxUnsentBytes?: number;
   observer: FleetObserver;
   /** Batches always answer as SSE. */
   forceSse: boolean;
@@ -68,6 +70,21 @@ export class ResponseSink {
     return next;
   }
 
+  /** The client cancelled a request: no response will come for it (the spec says none is sent). */
+  cancel(id: RequestId): void {
+    this.queue = this.queue.then(() => {
+      if (this.finished || !this.awaiting.delete(id) || this.awaiting.size > 0) return;
+      if (this.mode === 'pending') this.openSse();
+      this.finish();
+      if (this.options.session) void this.options.session.streams.end(this.options.session.id, this.streamKey).catch(() => {});
+    });
+  }
+
+  /** Ends every request still unanswered with an error response, logged like any other (drain deadline). */
+  async abandon(message: string): Promise<void> {
+    for (const id of [...this.awaiting]) await this.write({ jsonrpc: '2.0', id, error: { code: -32603, message } });
+  }
+
   /** SEP-1699 polling: end the HTTP response now; the client resumes with GET and Last-Event-ID. */
   closeStream(): void {
     if (!this.resumable) return;
@@ -111,7 +128,7 @@ export class ResponseSink {
   private openSse(): void {
     this.mode = 'sse';
     if (this.detached) return;
-    this.writer = SseWriter.open(this.options.res, this.options.headers, this.options.keepAliveMs);
+    this.writer = SseWriter.open(this.options.res, this.options.headers, this.options.keepAliveMs, this.options.maxUnsentBytes);
     this.options.observer.streamOpened('post');
     this.options.res.once('close', () => this.options.observer.streamClosed('post'));
     if (this.resumable) {
@@ -123,6 +140,10 @@ export class ResponseSink {
     if (!isResponse(message)) return;
     this.awaiting.delete(message.id);
     if (this.awaiting.size > 0) return;
+    this.finish();
+  }
+
+  private finish(): void {
     this.finished = true;
     this.writer?.end();
     for (const callback of this.doneCallbacks.splice(0)) callback();

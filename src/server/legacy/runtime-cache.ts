@@ -23,6 +23,16 @@ export class RuntimeCache {
     this.sweeper.unref();
   }
 
+  /** The session's runtime when this replica has one built, without building it. */
+  peek(sessionId: string): SessionRuntime | undefined {
+    return this.built.get(sessionId);
+  }
+
+  /** Every runtime built here. */
+  get all(): SessionRuntime[] {
+    return [...this.built.values()];
+  }
+
   has(sessionId: string): boolean {
     return this.runtimes.has(sessionId);
   }

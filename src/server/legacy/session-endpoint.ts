@@ -3,12 +3,13 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { JSONRPCMessageSchema } from '@modelcontextprotocol/core';
 import { isInitializeRequest } from '@modelcontextprotocol/server';
 import type { InitializeRequest, JSONRPCMessage, JSONRPCRequest, LoggingLevel, MessageExtraInfo, RequestId } from '@modelcontextprotocol/server';
-import { requestPrincipal, samePrincipal, type AuthenticatedRequest } from '../../auth/principal.js';
+import { principalKey, requestPrincipal, samePrincipal, type AuthenticatedRequest } from '../../auth/principal.js';
 import type { FleetConfig } from '../../config.js';
 import type { FleetObserver } from '../../observability/observer.js';
 import { StoreUnavailableError } from '../../redis/errors.js';
 import { isWellFormedSessionId, type SessionRecord, type SessionStore } from '../../sessions/session-store.js';
 import { formatEventId, parseEventId } from '../../streams/event-id.js';
+import { newListenerId } from '../../streams/listener-state.js';
 import { STANDALONE_STREAM, type StreamEvent, type StreamManager } from '../../streams/stream-manager.js';
 import {
   acceptsEventStream,
@@ -18,9 +19,13 @@ import {
   protocolVersionOf,
   type GuardFailure,
 } from '../http-guards.js';
+import { addressKey, clientAddress } from '../../limits/client-address.js';
+import type { RateLimiter } from '../../limits/rate-limiter.js';
+import type { SessionQuota } from '../../limits/session-quota.js';
 import { NOT_JSON } from '../json-body.js';
 import { ErrorCode, isRequest, isResponse, sendJsonRpcError } from '../jsonrpc.js';
 import { setMethodLabel } from '../request-labels.js';
+import { cancelledRequestOf } from './fleet-transport.js';
 import { PendingClientRequests } from './pending-client-requests.js';
 import { PRIMING_PROTOCOL_VERSION, ResponseSink } from './response-sink.js';
 import type { RuntimeCache } from './runtime-cache.js';
@@ -58,6 +63,8 @@ export interface EndpointDeps {
   runtimeDeps: RuntimeDeps;
   pending: PendingClientRequests;
   observer: FleetObserver;
+  sessionRate: RateLimiter;
+  sessionQuota: SessionQuota;
 }
 
 class HttpError extends Error {
@@ -65,6 +72,7 @@ class HttpError extends Error {
     readonly status: number,
     readonly code: number,
     message: string,
+    readonly headers: Record<string, string> = {},
   ) {
     super(message);
   }
@@ -98,6 +106,10 @@ export class McpEndpoint {
 
   constructor(private readonly deps: EndpointDeps) {
     deps.streams.onInstanceMessage((envelope) => {
+      if (envelope.type === 'cancel') {
+        this.applyCancellation(envelope.sessionId, envelope.message);
+        return;
+      }
       if (envelope.type !== 'client-response' || !isResponse(envelope.message)) return;
       if (deps.pending.resolve(envelope.message, envelope.sessionId)) {
         deps.observer.delivered('response', 'redis', (Date.now() - envelope.publishedAt) / 1000);
@@ -141,7 +153,7 @@ export class McpEndpoint {
     } catch (error) {
       if (error instanceof HttpError) {
         if (error.status === 404) this.deps.observer.sessionNotFound();
-        sendJsonRpcError(res, error.status, error.code, error.message);
+        sendJsonRpcError(res, error.status, error.code, error.message, error.headers);
       } else if (error instanceof StoreUnavailableError) {
         sendJsonRpcError(res, 503, ErrorCode.ServerError, `Service Unavailable: ${error.message}`, { 'Retry-After': '1' });
       } else {
@@ -205,6 +217,7 @@ export class McpEndpoint {
     const initialize = messages.find((m) => isInitializeRequest(m));
     if (initialize) {
       if (messages.length > 1) throw new HttpError(400, ErrorCode.InvalidRequest, 'Invalid Request: initialize must be sent on its own');
+      await this.admitNewSession(req);
       await this.initialize(req, res, initialize as JSONRPCRequest & InitializeRequest);
       return;
     }
@@ -218,6 +231,29 @@ export class McpEndpoint {
     }
     const runtime = await this.deps.runtimes.get(record);
     await this.dispatch(req, res, runtime, messages, batch, record.id, effectiveVersion(req, record));
+  }
+
+  /** New sessions are limited per client address and second, per principal and in total (429 with Retry-After). */
+  private async admitNewSession(req: IncomingMessage): Promise<void> {
+    const { config, sessionRate, sessionQuota } = this.deps;
+    if (this.stateless) return;
+    if (config.newSessionsPerAddressPerSecond > 0 && !(await sessionRate.take(`sessions:${addressKey(clientAddress(req, config.trustedProxyHops))}`))) {
+      throw new HttpError(429, ErrorCode.ServerError, `Too Many Requests: at most ${config.newSessionsPerAddressPerSecond} new sessions per second from one address`, { 'Retry-After': '1' });
+    }
+    const principal = requestPrincipal(req);
+    const quotas: Array<[string, number, string]> = [
+      ['total', config.maxSessionsTotal, 'the fleet'],
+      ...(principal ? ([[`principal:${addressKey(principalKey(principal))}`, config.maxSessionsPerPrincipal, 'one principal']] as Array<[string, number, string]>) : []),
+    ];
+    for (const [key, limit, who] of quotas) {
+      if (limit === 0) continue;
+      const verdict = await sessionQuota.admit(key, limit);
+      if (!verdict.admitted) {
+        throw new HttpError(429, ErrorCode.ServerError, `Too Many Requests: ${who} may open at most ${limit} sessions within SESSION_TTL_SECONDS`, {
+          'Retry-After': String(Math.ceil(verdict.retryAfterMs / 1000)),
+        });
+      }
+    }
   }
 
   private async initialize(req: IncomingMessage, res: ServerResponse, request: JSONRPCRequest & InitializeRequest): Promise<void> {
@@ -284,7 +320,7 @@ export class McpEndpoint {
     for (const message of messages) {
       if (isResponse(message)) await this.routeClientResponse(message, sessionId);
       else if (isRequest(message)) requests.push(message);
-      else runtime.transport.dispatchNotification(message);
+      else await this.dispatchNotification(runtime, message, sessionId);
     }
     if (requests.length === 0) {
       res.writeHead(202, this.responseHeaders(sessionId));
@@ -299,6 +335,7 @@ export class McpEndpoint {
       headers: this.responseHeaders(sessionId),
       retryMs: this.deps.config.sseRetryMs,
       keepAliveMs: this.deps.config.sseKeepAliveMs,
+      maxUnsentBytes: this.deps.config.sseMaxUnsentBytes,
       observer: this.deps.observer,
       forceSse: batch,
     });
@@ -326,6 +363,26 @@ export class McpEndpoint {
   }
 
   /** Stores the level for replicas that rebuild the session. */
+  /**
+   * A cancellation stops the request on the replica running it: here, or on whichever replica holds
+   * it, told through a broadcast (the one whose runtime runs that request applies it).
+   */
+  private async dispatchNotification(runtime: SessionRuntime, message: JSONRPCMessage, sessionId: string | undefined): Promise<void> {
+    const cancelled = cancelledRequestOf(message);
+    if (cancelled === undefined || sessionId === undefined || runtime.transport.runs(cancelled)) {
+      runtime.transport.dispatchNotification(message);
+      return;
+    }
+    await this.deps.streams.broadcast({ type: 'cancel', sessionId, message, publishedAt: Date.now() });
+  }
+
+  private applyCancellation(sessionId: string | undefined, message: JSONRPCMessage): void {
+    const requestId = cancelledRequestOf(message);
+    if (sessionId === undefined || requestId === undefined) return;
+    const runtime = this.deps.runtimes.peek(sessionId);
+    if (runtime?.transport.runs(requestId)) runtime.transport.dispatchNotification(message);
+  }
+
   private async rememberLogLevel(sessionId: string, runtime: SessionRuntime, level: LoggingLevel): Promise<void> {
     await this.deps.store.setLogLevel(sessionId, level);
     runtime.appliedLogLevel = level;
@@ -339,7 +396,10 @@ export class McpEndpoint {
       if (this.deps.pending.resolve(message, sessionId)) this.deps.observer.delivered('response', 'local', 0);
       return;
     }
-    await this.deps.streams.sendToInstance(instance, { type: 'client-response', sessionId, message, publishedAt: Date.now() });
+    const delivered = await this.deps.streams.sendToInstance(instance, { type: 'client-response', sessionId, message, publishedAt: Date.now() });
+    if (!delivered) {
+      throw new HttpError(409, ErrorCode.ServerError, 'Conflict: the replica that sent this request is gone, and the request it answers with it; retry the call');
+    }
   }
 
   private async get(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -392,8 +452,17 @@ export class McpEndpoint {
           writer?.event(missedEventsNotice(event.after, streamKey));
       }
     };
-    const listener = await streams.listen(record.id, streamKey, { after, listenerId: randomUUID(), exclusive: true }, write);
-    writer = SseWriter.open(res, this.responseHeaders(record.id), config.sseKeepAliveMs);
+    // The client may leave while the listener subscribes (a slow Redis): then nothing may outlive it.
+    let clientGone = false;
+    const markGone = () => (clientGone = true);
+    res.once('close', markGone);
+    const listener = await streams.listen(record.id, streamKey, { after, listenerId: newListenerId(), exclusive: true }, write);
+    res.off('close', markGone);
+    if (clientGone || res.destroyed) {
+      await listener.close();
+      return;
+    }
+    writer = SseWriter.open(res, this.responseHeaders(record.id), config.sseKeepAliveMs, config.sseMaxUnsentBytes);
     observer.streamOpened('get');
     const drainHook = () => finish(true);
     this.openGetStreams.add(drainHook);
@@ -437,9 +506,26 @@ export class McpEndpoint {
   }
 
   /** SIGTERM: close GET streams with a retry hint, then wait (bounded) for in-flight requests. */
+  /**
+   * SIGTERM: close GET streams with a retry hint, then let every request finish up to the deadline:
+   * those whose client is still connected and the detached ones (client gone, or stream closed
+   * early), whose results go to the event log for a resume on another replica. Past the deadline
+   * each unanswered request ends with an error response, logged the same way: never silently.
+   */
   async drain(timeoutMs: number): Promise<void> {
     for (const close of [...this.openGetStreams]) close();
-    const deadline = new Promise<void>((resolve) => setTimeout(resolve, timeoutMs).unref());
-    await Promise.race([Promise.allSettled([...this.inFlight]), deadline]);
+    const sinks = () => this.deps.runtimes.all.flatMap((runtime) => runtime.transport.openSinks);
+    const answered = Promise.allSettled([...this.inFlight, ...sinks().map((sink) => new Promise<void>((resolve) => sink.onDone(resolve)))]);
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<'deadline'>((resolve) => (timer = setTimeout(() => resolve('deadline'), timeoutMs)));
+    const outcome = await Promise.race([answered, deadline]);
+    clearTimeout(timer);
+    if (outcome !== 'deadline') return;
+    const late = sinks();
+    if (late.length > 0) log.warn('drain deadline: ending unanswered requests with an error', { requests: late.length });
+    await Promise.race([
+      Promise.allSettled(late.map((sink) => sink.abandon('Server shutting down: the request did not finish before this replica stopped (DRAIN_TIMEOUT_MS)'))),
+      new Promise((resolve) => setTimeout(resolve, 2000).unref()),
+    ]);
   }
 }

@@ -12,6 +12,7 @@ export interface RuntimeDeps {
   streams: StreamManager | undefined;
   pending: PendingClientRequests;
   maxSubscriptionsPerSession: number;
+  maxPendingClientRequests: number;
 }
 
 /** Subscribed URIs are stored in the session record and index keys: bounded like the record. */
@@ -58,7 +59,7 @@ export class SessionRuntime {
         return {};
       });
     }
-    const transport = new FleetTransport(sessionId, deps.streams, deps.pending);
+    const transport = new FleetTransport(sessionId, deps.streams, deps.pending, deps.maxPendingClientRequests);
     await server.connect(transport);
     return new SessionRuntime(server, transport);
   }

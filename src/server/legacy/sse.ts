@@ -15,6 +15,8 @@ export class SseWriter {
   constructor(
     private readonly res: ServerResponse,
     keepAliveMs: number,
+    /** Bytes written but not yet taken by the client past which the stream is dropped (a client that stopped reading). */
+    private readonly maxUnsentBytes = Infinity,
   ) {
     if (keepAliveMs > 0) {
       this.keepAlive = setInterval(() => this.raw(': keep-alive\n\n'), keepAliveMs);
@@ -23,10 +25,10 @@ export class SseWriter {
     res.once('close', () => this.stopKeepAlive());
   }
 
-  static open(res: ServerResponse, headers: Record<string, string>, keepAliveMs: number): SseWriter {
+  static open(res: ServerResponse, headers: Record<string, string>, keepAliveMs: number, maxUnsentBytes = Infinity): SseWriter {
     res.writeHead(200, { ...SSE_HEADERS, ...headers });
     res.flushHeaders();
-    return new SseWriter(res, keepAliveMs);
+    return new SseWriter(res, keepAliveMs, maxUnsentBytes);
   }
 
   get writable(): boolean {
@@ -55,7 +57,14 @@ export class SseWriter {
   }
 
   private raw(text: string): void {
-    if (this.writable) this.res.write(text);
+    if (!this.writable) return;
+    this.res.write(text);
+    // Every event is in the stream's log: the client resumes from its Last-Event-ID, so dropping
+    // what it has not read loses nothing, while keeping it would grow this replica without bound.
+    if (this.res.writableLength > this.maxUnsentBytes) {
+      this.stopKeepAlive();
+      this.res.destroy();
+    }
   }
 
   private stopKeepAlive(): void {

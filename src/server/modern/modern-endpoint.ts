@@ -21,7 +21,21 @@ export interface ModernEndpointDeps {
  */
 class EndableResponse {
   private ended = false;
-  constructor(private readonly res: ServerResponse) {}
+  private stall: NodeJS.Timeout | undefined;
+
+  /** `stallMs`: a client that has not taken what was written after this long is dropped (it listens again). */
+  constructor(
+    private readonly res: ServerResponse,
+    private readonly stallMs: number,
+  ) {
+    res.on('drain', () => this.clearStall());
+    res.once('close', () => this.clearStall());
+  }
+
+  private clearStall(): void {
+    if (this.stall) clearTimeout(this.stall);
+    this.stall = undefined;
+  }
 
   get destroyed(): boolean {
     return this.res.destroyed;
@@ -32,7 +46,11 @@ class EndableResponse {
   }
 
   write(chunk: string | Uint8Array): unknown {
-    return this.ended || this.res.write(chunk);
+    if (this.ended) return true;
+    const flushed = this.res.write(chunk);
+    // While the client does not read, the SDK queues this stream's events in memory.
+    if (!flushed && this.stall === undefined) this.stall = setTimeout(() => this.res.destroy(), this.stallMs);
+    return flushed;
   }
 
   end(chunk?: string | Uint8Array): unknown {
@@ -67,6 +85,7 @@ export class ModernEndpoint {
       // Legacy traffic never reaches this handler: the era router sends it to the session leg.
       legacy: 'reject',
       bus,
+      maxSubscriptions: config.maxListenStreams,
       keepAliveMs: config.sseKeepAliveMs,
       maxRequestBodySize: config.maxBodyBytes,
       onerror: (error) => log.debug('modern request refused or failed', { reason: error.message }),
@@ -76,7 +95,7 @@ export class ModernEndpoint {
 
   async handle(req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> {
     if (isListen(body)) {
-      const stream = new EndableResponse(res);
+      const stream = new EndableResponse(res, this.deps.config.sseStallTimeoutMs);
       this.listenStreams.add(stream);
       this.deps.observer.streamOpened('listen');
       const maxMs = this.deps.config.listenStreamMaxMs;
