@@ -211,6 +211,18 @@ sends clients) and with server.mcpPath.
   value: {{ int $s.sessionRecordMaxBytes | quote }}
 - name: MAX_SUBSCRIPTIONS_PER_SESSION
   value: {{ int $s.maxSubscriptionsPerSession | quote }}
+- name: MAX_PENDING_CLIENT_REQUESTS
+  value: {{ int $s.maxPendingClientRequests | quote }}
+- name: MAX_SESSIONS_PER_PRINCIPAL
+  value: {{ int $s.maxSessionsPerPrincipal | quote }}
+- name: MAX_SESSIONS_TOTAL
+  value: {{ int $s.maxSessionsTotal | quote }}
+- name: NEW_SESSIONS_PER_ADDRESS_PER_SECOND
+  value: {{ int $s.newSessionsPerAddressPerSecond | quote }}
+- name: TRUSTED_PROXY_HOPS
+  value: {{ int $s.trustedProxyHops | quote }}
+- name: MAX_LISTEN_STREAMS
+  value: {{ int $s.maxListenStreams | quote }}
 - name: RUNTIME_CACHE_MAX_SESSIONS
   value: {{ int $s.runtimeCacheMaxSessions | quote }}
 - name: RUNTIME_IDLE_SECONDS
@@ -225,6 +237,10 @@ sends clients) and with server.mcpPath.
   value: {{ int $s.sseRetryMs | quote }}
 - name: SSE_KEEPALIVE_MS
   value: {{ int $s.sseKeepAliveMs | quote }}
+- name: SSE_MAX_UNSENT_BYTES
+  value: {{ int $s.sseMaxUnsentBytes | quote }}
+- name: SSE_STALL_TIMEOUT_MS
+  value: {{ int $s.sseStallTimeoutMs | quote }}
 - name: EVENT_RETENTION_SECONDS
   value: {{ int $s.eventRetentionSeconds | quote }}
 - name: EVENT_MAX_PER_STREAM
