@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // What the Redis path costs per request, measured: tools/call latency (p50/p95/p99), throughput,
 // Redis commands and Redis time per request, in memory vs on Redis, and across replicas.
-// Usage: npm run bench [-- --calls 2000 --concurrency 16]
+// Usage: npm run bench:request-cost [-- --calls 2000 --concurrency 16]
+import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../dist/config.js';
 import { RedisProcess } from '../dist/fleet/redis-process.js';
@@ -78,13 +79,15 @@ function row(result, costs) {
 }
 
 const redis = await RedisProcess.start();
+// On Redis every replica must share the requestState keys.
+const onRedis = { REDIS_URL: redis.url, REQUEST_STATE_KEYS: randomBytes(32).toString('base64url') };
 const rows = [];
 const scenarios = [
   { label: 'memory, 1 replica, whoami', env: {}, replicas: 1, tool: 'whoami', args: {} },
-  { label: 'redis, 1 replica, whoami', env: { REDIS_URL: redis.url }, replicas: 1, tool: 'whoami', args: {} },
-  { label: 'redis, 3 replicas round-robin, whoami', env: { REDIS_URL: redis.url }, replicas: 3, tool: 'whoami', args: {} },
+  { label: 'redis, 1 replica, whoami', env: onRedis, replicas: 1, tool: 'whoami', args: {} },
+  { label: 'redis, 3 replicas round-robin, whoami', env: onRedis, replicas: 3, tool: 'whoami', args: {} },
   { label: 'memory, 1 replica, notify x3', env: {}, replicas: 1, tool: 'notify', args: { message: 'b', count: 3 } },
-  { label: 'redis, 3 replicas, notify x3', env: { REDIS_URL: redis.url }, replicas: 3, tool: 'notify', args: { message: 'b', count: 3 } },
+  { label: 'redis, 3 replicas, notify x3', env: onRedis, replicas: 3, tool: 'notify', args: { message: 'b', count: 3 } },
 ];
 for (const scenario of scenarios) {
   const costs = [];

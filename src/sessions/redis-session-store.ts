@@ -13,12 +13,16 @@ redis.call('PEXPIRE', KEYS[1], ARGV[3])
 return 1`,
 );
 
+/**
+ * Reads the session and slides its TTL, but only once less than ARGV[2] - ARGV[3] remains: most
+ * requests then cost Redis one HGETALL and one PTTL, and a session still expires between
+ * `ttl - slack` and `ttl` after its last request.
+ */
 const TOUCH = new LuaScript(
   'session_touch',
   `local fields = redis.call('HGETALL', KEYS[1])
 if #fields == 0 then return false end
-redis.call('HSET', KEYS[1], 'lastAccessAt', ARGV[1])
-redis.call('PEXPIRE', KEYS[1], ARGV[2])
+if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[2]) - tonumber(ARGV[3]) then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
 return fields`,
 );
 
@@ -90,6 +94,11 @@ export class RedisSessionStore implements SessionStore {
     return this.ttlSeconds * 1000;
   }
 
+  /** How much of the TTL may pass before a touch slides it again: a tenth, at most a minute. */
+  private get slideSlackMs(): number {
+    return Math.min(60_000, Math.floor(this.ttlMs / 10));
+  }
+
   async create(session: NewSession): Promise<boolean> {
     const at = this.now();
     const fields: StaticFields = {
@@ -106,7 +115,7 @@ export class RedisSessionStore implements SessionStore {
   }
 
   async touch(id: string): Promise<SessionRecord | undefined> {
-    const reply = await redisCall(() => TOUCH.run(this.redis, [this.sessionKey(id)], [this.now(), this.ttlMs]));
+    const reply = await redisCall(() => TOUCH.run(this.redis, [this.sessionKey(id)], [this.now(), this.ttlMs, this.slideSlackMs]));
     if (!Array.isArray(reply)) return undefined;
     const hash = new Map<string, string>();
     for (let i = 0; i + 1 < reply.length; i += 2) hash.set(String(reply[i]), String(reply[i + 1]));

@@ -193,6 +193,24 @@ describe.each(implementations)('SessionStore contract: %s', (_name, makeHarness)
   });
 });
 
+describe('RedisSessionStore touches', () => {
+  it('slide the TTL only once a tenth of it has passed, so most requests write nothing', async () => {
+    const client: RedisClient = createRedisClient({ settings: redisSettings(redisServer().url), observer: NOOP_OBSERVER, name: 'touch-writes' });
+    await connectRedis(client);
+    const store = new RedisSessionStore(client, `touch-${randomUUID().slice(0, 8)}:`, 60);
+    const session = newSession();
+    await store.create(session);
+    const writes = async () => {
+      const stats = String(await client.info('commandstats'));
+      return ['pexpire', 'hset'].reduce((sum, name) => sum + Number(new RegExp(`cmdstat_${name}:calls=(\\d+)`).exec(stats)?.[1] ?? 0), 0);
+    };
+    const before = await writes();
+    for (let i = 0; i < 5; i++) expect(await store.touch(session.id)).toBeDefined();
+    expect((await writes()) - before).toBe(0);
+    client.disconnect();
+  });
+});
+
 describe('RedisSessionStore when Redis is down', () => {
   it('fails fast with StoreUnavailableError and a readable reason', async () => {
     const client = createRedisClient({ settings: redisSettings('redis://127.0.0.1:1'), observer: NOOP_OBSERVER, name: 'down' });

@@ -1,15 +1,18 @@
 /**
  * The chart's wiring, proven by running it: three `node dist/main.js` processes started with
  * exactly the environment the rendered Deployment gives its container (plus what the image and
- * the kubelet add), one local Redis in place of the bundled one, and a session initialized on one
- * replica and served by the others. Also: the helm test command, the metrics listener, and the
- * SIGTERM drain within the chart's grace period.
+ * the kubelet add), one local Redis in place of the bundled one, a session initialized on one
+ * replica and served by the others, and a 2026-07-28 round trip sealed on one replica and
+ * completed on the others (the requestState key comes from the rendered Secret). Also: the helm
+ * test command, the metrics listener, the SIGTERM drain within the chart's grace period, and a
+ * replica rendered with authorization on, against the paths the Ingress and HTTPRoute publish.
  *
  * The only substitutions, each forced by running three "pods" on one host:
  * - POD_NAME / HOSTNAME: downward API and kubelet values, faked per replica;
  * - REDIS_URL: the rendered host:port (the bundled Redis Service) becomes the local redis-server;
  * - PORT / METRICS_PORT: every pod has its own network namespace, these processes share one, so
  *   each gets free ports (the rendered values are first checked against the container ports).
+ * Secret references are resolved from the rendered Secret, as the kubelet resolves them.
  * Requires `npm run build` (dist/), as `npm test` does.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -18,11 +21,15 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
 import type { IDeployment } from 'kubernetes-models/apps/v1/Deployment';
+import type { IContainer } from 'kubernetes-models/v1/Container';
 import type { IPod } from 'kubernetes-models/v1/Pod';
 import type { IService } from 'kubernetes-models/v1/Service';
+import type { IIngress } from 'kubernetes-models/networking.k8s.io/v1/Ingress';
+import type { IHTTPRoute } from '@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1/HTTPRoute';
 import { freePort, RedisProcess } from '../../src/fleet/redis-process.js';
-import { repoRoot } from './support/paths.js';
-import { resolveEnv, serverContainer } from './support/pod.js';
+import { modernRequest, postModern, toolJson } from '../support/raw-mcp.js';
+import { repoRoot, valuesDir } from './support/paths.js';
+import { renderedSecrets, resolveEnv, serverContainer } from './support/pod.js';
 import { find, render, type K8sObject } from './support/render.js';
 import { dockerfileInstructions } from './support/server-env.js';
 
@@ -48,17 +55,25 @@ function imageEnv(): Record<string, string> {
   return env;
 }
 
-const objects = (() => {
+function renderOrError(set: string[] = [], valueFiles: string[] = []): () => K8sObject[] {
+  let result: K8sObject[] | Error;
   try {
-    return render({ releaseName: 'mcp-fleet', namespace: 'mcp-fleet' }).objects;
+    result = render({ releaseName: 'mcp-fleet', namespace: 'mcp-fleet', set, valueFiles }).objects;
   } catch (error) {
-    return error as Error;
+    result = error as Error;
   }
-})();
-const rendered = (): K8sObject[] => {
-  if (objects instanceof Error) throw objects;
-  return objects;
-};
+  return () => {
+    if (result instanceof Error) throw result;
+    return result;
+  };
+}
+const rendered = renderOrError();
+/** Authorization on, published through an Ingress and a Gateway. */
+const ISSUER = 'https://id.example.com/realms/mcp';
+const withAuth = renderOrError(
+  ['auth.enabled=true', `auth.issuer=${ISSUER}`, 'auth.resourceUrl=https://mcp.example.com/mcp', 'auth.requiredScopes[0]=mcp:use', 'ingress.enabled=true', 'ingress.hosts[0]=mcp.example.com'],
+  [path.join(valuesDir, 'gateway.yaml')],
+);
 
 let redis: RedisProcess | undefined;
 const replicas: Replica[] = [];
@@ -89,14 +104,48 @@ async function waitReady(r: Replica, timeoutMs: number): Promise<void> {
   }
 }
 
+/** The container's environment as the kubelet gives it, Secrets resolved from the rendered ones. */
+const containerEnv = (objects: K8sObject[], podName: string): Record<string, string> =>
+  resolveEnv(serverContainer(find(objects, 'Deployment')), { fields: { 'metadata.name': podName }, secrets: renderedSecrets(objects) });
+
+/** Starts one "pod" of the rendered Deployment, with the substitutions stated above. */
+async function startReplica(objects: K8sObject[], name: string): Promise<Replica> {
+  const env = containerEnv(objects, name);
+  const redisUrl = new URL(env.REDIS_URL!);
+  const local = new URL(redis!.url);
+  redisUrl.hostname = local.hostname;
+  redisUrl.port = local.port;
+  const port = await freePort();
+  const metricsPort = await freePort();
+  const full: Record<string, string> = {
+    // What the image and the kubelet add to every container.
+    PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+    HOSTNAME: name,
+    HOME: '/home/node',
+    ...imageEnv(),
+    ...env,
+    REDIS_URL: redisUrl.toString().replace(/\/$/, ''),
+    PORT: String(port),
+    METRICS_PORT: String(metricsPort),
+  };
+  const child = spawn(process.execPath, [MAIN], { cwd: repoRoot, env: full, stdio: ['ignore', 'pipe', 'pipe'], ...runAs });
+  const replica: Replica = { name, port, metricsPort, env: full, child, output: '' };
+  child.stdout!.on('data', (chunk: Buffer) => (replica.output += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (replica.output += chunk.toString()));
+  replicas.push(replica);
+  return replica;
+}
+
+/** The startup probe's budget: the time the kubelet gives a container to come up. */
+function startupMs(container: IContainer): number {
+  return container.startupProbe!.periodSeconds! * container.startupProbe!.failureThreshold! * 1000;
+}
+
 beforeAll(async () => {
   if (!fs.existsSync(MAIN)) throw new Error(`${MAIN} is missing: run npm run build first (npm test does)`);
   const deployment = find<IDeployment & K8sObject>(rendered(), 'Deployment');
-  const container = serverContainer(deployment);
   const pod = deployment.spec!.template.spec!;
   redis = await RedisProcess.start();
-  // The startup probe's budget: the time the kubelet gives a container to come up.
-  const startupMs = container.startupProbe!.periodSeconds! * container.startupProbe!.failureThreshold! * 1000;
   // As the chart's user when we can switch to it: then the repository (the image's /app) is not
   // writable, as on the read-only root filesystem, and only /tmp is.
   const chartUser = { uid: pod.securityContext!.runAsUser!, gid: pod.securityContext!.runAsGroup! };
@@ -104,33 +153,8 @@ beforeAll(async () => {
     if (canRunAs(chartUser)) runAs = chartUser;
     else console.log(`the replicas run as this user: UID ${chartUser.uid} cannot reach ${MAIN} or ${process.execPath}`);
   }
-  for (let i = 0; i < 3; i++) {
-    const name = `mcp-fleet-6f7d9c5b8-r${i}x${i}z`;
-    const env = resolveEnv(container, { fields: { 'metadata.name': name } });
-    const redisUrl = new URL(env.REDIS_URL!);
-    const local = new URL(redis.url);
-    redisUrl.hostname = local.hostname;
-    redisUrl.port = local.port;
-    const port = await freePort();
-    const metricsPort = await freePort();
-    const full: Record<string, string> = {
-      // What the image and the kubelet add to every container.
-      PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
-      HOSTNAME: name,
-      HOME: '/home/node',
-      ...imageEnv(),
-      ...env,
-      REDIS_URL: redisUrl.toString().replace(/\/$/, ''),
-      PORT: String(port),
-      METRICS_PORT: String(metricsPort),
-    };
-    const child = spawn(process.execPath, [MAIN], { cwd: repoRoot, env: full, stdio: ['ignore', 'pipe', 'pipe'], ...runAs });
-    const replica: Replica = { name, port, metricsPort, env: full, child, output: '' };
-    child.stdout!.on('data', (chunk: Buffer) => (replica.output += chunk.toString()));
-    child.stderr!.on('data', (chunk: Buffer) => (replica.output += chunk.toString()));
-    replicas.push(replica);
-  }
-  await Promise.all(replicas.map((r) => waitReady(r, startupMs)));
+  for (let i = 0; i < 3; i++) await startReplica(rendered(), `mcp-fleet-6f7d9c5b8-r${i}x${i}z`);
+  await Promise.all(replicas.map((r) => waitReady(r, startupMs(serverContainer(deployment)))));
 }, 120_000);
 
 afterAll(async () => {
@@ -176,13 +200,16 @@ describe('three replicas with the environment of the rendered Deployment', () =>
   it('the environment is the container env of the chart, with only the stated substitutions', () => {
     const deployment = find<IDeployment & K8sObject>(rendered(), 'Deployment');
     const container = serverContainer(deployment);
-    const renderedEnv = resolveEnv(container, { fields: { 'metadata.name': 'x' } });
+    const renderedEnv = containerEnv(rendered(), 'x');
+    // One requestState key, from the chart's Secret, on every replica.
+    expect(renderedEnv.REQUEST_STATE_KEYS).toMatch(/^[A-Za-z0-9]{64}$/);
+    expect(new Set(replicas.slice(0, 3).map((r) => r.env.REQUEST_STATE_KEYS))).toEqual(new Set([renderedEnv.REQUEST_STATE_KEYS]));
     expect(Number(renderedEnv.PORT)).toBe(container.ports!.find((p) => p.name === 'http')!.containerPort);
     expect(Number(renderedEnv.METRICS_PORT)).toBe(container.ports!.find((p) => p.name === 'metrics')!.containerPort);
     const redisHost = new URL(renderedEnv.REDIS_URL!).hostname;
     expect(rendered().some((o) => o.kind === 'Service' && o.metadata.name === redisHost)).toBe(true);
     expect(deployment.spec!.template.spec!.enableServiceLinks).toBe(false);
-    for (const r of replicas) {
+    for (const r of replicas.slice(0, 3)) {
       const substituted = new Set(['POD_NAME', 'REDIS_URL', 'PORT', 'METRICS_PORT']);
       for (const [k, v] of Object.entries(renderedEnv)) if (!substituted.has(k)) expect(r.env[k], k).toBe(v);
       expect(Object.keys(r.env).sort()).toEqual([...new Set([...Object.keys(renderedEnv), ...Object.keys(imageEnv()), 'PATH', 'HOSTNAME', 'HOME'])].sort());
@@ -195,7 +222,7 @@ describe('three replicas with the environment of the rendered Deployment', () =>
   });
 
   it('each replica answers the probes on its port, and /metrics only on the metrics port', async () => {
-    for (const r of replicas) {
+    for (const r of replicas.slice(0, 3)) {
       expect((await fetch(`http://127.0.0.1:${r.port}/healthz`)).status).toBe(200);
       const ready = await fetch(`http://127.0.0.1:${r.port}/readyz`);
       expect(ready.status).toBe(200);
@@ -235,7 +262,24 @@ describe('three replicas with the environment of the rendered Deployment', () =>
     await t1.close();
   }, 30_000);
 
-  it('the helm test command initializes a session and calls whoami', () => {
+  it('a 2026-07-28 sampling round trip sealed on one replica completes on each of the others', async () => {
+    const [a, b, c] = replicas as [Replica, Replica, Replica];
+    const call = (extra: Record<string, unknown> = {}) =>
+      modernRequest('tools/call', { name: 'sample', arguments: { prompt: 'across the fleet' }, ...extra }, { sampling: {} });
+    const asked = await postModern(mcpUrl(a), call());
+    expect(asked.headers.get('x-mcp-replica')).toBe(a.name);
+    const requestState = asked.messages[0]?.result?.requestState as string;
+    expect(typeof requestState, JSON.stringify(asked.messages)).toBe('string');
+    const inputResponses = Object.fromEntries(
+      Object.keys(asked.messages[0]!.result.inputRequests as object).map((k) => [k, { role: 'assistant', model: 'm', content: { type: 'text', text: 'sampled' } }]),
+    );
+    for (const other of [b, c]) {
+      const retried = await postModern(mcpUrl(other), call({ requestState, inputResponses }));
+      expect(toolJson(retried)).toMatchObject({ answer: 'sampled', replica: other.name });
+    }
+  }, 30_000);
+
+  it('the helm test command calls whoami (2026-07-28: no session)', () => {
     const pod = rendered().find((o) => o.kind === 'Pod') as (IPod & K8sObject) | undefined;
     const command = [...pod!.spec!.containers[0]!.command!];
     const svc = find<IService & K8sObject>(rendered(), 'Service', 'mcp-fleet');
@@ -249,7 +293,9 @@ describe('three replicas with the environment of the rendered Deployment', () =>
     expect(fs.existsSync(cli), `${command[1]} (the command-line client) is not built`).toBe(true);
     const result = spawnSync(process.execPath, [cli, ...command.slice(2)], { cwd: repoRoot, encoding: 'utf8', timeout: 20_000 });
     expect(result.status, result.stderr).toBe(0);
-    expect(result.stdout).toContain(target.name);
+    // The CLI negotiates the era with server/discover and ends in 2026-07-28: the replica, no session.
+    const whoamiResult = result.stdout.trim().split('\n').map((line) => JSON.parse(line) as { content?: Array<{ text?: string }> }).find((doc) => doc.content);
+    expect(JSON.parse(whoamiResult!.content![0]!.text!)).toEqual({ replica: target.name, sessionId: null });
   }, 30_000);
 
   it('SIGTERM drains well within the grace period the chart gives: streams closed with a retry hint, exit 0', async () => {
@@ -291,4 +337,47 @@ describe('three replicas with the environment of the rendered Deployment', () =>
     expect((await whoami(owner)).replica).toBe(replicas[0]!.name);
     await t.close();
   }, 60_000);
+});
+
+describe('a replica rendered with authorization on', () => {
+  let replica: Replica;
+  beforeAll(async () => {
+    replica = await startReplica(withAuth(), 'mcp-fleet-auth-5c4d3b2a1-q0q0q');
+    await waitReady(replica, startupMs(serverContainer(find(withAuth(), 'Deployment'))));
+  }, 60_000);
+
+  const base = (): string => `http://127.0.0.1:${replica.port}`;
+  const toReplica = (url: string): string => url.replace(/^http:\/\/mcp-fleet:3000/, base());
+
+  it('serves every path the Ingress and the HTTPRoute publish, and the challenge points at one of them', async () => {
+    const ingressPaths = find<IIngress & K8sObject>(withAuth(), 'Ingress').spec!.rules![0]!.http!.paths.map((p) => p.path!);
+    const routePaths = find<IHTTPRoute & K8sObject>(withAuth(), 'HTTPRoute').spec!.rules!.flatMap((r) => r.matches!.map((m) => m.path!.value!));
+    expect(routePaths).toEqual(ingressPaths);
+    const [mcpPath, ...metadataPaths] = ingressPaths;
+    expect(mcpPath).toBe(replica.env.MCP_PATH);
+    const denied = await fetch(`${base()}${mcpPath}`, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' }, body: '{}' });
+    expect(denied.status).toBe(401);
+    const challenge = denied.headers.get('www-authenticate') ?? '';
+    const pointedAt = new URL(/resource_metadata="([^"]+)"/.exec(challenge)![1]!);
+    expect(pointedAt.origin).toBe('https://mcp.example.com');
+    expect(metadataPaths).toContain(pointedAt.pathname);
+    for (const p of metadataPaths) {
+      const res = await fetch(`${base()}${p}`);
+      expect(res.status, p).toBe(200);
+      expect(await res.json()).toMatchObject({ resource: 'https://mcp.example.com/mcp', authorization_servers: [ISSUER], scopes_supported: ['mcp:use'] });
+    }
+  });
+
+  it('the helm test command, without a token, checks the challenge and the metadata', () => {
+    const pod = withAuth().find((o) => o.kind === 'Pod') as IPod & K8sObject;
+    const command = pod.spec!.containers[0]!.command!.map(toReplica);
+    expect(command.slice(0, 3)).toEqual(['node', '--input-type=module', '-e']);
+    const result = spawnSync(process.execPath, command.slice(1), { cwd: repoRoot, encoding: 'utf8', timeout: 20_000 });
+    expect(result.status, result.stderr).toBe(0);
+    expect(JSON.parse(result.stdout)).toMatchObject({ metadata: { authorization_servers: [ISSUER] } });
+    // And it fails where it should: a server that names another issuer.
+    const wrong = spawnSync(process.execPath, [...command.slice(1, 6), 'https://other.example.com', command[7]!], { cwd: repoRoot, encoding: 'utf8', timeout: 20_000 });
+    expect(wrong.status).not.toBe(0);
+    expect(wrong.stderr).toContain('does not name');
+  });
 });

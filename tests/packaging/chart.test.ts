@@ -24,7 +24,8 @@ import type { IServiceMonitor } from '@kubernetes-models/prometheus-operator/mon
 import { loadConfig } from '../../src/config.js';
 import { typeCheckObjects, validateWithModels } from './support/k8s-validate.js';
 import { chartDir, valuesDir } from './support/paths.js';
-import { matches, podTemplates, resolveEnv, restrictedProblems, serverContainer } from './support/pod.js';
+import { admits, letsOut, type Endpoint } from './support/network-policy.js';
+import { matches, podTemplates, renderedSecrets, resolveEnv, restrictedProblems, serverContainer } from './support/pod.js';
 import {
   differences,
   find,
@@ -62,6 +63,9 @@ const VALUE_SETS: ValueSet[] = [
   { name: 'gateway on', valueFiles: vf('gateway.yaml') },
   { name: 'one replica in memory', valueFiles: vf('single-memory.yaml') },
   { name: 'another release name', releaseName: 'edge', namespace: 'tools', valueFiles: vf('external.yaml', 'ingress.yaml') },
+  { name: 'authorization on, Ingress and Gateway', valueFiles: vf('auth.yaml', 'ingress.yaml', 'gateway.yaml') },
+  { name: 'NetworkPolicy naming its peers', valueFiles: vf('external.yaml', 'auth.yaml', 'network-policy.yaml') },
+  { name: 'every server setting changed', valueFiles: vf('server-settings.yaml') },
 ];
 
 /** Each value set's rendering by each Helm. */
@@ -75,12 +79,14 @@ const renderedBy = (major: HelmMajor, name: string): K8sObject[] => {
 const get = (name: string): K8sObject[] => renderedBy(3, name);
 
 const SERVER_ENV = serverEnvNames();
+/** Secrets the value sets name but the chart does not make (its own come from the rendering). */
 const FAKES = {
   fields: { 'metadata.name': 'mcp-fleet-5d9c7b8f4-abcde' },
   secrets: {
     'mcp-fleet-redis/password': 's3cret',
     'redis-credentials/password': 's3cret',
     'mcp-fleet-redis-auth/password': 's3cret',
+    'mcp-fleet-request-state/ring': 'operator-made-request-state-key-0000000000',
   },
 };
 
@@ -89,7 +95,7 @@ function deploymentOf(objects: K8sObject[]): IDeployment & K8sObject {
 }
 
 function envOf(objects: K8sObject[]): Record<string, string> {
-  return resolveEnv(serverContainer(deploymentOf(objects)), FAKES);
+  return resolveEnv(serverContainer(deploymentOf(objects)), { ...FAKES, secrets: { ...FAKES.secrets, ...renderedSecrets(objects) } });
 }
 
 function containerPort(objects: K8sObject[], name: string): number | undefined {
@@ -168,9 +174,11 @@ describe('chart renders and validates', () => {
   it('objects of the default values', () => {
     expect(kinds(get('defaults (bundled Redis)'))).toEqual([
       'Deployment/mcp-fleet',
+      'NetworkPolicy/mcp-fleet',
       'NetworkPolicy/mcp-fleet-redis',
       'Pod/mcp-fleet-test-whoami',
       'PodDisruptionBudget/mcp-fleet',
+      'Secret/mcp-fleet-request-state',
       'Service/mcp-fleet',
       'Service/mcp-fleet-metrics',
       'Service/mcp-fleet-redis',
@@ -260,7 +268,7 @@ describe.each(VALUE_SETS.map((s) => s.name))('%s', (name) => {
     expect(matches(svc!.spec!.selector, deploymentOf(objects).spec!.template.metadata!.labels!)).toBe(true);
   });
 
-  it('the helm test hook calls whoami through the Service with the server image', () => {
+  it('the helm test hook goes through the Service with the server image: whoami, or without a token the auth challenge', () => {
     const objects = get(name);
     const pod = objects.find((o) => o.kind === 'Pod') as (IPod & K8sObject) | undefined;
     expect(pod).toBeDefined();
@@ -268,8 +276,15 @@ describe.each(VALUE_SETS.map((s) => s.name))('%s', (name) => {
     const c = pod!.spec!.containers[0]!;
     const svc = mainService(objects);
     const env = envOf(objects);
+    const base = `http://${svc.metadata.name}:${svc.spec!.ports![0]!.port}`;
     expect(c.image).toBe(serverContainer(deploymentOf(objects)).image);
-    expect(c.command).toEqual(['node', 'dist/client/cli.js', `http://${svc.metadata.name}:${svc.spec!.ports![0]!.port}${env.MCP_PATH}`, 'call', 'whoami', '--json']);
+    if (env.AUTH_ISSUER === undefined) {
+      expect(c.command).toEqual(['node', 'dist/client/cli.js', `${base}${env.MCP_PATH}`, 'call', 'whoami', '--json']);
+    } else {
+      // The script's arguments: the endpoint, the metadata URL the server serves for its path, the issuer and the resource.
+      expect(c.command!.slice(0, 3)).toEqual(['node', '--input-type=module', '-e']);
+      expect(c.command!.slice(4)).toEqual([`${base}${env.MCP_PATH}`, `${base}/.well-known/oauth-protected-resource${env.MCP_PATH}`, env.AUTH_ISSUER, env.AUTH_RESOURCE_URL]);
+    }
     expect(pod!.spec!.restartPolicy).toBe('Never');
   });
 
@@ -306,7 +321,7 @@ describe('Redis wiring', () => {
 
   it('bundled: only the server pods may reach Redis', () => {
     const objects = get('defaults (bundled Redis)');
-    const np = find<INetworkPolicy & K8sObject>(objects, 'NetworkPolicy');
+    const np = find<INetworkPolicy & K8sObject>(objects, 'NetworkPolicy', 'mcp-fleet-redis');
     const templates = podTemplates(objects);
     const guarded = templates.filter((t) => matches(np.spec!.podSelector!.matchLabels, t.labels)).map((t) => t.owner);
     expect(guarded).toEqual(['StatefulSet/mcp-fleet-redis']);
@@ -341,7 +356,7 @@ describe('Redis wiring', () => {
     expect(env.REDIS_URL).toBe('rediss://redis-master.redis.svc.cluster.local:6379');
     expect(env.REDIS_TLS).toBe('true');
     expect(serverContainer(d).env!.find((e) => e.name === 'REDIS_PASSWORD')!.valueFrom!.secretKeyRef).toEqual({ name: 'mcp-fleet-redis', key: 'password' });
-    expect(objects.filter((o) => o.kind === 'StatefulSet' || o.kind === 'NetworkPolicy')).toEqual([]);
+    expect(objects.filter((o) => o.kind === 'StatefulSet' || o.metadata.labels?.['app.kubernetes.io/component'] === 'redis')).toEqual([]);
     expect(loadConfig(env).redis).toMatchObject({ tls: true, password: 's3cret', url: env.REDIS_URL });
   });
 
@@ -374,8 +389,27 @@ describe('Redis wiring', () => {
   it("the chart's defaults are the server's own defaults", () => {
     const env = envOf(get('defaults (bundled Redis)'));
     const fromChart = loadConfig(env);
-    const serverDefaults = loadConfig({ POD_NAME: env.POD_NAME, REDIS_URL: env.REDIS_URL });
+    const serverDefaults = loadConfig({ POD_NAME: env.POD_NAME, REDIS_URL: env.REDIS_URL, REQUEST_STATE_KEYS: env.REQUEST_STATE_KEYS });
     expect(fromChart).toEqual(serverDefaults);
+    expect(fromChart.auth).toBeUndefined();
+  });
+
+  it('every server.* and auth.* value reaches the server setting of the same name', () => {
+    const defaults = parseYaml(fs.readFileSync(path.join(chartDir, 'values.yaml'), 'utf8')) as { server: Record<string, unknown> };
+    const given = parseYaml(fs.readFileSync(path.join(valuesDir, 'server-settings.yaml'), 'utf8')) as { server: Record<string, unknown>; requestState: { ttlSeconds: number } };
+    // The value set changes every server value, so a value wired to the wrong variable shows.
+    expect(Object.keys(given.server).sort()).toEqual(Object.keys(defaults.server).sort());
+    for (const [k, v] of Object.entries(given.server)) expect(v, k).not.toEqual(defaults.server[k]);
+    const config = loadConfig(envOf(get('every server setting changed'))) as unknown as Record<string, unknown>;
+    for (const [k, v] of Object.entries(given.server)) expect(config[k], k).toEqual(v);
+    expect(config.requestStateTtlSeconds).toBe(given.requestState.ttlSeconds);
+
+    const auth = (parseYaml(fs.readFileSync(path.join(valuesDir, 'auth.yaml'), 'utf8')) as { auth: Record<string, unknown> }).auth;
+    const settings = loadConfig(envOf(get('authorization on, Ingress and Gateway'))).auth as unknown as Record<string, unknown>;
+    const { enabled, toolScopes, ...plain } = auth;
+    expect(enabled).toBe(true);
+    for (const [k, v] of Object.entries(plain)) expect(settings[k], k).toEqual(v);
+    expect(Object.fromEntries(settings.toolScopes as Map<string, string[]>)).toEqual(toolScopes);
   });
 });
 
@@ -535,6 +569,139 @@ describe('optional objects', () => {
   });
 });
 
+describe('authorization', () => {
+  const METADATA = '/.well-known/oauth-protected-resource';
+
+  it('publishes the metadata paths the server serves next to the MCP path, through the Ingress and the HTTPRoute', () => {
+    const objects = get('authorization on, Ingress and Gateway');
+    const env = envOf(objects);
+    const svc = mainService(objects);
+    const expected = [env.MCP_PATH, METADATA, `${METADATA}${env.MCP_PATH}`];
+    const ing = find<IIngress & K8sObject>(objects, 'Ingress');
+    for (const rule of ing.spec!.rules!) {
+      expect(rule.http!.paths.map((p) => p.path)).toEqual(expected);
+      for (const p of rule.http!.paths) expect(p.backend).toEqual({ service: { name: svc.metadata.name, port: { name: 'http' } } });
+    }
+    const route = find<IHTTPRoute & K8sObject>(objects, 'HTTPRoute');
+    expect(route.spec!.rules!.flatMap((r) => r.matches!.map((m) => m.path!.value))).toEqual(expected);
+    for (const r of route.spec!.rules!) expect(r.backendRefs).toEqual([{ name: svc.metadata.name, port: svc.spec!.ports![0]!.port }]);
+    // Without authorization only the MCP path is published.
+    expect(find<IIngress & K8sObject>(get('ingress on'), 'Ingress').spec!.rules![0]!.http!.paths.map((p) => p.path)).toEqual([env.MCP_PATH]);
+    expect(find<IHTTPRoute & K8sObject>(get('gateway on'), 'HTTPRoute').spec!.rules).toHaveLength(1);
+  });
+
+  it('a resource URL with a path of its own (a rewriting proxy) gets its metadata path published too', () => {
+    const set = ['auth.enabled=true', 'auth.issuer=https://id.example.com', 'auth.resourceUrl=https://mcp.example.com/public/mcp/', 'ingress.enabled=true'];
+    const ing = find<IIngress & K8sObject>(render({ set }).objects, 'Ingress');
+    expect(ing.spec!.rules![0]!.http!.paths.map((p) => p.path)).toEqual(['/mcp', METADATA, `${METADATA}/public/mcp`, `${METADATA}/mcp`]);
+    const root = find<IIngress & K8sObject>(render({ set: [...set.slice(0, 2), 'auth.resourceUrl=https://mcp.example.com', 'ingress.enabled=true'] }).objects, 'Ingress');
+    expect(root.spec!.rules![0]!.http!.paths.map((p) => p.path)).toEqual(['/mcp', METADATA, `${METADATA}/mcp`]);
+  });
+
+  it('the server starts with the AUTH_ variables only when auth.enabled is true', () => {
+    const on = envOf(get('authorization on, Ingress and Gateway'));
+    expect(loadConfig(on).auth).toMatchObject({ issuer: 'https://id.example.com/realms/mcp', resourceUrl: 'https://mcp.example.com/mcp' });
+    const off = envOf(render({ set: ['auth.issuer=https://id.example.com', 'auth.resourceUrl=https://mcp.example.com/mcp'] }).objects);
+    expect(Object.keys(off).filter((n) => n.startsWith('AUTH_'))).toEqual([]);
+  });
+});
+
+describe('server NetworkPolicy', () => {
+  const namespaceOf = (name: string): Record<string, string> => ({ 'kubernetes.io/metadata.name': VALUE_SETS.find((s) => s.name === name)!.namespace ?? 'mcp-fleet' });
+  const policyOf = (objects: K8sObject[]): INetworkPolicy & K8sObject => find<INetworkPolicy & K8sObject>(objects, 'NetworkPolicy', deploymentOf(objects).metadata.name);
+  const KUBE_DNS: Endpoint = { pod: { 'k8s-app': 'kube-dns' }, namespace: { 'kubernetes.io/metadata.name': 'kube-system' } };
+  const OUTSIDE = '203.0.113.10';
+  const portOf = (url: string): number => Number(new URL(url).port || { 'https:': 443, 'http:': 80, 'redis:': 6379, 'rediss:': 6379 }[new URL(url).protocol]);
+
+  /** Where the server's Redis is, and its ports, from the environment the server gets. */
+  function redisEndpoints(objects: K8sObject[], env: Record<string, string>, ns: Record<string, string>): Array<{ peer: Endpoint; port: number }> {
+    const nodes = [env.REDIS_SENTINELS, env.REDIS_CLUSTER_NODES].filter(Boolean).flatMap((list) => list!.split(',').map((n) => Number(n.split(':').pop())));
+    const ports = [...(env.REDIS_URL ? [portOf(env.REDIS_URL)] : []), ...nodes, ...(env.REDIS_SENTINELS ? [6379] : [])];
+    const bundled = env.REDIS_URL && objects.some((o) => o.kind === 'Service' && o.metadata.name === new URL(env.REDIS_URL!).hostname);
+    const peer: Endpoint = bundled ? { pod: find<IStatefulSet & K8sObject>(objects, 'StatefulSet').spec!.template.metadata!.labels!, namespace: ns } : { ip: '10.20.1.5' };
+    return ports.map((port) => ({ peer, port }));
+  }
+
+  it.each(VALUE_SETS.map((s) => s.name))('%s: on the server pods alone, it admits only their ports and lets out only DNS, Redis and the issuer', (name) => {
+    const objects = get(name);
+    const ns = namespaceOf(name);
+    const np = policyOf(objects);
+    const d = deploymentOf(objects);
+    const env = envOf(objects);
+    expect(podTemplates(objects).filter((t) => matches(np.spec!.podSelector!.matchLabels, t.labels)).map((t) => t.owner)).toEqual([`Deployment/${d.metadata.name}`]);
+    expect(np.spec!.policyTypes).toEqual(['Ingress', 'Egress']);
+    const containerPorts = serverContainer(d).ports!.map((p) => p.containerPort);
+    for (const rule of np.spec!.ingress!) for (const p of rule.ports ?? []) if (typeof p.port === 'number') expect(containerPorts).toContain(p.port);
+    // The helm test Pod reaches the MCP port; nothing reaches another one.
+    const testPod: Endpoint = { pod: objects.find((o) => o.kind === 'Pod')!.metadata.labels!, namespace: ns };
+    expect(admits(np, { peer: testPod, port: Number(env.PORT), portName: 'http' }, ns)).toBe(true);
+    expect(admits(np, { peer: testPod, port: 22 }, ns)).toBe(false);
+
+    const out = (peer: Endpoint, port: number, protocol: 'TCP' | 'UDP' = 'TCP') => letsOut(np, { peer, port, protocol }, ns);
+    expect(out(KUBE_DNS, 53, 'UDP') && out(KUBE_DNS, 53, 'TCP')).toBe(true);
+    for (const { peer, port } of redisEndpoints(objects, env, ns)) {
+      expect(out(peer, port), `Redis ${JSON.stringify(peer)}:${port}`).toBe(true);
+      expect(out(peer, port + 11)).toBe(false);
+    }
+    for (const url of [env.AUTH_ISSUER, env.AUTH_JWKS_URL].filter(Boolean)) expect(out({ ip: OUTSIDE }, portOf(url!)), url).toBe(true);
+    if (!env.AUTH_ISSUER) expect(out({ ip: OUTSIDE }, 443)).toBe(false);
+    expect(out({ ip: OUTSIDE }, 80)).toBe(false);
+    expect(out({ ip: OUTSIDE }, 22)).toBe(false);
+  });
+
+  it('defaults: no peer named, so any pod may reach the MCP and metrics ports; only the bundled Redis pods are let out to', () => {
+    const objects = get('defaults (bundled Redis)');
+    const np = policyOf(objects);
+    const stranger: Endpoint = { pod: { app: 'anything' }, namespace: { 'kubernetes.io/metadata.name': 'elsewhere' } };
+    expect(admits(np, { peer: stranger, port: 3000 }, namespaceOf('defaults (bundled Redis)'))).toBe(true);
+    expect(admits(np, { peer: stranger, port: 9464 }, namespaceOf('defaults (bundled Redis)'))).toBe(true);
+    expect(letsOut(np, { peer: { ip: '10.20.1.5' }, port: 6379 }, namespaceOf('defaults (bundled Redis)'))).toBe(false);
+    expect(letsOut(np, { peer: { pod: { app: 'redis' }, namespace: namespaceOf('defaults (bundled Redis)') }, port: 6379 }, namespaceOf('defaults (bundled Redis)'))).toBe(false);
+  });
+
+  it('with its peers named: only the ingress controller, Prometheus, the k6 pods and the helm test reach in; out only to the named networks', () => {
+    const name = 'NetworkPolicy naming its peers';
+    const objects = get(name);
+    const ns = namespaceOf(name);
+    const np = policyOf(objects);
+    const nginx: Endpoint = { pod: { 'app.kubernetes.io/name': 'ingress-nginx' }, namespace: { 'kubernetes.io/metadata.name': 'ingress-nginx' } };
+    const prometheus: Endpoint = { pod: { 'app.kubernetes.io/name': 'prometheus' }, namespace: { 'kubernetes.io/metadata.name': 'monitoring' } };
+    const k6: Endpoint = { pod: { 'app.kubernetes.io/name': 'mcp-fleet', 'app.kubernetes.io/component': 'loadtest' }, namespace: ns };
+    const neighbour: Endpoint = { pod: { app: 'other' }, namespace: ns };
+    const inbound = (peer: Endpoint, port: number) => admits(np, { peer, port, portName: port === 3000 ? 'http' : 'metrics' }, ns);
+    expect([inbound(nginx, 3000), inbound(nginx, 9464)]).toEqual([true, false]);
+    expect([inbound(prometheus, 9464), inbound(prometheus, 3000)]).toEqual([true, false]);
+    expect([inbound(k6, 3000), inbound(neighbour, 3000), inbound(neighbour, 9464)]).toEqual([true, false, false]);
+    expect(inbound({ pod: nginx.pod, namespace: { 'kubernetes.io/metadata.name': 'elsewhere' } }, 3000)).toBe(false);
+    expect(inbound({ pod: {}, namespace: nginx.namespace }, 3000)).toBe(false);
+
+    const out = (peer: Endpoint, port: number, protocol: 'TCP' | 'UDP' = 'TCP') => letsOut(np, { peer, port, protocol }, ns);
+    expect([out(KUBE_DNS, 53, 'UDP'), out({ ip: '8.8.8.8' }, 53, 'UDP')]).toEqual([true, false]);
+    expect([out({ ip: '10.20.1.5' }, 6379), out({ ip: '10.30.0.1' }, 6379)]).toEqual([true, false]);
+    expect([out({ ip: OUTSIDE }, 443), out({ ip: OUTSIDE }, 8443), out({ ip: '10.1.2.3' }, 443), out({ ip: OUTSIDE }, 6379)]).toEqual([true, true, false, false]);
+
+    // Without helm test, its Pod is not let in.
+    const untested = policyOf(render({ valueFiles: vf('external.yaml', 'auth.yaml', 'network-policy.yaml'), set: ['tests.enabled=false'] }).objects);
+    const testPod: Endpoint = { pod: objects.find((o) => o.kind === 'Pod')!.metadata.labels!, namespace: ns };
+    expect(admits(untested, { peer: testPod, port: 3000 }, ns)).toBe(false);
+  });
+
+  it('ports given for Redis and the issuer replace the derived ones', () => {
+    const objects = render({
+      valueFiles: vf('external.yaml', 'auth.yaml'),
+      set: ['networkPolicy.egress.redis.ports[0].port=7000', 'networkPolicy.egress.auth.ports[0].port=9443'],
+    }).objects;
+    const np = policyOf(objects);
+    const ns = { 'kubernetes.io/metadata.name': 'mcp-fleet' };
+    const out = (port: number) => letsOut(np, { peer: { ip: OUTSIDE }, port }, ns);
+    expect([7000, 9443, 6379, 443, 8443].map(out)).toEqual([true, true, false, false, false]);
+  });
+
+  it('networkPolicy.enabled=false: no NetworkPolicy at all', () => {
+    expect(render({ set: ['networkPolicy.enabled=false'] }).objects.filter((o) => o.kind === 'NetworkPolicy')).toEqual([]);
+  });
+});
+
 describe('NOTES.txt', () => {
   /** helm template does not print NOTES.txt (and helm 3's install --dry-run needs a cluster): render it as a ConfigMap in a copy of the chart. */
   function notes(o: RenderOptions): string {
@@ -564,6 +731,20 @@ describe('NOTES.txt', () => {
     expect(text).toContain('kubectl -n mcp-fleet rollout status deployment/mcp-fleet');
   });
 
+  it('says whether authorization is on, what the NetworkPolicy lets in, and where the requestState key is', () => {
+    const off = notes({ valueFiles: vf('ingress.yaml') });
+    expect(off).toContain('Authorization: off. Anyone who reaches the Service, the Ingress or the Gateway can use the server');
+    expect(off).toContain('NetworkPolicy: the server pods reach only DNS and Redis; any pod may connect to port 3000 (name your ingress controller or Gateway in networkPolicy.ingress.from).');
+    expect(notes({ valueFiles: vf('single-memory.yaml') })).toContain('the server pods reach only DNS;');
+    expect(off).toContain('requestState keys: Secret mcp-fleet-request-state, made by the chart');
+    expect(off).toContain('calls whoami through the Service');
+    const on = notes({ valueFiles: vf('external.yaml', 'auth.yaml', 'network-policy.yaml', 'ingress.yaml') });
+    expect(on).toContain('Authorization: on. Every request to /mcp needs a bearer token from https://id.example.com/realms/mcp for https://mcp.example.com/mcp');
+    expect(on).toContain('the server pods reach only DNS, Redis and the issuer; only the peers of networkPolicy.ingress.from (and helm test) reach port 3000.');
+    expect(on).not.toContain('requestState keys:');
+    expect(on).toContain("npx mcp-fleet-client https://mcp.example.com/mcp --header 'Authorization: Bearer <token>' call whoami");
+  });
+
   it('follows the release, the Service port and the MCP path, and names the Ingress URL', () => {
     const text = notes({ releaseName: 'edge', namespace: 'tools', valueFiles: vf('ingress.yaml'), set: ['service.port=8080', 'server.mcpPath=/v1/mcp'] });
     expect(text).toContain('kubectl -n tools port-forward service/edge-mcp-fleet 8080:8080');
@@ -585,6 +766,9 @@ describe('values the templates refuse', () => {
     [['metrics.port=3000'], 'metrics.port must differ from server.port'],
     [['autoscaling.enabled=true', 'autoscaling.minReplicas=5', 'autoscaling.maxReplicas=4'], 'minReplicas must not exceed'],
     [['gateway.enabled=true'], 'gateway.enabled needs gateway.parentRefs'],
+    [['auth.enabled=true'], 'auth.enabled needs auth.issuer'],
+    [['auth.enabled=true', 'auth.issuer=https://id.example.com'], 'and auth.resourceUrl'],
+    [['auth.enabled=true', 'auth.resourceUrl=https://mcp.example.com/mcp'], 'auth.enabled needs auth.issuer'],
   ];
   it.each(HELM_MAJORS.flatMap((major) => REFUSED.map(([set, message]) => [major, set, message] as const)))('Helm %i: %j', (major, set, message) => {
     expect(renderError({ set, helm: major })).toContain(message);

@@ -124,6 +124,57 @@ app.kubernetes.io/component: redis
 {{- if and $v.gateway.enabled (not $v.gateway.parentRefs) }}
 {{- fail "gateway.enabled needs gateway.parentRefs (the Gateway to attach the HTTPRoute to)" }}
 {{- end }}
+{{- if $v.auth.enabled }}
+{{- if not (and $v.auth.issuer $v.auth.resourceUrl) }}
+{{- fail "auth.enabled needs auth.issuer (the authorization server's issuer identifier) and auth.resourceUrl (this server's public URL, e.g. https://mcp.example.com/mcp)" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/* Name and key of the Secret holding REQUEST_STATE_KEYS: yours, or the chart's. */}}
+{{- define "mcp-fleet.requestStateSecretName" -}}
+{{- .Values.requestState.existingSecret | default (printf "%s-request-state" (include "mcp-fleet.fullname" .) | trunc 63 | trimSuffix "-") }}
+{{- end }}
+
+{{- define "mcp-fleet.requestStateSecretKey" -}}
+{{- ternary .Values.requestState.existingSecretKey "keys" (ne .Values.requestState.existingSecret "") }}
+{{- end }}
+
+{{/*
+The data of the chart's request-state Secret (base64): what the release's Secret already holds
+when lookup finds it (upgrades keep the key, and any key an operator added), else one new random
+key. Worked out once per render, so the Secret and the Deployment's checksum agree.
+*/}}
+{{- define "mcp-fleet.requestStateData" -}}
+{{- if not (hasKey . "mcpFleetRequestStateData") }}
+{{- $existing := lookup "v1" "Secret" .Release.Namespace (include "mcp-fleet.requestStateSecretName" .) }}
+{{- $data := dig "data" "keys" "" $existing }}
+{{- $_ := set . "mcpFleetRequestStateData" ($data | default (randAlphaNum 64 | b64enc)) }}
+{{- end }}
+{{- index . "mcpFleetRequestStateData" }}
+{{- end }}
+
+{{/* AUTH_TOOL_SCOPES from a map tool -> scopes: tool=scope scope;tool2=scope. */}}
+{{- define "mcp-fleet.toolScopes" -}}
+{{- $entries := list }}
+{{- range $tool, $scopes := . }}
+{{- $entries = append $entries (printf "%s=%s" $tool (join " " $scopes)) }}
+{{- end }}
+{{- join ";" $entries }}
+{{- end }}
+
+{{/*
+The paths the server serves its protected resource metadata (RFC 9728) at, as a JSON list: the
+root well-known path, and it suffixed with the path of auth.resourceUrl (where the 401 challenge
+sends clients) and with server.mcpPath.
+*/}}
+{{- define "mcp-fleet.wellKnownPaths" -}}
+{{- $root := "/.well-known/oauth-protected-resource" }}
+{{- $paths := list $root }}
+{{- range (list (urlParse .Values.auth.resourceUrl).path .Values.server.mcpPath) }}
+{{- $paths = append $paths (printf "%s%s" $root (trimSuffix "/" .)) }}
+{{- end }}
+{{- toJson (uniq $paths) }}
 {{- end }}
 
 {{/* The server container's environment: only variables the server reads (src/config.ts). */}}
@@ -154,12 +205,42 @@ app.kubernetes.io/component: redis
   value: {{ join "," $s.allowedHosts | quote }}
 - name: MAX_BODY_BYTES
   value: {{ int $s.maxBodyBytes | quote }}
+- name: BODY_READ_TIMEOUT_MS
+  value: {{ int $s.bodyReadTimeoutMs | quote }}
+- name: SESSION_RECORD_MAX_BYTES
+  value: {{ int $s.sessionRecordMaxBytes | quote }}
+- name: MAX_SUBSCRIPTIONS_PER_SESSION
+  value: {{ int $s.maxSubscriptionsPerSession | quote }}
+- name: MAX_PENDING_CLIENT_REQUESTS
+  value: {{ int $s.maxPendingClientRequests | quote }}
+- name: MAX_SESSIONS_PER_PRINCIPAL
+  value: {{ int $s.maxSessionsPerPrincipal | quote }}
+- name: MAX_SESSIONS_TOTAL
+  value: {{ int $s.maxSessionsTotal | quote }}
+- name: NEW_SESSIONS_PER_ADDRESS_PER_SECOND
+  value: {{ int $s.newSessionsPerAddressPerSecond | quote }}
+- name: TRUSTED_PROXY_HOPS
+  value: {{ int $s.trustedProxyHops | quote }}
+- name: MAX_LISTEN_STREAMS
+  value: {{ int $s.maxListenStreams | quote }}
+- name: RUNTIME_CACHE_MAX_SESSIONS
+  value: {{ int $s.runtimeCacheMaxSessions | quote }}
+- name: RUNTIME_IDLE_SECONDS
+  value: {{ int $s.runtimeIdleSeconds | quote }}
+- name: CLIENT_REQUEST_TIMEOUT_MS
+  value: {{ int $s.clientRequestTimeoutMs | quote }}
 - name: GET_STREAM_MAX_MS
   value: {{ int $s.getStreamMaxMs | quote }}
+- name: LISTEN_STREAM_MAX_MS
+  value: {{ int $s.listenStreamMaxMs | quote }}
 - name: SSE_RETRY_MS
   value: {{ int $s.sseRetryMs | quote }}
 - name: SSE_KEEPALIVE_MS
   value: {{ int $s.sseKeepAliveMs | quote }}
+- name: SSE_MAX_UNSENT_BYTES
+  value: {{ int $s.sseMaxUnsentBytes | quote }}
+- name: SSE_STALL_TIMEOUT_MS
+  value: {{ int $s.sseStallTimeoutMs | quote }}
 - name: EVENT_RETENTION_SECONDS
   value: {{ int $s.eventRetentionSeconds | quote }}
 - name: EVENT_MAX_PER_STREAM
@@ -170,8 +251,38 @@ app.kubernetes.io/component: redis
   value: {{ int $s.shutdownDelayMs | quote }}
 - name: MCP_WORKLOAD
   value: {{ $s.workload | quote }}
+- name: STATE_TTL_SECONDS
+  value: {{ int $s.stateTtlSeconds | quote }}
+- name: STATE_MAX_KEYS
+  value: {{ int $s.stateMaxKeys | quote }}
 - name: LOG_LEVEL
   value: {{ $s.logLevel | quote }}
+- name: REQUEST_STATE_KEYS
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "mcp-fleet.requestStateSecretName" . | quote }}
+      key: {{ include "mcp-fleet.requestStateSecretKey" . | quote }}
+- name: REQUEST_STATE_TTL_SECONDS
+  value: {{ int $v.requestState.ttlSeconds | quote }}
+{{- if $v.auth.enabled }}
+{{- $a := $v.auth }}
+- name: AUTH_ISSUER
+  value: {{ $a.issuer | quote }}
+- name: AUTH_RESOURCE_URL
+  value: {{ $a.resourceUrl | quote }}
+- name: AUTH_AUDIENCE
+  value: {{ join "," $a.audiences | quote }}
+- name: AUTH_JWKS_URL
+  value: {{ $a.jwksUrl | quote }}
+- name: AUTH_REQUIRED_SCOPES
+  value: {{ join " " $a.requiredScopes | quote }}
+- name: AUTH_TOOL_SCOPES
+  value: {{ include "mcp-fleet.toolScopes" $a.toolScopes | quote }}
+- name: AUTH_CLOCK_TOLERANCE_SECONDS
+  value: {{ int $a.clockToleranceSeconds | quote }}
+- name: AUTH_FETCH_TIMEOUT_MS
+  value: {{ int $a.fetchTimeoutMs | quote }}
+{{- end }}
 {{- if ne $v.redis.mode "none" }}
 {{- $url := include "mcp-fleet.redisUrl" . }}
 {{- if $url }}
@@ -228,4 +339,49 @@ app.kubernetes.io/component: redis
 {{/* An int-or-string value (a count or a percentage) rendered as YAML. */}}
 {{- define "mcp-fleet.intOrString" -}}
 {{- if kindIs "string" . }}{{ . | quote }}{{ else }}{{ int . }}{{ end }}
+{{- end }}
+
+{{/* The port of a host:port, URL host or URL ("" when it names none). */}}
+{{- define "mcp-fleet.portOf" -}}
+{{- regexFind ":[0-9]+$" . | trimPrefix ":" }}
+{{- end }}
+
+{{/* The Redis ports of redis.external, as a JSON list (a Sentinel's masters on 6379). */}}
+{{- define "mcp-fleet.redisPorts" -}}
+{{- $e := .Values.redis.external }}
+{{- $ports := list }}
+{{- if $e.url }}
+{{- $ports = append $ports (include "mcp-fleet.portOf" (urlParse $e.url).host | default "6379") }}
+{{- else if $e.host }}
+{{- $ports = append $ports (toString (int $e.port)) }}
+{{- end }}
+{{- range (concat $e.sentinels $e.clusterNodes) }}
+{{- $ports = append $ports (include "mcp-fleet.portOf" .) }}
+{{- end }}
+{{- if $e.sentinels }}
+{{- $ports = append $ports "6379" }}
+{{- end }}
+{{- toJson (uniq $ports) }}
+{{- end }}
+
+{{/* The ports of auth.issuer and auth.jwksUrl, as a JSON list. */}}
+{{- define "mcp-fleet.authPorts" -}}
+{{- $ports := list }}
+{{- range (compact (list .Values.auth.issuer .Values.auth.jwksUrl)) }}
+{{- $url := urlParse . }}
+{{- $ports = append $ports (include "mcp-fleet.portOf" $url.host | default (ternary "443" "80" (eq $url.scheme "https"))) }}
+{{- end }}
+{{- toJson (uniq $ports) }}
+{{- end }}
+
+{{/* NetworkPolicyPorts: the ones given (index 0) or else TCP on each derived port (index 1, JSON). */}}
+{{- define "mcp-fleet.egressPorts" -}}
+{{- if index . 0 }}
+{{- toYaml (index . 0) }}
+{{- else }}
+{{- range (index . 1 | fromJsonArray) }}
+- protocol: TCP
+  port: {{ int . }}
+{{- end }}
+{{- end }}
 {{- end }}

@@ -101,3 +101,13 @@ export function restrictedProblems(t: PodTemplate): string[] {
   for (const v of t.spec.volumes ?? []) if (v.hostPath) p.push(`volume ${v.name}: hostPath`);
   return p;
 }
+
+/** "secret/key" -> value of every Secret among the objects (for resolveEnv's `secrets`). */
+export function renderedSecrets(objects: K8sObject[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const o of objects.filter((x) => x.kind === 'Secret') as Array<K8sObject & { data?: Record<string, string>; stringData?: Record<string, string> }>) {
+    for (const [key, value] of Object.entries(o.data ?? {})) out[`${o.metadata.name}/${key}`] = Buffer.from(value, 'base64').toString('utf8');
+    for (const [key, value] of Object.entries(o.stringData ?? {})) out[`${o.metadata.name}/${key}`] = value;
+  }
+  return out;
+}

@@ -3,6 +3,7 @@
  * from the test tools (scripts/install-test-tools.sh).
  */
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { parseAllDocuments } from 'yaml';
@@ -30,6 +31,11 @@ export interface RenderOptions {
   namespace?: string;
   /** Which Helm: unset, render() uses both and compares them, renderError() and lint() use Helm 3. */
   helm?: HelmMajor;
+  /**
+   * A kubeconfig: render with `--dry-run=server` against its cluster, so that `lookup` reads it as
+   * an install or upgrade does (without one, `helm template` has no cluster and `lookup` finds nothing).
+   */
+  kubeconfig?: string;
 }
 
 export interface Rendered {
@@ -49,6 +55,8 @@ function valueArgs(o: RenderOptions): string[] {
 function templateArgs(o: RenderOptions): string[] {
   const a = ['template', o.releaseName ?? 'mcp-fleet', o.chart ?? chartDir, '--namespace', o.namespace ?? 'mcp-fleet', ...valueArgs(o)];
   for (const v of o.apiVersions ?? []) a.push('--api-versions', v);
+  // Helm 4 would otherwise validate against the cluster's OpenAPI documents.
+  if (o.kubeconfig) a.push('--dry-run=server', '--disable-openapi-validation', '--kubeconfig', o.kubeconfig);
   return a;
 }
 
@@ -92,8 +100,42 @@ function template(major: HelmMajor, o: RenderOptions): Rendered {
 
 const key = (o: K8sObject): string => `${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`;
 
-/** The objects of `b` that differ from (or are missing in) `a`, and the other way round. */
+export const CHECKSUM_ANNOTATION = 'checksum/request-state';
+const GENERATED = '(generated)';
+
+interface PodOwner {
+  spec: { template: { metadata?: { annotations?: Record<string, string> }; spec: { containers: Array<{ env?: Array<{ name: string; valueFrom?: { secretKeyRef?: { name: string; key: string } } }> }> } } };
+}
+
+/**
+ * Without a cluster the chart makes a new random request-state key on every render. The objects
+ * with that key and its checksum replaced by a placeholder, so that two renders compare; each
+ * Deployment's checksum is first checked to be that of the key its pods get.
+ */
+export function maskGeneratedKey(objects: K8sObject[]): K8sObject[] {
+  const out = structuredClone(objects);
+  for (const d of out.filter((o) => o.kind === 'Deployment') as Array<K8sObject & PodOwner>) {
+    const annotations = d.spec.template.metadata?.annotations ?? {};
+    const checksum = annotations[CHECKSUM_ANNOTATION];
+    if (checksum === undefined) continue;
+    const ref = d.spec.template.spec.containers.flatMap((c) => c.env ?? []).find((e) => e.name === 'REQUEST_STATE_KEYS')?.valueFrom?.secretKeyRef;
+    const secret = out.find((o) => o.kind === 'Secret' && o.metadata.name === ref?.name) as (K8sObject & { data?: Record<string, string> }) | undefined;
+    const data = ref && secret?.data?.[ref.key];
+    if (data === undefined || createHash('sha256').update(data).digest('hex') !== checksum) {
+      throw new Error(`${d.metadata.name}: ${CHECKSUM_ANNOTATION} ${checksum} is not the checksum of the key in ${ref?.name}/${ref?.key}`);
+    }
+    annotations[CHECKSUM_ANNOTATION] = GENERATED;
+    secret!.data![ref!.key] = GENERATED;
+  }
+  return out;
+}
+
+/**
+ * The objects of `b` that differ from (or are missing in) `a`, and the other way round; a
+ * generated request-state key is no difference (maskGeneratedKey).
+ */
 export function differences(a: K8sObject[], b: K8sObject[]): string[] {
+  [a, b] = [maskGeneratedKey(a), maskGeneratedKey(b)];
   const byKey = (objects: K8sObject[]) => new Map(objects.map((o) => [key(o), o]));
   const [ma, mb] = [byKey(a), byKey(b)];
   const out: string[] = [];
