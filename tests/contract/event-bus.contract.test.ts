@@ -1,4 +1,4 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -14,33 +14,10 @@ import { NOOP_OBSERVER } from '../../src/observability/observer.js';
 import { connectRedis, createRedisClient, type RedisClient } from '../../src/redis/connection.js';
 import { StoreUnavailableError } from '../../src/redis/errors.js';
 import { useRedisServer } from '../support/redis.js';
+import { clusterReady, useRedisCluster } from '../support/redis-cluster.js';
 import { redisSettings } from '../support/redis-settings.js';
 
 const redisServer = useRedisServer();
-
-/** A three-master Redis Cluster, started on first use. */
-function useRedisCluster(): () => Promise<RedisProcess[]> {
-  let starting: Promise<RedisProcess[]> | undefined;
-  afterAll(async () => {
-    for (const node of (await starting?.catch(() => [])) ?? []) await node.dispose();
-  });
-  return () => (starting ??= startCluster());
-}
-
-async function startCluster(): Promise<RedisProcess[]> {
-  const nodes = await Promise.all([0, 1, 2].map(() => RedisProcess.start({ args: ['--cluster-enabled', 'yes', '--cluster-node-timeout', '2000'] })));
-  const created = spawnSync('redis-cli', ['--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', '0', '--cluster-yes'], {
-    encoding: 'utf8',
-  });
-  if (created.status !== 0) throw new Error(`redis-cli --cluster create failed: ${created.stdout}${created.stderr}`);
-  await clusterReady(nodes);
-  return nodes;
-}
-
-async function clusterReady(nodes: RedisProcess[]): Promise<void> {
-  const ok = async () => (await Promise.all(nodes.map((n) => n.command('CLUSTER', 'INFO').catch(() => '')))).every((info) => info.includes('cluster_state:ok'));
-  await until(ok, 20_000);
-}
 
 const redisCluster = useRedisCluster();
 
