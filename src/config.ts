@@ -53,6 +53,8 @@ export interface FleetConfig {
   eventRetentionSeconds: number;
   eventMaxPerStream: number;
   drainTimeoutMs: number;
+  /** An instance whose heartbeat is older than this is gone: its unanswered requests end with an error. */
+  ownerLivenessMs: number;
   /**
    * SIGTERM: how long a replica keeps serving, already not ready, before it stops accepting
    * connections, so that a load balancer that health-checks it takes it out of rotation first.
@@ -298,6 +300,7 @@ export function loadConfig(env: Env = process.env): FleetConfig {
     eventRetentionSeconds: r.int('EVENT_RETENTION_SECONDS', 600, 1, 7 * 24 * 3600),
     eventMaxPerStream: r.int('EVENT_MAX_PER_STREAM', 1000, 1, 1_000_000),
     drainTimeoutMs: r.int('DRAIN_TIMEOUT_MS', 10_000, 0, 600_000),
+    ownerLivenessMs: r.int('OWNER_LIVENESS_MS', 3000, 300, 60_000),
     shutdownDelayMs: r.int('SHUTDOWN_DELAY_MS', 0, 0, 600_000),
     workload: r.string('MCP_WORKLOAD', 'reference'),
     stateTtlSeconds: r.int('STATE_TTL_SECONDS', 7 * 24 * 3600, 1, 365 * 24 * 3600),

@@ -53,13 +53,15 @@ export class RedisInFlightRegistry implements InFlightRegistry {
     return `${this.options.prefix}instance-alive:${instanceId}`;
   }
 
+  /** Beats at once and then every third of the window; a failed beat is reported and retried on the next. */
   async start(): Promise<void> {
+    if (!this.heartbeat) {
+      this.heartbeat = setInterval(() => {
+        this.beat().catch((error: unknown) => this.options.onHeartbeatError?.(error instanceof Error ? error : new Error(String(error))));
+      }, Math.max(50, Math.floor(this.livenessMs / 3)));
+      this.heartbeat.unref();
+    }
     await this.beat();
-    if (this.heartbeat) return;
-    this.heartbeat = setInterval(() => {
-      this.beat().catch((error: unknown) => this.options.onHeartbeatError?.(error instanceof Error ? error : new Error(String(error))));
-    }, Math.max(50, Math.floor(this.livenessMs / 3)));
-    this.heartbeat.unref();
   }
 
   private async beat(): Promise<void> {

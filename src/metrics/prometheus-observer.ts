@@ -65,6 +65,7 @@ export class PrometheusObserver implements FleetObserver {
   private readonly notFound: Counter;
   private readonly replays: Counter;
   private readonly replayedEvents: Counter;
+  private readonly orphaned: Counter;
   private readonly openStreams: Gauge<'kind'>;
   private readonly inputRounds: Counter<'era' | 'phase'>;
   private readonly cachedSessionsGauge: Gauge;
@@ -153,6 +154,11 @@ export class PrometheusObserver implements FleetObserver {
       help: 'Events re-sent from the event store on stream resumption.',
       registers,
     });
+    this.orphaned = new Counter({
+      name: 'mcp_fleet_orphaned_requests_total',
+      help: 'Requests whose owner replica died before answering, ended with an error by a resume on this replica.',
+      registers,
+    });
     this.openStreams = new Gauge({
       name: 'mcp_fleet_open_streams',
       help: 'SSE streams open on this replica (get: standalone GET streams; post: POST responses; listen: subscriptions/listen).',
@@ -238,6 +244,11 @@ export class PrometheusObserver implements FleetObserver {
     if (n === undefined) return;
     this.replays.inc();
     this.replayedEvents.inc(n);
+  }
+
+  requestsOrphaned(requests: number): void {
+    const n = count(requests);
+    if (n !== undefined) this.orphaned.inc(n);
   }
 
   streamOpened(kind: StreamKind): void {

@@ -30,6 +30,8 @@ export interface FleetObserver {
   sessionExpired(): void;
   sessionNotFound(): void;
   replayServed(events: number): void;
+  /** Requests whose owner instance died before answering, ended with an error by a resume elsewhere. */
+  requestsOrphaned(count: number): void;
   streamOpened(kind: StreamKind): void;
   streamClosed(kind: StreamKind): void;
   /**
@@ -52,6 +54,7 @@ export const NOOP_OBSERVER: FleetObserver = {
   sessionExpired() {},
   sessionNotFound() {},
   replayServed() {},
+  requestsOrphaned() {},
   streamOpened() {},
   streamClosed() {},
   inputRound() {},

@@ -18,6 +18,9 @@ import { RedisStreamManager } from '../streams/redis-stream-manager.js';
 import type { StreamManager } from '../streams/stream-manager.js';
 import type { SharedState } from '../workload/types.js';
 import { log } from '../log.js';
+import type { InFlightRegistry } from '../inflight/inflight-registry.js';
+import { InMemoryInFlightRegistry } from '../inflight/memory-inflight-registry.js';
+import { RedisInFlightRegistry } from '../inflight/redis-inflight-registry.js';
 
 export interface Backends {
   store: SessionStore;
@@ -29,6 +32,8 @@ export interface Backends {
   sessionQuota: SessionQuota;
   /** Change events for modern listen streams on every replica. */
   bus: FleetEventBus;
+  /** Which instance runs which in-flight requests, and which instances are alive. */
+  inflight: InFlightRegistry;
   /** Why the backends cannot serve now, or undefined when they can. */
   unavailableReason(): Promise<string | undefined>;
   close(): Promise<void>;
@@ -42,15 +47,18 @@ function inMemoryBackends(config: FleetConfig, observer: FleetObserver): Backend
     sessionExists: (id) => store.exists(id),
   });
   const bus = new InMemoryFleetEventBus(busOptions(observer));
+  const inflight = new InMemoryInFlightRegistry(streams.instanceId, config.ownerLivenessMs);
   return {
     store,
     streams,
+    inflight,
     shared: new InMemorySharedState(stateLimits(config)),
     sessionRate: new InMemoryRateLimiter(config.newSessionsPerAddressPerSecond),
     sessionQuota: new InMemorySessionQuota(config.sessionTtlSeconds * 1000),
     bus,
     unavailableReason: async () => undefined,
     close: async () => {
+      await inflight.close();
       await bus.close();
       await streams.close();
       await store.close();
@@ -89,6 +97,14 @@ async function redisBackends(config: FleetConfig, settings: RedisSettings, obser
     prefix: settings.keyPrefix,
     instanceId: streams.instanceId,
   });
+  const inflight = new RedisInFlightRegistry({
+    redis: commands,
+    prefix: settings.keyPrefix,
+    instanceId: streams.instanceId,
+    livenessMs: config.ownerLivenessMs,
+    recordTtlMs: config.eventRetentionSeconds * 1000,
+    onHeartbeatError: (error) => log.warn('could not refresh this instance\'s liveness', { reason: describeRedisError(error) }),
+  });
   let scriptsLoaded = false;
   commands.on('ready', () => {
     preloadScripts(commands).then(
@@ -98,7 +114,10 @@ async function redisBackends(config: FleetConfig, settings: RedisSettings, obser
   });
   // Connect in the background: the replica serves 503 and reports not-ready until Redis answers.
   let subscribed = false;
-  void connectRedis(commands).catch(() => {});
+  // The heartbeat starts with the connection (and retries on its interval while Redis is away).
+  void connectRedis(commands)
+    .then(() => inflight.start())
+    .catch(() => {});
   void connectRedis(subscriber)
     .catch(() => {})
     .then(() => Promise.all([streams.start(), bus.start()]))
@@ -109,6 +128,7 @@ async function redisBackends(config: FleetConfig, settings: RedisSettings, obser
   return {
     store,
     streams,
+    inflight,
     shared: new RedisSharedState(commands, settings.keyPrefix, stateLimits(config)),
     sessionRate: new RedisRateLimiter(commands, settings.keyPrefix, config.newSessionsPerAddressPerSecond),
     sessionQuota: new RedisSessionQuota(commands, settings.keyPrefix, config.sessionTtlSeconds * 1000),
@@ -125,6 +145,7 @@ async function redisBackends(config: FleetConfig, settings: RedisSettings, obser
       }
     },
     async close() {
+      await inflight.close();
       await bus.close();
       await streams.close();
       await Promise.allSettled([commands.quit(), subscriber.quit()]);

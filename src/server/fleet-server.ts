@@ -65,7 +65,7 @@ export async function createFleetServer({ config, workload, observer = NOOP_OBSE
     pending,
   };
   const runtimes = new RuntimeCache(runtimeDeps, observer, config.runtimeIdleSeconds * 1000, config.runtimeCacheMaxSessions);
-  const legacy = new McpEndpoint({ config, store, streams, runtimes, runtimeDeps, pending, observer, sessionRate: backends.sessionRate, sessionQuota: backends.sessionQuota });
+  const legacy = new McpEndpoint({ config, store, streams, inflight: backends.inflight, runtimes, runtimeDeps, pending, observer, sessionRate: backends.sessionRate, sessionQuota: backends.sessionQuota });
   const modern = new ModernEndpoint({ config, build, bus, observer });
   let draining = false;
   const app = createApp({

@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freePort, RedisProcess, waitForPort } from '../../src/fleet/redis-process.js';
-import { callTool, initialize, SseStream, toolJson } from '../support/raw-mcp.js';
+import { callTool, initialize, post, SseStream, startToolCall, toolJson } from '../support/raw-mcp.js';
 import { ServerProcess } from '../support/server-process.js';
 
 /**
@@ -15,7 +15,7 @@ afterAll(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
 });
 
-async function crossReplicaSession(env: Record<string, string>): Promise<void> {
+async function crossReplicaSession(env: Record<string, string>): Promise<string> {
   const [a, b] = await Promise.all([ServerProcess.start('topo-a', env), ServerProcess.start('topo-b', env)]);
   cleanups.push(() => a.stop('SIGKILL'), () => b.stop('SIGKILL'));
   const session = await initialize(a.url);
@@ -29,6 +29,24 @@ async function crossReplicaSession(env: Record<string, string>): Promise<void> {
   stream.close();
   expect((await fetch(b.url, { method: 'DELETE', headers: { 'Mcp-Session-Id': session } })).status).toBe(200);
   expect((await callTool(a.url, session, 'whoami')).status).toBe(404);
+  return a.url;
+}
+
+/**
+ * An answer to a server-to-client request whose replica was killed is refused (409), not taken with
+ * a 202: on a Cluster a publish cannot tell that nobody received it, the owner's lapsed liveness can.
+ */
+async function answerToKilledOwner(env: Record<string, string>, survivor: string): Promise<void> {
+  const owner = await ServerProcess.start('topo-owner', { ...env, OWNER_LIVENESS_MS: '600' });
+  cleanups.push(() => owner.stop('SIGKILL'));
+  const session = await initialize(owner.url, { sampling: {} });
+  const call = startToolCall(owner.url, session, 5, 'sample', { prompt: 'lost' });
+  await expect.poll(() => call.messages().some((m) => m.method === 'sampling/createMessage'), { timeout: 5000 }).toBe(true);
+  const asked = call.messages().find((m) => m.method === 'sampling/createMessage')!;
+  await owner.stop('SIGKILL');
+  await new Promise((resolve) => setTimeout(resolve, 700));
+  const answer = await post(survivor, { jsonrpc: '2.0', id: asked.id, result: { role: 'assistant', model: 'm', content: { type: 'text', text: 'late' } } }, session);
+  expect(answer.status).toBe(409);
 }
 
 describe('Redis topologies', () => {
@@ -42,7 +60,8 @@ describe('Redis topologies', () => {
     });
     expect(created.status, created.stdout + created.stderr).toBe(0);
     await expect.poll(async () => (await nodes[0]!.command('CLUSTER', 'INFO')).includes('cluster_state:ok'), { timeout: 15_000 }).toBe(true);
-    await crossReplicaSession({ REDIS_CLUSTER_NODES: nodes.map((n) => `127.0.0.1:${n.port}`).join(',') });
+    const env = { REDIS_CLUSTER_NODES: nodes.map((n) => `127.0.0.1:${n.port}`).join(',') };
+    await answerToKilledOwner(env, await crossReplicaSession(env));
   });
 
   it('Redis behind Sentinel through REDIS_SENTINELS and REDIS_SENTINEL_NAME', async () => {

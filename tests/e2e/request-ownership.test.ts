@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisProcess } from '../../src/fleet/redis-process.js';
-import { initialize, parseSse, post, POST_HEADERS, PROTOCOL_VERSION, SseStream, type SseFrame } from '../support/raw-mcp.js';
+import { initialize, post, SseStream, startToolCall } from '../support/raw-mcp.js';
 import { ServerProcess } from '../support/server-process.js';
 
 /** Who owns a legacy request from arrival to answer, cancellation or abandonment, across replicas. */
@@ -18,37 +18,6 @@ afterAll(async () => {
   await redis?.dispose();
 });
 
-/** Starts a tools/call on `server` and reads its SSE frames as they come. */
-function startCall(server: ServerProcess, session: string, id: number, name: string, args: Record<string, unknown>) {
-  const abort = new AbortController();
-  const frames: SseFrame[] = [];
-  let ended = false;
-  const done = (async () => {
-    const response = await fetch(server.url, {
-      method: 'POST',
-      headers: { ...POST_HEADERS, 'Mcp-Session-Id': session, 'MCP-Protocol-Version': PROTOCOL_VERSION },
-      body: JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/call', params: { name, arguments: args, _meta: { progressToken: `t${id}` } } }),
-      signal: abort.signal,
-    });
-    let buffer = '';
-    try {
-      for await (const chunk of response.body!) {
-        buffer += Buffer.from(chunk).toString();
-        const cut = buffer.lastIndexOf('\n\n');
-        if (cut >= 0) {
-          frames.push(...parseSse(buffer.slice(0, cut + 2)));
-          buffer = buffer.slice(cut + 2);
-        }
-      }
-    } catch {
-      // aborted by the test
-    }
-    ended = true;
-  })();
-  const messages = () => frames.filter((f) => f.data !== '').map((f) => JSON.parse(f.data) as Record<string, any>);
-  return { abort, frames, messages, done, get ended() { return ended; } };
-}
-
 const waitFor = async (condition: () => boolean, timeoutMs = 5000) => {
   const deadline = Date.now() + timeoutMs;
   while (!condition()) {
@@ -61,7 +30,7 @@ describe('cancellation', () => {
   for (const [where, target] of [['on the same replica', () => A], ['on another replica', () => B]] as const) {
     it(`stops the handler and ends its POST stream without a result within 1 s when notifications/cancelled arrives ${where}`, async () => {
       const session = await initialize(A.url);
-      const call = startCall(A, session, 41, 'progress', { steps: 30, delayMs: 100 });
+      const call = startToolCall(A.url, session, 41, 'progress', { steps: 30, delayMs: 100 });
       await waitFor(() => call.messages().length >= 2);
       const cancelledAt = Date.now();
       expect((await post(target().url, { jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 41, reason: 'test' } }, session)).status).toBe(202);
@@ -80,7 +49,7 @@ describe('an owner that is gone', () => {
   it('refuses an answer to a server-to-client request whose replica was killed with a JSON-RPC error, not 202', async () => {
     const E = await ServerProcess.start('own-e', { REDIS_URL: redis.url });
     const session = await initialize(E.url, { sampling: {} });
-    const call = startCall(E, session, 71, 'sample', { prompt: 'lost' });
+    const call = startToolCall(E.url, session, 71, 'sample', { prompt: 'lost' });
     await waitFor(() => call.messages().some((m) => m.method === 'sampling/createMessage'));
     const asked = call.messages().find((m) => m.method === 'sampling/createMessage')!;
     await E.stop('SIGKILL');
@@ -90,11 +59,58 @@ describe('an owner that is gone', () => {
   });
 });
 
+describe("a resume of a dead owner's stream", () => {
+  it('ends with a JSON-RPC error for the request once the owner stops beating (default OWNER_LIVENESS_MS), not keep-alives forever', async () => {
+    const F = await ServerProcess.start('own-f', { REDIS_URL: redis.url });
+    const session = await initialize(F.url, { sampling: {} });
+    const call = startToolCall(F.url, session, 81, 'sample', { prompt: 'orphaned' });
+    await waitFor(() => call.messages().some((m) => m.method === 'sampling/createMessage'));
+    const resumeFrom = call.frames.filter((f) => f.id !== undefined).at(-1)!.id!;
+    await F.stop('SIGKILL');
+    const killedAt = Date.now();
+    const resumed = await SseStream.open(B.url, session, resumeFrom);
+    expect(resumed.status).toBe(200);
+    await resumed.waitFor((s) => s.messages.some((m) => m.id === 81), 8000);
+    const tookMs = Date.now() - killedAt;
+    console.log(`orphaned request ended ${tookMs} ms after its owner was killed`);
+    expect(tookMs).toBeLessThanOrEqual(5000);
+    expect(resumed.messages.find((m) => m.id === 81)).toMatchObject({ jsonrpc: '2.0', error: { code: -32603, message: expect.stringMatching(/stopped before answering/) } });
+    await resumed.waitFor((s) => s.ended, 2000);
+    // A second resume (any replica) replays the same error from the log and ends at once.
+    const again = await SseStream.open(A.url, session, resumeFrom);
+    await again.waitFor((s) => s.ended, 2000);
+    expect(again.messages.filter((m) => m.id === 81)).toHaveLength(1);
+  });
+
+  it('leaves a resume of a live owner alone: the answer posted to a third replica completes it', async () => {
+    const G = await ServerProcess.start('own-g', { REDIS_URL: redis.url, OWNER_LIVENESS_MS: '600' });
+    try {
+      const session = await initialize(G.url, { sampling: {} });
+      const call = startToolCall(G.url, session, 91, 'sample', { prompt: 'alive' });
+      await waitFor(() => call.messages().some((m) => m.method === 'sampling/createMessage'));
+      const asked = call.messages().find((m) => m.method === 'sampling/createMessage')!;
+      const resumeFrom = call.frames.filter((f) => f.id !== undefined).at(-1)!.id!;
+      call.abort.abort();
+      const resumed = await SseStream.open(B.url, session, resumeFrom);
+      await new Promise((resolve) => setTimeout(resolve, 2000));
+      expect(resumed.messages.filter((m) => m.id === 91)).toEqual([]);
+      expect(resumed.ended).toBe(false);
+      const answer = await post(A.url, { jsonrpc: '2.0', id: asked.id, result: { role: 'assistant', model: 'm', content: { type: 'text', text: 'here' } } }, session);
+      expect(answer.status).toBe(202);
+      await resumed.waitFor((s) => s.messages.some((m) => m.id === 91), 5000);
+      expect(resumed.messages.find((m) => m.id === 91)).toHaveProperty('result');
+      resumed.close();
+    } finally {
+      await G.stop('SIGKILL');
+    }
+  });
+});
+
 describe('drain', () => {
   it('lets a detached request finish on SIGTERM and logs its result, which a resume on another replica gets', async () => {
     const C = await ServerProcess.start('own-c', { REDIS_URL: redis.url, DRAIN_TIMEOUT_MS: '10000' });
     const session = await initialize(C.url);
-    const call = startCall(C, session, 51, 'progress', { steps: 10, delayMs: 150 });
+    const call = startToolCall(C.url, session, 51, 'progress', { steps: 10, delayMs: 150 });
     await waitFor(() => call.frames.some((f) => f.id !== undefined) && call.messages().length >= 1);
     const resumeFrom = call.frames.filter((f) => f.id !== undefined).at(-1)!.id!;
     call.abort.abort();
@@ -110,7 +126,7 @@ describe('drain', () => {
   it('past DRAIN_TIMEOUT_MS ends an unfinished request with an error response, never silently', async () => {
     const D = await ServerProcess.start('own-d', { REDIS_URL: redis.url, DRAIN_TIMEOUT_MS: '300' });
     const session = await initialize(D.url);
-    const call = startCall(D, session, 61, 'progress', { steps: 50, delayMs: 100 });
+    const call = startToolCall(D.url, session, 61, 'progress', { steps: 50, delayMs: 100 });
     await waitFor(() => call.frames.some((f) => f.id !== undefined) && call.messages().length >= 1);
     const resumeFrom = call.frames.filter((f) => f.id !== undefined).at(-1)!.id!;
     call.abort.abort();

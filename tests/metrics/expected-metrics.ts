@@ -13,6 +13,7 @@ export const EXPECTED_METRICS: Record<string, string> = {
   mcp_fleet_session_not_found_total: 'counter',
   mcp_fleet_replays_total: 'counter',
   mcp_fleet_replayed_events_total: 'counter',
+  mcp_fleet_orphaned_requests_total: 'counter',
   mcp_fleet_open_streams: 'gauge',
   mcp_fleet_input_rounds_total: 'counter',
   mcp_fleet_cached_sessions: 'gauge',

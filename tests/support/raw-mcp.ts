@@ -209,3 +209,34 @@ export function rawHttp(port: number, payload: string): Promise<string> {
     socket.write(payload);
   });
 }
+
+/** Starts a tools/call (with a progress token) and reads its SSE frames as they come; abort() leaves it. */
+export function startToolCall(url: string, session: string, id: number, name: string, args: Record<string, unknown>) {
+  const abort = new AbortController();
+  const frames: SseFrame[] = [];
+  let ended = false;
+  const done = (async () => {
+    const response = await fetch(url, {
+      method: 'POST',
+      headers: { ...POST_HEADERS, 'Mcp-Session-Id': session, 'MCP-Protocol-Version': PROTOCOL_VERSION },
+      body: JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/call', params: { name, arguments: args, _meta: { progressToken: `t${id}` } } }),
+      signal: abort.signal,
+    });
+    let buffer = '';
+    try {
+      for await (const chunk of response.body!) {
+        buffer += Buffer.from(chunk).toString();
+        const cut = buffer.lastIndexOf('\n\n');
+        if (cut >= 0) {
+          frames.push(...parseSse(buffer.slice(0, cut + 2)));
+          buffer = buffer.slice(cut + 2);
+        }
+      }
+    } catch {
+      // aborted by the test
+    }
+    ended = true;
+  })();
+  const messages = () => frames.filter((f) => f.data !== '').map((f) => JSON.parse(f.data) as Record<string, any>);
+  return { abort, frames, messages, done, get ended() { return ended; } };
+}

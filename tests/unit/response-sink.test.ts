@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { NOOP_OBSERVER } from '../../src/observability/observer.js';
 import { ResponseSink, type SinkOptions } from '../../src/server/legacy/response-sink.js';
 import { InMemoryStreamManager } from '../../src/streams/memory-stream-manager.js';
+import { InMemoryInFlightRegistry } from '../../src/inflight/memory-inflight-registry.js';
 import { parseEventId } from '../../src/streams/event-id.js';
 import { readAnswer } from '../support/raw-mcp.js';
 
@@ -14,6 +15,7 @@ afterEach(() => {
 });
 
 const streams = new InMemoryStreamManager({ retentionSeconds: 60, maxEntriesPerStream: 100, sessionExists: async () => true });
+const inflight = new InMemoryInFlightRegistry(streams.instanceId, 3000);
 const result = (id: number): JSONRPCMessage => ({ jsonrpc: '2.0', id, result: { ok: id } });
 const progress: JSONRPCMessage = { jsonrpc: '2.0', method: 'notifications/progress', params: { progressToken: 1, progress: 1 } };
 
@@ -23,7 +25,7 @@ async function serve(options: Partial<SinkOptions>, drive: (sink: ResponseSink) 
     const sink = new ResponseSink({
       res,
       requestIds: [1],
-      session: { id: 'session-1', streams },
+      session: { id: 'session-1', streams, inflight },
       protocolVersion: '2025-11-25',
       headers: { 'mcp-session-id': 'session-1' },
       retryMs: 750,
@@ -103,5 +105,32 @@ describe('ResponseSink', () => {
       await sink.write(result(1));
     });
     expect(answer.messages).toEqual([result(1)]);
+  });
+
+  it('records its requests in the fleet once it becomes a stream, names only the unanswered ones, and forgets them when answered', async () => {
+    const seen: Array<Array<string | number> | undefined> = [];
+    const snapshot = async () => [...(await inflight.recordsOf('session-1')).values()][0]?.requestIds;
+    const answer = await serve({ requestIds: [1, 2], forceSse: true }, async (sink) => {
+      seen.push(await snapshot());
+      await sink.write(progress);
+      seen.push(await snapshot());
+      await sink.write(result(1));
+      seen.push(await snapshot());
+      await sink.write(result(2));
+      seen.push(await snapshot());
+    });
+    expect(answer.messages).toEqual([progress, result(1), result(2)]);
+    expect(seen).toEqual([undefined, [1, 2], [2], undefined]);
+  });
+
+  it('records nothing for a request answered with plain JSON: nothing else can reach it', async () => {
+    let recorded: number | undefined;
+    await serve({}, async (sink) => {
+      const pending = sink.write(result(1));
+      recorded = (await inflight.recordsOf('session-1')).size;
+      await pending;
+    });
+    expect(recorded).toBe(0);
+    expect((await inflight.recordsOf('session-1')).size).toBe(0);
   });
 });

@@ -249,6 +249,8 @@ sends clients) and with server.mcpPath.
   value: {{ int $s.drainTimeoutMs | quote }}
 - name: SHUTDOWN_DELAY_MS
   value: {{ int $s.shutdownDelayMs | quote }}
+- name: OWNER_LIVENESS_MS
+  value: {{ int $s.ownerLivenessMs | quote }}
 - name: MCP_WORKLOAD
   value: {{ $s.workload | quote }}
 - name: STATE_TTL_SECONDS

@@ -2,6 +2,7 @@ import type { ServerResponse } from 'node:http';
 import type { JSONRPCMessage, RequestId } from "@modelcontextprotocol/server";
 import type { FleetObserver } from '../../observability/observer.js';
 import { formatEventId, newPostStreamKey } from '../../streams/event-id.js';
+import type { InFlightRegistry } from '../../inflight/inflight-registry.js';
 import type { StreamManager } from '../../streams/stream-manager.js';
 import { isResponse } from '../jsonrpc.js';
 import { SseWriter } from './sse.js';
@@ -13,7 +14,7 @@ export interface SinkOptions {
   res: ServerResponse;
   requestIds: RequestId[];
   /** Present for sessions: SSE events are then logged so a client can resume the stream anywhere. */
-  session: { id: string; streams: StreamManager } | undefined;
+  session: { id: string; streams: StreamManager; inflight: InFlightRegistry } | undefined;
   protocolVersion: string;
   headers: Record<string, string>;
   retryMs: number;
@@ -41,6 +42,7 @@ export class ResponseSink {
   private queue: Promise<void> = Promise.resolve();
   private readonly doneCallbacks: Array<() => void> = [];
   private finished = false;
+  private recorded = false;
 
   constructor(private readonly options: SinkOptions) {
     this.awaiting = new Set(options.requestIds);
@@ -76,7 +78,7 @@ export class ResponseSink {
       if (this.finished || !this.awaiting.delete(id) || this.awaiting.size > 0) return;
       if (this.mode === 'pending') this.openSse();
       this.finish();
-      if (this.options.session) void this.options.session.streams.end(this.options.session.id, this.streamKey).catch(() => {});
+      this.closeLog();
     });
   }
 
@@ -120,14 +122,15 @@ export class ResponseSink {
       this.options.observer.delivered(kindOf(message), 'local', 0);
     }
     this.complete(message);
-    // A resume of this stream (GET with one of its event ids) closes at this marker. Written after
-    // the answer is complete, so it adds nothing to the request's latency.
-    if (this.finished && session) void session.streams.end(session.id, this.streamKey).catch(() => {});
+    if (this.finished) this.closeLog();
   }
 
   private openSse(): void {
     this.mode = 'sse';
     if (this.detached) return;
+    // From its first event on the client can resume this stream on any replica: the fleet learns
+    // who runs its requests, so a resume elsewhere can end them if this instance dies.
+    this.recordInFlight();
     this.writer = SseWriter.open(this.options.res, this.options.headers, this.options.keepAliveMs, this.options.maxUnsentBytes);
     this.options.observer.streamOpened('post');
     this.options.res.once('close', () => this.options.observer.streamClosed('post'));
@@ -137,10 +140,29 @@ export class ResponseSink {
   }
 
   private complete(message: JSONRPCMessage): void {
-    if (!isResponse(message)) return;
-    this.awaiting.delete(message.id);
-    if (this.awaiting.size > 0) return;
+    if (!isResponse(message) || !this.awaiting.delete(message.id)) return;
+    if (this.awaiting.size > 0) {
+      // A batch answered in parts: the record names only what is still unanswered.
+      if (this.recorded) this.recordInFlight();
+      return;
+    }
     this.finish();
+  }
+
+  /** Sent without waiting: the record and its release go out in order on one connection. */
+  private recordInFlight(): void {
+    const { session } = this.options;
+    if (!session) return;
+    this.recorded = true;
+    session.inflight.record(session.id, this.streamKey, [...this.awaiting]).catch(() => {});
+  }
+
+  /** Marks the stream complete for resumes (after the answer, so it adds nothing to its latency) and forgets its record. */
+  private closeLog(): void {
+    const { session } = this.options;
+    if (!session || this.mode !== 'sse') return;
+    session.streams.end(session.id, this.streamKey).catch(() => {});
+    if (this.recorded) session.inflight.release(session.id, this.streamKey).catch(() => {});
   }
 
   private finish(): void {

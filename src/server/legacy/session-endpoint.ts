@@ -5,6 +5,7 @@ import { isInitializeRequest } from '@modelcontextprotocol/server';
 import type { InitializeRequest, JSONRPCMessage, JSONRPCRequest, LoggingLevel, MessageExtraInfo, RequestId } from '@modelcontextprotocol/server';
 import { principalKey, requestPrincipal, samePrincipal, type AuthenticatedRequest } from '../../auth/principal.js';
 import type { FleetConfig } from '../../config.js';
+import type { InFlightRegistry } from '../../inflight/inflight-registry.js';
 import type { FleetObserver } from '../../observability/observer.js';
 import { StoreUnavailableError } from '../../redis/errors.js';
 import { isWellFormedSessionId, type SessionRecord, type SessionStore } from '../../sessions/session-store.js';
@@ -26,6 +27,7 @@ import { NOT_JSON } from '../json-body.js';
 import { ErrorCode, isRequest, isResponse, sendJsonRpcError } from '../jsonrpc.js';
 import { setMethodLabel } from '../request-labels.js';
 import { cancelledRequestOf } from './fleet-transport.js';
+import { OrphanWatch } from './orphan-watch.js';
 import { PendingClientRequests } from './pending-client-requests.js';
 import { PRIMING_PROTOCOL_VERSION, ResponseSink } from './response-sink.js';
 import type { RuntimeCache } from './runtime-cache.js';
@@ -59,6 +61,7 @@ export interface EndpointDeps {
   config: FleetConfig;
   store: SessionStore;
   streams: StreamManager;
+  inflight: InFlightRegistry;
   runtimes: RuntimeCache;
   runtimeDeps: RuntimeDeps;
   pending: PendingClientRequests;
@@ -103,8 +106,10 @@ function effectiveVersion(req: IncomingMessage, record: SessionRecord): string {
 export class McpEndpoint {
   private readonly openGetStreams = new Set<() => void>();
   private readonly inFlight = new Set<Promise<void>>();
+  private readonly orphans: OrphanWatch;
 
   constructor(private readonly deps: EndpointDeps) {
+    this.orphans = new OrphanWatch({ inflight: deps.inflight, streams: deps.streams, onOrphaned: (count) => deps.observer.requestsOrphaned(count) });
     deps.streams.onInstanceMessage((envelope) => {
       if (envelope.type === 'cancel') {
         this.applyCancellation(envelope.sessionId, envelope.message);
@@ -330,7 +335,7 @@ export class McpEndpoint {
     const sink = new ResponseSink({
       res,
       requestIds: requests.map((r) => r.id),
-      session: sessionId === undefined ? undefined : { id: sessionId, streams: this.deps.streams },
+      session: sessionId === undefined ? undefined : { id: sessionId, streams: this.deps.streams, inflight: this.deps.inflight },
       protocolVersion,
       headers: this.responseHeaders(sessionId),
       retryMs: this.deps.config.sseRetryMs,
@@ -402,8 +407,12 @@ export class McpEndpoint {
       if (this.deps.pending.resolve(message, sessionId)) this.deps.observer.delivered('response', 'local', 0);
       return;
     }
-    const delivered = await this.deps.streams.sendToInstance(instance, { type: 'client-response', sessionId, message, publishedAt: Date.now() });
-    if (!delivered) {
+    // Liveness from the registry too: on a Cluster a publish cannot tell whether anyone received it.
+    const [delivered, alive] = await Promise.all([
+      this.deps.streams.sendToInstance(instance, { type: 'client-response', sessionId, message, publishedAt: Date.now() }),
+      this.deps.inflight.aliveAmong([instance]),
+    ]);
+    if (!delivered || alive.size === 0) {
       throw new HttpError(409, ErrorCode.ServerError, 'Conflict: the replica that sent this request is gone, and the request it answers with it; retry the call');
     }
   }
@@ -474,8 +483,12 @@ export class McpEndpoint {
     this.openGetStreams.add(drainHook);
     let maxAge: NodeJS.Timeout | undefined;
     if (config.getStreamMaxMs > 0) maxAge = setTimeout(() => finish(true), config.getStreamMaxMs);
+    // A POST stream still running: its owner may die, and then this resume must end with an error.
+    const complete = streamKey === STANDALONE_STREAM || listener.backlog.some((e) => e.type === 'end');
+    const unwatch = complete ? undefined : this.orphans.watch(record.id, streamKey);
     res.once('close', () => {
       closed = true;
+      unwatch?.();
       if (maxAge) clearTimeout(maxAge);
       this.openGetStreams.delete(drainHook);
       observer.streamClosed('get');
