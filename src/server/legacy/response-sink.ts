@@ -36,7 +36,7 @@ export interface SinkOptions {
 export class ResponseSink {
   private mode: 'pending' | 'json' | 'sse' = 'pending';
   private writer: SseWriter | undefined;
-  private readonly streamKey = newPostStreamKey();
+  private streamKeyValue: string | undefined;
   private readonly awaiting: Set<RequestId>;
   private detached = false;
   private queue: Promise<void> = Promise.resolve();
@@ -49,6 +49,11 @@ export class ResponseSink {
     options.res.once('close', () => {
       if (!this.finished) this.detached = true;
     });
+  }
+
+  /** Drawn only when the answer becomes a stream: most are one JSON body and need none. */
+  private get streamKey(): string {
+    return (this.streamKeyValue ??= newPostStreamKey());
   }
 
   /** Whether the client can resume this stream after the server closes it: it gets a priming event id. */
