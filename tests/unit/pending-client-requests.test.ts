@@ -1,6 +1,6 @@
 import type { JSONRPCMessage } from "@modelcontextprotocol/server";
 import { describe, expect, it } from 'vitest';
-import { PendingClientRequests } from '../../src/server/legacy/pending-client-requests.js';
+import { PendingClientRequests, PendingLimitError } from '../../src/server/legacy/pending-client-requests.js';
 
 const INST = 'instanceAAAA';
 const OTHER = 'instanceBBBB';
@@ -78,6 +78,25 @@ describe('PendingClientRequests', () => {
     pending.forget(t);
     expect(pending.size).toBe(0);
     expect(pending.resolve({ jsonrpc: '2.0', id, result: {} }, 's')).toBe(false);
+    pending.close();
+  });
+
+  it("limits each target's waiting requests on its own, and frees a slot when one is answered or dropped", () => {
+    const pending = new PendingClientRequests(INST);
+    const [a, b] = [target(), target()];
+    const first = pending.register(a, 1, 's', 2);
+    const second = pending.register(a, 2, 's', 2);
+    expect(() => pending.register(a, 3, 's', 2)).toThrow(PendingLimitError);
+    pending.register(b, 1, 's2', 2);
+    expect(pending.resolve({ jsonrpc: '2.0', id: first, result: {} }, 's')).toBe(true);
+    const third = pending.register(a, 3, 's', 2);
+    pending.drop(second);
+    expect(pending.fleetIdOf(a, 2)).toBeUndefined();
+    expect(pending.fleetIdOf(a, 3)).toBe(third);
+    pending.register(a, 4, 's', 2);
+    expect(() => pending.register(a, 5, 's', 2)).toThrow(PendingLimitError);
+    pending.forget(a);
+    expect(pending.size).toBe(1);
     pending.close();
   });
 });

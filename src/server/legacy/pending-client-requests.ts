@@ -24,6 +24,8 @@ const INSTANCE_ID = /^[A-Za-z0-9_-]{12}$/;
  */
 export class PendingClientRequests {
   private readonly pending = new Map<string, Pending>();
+  /** Each target's waiting requests, original id -> fleet id: counting and lookups without a scan. */
+  private readonly byTarget = new Map<AnswerTarget, Map<RequestId, string>>();
   private readonly sweeper: NodeJS.Timeout;
 
   constructor(
@@ -36,10 +38,12 @@ export class PendingClientRequests {
 
   /** Throws PendingLimitError when `target` already waits for `limit` answers. */
   register(target: AnswerTarget, originalId: RequestId, sessionId: string | undefined, limit = Infinity): string {
-    let waiting = 0;
-    for (const entry of this.pending.values()) if (entry.target === target && ++waiting >= limit) throw new PendingLimitError(limit);
+    let waiting = this.byTarget.get(target);
+    if ((waiting?.size ?? 0) >= limit) throw new PendingLimitError(limit);
     const id = `${this.instanceId}${SEPARATOR}${randomBytes(12).toString('base64url')}`;
     this.pending.set(id, { target, originalId, sessionId, createdAt: Date.now() });
+    if (!waiting) this.byTarget.set(target, (waiting = new Map()));
+    waiting.set(originalId, id);
     return id;
   }
 
@@ -53,13 +57,17 @@ export class PendingClientRequests {
 
   /** The fleet id a target's request went out under, for the cancellation the SDK sends when it gives up. */
   fleetIdOf(target: AnswerTarget, originalId: RequestId): string | undefined {
-    for (const [id, entry] of this.pending) if (entry.target === target && entry.originalId === originalId) return id;
-    return undefined;
+    return this.byTarget.get(target)?.get(originalId);
   }
 
   /** Stops waiting for one request (the server cancelled it). */
   drop(id: string): void {
+    const entry = this.pending.get(id);
+    if (!entry) return;
     this.pending.delete(id);
+    const waiting = this.byTarget.get(entry.target);
+    if (waiting?.get(entry.originalId) === id) waiting.delete(entry.originalId);
+    if (waiting?.size === 0) this.byTarget.delete(entry.target);
   }
 
   /** Hands the client's answer to the waiting handler; false when nothing waits for it in that session. */
@@ -67,13 +75,14 @@ export class PendingClientRequests {
     const key = String(message.id);
     const entry = this.pending.get(key);
     if (!entry || entry.sessionId !== sessionId) return false;
-    this.pending.delete(key);
+    this.drop(key);
     entry.target.deliverClientResponse({ ...message, id: entry.originalId } as JSONRPCMessage);
     return true;
   }
 
   forget(target: AnswerTarget): void {
-    for (const [id, entry] of this.pending) if (entry.target === target) this.pending.delete(id);
+    for (const id of this.byTarget.get(target)?.values() ?? []) this.pending.delete(id);
+    this.byTarget.delete(target);
   }
 
   get size(): number {
@@ -83,11 +92,12 @@ export class PendingClientRequests {
   close(): void {
     clearInterval(this.sweeper);
     this.pending.clear();
+    this.byTarget.clear();
   }
 
   private sweep(): void {
     const cutoff = Date.now() - this.maxAgeMs;
-    for (const [id, entry] of this.pending) if (entry.createdAt < cutoff) this.pending.delete(id);
+    for (const [id, entry] of this.pending) if (entry.createdAt < cutoff) this.drop(id);
   }
 }
 
