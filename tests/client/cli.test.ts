@@ -169,7 +169,7 @@ describe('mcp-fleet-client', () => {
       await expect.poll(() => subscriber.out.stderr, { timeout: 10_000 }).toMatch(/subscribed to counter:\/\/restart/);
       await restarting.stop('SIGTERM');
       await restarting.start();
-      await expect.poll(() => subscriber.out.stderr, { timeout: 15_000 }).toMatch(/the listen stream ended \(remote\); listening again/);
+      await expect.poll(() => subscriber.out.stderr, { timeout: 15_000 }).toMatch(/the listen stream ended \(graceful\); listening again/);
       await expect
         .poll(async () => (run(restarting.url, 'call', 'bump', '{"name":"restart"}'), subscriber.out.stdout), { timeout: 10_000, interval: 200 })
         .toMatch(/updated: counter:\/\/restart/);

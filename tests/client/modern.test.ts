@@ -172,7 +172,7 @@ describe('2026-07-28: a dropped subscriptions/listen is listened again', () => {
       // Bump until one arrives: a re-listen may first land on the draining process and end again.
       await expect.poll(async () => (await other.tool('bump', { name: 'drained' }), c.updates.length), { timeout: 15_000, interval: 200 }).toBeGreaterThan(1);
       expect(subscription.reopens).toBeGreaterThanOrEqual(1);
-      expect(reopens[0]).toMatchObject({ cause: 'remote', honoredFilter: { resourceSubscriptions: [uri] } });
+      expect(reopens[0]).toMatchObject({ cause: 'graceful', honoredFilter: { resourceSubscriptions: [uri] } });
       await other.client.close();
     } finally {
       await subscription.close();

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisProcess } from '../../src/fleet/redis-process.js';
-import { callTool, initialize, post, request, SseStream, toolJson } from '../support/raw-mcp.js';
+import { callTool, initialize, modernRequest, post, request, SseStream, toolJson } from '../support/raw-mcp.js';
 import { ServerProcess } from '../support/server-process.js';
 
 let redis: RedisProcess;
@@ -74,6 +74,33 @@ describe('SIGTERM', () => {
       expect(toolJson(await callTool(successor.url, session, 'whoami'))).toEqual({ replica: 'successor', sessionId: session });
     } finally {
       await successor.stop('SIGKILL');
+    }
+  });
+});
+
+describe('modern listen streams the server ends', () => {
+  const listenBody = () => ({ ...modernRequest('subscriptions/listen', { notifications: { toolsListChanged: true } }), id: 'listen-7' });
+  const graceful = { jsonrpc: '2.0', id: 'listen-7', result: { resultType: 'complete', _meta: { 'io.modelcontextprotocol/subscriptionId': 'listen-7' } } };
+
+  it('end the spec\'s graceful way on SIGTERM: a complete result to the listen request, then the end', async () => {
+    const server = await ServerProcess.start('listen-drain', { REDIS_URL: redis.url });
+    const stream = await SseStream.listen(server.url, listenBody());
+    await stream.waitFor((s) => s.messages.length >= 1);
+    const exit = server.stop('SIGTERM');
+    await stream.waitFor((s) => s.ended, 5000);
+    expect(stream.messages.at(-1)).toEqual(graceful);
+    expect(await exit).toBe(0);
+  });
+
+  it('end the same way at LISTEN_STREAM_MAX_MS', async () => {
+    const server = await ServerProcess.start('listen-max-age', { REDIS_URL: redis.url, LISTEN_STREAM_MAX_MS: '400' });
+    try {
+      const stream = await SseStream.listen(server.url, listenBody());
+      await stream.waitFor((s) => s.ended, 5000);
+      expect(stream.messages.map((m) => m.method ?? 'result')).toEqual(['notifications/subscriptions/acknowledged', 'result']);
+      expect(stream.messages.at(-1)).toEqual(graceful);
+    } finally {
+      await server.stop('SIGKILL');
     }
   });
 });

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { toNodeHandler } from '@modelcontextprotocol/node';
-import { createMcpHandler, type McpHttpHandler } from '@modelcontextprotocol/server';
+import { createMcpHandler, SUBSCRIPTION_ID_META_KEY, type McpHttpHandler, type RequestId } from '@modelcontextprotocol/server';
 import type { FleetEventBus } from '../../bus/event-bus.js';
 import type { FleetConfig } from '../../config.js';
 import { log } from '../../log.js';
@@ -53,6 +53,20 @@ class EndableResponse {
     return flushed;
   }
 
+  /**
+   * The server ends the subscription on its own (drain, LISTEN_STREAM_MAX_MS): the spec's graceful
+   * closure, a `complete` result to the listen request, then the end of the stream. Frames are
+   * written whole, so this one never splits another.
+   */
+  complete(listenId: RequestId | undefined): void {
+    if (this.ended || this.res.destroyed) return;
+    if (listenId !== undefined) {
+      const result = { jsonrpc: '2.0', id: listenId, result: { resultType: 'complete', _meta: { [SUBSCRIPTION_ID_META_KEY]: listenId } } };
+      this.res.write(`event: message\ndata: ${JSON.stringify(result)}\n\n`);
+    }
+    this.end();
+  }
+
   end(chunk?: string | Uint8Array): unknown {
     if (this.ended) return undefined;
     this.ended = true;
@@ -64,8 +78,10 @@ class EndableResponse {
   }
 }
 
-const isListen = (body: unknown): boolean =>
+const isListen = (body: unknown): body is { id?: unknown } =>
   typeof body === 'object' && body !== null && (body as { method?: unknown }).method === 'subscriptions/listen';
+
+const requestIdOf = (body: { id?: unknown }): RequestId | undefined => (typeof body.id === 'string' || typeof body.id === 'number' ? body.id : undefined);
 
 /**
  * The 2026-07-28 leg: stateless on every replica. Each request gets a fresh server instance from
@@ -77,7 +93,8 @@ export class ModernEndpoint {
   private readonly handler: McpHttpHandler;
   private readonly serve: ReturnType<typeof toNodeHandler>;
   private readonly inFlight = new Set<Promise<void>>();
-  private readonly listenStreams = new Set<EndableResponse>();
+  /** Open listen streams and the id of the request that opened each. */
+  private readonly listenStreams = new Map<EndableResponse, RequestId | undefined>();
 
   constructor(private readonly deps: ModernEndpointDeps) {
     const { config, build, bus } = deps;
@@ -96,10 +113,11 @@ export class ModernEndpoint {
   async handle(req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> {
     if (isListen(body)) {
       const stream = new EndableResponse(res, this.deps.config.sseStallTimeoutMs);
-      this.listenStreams.add(stream);
+      const listenId = requestIdOf(body);
+      this.listenStreams.set(stream, listenId);
       this.deps.observer.streamOpened('listen');
       const maxMs = this.deps.config.listenStreamMaxMs;
-      const maxAge = maxMs > 0 ? setTimeout(() => stream.end(), maxMs) : undefined;
+      const maxAge = maxMs > 0 ? setTimeout(() => stream.complete(listenId), maxMs) : undefined;
       res.once('close', () => {
         if (maxAge) clearTimeout(maxAge);
         this.listenStreams.delete(stream);
@@ -117,11 +135,11 @@ export class ModernEndpoint {
   }
 
   /**
-   * SIGTERM: listen streams end at once (the client listens again, through the load balancer, on
-   * another replica); requests in flight may finish until the deadline, then are aborted.
+   * SIGTERM: listen streams end at once, gracefully (the client listens again, through the load
+   * balancer, on another replica); requests in flight may finish until the deadline, then are aborted.
    */
   async drain(timeoutMs: number): Promise<void> {
-    for (const stream of [...this.listenStreams]) stream.end();
+    for (const [stream, listenId] of [...this.listenStreams]) stream.complete(listenId);
     const deadline = new Promise<void>((resolve) => setTimeout(resolve, timeoutMs).unref());
     await Promise.race([Promise.allSettled([...this.inFlight]), deadline]);
     await this.handler.close();
