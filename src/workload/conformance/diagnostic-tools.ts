@@ -6,6 +6,9 @@ import { describeElicitation } from './elicitation.js';
 import { answer, askOnce, sampledText } from './input-rounds.js';
 import { textResult } from './results.js';
 
+// Built once per process and shared by every server instance (see reference.ts).
+const REGION_SCHEMA = z.object({ region: z.string().describe('Any region name').meta({ 'x-mcp-header': 'Region' }) });
+
 /**
  * The probes of the 2026-07-28 stateless and header scenarios: a tool that needs a capability the
  * client may not have declared, one that asks for input while its response stream is watched, one
@@ -74,7 +77,7 @@ export function registerDiagnosticTools(server: McpServer, ctx: WorkloadContext)
     {
       title: 'Argument mirrored in a header',
       description: 'Its region argument is mirrored in the Mcp-Param-Region header, which the server checks against the body',
-      inputSchema: z.object({ region: z.string().describe('Any region name').meta({ 'x-mcp-header': 'Region' }) }),
+      inputSchema: REGION_SCHEMA,
     },
     ({ region }) => textResult(`region=${region}`),
   );
