@@ -2,6 +2,7 @@ import { inputRequired, inputResponse, ResourceTemplate } from '@modelcontextpro
 import type { CallToolResult, InputRequest, InputRequiredResult, InputResponseView, McpServer, ServerContext } from '@modelcontextprotocol/server';
 import { z } from 'zod';
 import type { Workload, WorkloadContext } from './types.js';
+import { sharedSchema } from './shared-schema.js';
 
 const text = (value: unknown): CallToolResult => ({
   content: [{ type: 'text', text: typeof value === 'string' ? value : JSON.stringify(value) }],
@@ -30,13 +31,13 @@ const counterKey = (name: string) => `counter:${name}`;
  * holds the schema it is given, so every server instance can share one).
  */
 const SCHEMAS = {
-  none: z.object({}),
-  notify: z.object({ message: z.string().max(10_000), count: z.number().int().min(1).max(1000).default(1) }),
-  progress: z.object({ steps: z.number().int().min(1).max(1000), delayMs: z.number().int().min(0).max(10_000).default(0) }),
-  sample: z.object({ prompt: z.string().max(100_000) }),
-  elicit: z.object({ question: z.string().max(10_000) }),
-  bump: z.object({ name: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/) }),
-  fleetStatus: z.object({ focus: z.string().optional() }),
+  none: sharedSchema(z.object({})),
+  notify: sharedSchema(z.object({ message: z.string().max(10_000), count: z.number().int().min(1).max(1000).default(1) })),
+  progress: sharedSchema(z.object({ steps: z.number().int().min(1).max(1000), delayMs: z.number().int().min(0).max(10_000).default(0) })),
+  sample: sharedSchema(z.object({ prompt: z.string().max(100_000) })),
+  elicit: sharedSchema(z.object({ question: z.string().max(10_000) })),
+  bump: sharedSchema(z.object({ name: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/) })),
+  fleetStatus: sharedSchema(z.object({ focus: z.string().optional() })),
 };
 const COUNTER_TEMPLATE = new ResourceTemplate('counter://{name}', { list: undefined });
 const counterUri = (name: string) => `counter://${name}`;

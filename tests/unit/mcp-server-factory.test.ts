@@ -1,10 +1,12 @@
 import { McpServer } from '@modelcontextprotocol/server';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { z } from 'zod';
 import { NOOP_OBSERVER } from '../../src/observability/observer.js';
 import { bindToMethodAndPrincipal, createKeyRingCodec, ephemeralKey } from '../../src/request-state/key-ring.js';
 import { buildMcpServer, type ServerBuildDeps } from '../../src/server/mcp-server-factory.js';
 import { conformanceWorkload } from '../../src/workload/conformance.js';
 import { referenceWorkload } from '../../src/workload/reference.js';
+import { sharedSchema } from '../../src/workload/shared-schema.js';
 import type { Workload } from '../../src/workload/types.js';
 
 function buildDeps(workload: Workload): ServerBuildDeps {
@@ -64,6 +66,39 @@ describe('buildMcpServer', () => {
           expect(modern.get(name)?.[index], name).toBe(object);
         });
       }
+    });
+  }
+});
+
+describe('sharedSchema', () => {
+  it('converts a schema to JSON Schema once per set of options, frozen, and validates as before', () => {
+    const schema = z.object({ name: z.string().max(3) });
+    const convert = vi.spyOn(schema['~standard'].jsonSchema, 'input');
+    const shared = sharedSchema(schema);
+    const first = shared['~standard'].jsonSchema.input({ target: 'draft-2020-12' });
+    const second = shared['~standard'].jsonSchema.input({ target: 'draft-2020-12' });
+    expect(second).toBe(first);
+    expect(convert).toHaveBeenCalledTimes(1);
+    expect(Object.isFrozen(first)).toBe(true);
+    expect(Object.isFrozen((first as { properties: object }).properties)).toBe(true);
+    expect(shared['~standard'].jsonSchema.input({ target: 'draft-07' })).not.toBe(first);
+    expect(shared.safeParse({ name: 'abc' }).success).toBe(true);
+    expect(shared.safeParse({ name: 'abcd' }).success).toBe(false);
+  });
+
+  for (const workload of [referenceWorkload, conformanceWorkload]) {
+    it(`${workload.name}: server instances share each tool's converted input schema`, () => {
+      const deps = buildDeps(workload);
+      const names: string[] = [];
+      const tool = vi.spyOn(McpServer.prototype, 'registerTool');
+      const first = buildMcpServer('modern', undefined, deps);
+      for (const [name] of tool.mock.calls) names.push(name as string);
+      vi.restoreAllMocks();
+      const second = buildMcpServer('legacy', 'session-a', deps);
+      const withSchema = names.filter((name) => first.toolInputSchemaJson(name)?.properties !== undefined);
+      expect(withSchema.length).toBeGreaterThan(1);
+      // The SDK copies the root of each conversion (`{ type: 'object', ...converted }`): what it converted is shared.
+      for (const name of withSchema) expect(second.toolInputSchemaJson(name)?.properties, name).toBe(first.toolInputSchemaJson(name)?.properties);
     });
   }
 });

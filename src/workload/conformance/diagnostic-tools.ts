@@ -5,9 +5,10 @@ import type { WorkloadContext } from '../types.js';
 import { describeElicitation } from './elicitation.js';
 import { answer, askOnce, sampledText } from './input-rounds.js';
 import { textResult } from './results.js';
+import { sharedSchema } from '../shared-schema.js';
 
 // Built once per process and shared by every server instance (see reference.ts).
-const REGION_SCHEMA = z.object({ region: z.string().describe('Any region name').meta({ 'x-mcp-header': 'Region' }) });
+const REGION_SCHEMA = sharedSchema(z.object({ region: z.string().describe('Any region name').meta({ 'x-mcp-header': 'Region' }) }));
 
 /**
  * The probes of the 2026-07-28 stateless and header scenarios: a tool that needs a capability the

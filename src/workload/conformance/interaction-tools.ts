@@ -5,10 +5,11 @@ import type { WorkloadContext } from '../types.js';
 import { CONTACT_FORM, DEFAULTS_FORM, ENUMS_FORM, describeElicitation, type RequestedSchema } from './elicitation.js';
 import { answer, askOnce, sampledText } from './input-rounds.js';
 import { textResult } from './results.js';
+import { sharedSchema } from '../shared-schema.js';
 
 // Built once per process and shared by every server instance (see reference.ts).
-const SAMPLING_SCHEMA = z.object({ prompt: z.string().describe('The prompt to send to the LLM') });
-const ELICITATION_SCHEMA = z.object({ message: z.string().describe('The message to show the user') });
+const SAMPLING_SCHEMA = sharedSchema(z.object({ prompt: z.string().describe('The prompt to send to the LLM') }));
+const ELICITATION_SCHEMA = sharedSchema(z.object({ message: z.string().describe('The message to show the user') }));
 
 function elicitOnce(ctx: WorkloadContext, request: ServerContext, tool: string, message: string, requestedSchema: RequestedSchema, label: string) {
   return askOnce(ctx, request, tool, inputRequired.elicit({ message, requestedSchema }), (retry) => {

@@ -2,13 +2,14 @@ import { completable } from "@modelcontextprotocol/server";
 import type { McpServer } from "@modelcontextprotocol/server";
 import { z } from 'zod';
 import { ARG1_SUGGESTIONS, RED_PIXEL_PNG_BASE64, TEXTS, completeFrom } from './fixtures.js';
+import { sharedSchema } from '../shared-schema.js';
 
 // Built once per process and shared by every server instance (see reference.ts).
-const ARGUMENTS_SCHEMA = z.object({
+const ARGUMENTS_SCHEMA = sharedSchema(z.object({
   arg1: completable(z.string().describe('First test argument'), (value) => completeFrom(ARG1_SUGGESTIONS, value)),
   arg2: z.string().describe('Second test argument'),
-});
-const EMBEDDED_RESOURCE_SCHEMA = z.object({ resourceUri: z.string().describe('URI of the resource to embed') });
+}));
+const EMBEDDED_RESOURCE_SCHEMA = sharedSchema(z.object({ resourceUri: z.string().describe('URI of the resource to embed') }));
 
 /**
  * Prompts without arguments, with arguments (arg1 offers completions, which also gives the server
