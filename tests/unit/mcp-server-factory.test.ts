@@ -1,4 +1,4 @@
-import { McpServer } from '@modelcontextprotocol/server';
+import { createMcpHandler, McpServer, type McpHttpHandler } from '@modelcontextprotocol/server';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
 import { NOOP_OBSERVER } from '../../src/observability/observer.js';
@@ -101,4 +101,58 @@ describe('sharedSchema', () => {
       for (const name of withSchema) expect(second.toolInputSchemaJson(name)?.properties, name).toBe(first.toolInputSchemaJson(name)?.properties);
     });
   }
+});
+
+describe('modern requests: one server instance each, nothing carried between them', () => {
+  const SAMPLE_ANSWER = (text: string) => ({ role: 'assistant', content: { type: 'text', text }, model: 'unit-model' });
+  const authOf = (sub: string) => ({ token: `token-${sub}`, clientId: 'unit-client', scopes: [], extra: { iss: 'https://issuer.test', sub } });
+
+  function modernHandler() {
+    const deps = buildDeps(referenceWorkload);
+    return createMcpHandler(() => buildMcpServer('modern', undefined, deps), { legacy: 'reject' });
+  }
+
+  async function post(handler: McpHttpHandler, sub: string | undefined, params: Record<string, unknown>, capabilities?: Record<string, unknown>) {
+    const meta: Record<string, unknown> = {
+      'io.modelcontextprotocol/protocolVersion': '2026-07-28',
+      'io.modelcontextprotocol/clientInfo': { name: `client-${sub ?? 'anonymous'}`, version: '1' },
+    };
+    if (capabilities !== undefined) meta['io.modelcontextprotocol/clientCapabilities'] = capabilities;
+    const request = new Request('http://localhost/mcp', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-protocol-version': '2026-07-28', 'mcp-method': 'tools/call', 'mcp-name': String(params.name) },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { ...params, _meta: meta } }),
+    });
+    const response = await handler.fetch(request, sub === undefined ? undefined : { authInfo: authOf(sub) });
+    return (await response.json()) as { result?: Record<string, unknown> & { content?: { text: string }[] }; error?: { code: number; message: string } };
+  }
+
+  it('keeps each concurrent caller to its own requestState and its own answer', async () => {
+    const handler = modernHandler();
+    const sample = (sub: string, extra: Record<string, unknown> = {}) => post(handler, sub, { name: 'sample', arguments: { prompt: `from ${sub}` }, ...extra }, { sampling: {} });
+    const [a, b] = await Promise.all([sample('alice'), sample('bob')]);
+    expect(a.result).toMatchObject({ resultType: 'input_required', inputRequests: { sample: { params: { messages: [{ content: { text: 'from alice' } }] } } } });
+    expect(b.result).toMatchObject({ resultType: 'input_required', inputRequests: { sample: { params: { messages: [{ content: { text: 'from bob' } }] } } } });
+    const [aRetry, bRetry, aWithBobsState] = await Promise.all([
+      sample('alice', { inputResponses: { sample: SAMPLE_ANSWER('for alice') }, requestState: a.result?.requestState }),
+      sample('bob', { inputResponses: { sample: SAMPLE_ANSWER('for bob') }, requestState: b.result?.requestState }),
+      sample('alice', { inputResponses: { sample: SAMPLE_ANSWER('stolen') }, requestState: b.result?.requestState }),
+    ]);
+    expect(JSON.parse(aRetry.result?.content?.[0]?.text ?? '{}')).toMatchObject({ answer: 'for alice' });
+    expect(JSON.parse(bRetry.result?.content?.[0]?.text ?? '{}')).toMatchObject({ answer: 'for bob' });
+    expect(aWithBobsState.error).toMatchObject({ code: -32602, message: 'Invalid or expired requestState' });
+    await handler.close();
+  });
+
+  it("never lends one request's client capabilities to the next", async () => {
+    const handler = modernHandler();
+    const sample = (capabilities?: Record<string, unknown>) => post(handler, undefined, { name: 'sample', arguments: { prompt: 'p' } }, capabilities);
+    const [withSampling, without] = await Promise.all([sample({ sampling: {} }), sample({})]);
+    expect(withSampling.result).toMatchObject({ resultType: 'input_required' });
+    expect(without.error).toMatchObject({ code: -32021, data: { requiredCapabilities: { sampling: {} } } });
+    // The same again, one after the other.
+    expect((await sample({ sampling: {} })).result).toMatchObject({ resultType: 'input_required' });
+    expect((await sample({})).error).toMatchObject({ code: -32021 });
+    await handler.close();
+  });
 });
