@@ -2,6 +2,7 @@ import { inputRequired, inputResponse, ResourceTemplate } from '@modelcontextpro
 import type { CallToolResult, InputRequest, InputRequiredResult, InputResponseView, McpServer, ServerContext } from '@modelcontextprotocol/server';
 import { z } from 'zod';
 import type { Workload, WorkloadContext } from './types.js';
+import { sharedSchema } from './shared-schema.js';
 
 const text = (value: unknown): CallToolResult => ({
   content: [{ type: 'text', text: typeof value === 'string' ? value : JSON.stringify(value) }],
@@ -23,12 +24,28 @@ function answerTo(request: ServerContext, tool: string): InputResponseView {
   return inputResponse(request.mcpReq.inputResponses, tool);
 }
 const counterKey = (name: string) => `counter:${name}`;
+
+/**
+ * The tools' and prompts' argument schemas, built once per process: `register` runs for every
+ * session and every modern request, and a zod schema is costly to build and to keep (the SDK
+ * holds the schema it is given, so every server instance can share one).
+ */
+const SCHEMAS = {
+  none: sharedSchema(z.object({})),
+  notify: sharedSchema(z.object({ message: z.string().max(10_000), count: z.number().int().min(1).max(1000).default(1) })),
+  progress: sharedSchema(z.object({ steps: z.number().int().min(1).max(1000), delayMs: z.number().int().min(0).max(10_000).default(0) })),
+  sample: sharedSchema(z.object({ prompt: z.string().max(100_000) })),
+  elicit: sharedSchema(z.object({ question: z.string().max(10_000) })),
+  bump: sharedSchema(z.object({ name: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/) })),
+  fleetStatus: sharedSchema(z.object({ focus: z.string().optional() })),
+};
+const COUNTER_TEMPLATE = new ResourceTemplate('counter://{name}', { list: undefined });
 const counterUri = (name: string) => `counter://${name}`;
 
 function registerTools(server: McpServer, ctx: WorkloadContext): void {
   server.registerTool(
     'whoami',
-    { description: 'Names the replica that served this call and the session it belongs to.', inputSchema: z.object({}) },
+    { description: 'Names the replica that served this call and the session it belongs to.', inputSchema: SCHEMAS.none },
     async () => text({ replica: ctx.replicaName, sessionId: ctx.sessionId ?? null }),
   );
 
@@ -37,7 +54,7 @@ function registerTools(server: McpServer, ctx: WorkloadContext): void {
     {
       description:
         "Sends `count` logging notifications: to a legacy session's standalone GET stream (wherever it is held), or on a modern request's own stream (at the request's log level).",
-      inputSchema: z.object({ message: z.string().max(10_000), count: z.number().int().min(1).max(1000).default(1) }),
+      inputSchema: SCHEMAS.notify,
     },
     async ({ message, count }, request) => {
       for (let index = 0; index < count; index++) {
@@ -53,7 +70,7 @@ function registerTools(server: McpServer, ctx: WorkloadContext): void {
     'progress',
     {
       description: "Reports `steps` progress notifications on the request's own stream, then returns.",
-      inputSchema: z.object({ steps: z.number().int().min(1).max(1000), delayMs: z.number().int().min(0).max(10_000).default(0) }),
+      inputSchema: SCHEMAS.progress,
     },
     async ({ steps, delayMs }, request) => {
       const progressToken = request.mcpReq._meta?.progressToken;
@@ -73,7 +90,7 @@ function registerTools(server: McpServer, ctx: WorkloadContext): void {
 
   server.registerTool(
     'sample',
-    { description: 'Asks the client to sample an LLM with `prompt` and returns its answer.', inputSchema: z.object({ prompt: z.string().max(100_000) }) },
+    { description: 'Asks the client to sample an LLM with `prompt` and returns its answer.', inputSchema: SCHEMAS.sample },
     async ({ prompt }, request): Promise<CallToolResult | InputRequiredResult> => {
       const view = answerTo(request, 'sample');
       if (view.kind !== 'sampling') {
@@ -87,7 +104,7 @@ function registerTools(server: McpServer, ctx: WorkloadContext): void {
 
   server.registerTool(
     'elicit',
-    { description: 'Asks the user `question` through the client (elicitation) and returns the reply.', inputSchema: z.object({ question: z.string().max(10_000) }) },
+    { description: 'Asks the user `question` through the client (elicitation) and returns the reply.', inputSchema: SCHEMAS.elicit },
     async ({ question }, request): Promise<CallToolResult | InputRequiredResult> => {
       const view = answerTo(request, 'elicit');
       if (view.kind !== 'elicit') {
@@ -107,7 +124,7 @@ function registerTools(server: McpServer, ctx: WorkloadContext): void {
 
   server.registerTool(
     'roots',
-    { description: "Lists the client's roots (a roots/list request to the client).", inputSchema: z.object({}) },
+    { description: "Lists the client's roots (a roots/list request to the client).", inputSchema: SCHEMAS.none },
     async (_args, request): Promise<CallToolResult | InputRequiredResult> => {
       const view = answerTo(request, 'roots');
       if (view.kind !== 'roots') return ask(ctx, request, 'roots', inputRequired.listRoots());
@@ -119,7 +136,7 @@ function registerTools(server: McpServer, ctx: WorkloadContext): void {
     'bump',
     {
       description: 'Increments the fleet-wide counter `counter://{name}` and notifies every session subscribed to it.',
-      inputSchema: z.object({ name: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/) }),
+      inputSchema: SCHEMAS.bump,
     },
     async ({ name }) => {
       const value = await ctx.shared.increment(counterKey(name));
@@ -132,7 +149,7 @@ function registerTools(server: McpServer, ctx: WorkloadContext): void {
 function registerResources(server: McpServer, ctx: WorkloadContext): void {
   server.registerResource(
     'counter',
-    new ResourceTemplate('counter://{name}', { list: undefined }),
+    COUNTER_TEMPLATE,
     { description: 'A fleet-wide counter, incremented by the bump tool.', mimeType: 'application/json' },
     async (uri, { name }) => {
       const counter = String(name);
@@ -145,7 +162,7 @@ function registerResources(server: McpServer, ctx: WorkloadContext): void {
 function registerPrompts(server: McpServer): void {
   server.registerPrompt(
     'fleet-status',
-    { description: 'Asks the model to summarise which replicas served a session.', argsSchema: z.object({ focus: z.string().optional() }) },
+    { description: 'Asks the model to summarise which replicas served a session.', argsSchema: SCHEMAS.fleetStatus },
     ({ focus }) => ({
       messages: [
         {

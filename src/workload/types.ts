@@ -43,7 +43,9 @@ export interface WorkloadContext {
  * rebuilds the session from the store) and once per modern request. It must only register handlers
  * and keep no per-process state of its own: anything a later request must see goes through
  * `ctx.shared`, and what a multi round-trip request must remember between rounds goes in its sealed
- * `requestState`.
+ * `requestState`. Since it runs that often, what does not depend on `ctx` belongs at module level:
+ * argument schemas (wrapped in `sharedSchema`, so their JSON Schema is converted once) and
+ * resource templates, which the SDK only reads, are built once and shared by every instance.
  */
 export interface Workload {
   name: string;

@@ -5,6 +5,10 @@ import type { WorkloadContext } from '../types.js';
 import { describeElicitation } from './elicitation.js';
 import { answer, askOnce, sampledText } from './input-rounds.js';
 import { textResult } from './results.js';
+import { sharedSchema } from '../shared-schema.js';
+
+// Built once per process and shared by every server instance (see reference.ts).
+const REGION_SCHEMA = sharedSchema(z.object({ region: z.string().describe('Any region name').meta({ 'x-mcp-header': 'Region' }) }));
 
 /**
  * The probes of the 2026-07-28 stateless and header scenarios: a tool that needs a capability the
@@ -74,7 +78,7 @@ export function registerDiagnosticTools(server: McpServer, ctx: WorkloadContext)
     {
       title: 'Argument mirrored in a header',
       description: 'Its region argument is mirrored in the Mcp-Param-Region header, which the server checks against the body',
-      inputSchema: z.object({ region: z.string().describe('Any region name').meta({ 'x-mcp-header': 'Region' }) }),
+      inputSchema: REGION_SCHEMA,
     },
     ({ region }) => textResult(`region=${region}`),
   );

@@ -5,6 +5,11 @@ import type { WorkloadContext } from '../types.js';
 import { CONTACT_FORM, DEFAULTS_FORM, ENUMS_FORM, describeElicitation, type RequestedSchema } from './elicitation.js';
 import { answer, askOnce, sampledText } from './input-rounds.js';
 import { textResult } from './results.js';
+import { sharedSchema } from '../shared-schema.js';
+
+// Built once per process and shared by every server instance (see reference.ts).
+const SAMPLING_SCHEMA = sharedSchema(z.object({ prompt: z.string().describe('The prompt to send to the LLM') }));
+const ELICITATION_SCHEMA = sharedSchema(z.object({ message: z.string().describe('The message to show the user') }));
 
 function elicitOnce(ctx: WorkloadContext, request: ServerContext, tool: string, message: string, requestedSchema: RequestedSchema, label: string) {
   return askOnce(ctx, request, tool, inputRequired.elicit({ message, requestedSchema }), (retry) => {
@@ -20,7 +25,7 @@ export function registerInteractionTools(server: McpServer, ctx: WorkloadContext
     {
       title: 'Sampling',
       description: 'Asks the client to sample an LLM completion for the prompt (sampling/createMessage)',
-      inputSchema: z.object({ prompt: z.string().describe('The prompt to send to the LLM') }),
+      inputSchema: SAMPLING_SCHEMA,
     },
     ({ prompt }, request) =>
       askOnce(
@@ -40,7 +45,7 @@ export function registerInteractionTools(server: McpServer, ctx: WorkloadContext
     {
       title: 'Elicitation',
       description: 'Asks the user for a username and email address (elicitation/create)',
-      inputSchema: z.object({ message: z.string().describe('The message to show the user') }),
+      inputSchema: ELICITATION_SCHEMA,
     },
     ({ message }, request) => elicitOnce(ctx, request, 'test_elicitation', message, CONTACT_FORM, 'User response'),
   );

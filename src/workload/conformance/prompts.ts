@@ -2,6 +2,14 @@ import { completable } from "@modelcontextprotocol/server";
 import type { McpServer } from "@modelcontextprotocol/server";
 import { z } from 'zod';
 import { ARG1_SUGGESTIONS, RED_PIXEL_PNG_BASE64, TEXTS, completeFrom } from './fixtures.js';
+import { sharedSchema } from '../shared-schema.js';
+
+// Built once per process and shared by every server instance (see reference.ts).
+const ARGUMENTS_SCHEMA = sharedSchema(z.object({
+  arg1: completable(z.string().describe('First test argument'), (value) => completeFrom(ARG1_SUGGESTIONS, value)),
+  arg2: z.string().describe('Second test argument'),
+}));
+const EMBEDDED_RESOURCE_SCHEMA = sharedSchema(z.object({ resourceUri: z.string().describe('URI of the resource to embed') }));
 
 /**
  * Prompts without arguments, with arguments (arg1 offers completions, which also gives the server
@@ -19,10 +27,7 @@ export function registerConformancePrompts(server: McpServer): void {
     {
       title: 'Prompt with arguments',
       description: 'A prompt that puts its two arguments into the message',
-      argsSchema: z.object({
-              arg1: completable(z.string().describe('First test argument'), (value) => completeFrom(ARG1_SUGGESTIONS, value)),
-              arg2: z.string().describe('Second test argument'),
-            }),
+      argsSchema: ARGUMENTS_SCHEMA,
     },
     ({ arg1, arg2 }) => ({
       messages: [
@@ -36,7 +41,7 @@ export function registerConformancePrompts(server: McpServer): void {
     {
       title: 'Prompt with embedded resource',
       description: 'A prompt that embeds the resource named by resourceUri',
-      argsSchema: z.object({ resourceUri: z.string().describe('URI of the resource to embed') }),
+      argsSchema: EMBEDDED_RESOURCE_SCHEMA,
     },
     ({ resourceUri }) => ({
       messages: [

@@ -15,6 +15,12 @@ export function watchedResourceText(version: number): string {
   return `Watched resource content, version ${version}`;
 }
 
+// Parsed once per process and shared by every server instance (see reference.ts).
+const DATA_TEMPLATE = new ResourceTemplate(URIS.template, {
+  list: undefined,
+  complete: { id: (value) => completeFrom(TEMPLATE_ID_SUGGESTIONS, value) },
+});
+
 /**
  * Static resources, one templated resource, and the resource that subscription tests watch. The
  * watched resource's version lives in shared state, so every replica serves the same content.
@@ -51,10 +57,7 @@ export function registerConformanceResources(server: McpServer, ctx: WorkloadCon
 
   server.registerResource(
     'template-data',
-    new ResourceTemplate(URIS.template, {
-      list: undefined,
-      complete: { id: (value) => completeFrom(TEMPLATE_ID_SUGGESTIONS, value) },
-    }),
+    DATA_TEMPLATE,
     {
       title: 'Templated data',
       description: 'JSON data for the id in the URI (test://template/{id}/data)',
