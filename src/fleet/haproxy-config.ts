@@ -36,6 +36,14 @@ export function leavesRotationWithinMs(checkIntervalMs = DEFAULT_CHECK_INTERVAL_
  *   each small event back until more data or its ~200 ms timer: every notification then reaches
  *   the client about 200 ms late. SSE events are small, rare and urgent, so the coalescing only
  *   costs latency here;
+ * - `option http-buffer-request` waits for the request body (all of it, or a buffer's worth) before
+ *   choosing a replica, and so answers `Expect: 100-continue` itself and removes the header: no
+ *   replica sends an interim 100 response. Through HAProxy 2.6, a large final response after a
+ *   replica's 100 Continue is now and then ended early (a clean last chunk after the first
+ *   buffer, about 15 KB), so the client takes a truncated answer for a whole one. It also keeps a
+ *   client that announces a body and sends it slowly at the balancer (`timeout http-request`)
+ *   instead of on a replica. A replica that answers before it has read a body (a refused Origin,
+ *   a 413) still gets the rest of it streamed, and reads it to its end before closing;
  * - `/readyz` health checks at a short interval take a killed or draining replica out of rotation
  *   quickly, and `retries` with `option redispatch` send a request whose connection to a dead
  *   replica failed to another one (the request was never delivered, so this is safe for POSTs).
@@ -54,6 +62,7 @@ export function renderHaproxyConfig(options: HaproxyConfigOptions): string {
     '  mode http',
     '  option http-server-close',
     '  option http-no-delay',
+    '  option http-buffer-request',
     '  option redispatch 1',
     '  retries 3',
     '  timeout connect 2s',

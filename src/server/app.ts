@@ -3,7 +3,7 @@ import type { ResourceServer } from '../auth/resource-server.js';
 import type { FleetConfig } from '../config.js';
 import type { FleetObserver, StoreKind } from '../observability/observer.js';
 import { newRequestCost, withRequestCost } from '../redis/request-cost.js';
-import { checkOrigin, isValidHost, toOriginForm } from './http-guards.js';
+import { checkOrigin, declaredBodyLength, discardBoundsOf, holdEarlyAnswer, isValidHost, toOriginForm } from './http-guards.js';
 import { ErrorCode, sendJsonRpcError } from './jsonrpc.js';
 import { eraOf } from './era.js';
 import { MAX_JSON_DEPTH, parseJsonBody, TOO_DEEP } from './json-body.js';
@@ -30,6 +30,14 @@ export function createApp({ config, legacy, modern, auth, observer, storeKind, n
   const app = express();
   app.disable('x-powered-by');
   app.disable('etag');
+
+  const discardBounds = discardBoundsOf(config);
+  // Every answer given before the body is read (below: Host, Origin, the token, the size, the
+  // path) reaches the client whole: the rest of the body is read and dropped before the close.
+  app.use((req, res, next) => {
+    holdEarlyAnswer(req, res, discardBounds);
+    next();
+  });
 
   app.use((_req, res, next) => {
     if (config.replicaHeader) res.setHeader('X-MCP-Replica', config.replicaName);
@@ -61,7 +69,14 @@ export function createApp({ config, legacy, modern, auth, observer, storeKind, n
   if (auth) app.all(config.mcpPath, auth.authenticate);
 
   const readBody = express.raw({ type: () => true, limit: config.maxBodyBytes });
-  app.all(config.mcpPath, (req, res, next) => (req.method === 'POST' ? readBody(req, res, next) : next()));
+  const tooLarge = (res: Response) => sendJsonRpcError(res, 413, ErrorCode.ServerError, `Payload Too Large: the body exceeds ${config.maxBodyBytes} bytes`);
+  app.all(config.mcpPath, (req, res, next) => {
+    if (req.method !== 'POST') return next();
+    // Refused unread (the body parser would read all of it first, however long), then read and
+    // dropped only within the discard bounds.
+    if ((declaredBodyLength(req) ?? 0) > config.maxBodyBytes) return tooLarge(res);
+    readBody(req, res, next);
+  });
 
   app.all(config.mcpPath, (req, res) => {
     const cost = newRequestCost();
@@ -95,7 +110,7 @@ export function createApp({ config, legacy, modern, auth, observer, storeKind, n
 
   app.use((error: { type?: string; status?: number } & Error, _req: Request, res: Response, _next: NextFunction) => {
     if (error.type === 'entity.too.large') {
-      sendJsonRpcError(res, 413, ErrorCode.ServerError, `Payload Too Large: the body exceeds ${config.maxBodyBytes} bytes`);
+      tooLarge(res);
     } else if (error.type === 'encoding.unsupported' || error.type === 'charset.unsupported') {
       sendJsonRpcError(res, 415, ErrorCode.ServerError, `Unsupported Media Type: ${error.message}`);
     } else if (error.type === 'request.aborted') {

@@ -1,5 +1,6 @@
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type express from 'express';
 import type { FleetConfig } from '../config.js';
 import { log } from '../log.js';
@@ -9,6 +10,7 @@ import type { StreamManager } from '../streams/stream-manager.js';
 import type { Workload } from '../workload/types.js';
 import { createApp } from './app.js';
 import { createBackends } from './backends.js';
+import { discardAfterAnswer, discardBoundsOf, holdEarlyAnswer, releaseEarlyAnswer } from './http-guards.js';
 import { ErrorCode, sendJsonRpcError } from './jsonrpc.js';
 import { McpEndpoint } from './legacy/session-endpoint.js';
 import { PendingClientRequests } from './legacy/pending-client-requests.js';
@@ -93,12 +95,23 @@ export async function createFleetServer({ config, workload, observer = NOOP_OBSE
   // Node checks requestTimeout only when it is at least headersTimeout.
   server.headersTimeout = Math.min(30_000, config.bodyReadTimeoutMs);
   server.keepAliveTimeout = 65_000;
+  const discardBounds = discardBoundsOf(config);
+  // Connections answered by the handler below, still read (and what arrives dropped) before the close.
+  const answered = new WeakSet<Duplex>();
   // Requests Node's HTTP parser rejects (a newline inside a header, oversized headers) still get a
   // JSON-RPC error body, and never take the process down.
-  server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
+    // The parser keeps failing on what follows the refused request: those bytes are being dropped.
+    if (answered.has(socket)) return;
     // As Node's own handler does: nothing is written where a response has begun on this connection
     // (bytes after a request that Node cannot parse), which another answer would corrupt.
     const current = (socket as { _httpMessage?: http.ServerResponse | null })._httpMessage;
+    // An answer given before its body was read, whose end waited for the rest of the body: that
+    // body is over or cannot be read further (the parser failed after or inside it): it ends now.
+    if (current && releaseEarlyAnswer(current)) {
+      answered.add(socket);
+      return;
+    }
     if (!socket.writable || current?.headersSent) return socket.destroy();
     const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
     const reason = status === 408 ? 'Request Timeout: the request was not received in time' : `Bad Request: malformed HTTP request (${error.code ?? 'parse error'})`;
@@ -106,9 +119,12 @@ export async function createFleetServer({ config, workload, observer = NOOP_OBSE
     socket.end(
       `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
     );
+    answered.add(socket);
+    discardAfterAnswer(socket as Socket, discardBounds);
   });
   // Node's own answer to an Expect other than 100-continue is a 417 without a body.
-  server.on('checkExpectation', (_req, res: http.ServerResponse) => {
+  server.on('checkExpectation', (req: http.IncomingMessage, res: http.ServerResponse) => {
+    holdEarlyAnswer(req, res, discardBounds);
     if (config.replicaHeader) res.setHeader('X-MCP-Replica', config.replicaName);
     sendJsonRpcError(res, 417, ErrorCode.ServerError, 'Expectation Failed: the only expectation supported is 100-continue');
   });

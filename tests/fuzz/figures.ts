@@ -19,8 +19,8 @@ export interface Figures {
   /** Streams the test closed itself: open streams (GET, listen) and POST streams waiting for this client's answer. */
   closedByTest: Record<string, number>;
   refusedByBalancer: number;
-  /** Answers to large requests lost to a reset (the known defect LOST_EARLY_ANSWER): counted, not failed on. */
-  lostEarlyAnswers: number;
+  /** HAProxy's own refusals of a malformed chunked body lost to its reset (see lostBalancerRefusal): counted, not failed on. */
+  lostBalancerRefusals: number;
   slowestAnswerMs: number;
   /** What the fleet handed out that later cases could send back (sessions, event ids, requestStates, server request ids). */
   learned: Record<string, number>;
@@ -51,7 +51,7 @@ export function newFigures(seed: number): Figures {
     via: {},
     closedByTest: {},
     refusedByBalancer: 0,
-    lostEarlyAnswers: 0,
+    lostBalancerRefusals: 0,
     slowestAnswerMs: 0,
     learned: {},
     violations: Object.fromEntries(VIOLATION_KINDS.map((k) => [k, 0])) as Record<ViolationKind, number>,
@@ -94,7 +94,7 @@ export function summary(figures: Figures): string {
     `fuzz seed ${figures.seed}: ${figures.cases} cases in ${figures.runs} runs, ${(figures.durationMs / 1000).toFixed(1)} s (replay: FUZZ_SEED=${figures.seed})`,
     `  families ${JSON.stringify(figures.byFamily)}; via ${JSON.stringify(figures.via)}`,
     `  statuses ${JSON.stringify(figures.byStatus)}`,
-    `  closed by the test ${JSON.stringify(figures.closedByTest)}; refused by the balancer ${figures.refusedByBalancer}; early answers lost to a reset ${figures.lostEarlyAnswers}; slowest answer ${figures.slowestAnswerMs.toFixed(0)} ms`,
+    `  closed by the test ${JSON.stringify(figures.closedByTest)}; refused by the balancer ${figures.refusedByBalancer} (lost to its reset ${figures.lostBalancerRefusals}); slowest answer ${figures.slowestAnswerMs.toFixed(0)} ms`,
     `  handed out and sent back ${JSON.stringify(figures.learned)}`,
     `  violations ${JSON.stringify(figures.violations)}`,
     `  redis: ${redis.keys} keys, ${redis.keysWithoutTtl.length} without TTL, ${redis.foreignKeys.length} foreign keys, ${redis.foreignChannels.length} foreign channels, ${redis.channelsPublished} publishes seen`,

@@ -2,21 +2,19 @@ import type { Outcome } from './exchange.js';
 
 export type ViolationKind = '5xx' | 'hang' | 'bodiless-error' | 'malformed-answer' | 'no-answer' | 'foreign-key-or-channel' | 'bystander-error' | 'replica-down';
 
-/**
- * Known, counted but not failed on until fixed: the answer to a request with a large body lost or
- * cut short by a connection reset. A replica that answers before it has read the body (no Host, a
- * refused Origin, an Expect it does not know, a body over MAX_BODY_BYTES, a request Node's parser
- * refuses) closes the connection with the body unread, and the reset destroys the answer in flight
- * (about 1% of such answers at 64 KB through the balancer, 10-40% at 1-3 MB); through the balancer,
- * a large 4xx to a request with `Expect: 100-continue` is sometimes cut short as well. Small bodies
- * are read whole by the kernel first and never lose their answer.
- */
-export const LOST_EARLY_ANSWER = 'lost-early-answer';
-const EARLY_ANSWER_SAFE_BYTES = 16 * 1024;
-
 export interface Violation {
   kind: ViolationKind;
   detail: string;
+}
+
+/**
+ * A request whose chunked body the balancer cannot parse is refused by HAProxy itself, before any
+ * replica sees it; HAProxy closes at once with the rest of the body unread, so its own 400 page is
+ * now and then lost to the reset (no-answer). No replica can change that: such a loss is counted
+ * (figures.lostBalancerRefusals), not failed on. Every other lost answer is a violation.
+ */
+export function lostBalancerRefusal(target: 'balancer' | { replica: number }, framing: string, outcome: Outcome): boolean {
+  return target === 'balancer' && framing === 'chunked-bad' && outcome.status === undefined && outcome.failure !== undefined;
 }
 
 /** HAProxy's own error page: a request the balancer refused never reached a replica. */
@@ -38,11 +36,10 @@ export function isJsonRpcError(message: unknown): boolean {
  * limit, without a 5xx; an error (4xx) carries a JSON-RPC error body (a HEAD answer has no body by
  * definition, and the balancer's own refusals are its business); a JSON or SSE body parses.
  */
-export function judgeAnswer(method: string, requestBodyBytes: number, outcome: Outcome): Violation[] | typeof LOST_EARLY_ANSWER {
+export function judgeAnswer(method: string, outcome: Outcome): Violation[] {
   const found: Violation[] = [];
   const status = outcome.status;
   if (outcome.timedOut) found.push({ kind: 'hang', detail: `no ${outcome.timedOut === 'head' ? 'response' : 'end of the response body'} within the limit` });
-  if ((outcome.failure !== undefined || outcome.cut) && requestBodyBytes > EARLY_ANSWER_SAFE_BYTES) return LOST_EARLY_ANSWER;
   if (outcome.failure !== undefined) found.push({ kind: 'no-answer', detail: outcome.failure });
   if (status === undefined) return found;
   if (outcome.cut) found.push({ kind: 'malformed-answer', detail: `${status} cut short after ${outcome.body.length} characters` });

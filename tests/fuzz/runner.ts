@@ -4,7 +4,7 @@ import { describeRequest, resolveCase, type FuzzCase } from './case.js';
 import { exchange, needsSocket, type Endpoint } from './exchange.js';
 import { count, type Figures } from './figures.js';
 import type { Pools } from './pools.js';
-import { judgeAnswer, LOST_EARLY_ANSWER, refusedByBalancer, type Violation } from './properties.js';
+import { judgeAnswer, lostBalancerRefusal, refusedByBalancer, type Violation } from './properties.js';
 import type { RedisWatch } from './redis-watch.js';
 
 const EXAMPLES_PER_KIND = 3;
@@ -46,9 +46,9 @@ export class CaseRunner {
     if (outcome.closedByTest) count(figures.closedByTest, outcome.closedByTest);
     if (refusedByBalancer(outcome)) figures.refusedByBalancer++;
     if (!outcome.timedOut) figures.slowestAnswerMs = Math.max(figures.slowestAnswerMs, outcome.elapsedMs);
-    const judged = judgeAnswer(wire.method, wire.body?.length ?? 0, outcome);
-    if (judged === LOST_EARLY_ANSWER) figures.lostEarlyAnswers++;
-    return { found: judged === LOST_EARLY_ANSWER ? [] : judged, text: describeRequest(c, wire, outcome.via) };
+    const lost = lostBalancerRefusal(c.target, c.framing, outcome);
+    if (lost) figures.lostBalancerRefusals++;
+    return { found: lost ? [] : judgeAnswer(wire.method, outcome), text: describeRequest(c, wire, outcome.via) };
   }
 
   /** What happened on the fleet's side during the run, whichever of its cases caused it. */
