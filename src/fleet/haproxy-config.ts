@@ -27,8 +27,9 @@ export function leavesRotationWithinMs(checkIntervalMs = DEFAULT_CHECK_INTERVAL_
  * An HAProxy configuration that balances every HTTP request round-robin over the replicas, with no
  * affinity, and leaves SSE answers alone:
  *
- * - `option http-server-close` closes the server side after each response, so the next request of
- *   a keep-alive client connection is balanced again instead of following its predecessor;
+ * - every request is balanced on its own (round robin, no `prefer-last-server`), even the next
+ *   request of a keep-alive client connection; the connections to the replicas stay open and are
+ *   shared between requests (`http-reuse safe`), so a request costs neither side a TCP handshake;
  * - no compression, no response buffering (HAProxy forwards data as it arrives), and hour-long
  *   client, server and tunnel timeouts, so long-lived GET streams stay open;
  * - `option http-no-delay` sends each chunk of a response the moment it arrives. Without it HAProxy
@@ -60,7 +61,8 @@ export function renderHaproxyConfig(options: HaproxyConfigOptions): string {
     '',
     'defaults',
     '  mode http',
-    '  option http-server-close',
+    '  option http-keep-alive',
+    '  http-reuse safe',
     '  option http-no-delay',
     '  option http-buffer-request',
     '  option redispatch 1',

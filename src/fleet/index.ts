@@ -48,6 +48,8 @@ export interface Fleet {
   lbConfigFile: string;
   /** Each replica's state in the load balancer's health checks (UP, DOWN, ...). */
   rotation(): Promise<Record<string, RotationState>>;
+  /** Connections the load balancer opened to the replicas so far, and requests it sent on one it kept open. */
+  backendConnections(): Promise<{ opened: number; reused: number }>;
   /** Stops the load balancer, the replicas (SIGTERM, drain) and the Redis it started; resolves when all have exited. */
   stop(): Promise<void>;
 }
@@ -171,6 +173,7 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
       logDir,
       lbConfigFile: started.configFile,
       rotation: () => started.rotation(),
+      backendConnections: () => started.backendConnections(),
       stop,
     };
   } catch (error) {

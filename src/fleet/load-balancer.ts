@@ -95,19 +95,36 @@ export class LoadBalancer {
 
   /** Each replica's state in the load balancer (from `show stat` on the runtime socket). */
   async rotation(): Promise<Record<string, RotationState>> {
+    const states: Record<string, RotationState> = {};
+    for (const [name, field] of await this.serverStats()) states[name] = (field('status') ?? '').split(' ')[0] ?? '';
+    return states;
+  }
+
+  /** Connections the load balancer opened to the replicas, and requests it sent on one it already had. */
+  async backendConnections(): Promise<{ opened: number; reused: number }> {
+    let opened = 0;
+    let reused = 0;
+    for (const [, field] of await this.serverStats()) {
+      opened += Number(field('connect') ?? 0);
+      reused += Number(field('reuse') ?? 0);
+    }
+    return { opened, reused };
+  }
+
+  /** The `show stat` rows of the replicas, by server name. */
+  private async serverStats(): Promise<Array<[string, (column: string) => string | undefined]>> {
     const csv = await this.command('show stat');
     const lines = csv.split('\n').filter((line) => line !== '');
     const header = (lines[0] ?? '').replace(/^# /, '').split(',');
-    const col = (name: string) => header.indexOf(name);
-    const states: Record<string, RotationState> = {};
+    const rows: Array<[string, (column: string) => string | undefined]> = [];
     for (const line of lines.slice(1)) {
       const fields = line.split(',');
-      if (fields[col('pxname')] !== 'replicas') continue;
-      const name = fields[col('svname')];
-      if (name === undefined || name === 'BACKEND' || name === 'FRONTEND') continue;
-      states[name] = (fields[col('status')] ?? '').split(' ')[0] ?? '';
+      const field = (column: string) => fields[header.indexOf(column)];
+      const name = field('svname');
+      if (field('pxname') !== 'replicas' || name === undefined || name === 'BACKEND' || name === 'FRONTEND') continue;
+      rows.push([name, field]);
     }
-    return states;
+    return rows;
   }
 
   /** Waits until the health checks report `server` as `state` (UP after a start, DOWN after a kill). */

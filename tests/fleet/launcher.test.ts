@@ -104,6 +104,20 @@ describe.skipIf(skipFleet)('the local fleet launcher', () => {
     }
   });
 
+  it('keeps its connections to the replicas open for the next request instead of opening one per request', async () => {
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      const before = await fleet.backendConnections();
+      for (let i = 0; i < 30; i++) expect((await send(fleet.url, agent, 'POST', initializeBody(100 + i), MCP_HEADERS)).status).toBe(200);
+      const after = await fleet.backendConnections();
+      // Health checks open connections of their own: a few, not one per request.
+      expect(after.opened - before.opened).toBeLessThan(15);
+      expect(after.reused - before.reused).toBeGreaterThanOrEqual(20);
+    } finally {
+      agent.destroy();
+    }
+  });
+
   it('serves one session from every replica through the load balancer', async () => {
     const session = await openSession(fleet.url);
     const headers = { ...MCP_HEADERS, 'Mcp-Session-Id': session, 'MCP-Protocol-Version': '2025-11-25' };
