@@ -1,6 +1,7 @@
 import { McpServer, type RequestStateCodec, type ServerOptions } from '@modelcontextprotocol/server';
 import type { FleetObserver } from '../observability/observer.js';
 import type { Era, FleetEvents, SharedState, Workload } from '../workload/types.js';
+import { SharedSchemaValidator } from './shared-schema-validator.js';
 
 export const SERVER_INFO = { name: 'mcp-fleet', version: '0.1.0' };
 
@@ -15,6 +16,8 @@ export interface ServerBuildDeps {
   /** How long one server-to-client request of a legacy session waits for its answer. */
   clientRequestTimeoutMs: number;
 }
+
+const SCHEMA_VALIDATOR = new SharedSchemaValidator();
 
 /**
  * 2026-07-28 cache hints: lists change only with a list_changed event, so clients may keep them a
@@ -53,6 +56,7 @@ export function buildMcpServer(era: Era, sessionId: string | undefined, deps: Se
       },
     },
     cacheHints: CACHE_HINTS,
+    jsonSchemaValidator: SCHEMA_VALIDATOR,
     inputRequired: { roundTimeoutMs: deps.clientRequestTimeoutMs },
   });
   deps.workload.register(server, {
