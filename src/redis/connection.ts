@@ -71,6 +71,8 @@ export function createRedisClient({ settings, observer, subscriber = false, name
     client = new Cluster(settings.clusterNodes, {
       redisOptions: options,
       enableOfflineQueue: subscriber,
+      // One subscriber connection per master, for the shard channels (SSUBSCRIBE) of the streams.
+      shardedSubscribers: subscriber,
       lazyConnect: true,
       clusterRetryStrategy: (attempt) => Math.min(100 * 2 ** attempt, 2000),
     });

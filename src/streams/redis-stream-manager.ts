@@ -10,6 +10,8 @@ import { compareEntryIds, type InstanceEnvelope, type ListenOptions, type Stream
 /**
  * Appends to the stream's log and publishes the entry in one atomic step, so the order listeners
  * see on the channel is the order of the log's ids. The payload is `stream\nid\npublishedAt\nend\nmessage`.
+ * Each script publishes with the command it is given (PUBLISH, or SPUBLISH on a Cluster: the
+ * session channel carries the session's hash tag, so it belongs to the slot of the script's keys).
  */
 const PUBLISH = new LuaScript(
   'stream_publish',
@@ -23,7 +25,7 @@ end
 redis.call('PEXPIRE', KEYS[1], ARGV[5])
 redis.call('SADD', KEYS[3], KEYS[1])
 redis.call('PEXPIRE', KEYS[3], ARGV[5])
-redis.call('PUBLISH', ARGV[1], ARGV[8] .. '\\n' .. id .. '\\n' .. ARGV[3] .. '\\n' .. ARGV[7] .. '\\n' .. ARGV[2])
+redis.call(ARGV[9], ARGV[1], ARGV[8] .. '\\n' .. id .. '\\n' .. ARGV[3] .. '\\n' .. ARGV[7] .. '\\n' .. ARGV[2])
 return id`,
 );
 
@@ -38,7 +40,7 @@ const CLAIM = new LuaScript(
 if not owner or ARGV[1] > owner then
   owner = ARGV[1]
   redis.call('SET', KEYS[1], owner, 'PX', ARGV[4])
-  redis.call('PUBLISH', ARGV[2], 'K\\n' .. ARGV[3] .. '\\n' .. owner)
+  redis.call(ARGV[5], ARGV[2], 'K\\n' .. ARGV[3] .. '\\n' .. owner)
 end
 return owner`,
 );
@@ -48,7 +50,7 @@ const TERMINATE = new LuaScript(
   'stream_terminate',
   `for _, key in ipairs(redis.call('SMEMBERS', KEYS[1])) do redis.call('DEL', key) end
 redis.call('DEL', KEYS[1])
-redis.call('PUBLISH', ARGV[1], 'T')
+redis.call(ARGV[2], ARGV[1], 'T')
 return 1`,
 );
 
@@ -69,6 +71,12 @@ type ChannelHandler = (payload: string) => void;
  * Cross-replica delivery on Redis: each stream's log is a Redis Stream (XADD with MAXLEN and a
  * retention TTL) and each session has one pub/sub channel carrying its streams' entries and control
  * notices. A replica subscribes to a session's channel only while it holds one of its streams.
+ *
+ * On a Cluster the session and instance channels are shard channels (SPUBLISH / SSUBSCRIBE, Redis 7):
+ * a message stays on the master of its slot (and that master's replicas) instead of being copied to
+ * every node, and the subscriber connection needs ioredis's `shardedSubscribers` (one connection per
+ * master). Only the broadcast channel, which every instance hears, stays plain there. A single Redis
+ * or Sentinel keeps plain pub/sub: one node gains nothing from shard channels, and Redis 6 has none.
  */
 export class RedisStreamManager implements StreamManager {
   readonly kind = 'redis' as const;
@@ -77,16 +85,29 @@ export class RedisStreamManager implements StreamManager {
   private readonly subscribing = new Map<string, Promise<unknown>>();
   private readonly instanceHandlers: Array<(envelope: InstanceEnvelope) => void> = [];
   private readonly listeners = new Set<ListenerState>();
+  /** Session and instance channels are shard channels: on a Cluster only. */
+  private readonly sharded: boolean;
 
   constructor(private readonly options: RedisStreamOptions) {
-    options.subscriber.on('message', (channel: string, payload: string) => {
+    this.sharded = options.redis instanceof Cluster;
+    const deliver = (channel: string, payload: string) => {
       for (const handler of [...(this.channels.get(channel) ?? [])]) handler(payload);
-    });
+    };
+    options.subscriber.on('message', deliver);
     // Messages published while the subscriber is disconnected are lost to pub/sub: tell every
     // listener, so its client reconnects with Last-Event-ID and replays them from the log.
-    options.subscriber.on('close', () => {
+    const interrupt = () => {
       for (const listener of [...this.listeners]) listener.accept({ type: 'interrupted' });
-    });
+    };
+    options.subscriber.on('close', interrupt);
+    if (this.sharded) {
+      options.subscriber.on('smessage', deliver);
+      // Each master has its own shard subscriber connection, which the Cluster replaces without a
+      // 'close' of its own: when one is lost (-node), or the subscriptions were moved to other
+      // connections after a topology change (subscribersReady), shard messages may have been missed.
+      options.subscriber.on('-node', interrupt);
+      options.subscriber.on('subscribersReady', interrupt);
+    }
   }
 
   /** Subscribes this instance's own channel; call once before serving. */
@@ -105,6 +126,16 @@ export class RedisStreamManager implements StreamManager {
 
   private get broadcastChannel(): string {
     return `${this.options.prefix}instances`;
+  }
+
+  /** PUBLISH, or SPUBLISH for a session or instance channel on a Cluster. */
+  private get publishCommand(): 'PUBLISH' | 'SPUBLISH' {
+    return this.sharded ? 'SPUBLISH' : 'PUBLISH';
+  }
+
+  private publishTo(channel: string, payload: string): Promise<number> {
+    const { redis } = this.options;
+    return (this.sharded ? redis.spublish(channel, payload) : redis.publish(channel, payload)) as Promise<number>;
   }
 
   async broadcast(envelope: InstanceEnvelope): Promise<void> {
@@ -137,7 +168,8 @@ export class RedisStreamManager implements StreamManager {
     if (!handlers) {
       handlers = new Set();
       this.channels.set(channel, handlers);
-      const subscribed = this.options.subscriber.subscribe(channel);
+      const { subscriber } = this.options;
+      const subscribed = this.isShardChannel(channel) ? subscriber.ssubscribe(channel) : subscriber.subscribe(channel);
       this.subscribing.set(channel, subscribed);
       subscribed.finally(() => this.subscribing.delete(channel)).catch(() => {});
     }
@@ -156,7 +188,12 @@ export class RedisStreamManager implements StreamManager {
     handlers.delete(handler);
     if (handlers.size > 0) return;
     this.channels.delete(channel);
-    await this.options.subscriber.unsubscribe(channel).catch(() => {});
+    const { subscriber } = this.options;
+    await (this.isShardChannel(channel) ? subscriber.sunsubscribe(channel) : subscriber.unsubscribe(channel)).catch(() => {});
+  }
+
+  private isShardChannel(channel: string): boolean {
+    return this.sharded && channel !== this.broadcastChannel;
   }
 
   async publish(
@@ -194,6 +231,7 @@ export class RedisStreamManager implements StreamManager {
           requireSession ? '1' : '0',
           end ? '1' : '0',
           streamKey,
+          this.publishCommand,
         ],
       ),
     );
@@ -232,7 +270,7 @@ export class RedisStreamManager implements StreamManager {
       }
       if (options.exclusive) {
         const owner = await redisCall(() =>
-          CLAIM.run(this.options.redis, [this.ownerKey(sessionId, streamKey)], [options.listenerId, channel, streamKey, this.options.retentionSeconds * 1000]),
+          CLAIM.run(this.options.redis, [this.ownerKey(sessionId, streamKey)], [options.listenerId, channel, streamKey, this.options.retentionSeconds * 1000, this.publishCommand]),
         );
         if (owner !== options.listenerId) listener.accept({ type: 'takeover', listener: String(owner) });
       }
@@ -266,17 +304,18 @@ export class RedisStreamManager implements StreamManager {
   }
 
   async disconnect(sessionId: string, streamKey: string): Promise<void> {
-    await redisCall(() => this.options.redis.publish(this.sessionChannel(sessionId), `K\n${streamKey}\n`));
+    await redisCall(() => this.publishTo(this.sessionChannel(sessionId), `K\n${streamKey}\n`));
   }
 
   async terminate(sessionId: string): Promise<void> {
-    await redisCall(() => TERMINATE.run(this.options.redis, [this.logIndexKey(sessionId)], [this.sessionChannel(sessionId)]));
+    await redisCall(() => TERMINATE.run(this.options.redis, [this.logIndexKey(sessionId)], [this.sessionChannel(sessionId), this.publishCommand]));
   }
 
   async sendToInstance(instanceId: string, envelope: InstanceEnvelope): Promise<boolean> {
-    const receivers = await redisCall(() => this.options.redis.publish(this.instanceChannel(instanceId), JSON.stringify(envelope)));
-    // A Cluster node counts only its own subscribers: there a count of 0 proves nothing.
-    return receivers > 0 || this.options.redis instanceof Cluster;
+    // Exact on a Cluster too: SPUBLISH counts the subscribers of the shard channel, which all
+    // subscribe on the one master of its slot (a plain PUBLISH would count only one node's).
+    const receivers = await redisCall(() => this.publishTo(this.instanceChannel(instanceId), JSON.stringify(envelope)));
+    return receivers > 0;
   }
 
   onInstanceMessage(handler: (envelope: InstanceEnvelope) => void): void {

@@ -66,8 +66,8 @@ export interface StreamManager {
   /** Closes every listener of the session's streams, on every replica, and drops its logs. */
   terminate(sessionId: string): Promise<void>;
   /**
-   * Sends an envelope to one instance. Resolves to false when that instance is known to be gone
-   * (nothing listens on its address), true when delivered or when that cannot be known (Cluster).
+   * Sends an envelope to one instance. Resolves to false when nothing listens on its address (the
+   * instance is gone, or its subscriber is between connections), true when it was delivered.
    */
   sendToInstance(instanceId: string, envelope: InstanceEnvelope): Promise<boolean>;
   /** Sends an envelope to every instance of the fleet, this one included. */

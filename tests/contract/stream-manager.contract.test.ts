@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { JSONRPCMessage } from "@modelcontextprotocol/server";
 import { afterEach, describe, expect, it } from 'vitest';
+import type { RedisSettings } from '../../src/config.js';
+import type { RedisProcess } from '../../src/fleet/redis-process.js';
 import { NOOP_OBSERVER } from '../../src/observability/observer.js';
 import { connectRedis, createRedisClient, type RedisClient } from '../../src/redis/connection.js';
 import { newListenerId } from '../../src/streams/listener-state.js';
@@ -8,15 +10,19 @@ import { InMemoryStreamManager } from '../../src/streams/memory-stream-manager.j
 import { RedisStreamManager } from '../../src/streams/redis-stream-manager.js';
 import { compareEntryIds, type InstanceEnvelope, type StreamEvent, type StreamManager } from '../../src/streams/stream-manager.js';
 import { useRedisServer } from '../support/redis.js';
+import { useRedisCluster } from '../support/redis-cluster.js';
 import { redisSettings } from '../support/redis-settings.js';
 
 const redisServer = useRedisServer();
+const redisCluster = useRedisCluster();
 
 interface Harness {
   /** Two managers standing for two replicas (the same object in memory: one process). */
   here: StreamManager;
   there: StreamManager;
   createSession(id: string): Promise<void>;
+  /** Closes every subscriber connection on the Redis side (undefined in memory: nothing to drop). */
+  dropSubscribers?: () => Promise<void>;
   dispose(): Promise<void>;
 }
 
@@ -33,11 +39,11 @@ function memoryHarness(maxEntries: number): Harness {
   };
 }
 
-async function redisHarness(maxEntries: number): Promise<Harness> {
+async function redisHarness(maxEntries: number, servers: () => Promise<RedisProcess[]>, settingsOf: () => Promise<RedisSettings>): Promise<Harness> {
   const prefix = `streams-${randomUUID().slice(0, 8)}:`;
   const clients: RedisClient[] = [];
   const replica = async () => {
-    const settings = redisSettings(redisServer().url);
+    const settings = await settingsOf();
     const redis = createRedisClient({ settings, observer: NOOP_OBSERVER, name: 'contract' });
     const subscriber = createRedisClient({ settings, observer: NOOP_OBSERVER, subscriber: true, name: 'contract-sub' });
     await Promise.all([connectRedis(redis), connectRedis(subscriber)]);
@@ -61,6 +67,9 @@ async function redisHarness(maxEntries: number): Promise<Harness> {
     createSession: async (id) => {
       await clients[0]!.set(`${prefix}session:{${id}}`, '1');
     },
+    dropSubscribers: async () => {
+      for (const server of await servers()) await server.command('CLIENT', 'KILL', 'TYPE', 'pubsub');
+    },
     dispose: async () => {
       await here.close();
       await there.close();
@@ -71,7 +80,14 @@ async function redisHarness(maxEntries: number): Promise<Harness> {
 
 const implementations: Array<[string, (maxEntries: number) => Promise<Harness> | Harness]> = [
   ['InMemoryStreamManager', memoryHarness],
-  ['RedisStreamManager', redisHarness],
+  ['RedisStreamManager (single Redis)', (maxEntries) => redisHarness(maxEntries, async () => [redisServer()], async () => redisSettings(redisServer().url))],
+  [
+    'RedisStreamManager (Cluster)',
+    (maxEntries) =>
+      redisHarness(maxEntries, redisCluster, async () =>
+        redisSettings('', { url: undefined, clusterNodes: (await redisCluster()).map((n) => ({ host: '127.0.0.1', port: n.port })) }),
+      ),
+  ],
 ];
 
 const note = (n: number): JSONRPCMessage => ({ jsonrpc: '2.0', method: 'notifications/message', params: { level: 'info', data: n } });
@@ -284,6 +300,35 @@ describe.each(implementations)('StreamManager contract: %s', (_name, makeHarness
     expect(await there.sendToInstance('no-such-instance', envelope)).toBe(false);
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(atHere).toHaveLength(1);
+  });
+
+  it('interrupts listeners when the subscriber connections drop, and delivers again once they are back', async (context) => {
+    const { here, there, dropSubscribers } = await open();
+    if (!dropSubscribers) return context.skip();
+    const session = randomUUID();
+    const events: StreamEvent[] = [];
+    const listener = await here.listen(session, 'g', { listenerId: 'l1', exclusive: true }, (e) => events.push(e));
+    listener.start();
+    await dropSubscribers();
+    await until(() => events.some((e) => e.type === 'interrupted'), 10_000);
+    await listener.close();
+    const envelope: InstanceEnvelope = { type: 'client-response', sessionId: session, message: { jsonrpc: '2.0', id: 1, result: {} }, publishedAt: Date.now() };
+    const atHere: InstanceEnvelope[] = [];
+    here.onInstanceMessage((e) => atHere.push(e));
+    // The instance channel is subscribed again on its own, a session channel on the next listen.
+    const deadline = Date.now() + 10_000;
+    while (!(await there.sendToInstance(here.instanceId, envelope).catch(() => false))) {
+      if (Date.now() > deadline) throw new Error('the instance channel was not subscribed again');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    await until(() => atHere.length > 0);
+    const resumed: StreamEvent[] = [];
+    const again = await here.listen(session, 'g', { after: listener.cursor, listenerId: 'l2', exclusive: true }, (e) => resumed.push(e));
+    again.start();
+    await there.publish(session, 'g', note(1));
+    await until(() => resumed.some((e) => e.type === 'message'), 10_000);
+    expect(resumed.filter((e) => e.type === 'message').map(dataOf)).toEqual([1]);
+    await again.close();
   });
 
   it('bounds the log of a stream', async () => {

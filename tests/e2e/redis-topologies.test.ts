@@ -61,7 +61,11 @@ describe('Redis topologies', () => {
     expect(created.status, created.stdout + created.stderr).toBe(0);
     await expect.poll(async () => (await nodes[0]!.command('CLUSTER', 'INFO')).includes('cluster_state:ok'), { timeout: 15_000 }).toBe(true);
     const env = { REDIS_CLUSTER_NODES: nodes.map((n) => `127.0.0.1:${n.port}`).join(',') };
-    await answerToKilledOwner(env, await crossReplicaSession(env));
+    const survivor = await crossReplicaSession(env);
+    // Each replica's instance channel is a shard channel, subscribed on the master of its slot only.
+    const replies = await Promise.all(nodes.map((node) => node.command('PUBSUB', 'SHARDCHANNELS', '*instance:*')));
+    expect(replies.reduce((sum, reply) => sum + Number(reply.split('\r\n')[0]!.slice(1)), 0)).toBe(2);
+    await answerToKilledOwner(env, survivor);
   });
 
   it('Redis behind Sentinel through REDIS_SENTINELS and REDIS_SENTINEL_NAME', async () => {
