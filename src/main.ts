@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { ConfigError, loadConfig, type FleetConfig } from './config.js';
 import { log, setLogLevel } from './log.js';
+import { installRejectionGuard } from './process-guards.js';
 import { PrometheusObserver, startMetricsServer, type MetricsServer } from './metrics/index.js';
 import { createFleetServer } from './server/fleet-server.js';
 import { resolveWorkload } from './workload/registry.js';
@@ -19,6 +20,7 @@ async function main(): Promise<void> {
     throw error;
   }
   setLogLevel(config.logLevel);
+  installRejectionGuard();
   const observer = new PrometheusObserver();
   const server = await createFleetServer({ config, workload, observer });
   const port = await server.listen();

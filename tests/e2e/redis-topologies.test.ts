@@ -15,9 +15,15 @@ afterAll(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
 });
 
-async function crossReplicaSession(env: Record<string, string>): Promise<string> {
+async function crossReplicaSession(env: Record<string, string>): Promise<[ServerProcess, ServerProcess]> {
   const [a, b] = await Promise.all([ServerProcess.start('topo-a', env), ServerProcess.start('topo-b', env)]);
   cleanups.push(() => a.stop('SIGKILL'), () => b.stop('SIGKILL'));
+  await sessionAcross(a, b);
+  return [a, b];
+}
+
+/** Initialize on `a`, GET stream on `b`, notify and tool calls across them, DELETE. */
+async function sessionAcross(a: ServerProcess, b: ServerProcess): Promise<void> {
   const session = await initialize(a.url);
   const stream = await SseStream.open(b.url, session);
   expect(stream.status).toBe(200);
@@ -29,7 +35,6 @@ async function crossReplicaSession(env: Record<string, string>): Promise<string>
   stream.close();
   expect((await fetch(b.url, { method: 'DELETE', headers: { 'Mcp-Session-Id': session } })).status).toBe(200);
   expect((await callTool(a.url, session, 'whoami')).status).toBe(404);
-  return a.url;
 }
 
 /**
@@ -61,11 +66,21 @@ describe('Redis topologies', () => {
     expect(created.status, created.stdout + created.stderr).toBe(0);
     await expect.poll(async () => (await nodes[0]!.command('CLUSTER', 'INFO')).includes('cluster_state:ok'), { timeout: 15_000 }).toBe(true);
     const env = { REDIS_CLUSTER_NODES: nodes.map((n) => `127.0.0.1:${n.port}`).join(',') };
-    const survivor = await crossReplicaSession(env);
+    const [a, b] = await crossReplicaSession(env);
     // Each replica's instance channel is a shard channel, subscribed on the master of its slot only.
     const replies = await Promise.all(nodes.map((node) => node.command('PUBSUB', 'SHARDCHANNELS', '*instance:*')));
     expect(replies.reduce((sum, reply) => sum + Number(reply.split('\r\n')[0]!.slice(1)), 0)).toBe(2);
-    await answerToKilledOwner(env, survivor);
+    await answerToKilledOwner(env, a.url);
+
+    // A master down for a while (its shard subscribers cannot reconnect) takes no replica down,
+    // and once it is back sessions work across the replicas again.
+    await nodes[1]!.stop();
+    await new Promise((resolve) => setTimeout(resolve, 5000));
+    expect([a.alive, b.alive]).toEqual([true, true]);
+    await nodes[1]!.restart();
+    await expect.poll(async () => (await Promise.all(nodes.map((n) => n.command('CLUSTER', 'INFO')))).every((info) => info.includes('cluster_state:ok')), { timeout: 20_000 }).toBe(true);
+    await expect.poll(async () => (await fetch(`${a.base}/readyz`)).status === 200 && (await fetch(`${b.base}/readyz`)).status === 200, { timeout: 20_000 }).toBe(true);
+    await sessionAcross(a, b);
   });
 
   it('Redis behind Sentinel through REDIS_SENTINELS and REDIS_SENTINEL_NAME', async () => {
