@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
-import { Cluster, Redis, type Command, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type ChainableCommander, type Command, type RedisOptions } from 'ioredis';
 import type { RedisSettings } from '../config.js';
 import type { FleetObserver } from '../observability/observer.js';
-import { currentRequestCost } from './request-cost.js';
+import { currentRequestCost, type RequestCost } from './request-cost.js';
 
 export type RedisClient = Redis | Cluster;
 
@@ -21,12 +21,22 @@ function operationName(command: Command): string {
   return command.name;
 }
 
+/**
+ * Where and when a command was issued. With auto-pipelining a command is queued in its caller's
+ * async context but written later, from the context of whichever call opened the batch: the cost
+ * is taken when it is queued so that each request is charged its own commands.
+ */
+interface Issued {
+  cost: RequestCost | undefined;
+  at: number;
+}
+
 /** Times every command, reports it to the observer and adds it to the current request's cost. */
 function instrument(client: RedisClient, observer: FleetObserver): void {
+  const issued = new WeakMap<Command, Issued>();
   const original = client.sendCommand.bind(client) as (command: Command, ...rest: unknown[]) => unknown;
   const patched = (command: Command, ...rest: unknown[]): unknown => {
-    const started = performance.now();
-    const cost = currentRequestCost();
+    const { cost, at: started } = issued.get(command) ?? { cost: currentRequestCost(), at: performance.now() };
     const settle = (ok: boolean) => {
       const seconds = (performance.now() - started) / 1000;
       observer.redisCommand(operationName(command), seconds, ok);
@@ -39,6 +49,16 @@ function instrument(client: RedisClient, observer: FleetObserver): void {
     return original(command, ...rest);
   };
   (client as { sendCommand: unknown }).sendCommand = patched;
+  const pipeline = client.pipeline.bind(client) as (...args: unknown[]) => ChainableCommander;
+  (client as { pipeline: unknown }).pipeline = (...args: unknown[]): ChainableCommander => {
+    const batch = pipeline(...args);
+    const queue = (batch as unknown as { sendCommand: (command: Command) => unknown }).sendCommand.bind(batch);
+    (batch as unknown as { sendCommand: unknown }).sendCommand = (command: Command) => {
+      issued.set(command, { cost: currentRequestCost(), at: performance.now() });
+      return queue(command);
+    };
+    return batch;
+  };
 }
 
 function baseOptions(settings: RedisSettings, subscriber: boolean): RedisOptions {
@@ -53,6 +73,9 @@ function baseOptions(settings: RedisSettings, subscriber: boolean): RedisOptions
     commandTimeout: subscriber ? undefined : settings.commandTimeoutMs,
     retryStrategy: (attempt) => Math.min(50 * 2 ** attempt, 2000),
     lazyConnect: true,
+    // Commands issued while one event-loop turn's I/O is handled go out in one write, so Redis
+    // reads them in one read and answers in one write: per command, its syscalls are what it costs.
+    enableAutoPipelining: !subscriber,
   };
 }
 
@@ -71,6 +94,7 @@ export function createRedisClient({ settings, observer, subscriber = false, name
     client = new Cluster(settings.clusterNodes, {
       redisOptions: options,
       enableOfflineQueue: subscriber,
+      enableAutoPipelining: !subscriber,
       lazyConnect: true,
       clusterRetryStrategy: (attempt) => Math.min(100 * 2 ** attempt, 2000),
     });

@@ -37,4 +37,22 @@ describe('Redis instrumentation', () => {
     expect(operations).toEqual(expect.arrayContaining(['set', 'get', 'test_echo', 'eval']));
     client.disconnect();
   });
+
+  it('sends the commands of concurrent requests in one write and still charges each request its own', async () => {
+    const client = createRedisClient({ settings: redisSettings(redisServer().url), observer: NOOP_OBSERVER, name: 'batch' });
+    await connectRedis(client);
+    const socket = (client as unknown as { stream: { write: (...args: unknown[]) => boolean } }).stream;
+    const write = socket.write.bind(socket);
+    let writes = 0;
+    socket.write = (...args: unknown[]) => {
+      writes += 1;
+      return write(...args);
+    };
+    const costs = Array.from({ length: 20 }, () => newRequestCost());
+    await Promise.all(costs.map((cost, i) => withRequestCost(cost, () => (i % 2 ? client.get(`k${i}`) : client.hgetall(`h${i}`)))));
+    expect(writes).toBe(1);
+    expect(costs.map((c) => c.redisCommands)).toEqual(costs.map(() => 1));
+    expect(costs.every((c) => c.redisSeconds > 0)).toBe(true);
+    client.disconnect();
+  });
 });
