@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
-import { Cluster, Redis, type ChainableCommander, type Command, type RedisOptions } from 'ioredis';
+import type { Socket } from 'node:net';
+import { Cluster, Redis, type Command, type RedisOptions } from 'ioredis';
 import type { RedisSettings } from '../config.js';
 import type { FleetObserver } from '../observability/observer.js';
-import { currentRequestCost, type RequestCost } from './request-cost.js';
+import { currentRequestCost } from './request-cost.js';
 
 export type RedisClient = Redis | Cluster;
 
@@ -21,22 +22,12 @@ function operationName(command: Command): string {
   return command.name;
 }
 
-/**
- * Where and when a command was issued. With auto-pipelining a command is queued in its caller's
- * async context but written later, from the context of whichever call opened the batch: the cost
- * is taken when it is queued so that each request is charged its own commands.
- */
-interface Issued {
-  cost: RequestCost | undefined;
-  at: number;
-}
-
 /** Times every command, reports it to the observer and adds it to the current request's cost. */
 function instrument(client: RedisClient, observer: FleetObserver): void {
-  const issued = new WeakMap<Command, Issued>();
   const original = client.sendCommand.bind(client) as (command: Command, ...rest: unknown[]) => unknown;
   const patched = (command: Command, ...rest: unknown[]): unknown => {
-    const { cost, at: started } = issued.get(command) ?? { cost: currentRequestCost(), at: performance.now() };
+    const started = performance.now();
+    const cost = currentRequestCost();
     const settle = (ok: boolean) => {
       const seconds = (performance.now() - started) / 1000;
       observer.redisCommand(operationName(command), seconds, ok);
@@ -49,16 +40,31 @@ function instrument(client: RedisClient, observer: FleetObserver): void {
     return original(command, ...rest);
   };
   (client as { sendCommand: unknown }).sendCommand = patched;
-  const pipeline = client.pipeline.bind(client) as (...args: unknown[]) => ChainableCommander;
-  (client as { pipeline: unknown }).pipeline = (...args: unknown[]): ChainableCommander => {
-    const batch = pipeline(...args);
-    const queue = (batch as unknown as { sendCommand: (command: Command) => unknown }).sendCommand.bind(batch);
-    (batch as unknown as { sendCommand: unknown }).sendCommand = (command: Command) => {
-      issued.set(command, { cost: currentRequestCost(), at: performance.now() });
-      return queue(command);
-    };
-    return batch;
+}
+
+/**
+ * Corks the connection's socket at its first command of an event-loop turn and uncorks it once the
+ * turn's I/O has been handled (setImmediate): the commands of every request that turn served go out
+ * in one write, so Redis reads them in one read and answers in one write. On loopback each write
+ * costs Redis far more than a small command does, so commands per syscall is what sets its CPU.
+ * Commands keep their order and each its own reply; nothing waits for another command's reply.
+ */
+function oneWritePerTurn(redis: Redis): void {
+  const send = redis.sendCommand.bind(redis) as (command: Command, ...rest: unknown[]) => unknown;
+  let corked: Socket | undefined;
+  const patched = (command: Command, ...rest: unknown[]): unknown => {
+    const socket = redis.stream as Socket | undefined;
+    if (corked === undefined && socket !== undefined && redis.status === 'ready') {
+      corked = socket;
+      socket.cork();
+      setImmediate(() => {
+        corked = undefined;
+        socket.uncork();
+      });
+    }
+    return send(command, ...rest);
   };
+  (redis as { sendCommand: unknown }).sendCommand = patched;
 }
 
 function baseOptions(settings: RedisSettings, subscriber: boolean): RedisOptions {
@@ -73,9 +79,6 @@ function baseOptions(settings: RedisSettings, subscriber: boolean): RedisOptions
     commandTimeout: subscriber ? undefined : settings.commandTimeoutMs,
     retryStrategy: (attempt) => Math.min(50 * 2 ** attempt, 2000),
     lazyConnect: true,
-    // Commands issued while one event-loop turn's I/O is handled go out in one write, so Redis
-    // reads them in one read and answers in one write: per command, its syscalls are what it costs.
-    enableAutoPipelining: !subscriber,
   };
 }
 
@@ -94,7 +97,6 @@ export function createRedisClient({ settings, observer, subscriber = false, name
     client = new Cluster(settings.clusterNodes, {
       redisOptions: options,
       enableOfflineQueue: subscriber,
-      enableAutoPipelining: !subscriber,
       lazyConnect: true,
       clusterRetryStrategy: (attempt) => Math.min(100 * 2 ** attempt, 2000),
     });
@@ -103,7 +105,11 @@ export function createRedisClient({ settings, observer, subscriber = false, name
   } else {
     client = new Redis(settings.url ?? 'redis://127.0.0.1:6379', options);
   }
-  if (!subscriber) instrument(client, observer);
+  if (!subscriber) {
+    instrument(client, observer);
+    if (client instanceof Cluster) client.on('+node', (node: Redis) => oneWritePerTurn(node));
+    else oneWritePerTurn(client);
+  }
   return client;
 }
 
