@@ -119,10 +119,10 @@ export class RedisSessionStore implements SessionStore {
 
   /**
    * One HGETALL: a deleted or expired session is seen at once, whichever replica asks. The TTL
-   * slides when the hash says the last slide is `slideSlackMs` old (or that far in the future: a
-   * replica whose clock is behind the one that slid does not wait for its own clock to catch up),
-   * so a session still expires between `ttl - slack` and `ttl` after its last request (less any
-   * skew between the replicas' clocks smaller than the slack).
+   * slides when the hash says the last slide is `slideSlackMs` old, so a session still expires
+   * between `ttl - slack` and `ttl` after its last request. `slidAt` is the clock of the replica
+   * that slid: a skew δ between replicas' clocks lowers that bound to `ttl - slack - δ`, and a
+   * replica whose clock is behind by the slack or more slides at once instead of waiting for it.
    */
   async touch(id: string): Promise<SessionRecord | undefined> {
     const hash = await redisCall(() => this.redis.hgetall(this.sessionKey(id)));
