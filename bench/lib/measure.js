@@ -3,7 +3,7 @@
 // the measured window's edges; and notification latency, same replica vs another replica.
 import { startLoadgen } from './loadgen-process.js';
 import { cpuMicros, rssBytes, totalCpuMicros } from './procstat.js';
-import { classifyMonitor, commandsBetween, RedisProbe } from './redis-probe.js';
+import { classifyMonitor, commandsBetween, perCallBetween, RedisProbe } from './redis-probe.js';
 import { latencySummary } from './stats.js';
 
 function sample(target, probe) {
@@ -92,6 +92,9 @@ export async function measureLoad(target, era, settings) {
       // Less what the setup's Redis spends when no call is made (its cron, the readiness pings).
       redisCpuUsPerCall: stats ? Math.max(0, after.redis.cpuMicros - before.redis.cpuMicros - idleRedisCpu(target) * measured.seconds) / calls : NaN,
       redisCommandsPerCall: stats ? commandsBetween(before.redis.commands, after.redis.commands) / calls : NaN,
+      // INFO commandstats over the window: executions and server µs per call of each command.
+      redisCallsPerCallByCommand: stats ? perCallBetween(before.redis.commands, after.redis.commands, calls) : undefined,
+      redisUsecPerCallByCommand: stats ? perCallBetween(before.redis.usec, after.redis.usec, calls) : undefined,
       redisRoundTripsPerCall: roundTrips,
       redisScriptCommandsPerCall: scriptCommands,
       redisCommandsPerCallByName: censusCommands,

@@ -64,11 +64,29 @@ export function parseCommandStats(text) {
   return calls;
 }
 
+/** `INFO commandstats` text → { command: usec } (a script's usec includes the commands it ran). */
+export function parseCommandUsec(text) {
+  const usec = {};
+  for (const match of text.matchAll(/^cmdstat_([^:]+):calls=\d+,usec=(\d+)/gm)) usec[match[1]] = Number(match[2]);
+  return usec;
+}
+
 /**
  * Commands the benchmark does not charge to calls: its own probe's (INFO, MONITOR) and PING, which
  * the replicas' readiness checks send whatever the load.
  */
 export const NOT_PER_CALL = new Set(['info', 'monitor', 'ping']);
+
+/** { command: delta / calls } between two snapshots of per-command counters, without NOT_PER_CALL. */
+export function perCallBetween(before, after, calls) {
+  const result = {};
+  for (const [command, value] of Object.entries(after)) {
+    if (NOT_PER_CALL.has(command)) continue;
+    const delta = value - (before[command] ?? 0);
+    if (delta > 0) result[command] = delta / Math.max(1, calls);
+  }
+  return result;
+}
 
 /** Commands counted between two commandstats snapshots, without those in NOT_PER_CALL. */
 export function commandsBetween(before, after) {
@@ -151,11 +169,11 @@ export class RedisProbe {
     });
   }
 
-  /** used_cpu_sys + used_cpu_user in µs, and the commandstats calls. */
+  /** used_cpu_sys + used_cpu_user in µs, and the commandstats calls and usec. */
   async snapshot() {
     const cpu = parseInfo(await this.command('INFO', 'cpu'));
-    const commands = parseCommandStats(await this.command('INFO', 'commandstats'));
-    return { cpuMicros: (cpu.used_cpu_sys + cpu.used_cpu_user) * 1e6, commands };
+    const stats = await this.command('INFO', 'commandstats');
+    return { cpuMicros: (cpu.used_cpu_sys + cpu.used_cpu_user) * 1e6, commands: parseCommandStats(stats), usec: parseCommandUsec(stats) };
   }
 
   /** Turns this connection into a MONITOR feed; returns the array the lines are collected in. */

@@ -8,22 +8,21 @@ import { SubscriptionLimitError, type NewSession, type SessionRecord, type Sessi
 const CREATE = new LuaScript(
   'session_create',
   `if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-redis.call('HSET', KEYS[1], 'v', ARGV[1], 'subs', '[]', 'lastAccessAt', ARGV[2])
+redis.call('HSET', KEYS[1], 'v', ARGV[1], 'subs', '[]', 'slidAt', ARGV[2])
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
 return 1`,
 );
 
 /**
- * Reads the session and slides its TTL, but only once less than ARGV[2] - ARGV[3] remains: most
- * requests then cost Redis one HGETALL and one PTTL, and a session still expires between
- * `ttl - slack` and `ttl` after its last request.
+ * Slides a session's TTL and records when (`slidAt`, the sliding replica's clock), so that a touch
+ * can tell from the hash alone whether a slide is due. PEXPIRE first: a session deleted or expired
+ * meanwhile is not brought back as a hash holding only `slidAt`.
  */
-const TOUCH = new LuaScript(
-  'session_touch',
-  `local fields = redis.call('HGETALL', KEYS[1])
-if #fields == 0 then return false end
-if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[2]) - tonumber(ARGV[3]) then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
-return fields`,
+const SLIDE = new LuaScript(
+  'session_slide',
+  `if redis.call('PEXPIRE', KEYS[1], ARGV[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], 'slidAt', ARGV[2])
+return 1`,
 );
 
 const SET_FIELD = new LuaScript(
@@ -68,12 +67,16 @@ interface StaticFields {
 }
 
 /**
- * Sessions as Redis hashes with a sliding TTL (PEXPIRE on every touch). Keys carry the session id
- * in a hash tag so that one session's keys share a Cluster slot. Each operation is one script,
- * so one round trip.
+ * Sessions as Redis hashes with a sliding TTL. Keys carry the session id in a hash tag so that one
+ * session's keys share a Cluster slot. Each operation is one command or one script, so one round
+ * trip; a touch is a plain HGETALL, and the rare slide it finds due a second command that the
+ * request does not wait for.
  */
 export class RedisSessionStore implements SessionStore {
   readonly kind = 'redis' as const;
+
+  /** Sessions whose slide is on its way: concurrent touches that find it due send one. */
+  private readonly sliding = new Set<string>();
 
   constructor(
     private readonly redis: RedisClient,
@@ -114,14 +117,21 @@ export class RedisSessionStore implements SessionStore {
     return created === 1;
   }
 
+  /**
+   * One HGETALL: a deleted or expired session is seen at once, whichever replica asks. The TTL
+   * slides when the hash says the last slide is `slideSlackMs` old, so a session still expires
+   * between `ttl - slack` and `ttl` after its last request. `slidAt` is the clock of the replica
+   * that slid: a skew δ between replicas' clocks lowers that bound to `ttl - slack - δ`, and a
+   * replica whose clock is behind by the slack or more slides at once instead of waiting for it.
+   */
   async touch(id: string): Promise<SessionRecord | undefined> {
-    const reply = await redisCall(() => TOUCH.run(this.redis, [this.sessionKey(id)], [this.now(), this.ttlMs, this.slideSlackMs]));
-    if (!Array.isArray(reply)) return undefined;
-    const hash = new Map<string, string>();
-    for (let i = 0; i + 1 < reply.length; i += 2) hash.set(String(reply[i]), String(reply[i + 1]));
-    const fields = JSON.parse(hash.get('v') ?? '{}') as StaticFields;
-    const subscriptions = JSON.parse(hash.get('subs') ?? '[]') as string[];
-    if (subscriptions.length > 0 && this.now() - Number(hash.get('subsRefreshedAt') ?? 0) > this.ttlMs / 2) {
+    const hash = await redisCall(() => this.redis.hgetall(this.sessionKey(id)));
+    if (hash.v === undefined) return undefined;
+    const now = this.now();
+    if (Math.abs(now - Number(hash.slidAt ?? 0)) >= this.slideSlackMs) this.slide(id, now);
+    const fields = JSON.parse(hash.v) as StaticFields;
+    const subscriptions = JSON.parse(hash.subs ?? '[]') as string[];
+    if (subscriptions.length > 0 && now - Number(hash.subsRefreshedAt ?? 0) > this.ttlMs / 2) {
       void this.refreshSubscriberIndex(id, subscriptions).catch(() => {});
     }
     return {
@@ -131,10 +141,19 @@ export class RedisSessionStore implements SessionStore {
       clientInfo: fields.clientInfo,
       createdAt: fields.createdAt,
       principal: fields.principal,
-      logLevel: (hash.get('logLevel') as LoggingLevel | undefined) ?? undefined,
+      logLevel: (hash.logLevel as LoggingLevel | undefined) ?? undefined,
       subscriptions,
-      lastAccessAt: this.now(),
+      lastAccessAt: now,
     };
+  }
+
+  /** Not awaited: a slide that fails is found due again by the next touch, with the slack to spare. */
+  private slide(id: string, now: number): void {
+    if (this.sliding.has(id)) return;
+    this.sliding.add(id);
+    void redisCall(() => SLIDE.run(this.redis, [this.sessionKey(id)], [this.ttlMs, now]))
+      .catch(() => {})
+      .finally(() => this.sliding.delete(id));
   }
 
   /**

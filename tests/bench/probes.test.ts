@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { mergeProfiles, packageOf, renderSummary, selfTimes, topFunctions, topInclusive, type CpuProfile } from '../../bench/lib/cpuprofile.js';
-import { classifyMonitor, commandsBetween, parseCommandStats, parseInfo, parseResp } from '../../bench/lib/redis-probe.js';
+import { classifyMonitor, commandsBetween, parseCommandStats, parseCommandUsec, parseInfo, parseResp, perCallBetween } from '../../bench/lib/redis-probe.js';
 
 /** What the benchmark reads from Redis (RESP, INFO, MONITOR) and from .cpuprofile files, on canned input. */
 
@@ -21,6 +21,13 @@ describe('Redis replies', () => {
     const after = parseCommandStats('cmdstat_evalsha:calls=30,usec=1\r\ncmdstat_hgetall:calls=20,usec=1\r\ncmdstat_info:calls=9,usec=1\r\ncmdstat_ping:calls=7,usec=1\r\n');
     expect(after).toEqual({ evalsha: 30, hgetall: 20, info: 9, ping: 7 });
     expect(commandsBetween(before, after)).toBe(40);
+  });
+
+  it('attributes server time per call to each command, probe and pings left out', () => {
+    const before = parseCommandUsec('cmdstat_evalsha:calls=10,usec=50,usec_per_call=5.00\r\ncmdstat_info:calls=2,usec=9\r\n');
+    const after = parseCommandUsec('cmdstat_evalsha:calls=30,usec=150,usec_per_call=5.00\r\ncmdstat_hgetall:calls=20,usec=12\r\ncmdstat_info:calls=9,usec=40\r\ncmdstat_ping:calls=7,usec=3\r\n');
+    expect(after).toEqual({ evalsha: 150, hgetall: 12, info: 40, ping: 3 });
+    expect(perCallBetween(before, after, 20)).toEqual({ evalsha: 5, hgetall: 0.6 });
   });
 
   it('tells commands a client sent from those a script ran in a MONITOR feed', () => {

@@ -209,6 +209,72 @@ describe('RedisSessionStore touches', () => {
     expect((await writes()) - before).toBe(0);
     client.disconnect();
   });
+
+  const calls = async (client: RedisClient, name: string) =>
+    Number(new RegExp(`cmdstat_${name}:calls=(\\d+)`).exec(String(await client.info('commandstats')))?.[1] ?? 0);
+  const connect = async (name: string) => {
+    const client: RedisClient = createRedisClient({ settings: redisSettings(redisServer().url), observer: NOOP_OBSERVER, name });
+    await connectRedis(client);
+    return client;
+  };
+
+  it('read the session with one plain HGETALL, no script', async () => {
+    const client = await connect('touch-plain');
+    const store = new RedisSessionStore(client, `plain-${randomUUID().slice(0, 8)}:`, 60);
+    const session = newSession();
+    await store.create(session);
+    const [evalsha, hgetall] = [await calls(client, 'evalsha'), await calls(client, 'hgetall')];
+    for (let i = 0; i < 5; i++) expect(await store.touch(session.id)).toBeDefined();
+    expect(await calls(client, 'evalsha')).toBe(evalsha);
+    expect((await calls(client, 'hgetall')) - hgetall).toBe(5);
+    client.disconnect();
+  });
+
+  it('slide once for concurrent touches that find the slide due, and reset the TTL', async () => {
+    const client = await connect('touch-due');
+    const store = new RedisSessionStore(client, `due-${randomUUID().slice(0, 8)}:`, 1);
+    const session = newSession();
+    await store.create(session);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const before = await calls(client, 'pexpire');
+    await Promise.all(Array.from({ length: 10 }, () => store.touch(session.id)));
+    await expect.poll(() => calls(client, 'pexpire')).toBe(before + 1);
+    expect(await client.pttl(store.sessionKey(session.id))).toBeGreaterThan(800);
+    client.disconnect();
+  });
+
+  it('slide at once on a replica whose clock is behind the one that last slid', async () => {
+    const client = await connect('touch-skew');
+    const prefix = `skew-${randomUUID().slice(0, 8)}:`;
+    const ahead = new RedisSessionStore(client, prefix, 60);
+    const behind = new RedisSessionStore(client, prefix, 60, () => Date.now() - 10 * 60_000);
+    const session = newSession();
+    await ahead.create(session);
+    const before = await calls(client, 'pexpire');
+    expect(await behind.touch(session.id)).toBeDefined();
+    await expect.poll(() => calls(client, 'pexpire')).toBe(before + 1);
+    for (let i = 0; i < 3; i++) await behind.touch(session.id);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(await calls(client, 'pexpire')).toBe(before + 1);
+    client.disconnect();
+  });
+
+  it('never bring back a session deleted while its slide was on its way', async () => {
+    const client = await connect('touch-deleted');
+    const store = new RedisSessionStore(client, `gone-${randomUUID().slice(0, 8)}:`, 1);
+    const session = newSession();
+    await store.create(session);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const before = await calls(client, 'pexpire');
+    const touched = store.touch(session.id);
+    const deleted = store.delete(session.id);
+    expect(await touched).toBeDefined();
+    expect(await deleted).toBe(true);
+    await expect.poll(() => calls(client, 'pexpire')).toBe(before + 1);
+    expect(await client.exists(store.sessionKey(session.id))).toBe(0);
+    expect(await store.touch(session.id)).toBeUndefined();
+    client.disconnect();
+  });
 });
 
 describe('RedisSessionStore when Redis is down', () => {

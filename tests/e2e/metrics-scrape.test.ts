@@ -70,7 +70,7 @@ describe('/metrics of running replicas', () => {
     expect(delta('mcp_fleet_request_redis_commands_sum', call)).toBe(calls);
     expect(delta('mcp_fleet_request_redis_seconds_sum', call)).toBeGreaterThan(0);
     expect(delta('mcp_fleet_request_duration_seconds_count', { method: 'tools/call', status: '200' })).toBe(calls);
-    expect(delta('mcp_fleet_redis_command_seconds_count', { operation: 'session_touch' })).toBe(calls);
+    expect(delta('mcp_fleet_redis_command_seconds_count', { operation: 'hgetall' })).toBe(calls);
   });
 
   it('a notify sent through A and delivered on B counts as a Redis delivery on B, with its latency', async () => {

@@ -68,7 +68,7 @@ describe('Redis round trips per request', () => {
     await callTool(a, session, 'notify', { message: 'x', count: 5 });
     expect((await lastCost()).redisCommands).toBe(6);
     expect(operations.filter((op) => op === 'stream_publish')).toHaveLength(5);
-    expect(operations.filter((op) => op === 'session_touch')).toHaveLength(1);
+    expect(operations.filter((op) => op === 'hgetall')).toHaveLength(1);
   });
 
   it('an unknown session costs one command and a 404', async () => {

@@ -37,4 +37,25 @@ describe('Redis instrumentation', () => {
     expect(operations).toEqual(expect.arrayContaining(['set', 'get', 'test_echo', 'eval']));
     client.disconnect();
   });
+
+  it('sends the commands of concurrent requests in one write and still charges each request its own', async () => {
+    const client = createRedisClient({ settings: redisSettings(redisServer().url), observer: NOOP_OBSERVER, name: 'batch' });
+    await connectRedis(client);
+    // What the socket hands the kernel: one _write or _writev per flush.
+    const socket = (client as unknown as { stream: Record<'_write' | '_writev', (...args: unknown[]) => unknown> }).stream;
+    let writes = 0;
+    for (const method of ['_write', '_writev'] as const) {
+      const flush = socket[method].bind(socket);
+      socket[method] = (...args: unknown[]) => {
+        writes += 1;
+        return flush(...args);
+      };
+    }
+    const costs = Array.from({ length: 20 }, () => newRequestCost());
+    await Promise.all(costs.map((cost, i) => withRequestCost(cost, () => (i % 2 ? client.get(`k${i}`) : client.hgetall(`h${i}`)))));
+    expect(writes).toBe(1);
+    expect(costs.map((c) => c.redisCommands)).toEqual(costs.map(() => 1));
+    expect(costs.every((c) => c.redisSeconds > 0)).toBe(true);
+    client.disconnect();
+  });
 });
