@@ -4,6 +4,7 @@ export function parseCommandStats(text: string): Record<string, number>;
 export function parseCommandUsec(text: string): Record<string, number>;
 export function perCallBetween(before: Record<string, number>, after: Record<string, number>, calls: number): Record<string, number>;
 export const NOT_PER_CALL: Set<string>;
+export const NOT_PER_CALL_KEY: RegExp;
 export function commandsBetween(before: Record<string, number>, after: Record<string, number>): number;
 export function classifyMonitor(lines: string[]): { client: number; script: number; byCommand: Record<string, number> };
 export class RedisProbe {

@@ -99,18 +99,25 @@ export function commandsBetween(before, after) {
 }
 
 /**
+ * Keys of writes a replica makes on a timer whatever the load (its liveness heartbeat, once a
+ * second by default): like PING, not charged to calls.
+ */
+export const NOT_PER_CALL_KEY = /instance-alive:/;
+
+/**
  * Counts the lines of a MONITOR feed: `[db lua]` lines are commands a script ran, every other
- * line is a command a client sent (one request on the wire); NOT_PER_CALL commands are left out.
+ * line is a command a client sent (one request on the wire); NOT_PER_CALL commands and writes of
+ * NOT_PER_CALL_KEY keys are left out.
  */
 export function classifyMonitor(lines) {
   let client = 0;
   let script = 0;
   const byCommand = {};
   for (const line of lines) {
-    const match = /^\+\d+\.\d+ \[\d+ ([^\]]+)\] "([^"]*)"/.exec(line);
+    const match = /^\+\d+\.\d+ \[\d+ ([^\]]+)\] "([^"]*)"(?: "([^"]*)")?/.exec(line);
     if (!match) continue;
     const command = match[2].toLowerCase();
-    if (NOT_PER_CALL.has(command)) continue;
+    if (NOT_PER_CALL.has(command) || NOT_PER_CALL_KEY.test(match[3] ?? '')) continue;
     const fromScript = match[1] === 'lua';
     if (fromScript) script++;
     else client++;

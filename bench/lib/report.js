@@ -172,7 +172,7 @@ export function renderMarkdown(results, summary, checks) {
     'Server CPU: the server processes (replicas) from /proc; LB: HAProxy. Redis CPU: INFO used_cpu_sys + used_cpu_user of the ' +
       'setup\'s own redis-server, less its idle rate measured before the rounds. Redis cmds/call: INFO commandstats (commands run ' +
       'inside scripts count too); round trips/call: commands sent by clients in a MONITOR census, a batch of calls after the measured window with nothing else in flight ' +
-      '(PING, which readiness checks send, left out of both). Notify: trigger sent until the notification ' +
+      '(PING, which readiness checks send, left out of both; each replica\'s liveness heartbeat, a SET once a second, left out of the census). Notify: trigger sent until the notification ' +
       'arrives (legacy: notify to a GET stream; modern: bump to a listen stream), same replica vs another replica; ' +
       '(n/m) = delivered/sent where some never arrived (tmcp sends a tool\'s notifications on that call\'s own response, ' +
       'not on the GET stream; the SDK\'s stock server has no bus between processes). Ratios: mcp-fleet / reference (tmcp: same setup and era; SDK: stock ' +
