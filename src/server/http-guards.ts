@@ -57,9 +57,20 @@ export function toOriginForm(req: IncomingMessage): void {
 /** host[:port] as RFC 3986 spells it: a bracketed IP literal or a reg-name (no userinfo, path, query, space). */
 const HOST_SHAPE = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._~!$&'()*+,;=%-]*)(:\d*)?$/;
 
+/** Verdicts on Host values seen lately: a fleet sees a handful, and parsing one as a URL on every request costs more than the rest of the check. */
+const hostVerdicts = new Map<string, boolean>();
+const HOST_VERDICTS_MAX = 256;
+
 /** Whether a Host header names a host (RFC 9112 §3.2: anything else is a 400); the modern leg builds its request URL from it. */
 export function isValidHost(host: string): boolean {
-  return HOST_SHAPE.test(host) && URL.canParse(`http://${host}/`);
+  let valid = hostVerdicts.get(host);
+  if (valid === undefined) {
+    valid = HOST_SHAPE.test(host) && URL.canParse(`http://${host}/`);
+    // Bounded: a client sending a new Host each time only ever finds the map full and starts it anew.
+    if (hostVerdicts.size >= HOST_VERDICTS_MAX) hostVerdicts.clear();
+    hostVerdicts.set(host, valid);
+  }
+  return valid;
 }
 
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
