@@ -97,14 +97,20 @@ async function redisBackends(config: FleetConfig, settings: RedisSettings, obser
     prefix: settings.keyPrefix,
     instanceId: streams.instanceId,
   });
+  let heartbeatFailing = false;
   const inflight = new RedisInFlightRegistry({
     redis: commands,
     prefix: settings.keyPrefix,
     instanceId: streams.instanceId,
     livenessMs: config.ownerLivenessMs,
     recordTtlMs: config.eventRetentionSeconds * 1000,
-    onHeartbeatError: (error) => log.warn('could not refresh this instance\'s liveness', { reason: describeRedisError(error) }),
+    // Once per outage: the connection's own warning already says why.
+    onHeartbeatError: (error) => {
+      if (!heartbeatFailing) log.warn('could not refresh this instance\'s liveness; other replicas will count it gone after OWNER_LIVENESS_MS', { reason: describeRedisError(error) });
+      heartbeatFailing = true;
+    },
   });
+  commands.on('ready', () => (heartbeatFailing = false));
   let scriptsLoaded = false;
   commands.on('ready', () => {
     preloadScripts(commands).then(
