@@ -39,7 +39,8 @@ async function sessionAcross(a: ServerProcess, b: ServerProcess): Promise<void> 
 
 /**
  * An answer to a server-to-client request whose replica was killed is refused (409), not taken with
- * a 202: on a Cluster a publish cannot tell that nobody received it, the owner's lapsed liveness can.
+ * a 202: on a Cluster too, where the owner's instance channel is a shard channel whose SPUBLISH
+ * counts its subscribers exactly.
  */
 async function answerToKilledOwner(env: Record<string, string>, survivor: string): Promise<void> {
   const owner = await ServerProcess.start('topo-owner', { ...env, OWNER_LIVENESS_MS: '600' });

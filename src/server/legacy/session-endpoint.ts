@@ -407,12 +407,8 @@ export class McpEndpoint {
       if (this.deps.pending.resolve(message, sessionId)) this.deps.observer.delivered('response', 'local', 0);
       return;
     }
-    // Liveness from the registry too: on a Cluster a publish cannot tell whether anyone received it.
-    const [delivered, alive] = await Promise.all([
-      this.deps.streams.sendToInstance(instance, { type: 'client-response', sessionId, message, publishedAt: Date.now() }),
-      this.deps.inflight.aliveAmong([instance]),
-    ]);
-    if (!delivered || alive.size === 0) {
+    const delivered = await this.deps.streams.sendToInstance(instance, { type: 'client-response', sessionId, message, publishedAt: Date.now() });
+    if (!delivered) {
       throw new HttpError(409, ErrorCode.ServerError, 'Conflict: the replica that sent this request is gone, and the request it answers with it; retry the call');
     }
   }
