@@ -56,12 +56,18 @@ describe('the properties of one answer', () => {
     expect(kinds(judgeAnswer('POST', answer({ status: 200, cut: true, messages: [{}] })))).toEqual(['malformed-answer']);
   });
 
-  it("lets off only the balancer's own refusal of a malformed chunked body, lost to its reset", () => {
+  it("lets off only the balancer's own refusal of a malformed chunked body or a head with CR, LF or NUL in a header, lost to its reset", () => {
     const lost = answer({ status: undefined, failure: 'EPIPE' });
-    expect(lostBalancerRefusal('balancer', 'chunked-bad', lost)).toBe(true);
-    expect(lostBalancerRefusal({ replica: 0 }, 'chunked-bad', lost)).toBe(false);
-    expect(lostBalancerRefusal('balancer', 'length', lost)).toBe(false);
-    expect(lostBalancerRefusal('balancer', 'chunked-bad', answer({ status: 400, cut: true }))).toBe(false);
+    const plain: Array<[string, string]> = [['Content-Type', 'application/json']];
+    expect(lostBalancerRefusal('balancer', 'chunked-bad', plain, lost)).toBe(true);
+    expect(lostBalancerRefusal({ replica: 0 }, 'chunked-bad', plain, lost)).toBe(false);
+    expect(lostBalancerRefusal('balancer', 'length', plain, lost)).toBe(false);
+    expect(lostBalancerRefusal('balancer', 'chunked-bad', plain, answer({ status: 400, cut: true }))).toBe(false);
+    // Written as latin1: a header split by CRLF, and a surrogate pair whose low byte is a LF.
+    expect(lostBalancerRefusal('balancer', 'length', [['X-Note', 'a\r\nFLUSHALL']], lost)).toBe(true);
+    expect(lostBalancerRefusal('balancer', 'length', [['Content-Type', '\uD8DE\uDD0A']], lost)).toBe(true);
+    expect(lostBalancerRefusal({ replica: 1 }, 'length', [['X-Note', 'a\r\nFLUSHALL']], lost)).toBe(false);
+    expect(lostBalancerRefusal('balancer', 'length', [['X-Note', 'a\r\nFLUSHALL']], answer({ status: 400 }))).toBe(false);
   });
 });
 

@@ -8,13 +8,26 @@ export interface Violation {
 }
 
 /**
- * A request whose chunked body the balancer cannot parse is refused by HAProxy itself, before any
- * replica sees it; HAProxy closes at once with the rest of the body unread, so its own 400 page is
- * now and then lost to the reset (no-answer). No replica can change that: such a loss is counted
- * (figures.lostBalancerRefusals), not failed on. Every other lost answer is a violation.
+ * A request the balancer cannot parse is refused by HAProxy itself, before any replica sees it: a
+ * chunked body with bad framing, or a hand-written head whose header bytes hold a CR, LF or NUL
+ * (a header split in two, or the head ended early and the rest read as a next request). HAProxy
+ * closes at once with the rest of the body unread, so its own 400 page (and any answer before it on
+ * that connection) is now and then lost to the reset (no-answer). No replica can change that: such
+ * a loss is counted (figures.lostBalancerRefusals), not failed on. Every other lost answer is a
+ * violation.
  */
-export function lostBalancerRefusal(target: 'balancer' | { replica: number }, framing: string, outcome: Outcome): boolean {
-  return target === 'balancer' && framing === 'chunked-bad' && outcome.status === undefined && outcome.failure !== undefined;
+export function lostBalancerRefusal(target: 'balancer' | { replica: number }, framing: string, headers: ReadonlyArray<readonly [string, string]>, outcome: Outcome): boolean {
+  if (target !== 'balancer' || outcome.status !== undefined || outcome.failure === undefined) return false;
+  return framing === 'chunked-bad' || headers.some(([name, value]) => breaksHeaderLine(name) || breaksHeaderLine(value));
+}
+
+/** Whether a header name or value, written as latin1 (as hand-written heads are), holds a CR, LF or NUL byte. */
+function breaksHeaderLine(text: string): boolean {
+  for (let i = 0; i < text.length; i += 1) {
+    const byte = text.charCodeAt(i) & 0xff;
+    if (byte === 0x0d || byte === 0x0a || byte === 0x00) return true;
+  }
+  return false;
 }
 
 /** HAProxy's own error page: a request the balancer refused never reached a replica. */
