@@ -23,6 +23,12 @@ export interface FleetConfig {
   /** Legacy session runtimes a replica keeps built (least recently used evicted first) and how long an idle one stays. */
   runtimeCacheMaxSessions: number;
   runtimeIdleSeconds: number;
+  /**
+   * On Redis (single or Sentinel), the longest a replica serves a session record from its own read
+   * cache, which Redis keeps coherent by announcing every change (client tracking); 0 reads the
+   * session from Redis on every request.
+   */
+  sessionCacheMaxAgeMs: number;
   /** Server-to-client requests (sampling, elicitation, roots) one legacy session may have waiting at once. */
   maxPendingClientRequests: number;
   /** Legacy sessions one principal, and the whole fleet, may open within one session TTL (0 = no limit). */
@@ -290,6 +296,7 @@ export function loadConfig(env: Env = process.env): FleetConfig {
     trustedProxyHops: r.int('TRUSTED_PROXY_HOPS', 0, 0, 10),
     runtimeCacheMaxSessions: r.int('RUNTIME_CACHE_MAX_SESSIONS', 10_000, 1, 1_000_000),
     runtimeIdleSeconds: r.int('RUNTIME_IDLE_SECONDS', 600, 1, 24 * 3600),
+    sessionCacheMaxAgeMs: r.int('SESSION_CACHE_MAX_AGE_MS', 5000, 0, 3600 * 1000),
     bodyReadTimeoutMs: r.int('BODY_READ_TIMEOUT_MS', 30_000, 100, 600_000),
     getStreamMaxMs: r.int('GET_STREAM_MAX_MS', 0, 0, 24 * 3600 * 1000),
     listenStreamMaxMs: r.int('LISTEN_STREAM_MAX_MS', 0, 0, 24 * 3600 * 1000),

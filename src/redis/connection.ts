@@ -90,6 +90,19 @@ export interface RedisConnectionOptions {
   name: string;
 }
 
+/**
+ * The connection Redis sends client-tracking invalidations to (src/redis/key-invalidations.ts), on
+ * a single Redis or through Sentinel. RESP2, since Redis sends them to a RESP3 connection as push
+ * frames, which ioredis drops; no automatic resubscription, since the connection's CLIENT ID must
+ * be asked after each connect and before it subscribes, which ioredis's own resubscription beats.
+ */
+export function createInvalidationConnection(settings: RedisSettings, name: string): Redis {
+  const options: RedisOptions = { ...baseOptions(settings, true), connectionName: name, protocol: 2, autoResubscribe: false };
+  return settings.sentinels.length > 0
+    ? new Redis({ ...options, sentinels: settings.sentinels, name: settings.sentinelName })
+    : new Redis(settings.url ?? 'redis://127.0.0.1:6379', options);
+}
+
 export function createRedisClient({ settings, observer, subscriber = false, name }: RedisConnectionOptions): RedisClient {
   const options = { ...baseOptions(settings, subscriber), connectionName: name };
   let client: RedisClient;

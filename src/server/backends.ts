@@ -5,11 +5,13 @@ import type { FleetConfig, RedisSettings } from '../config.js';
 import { InMemoryRateLimiter, RedisRateLimiter, type RateLimiter } from '../limits/rate-limiter.js';
 import { InMemorySessionQuota, RedisSessionQuota, type SessionQuota } from '../limits/session-quota.js';
 import type { FleetObserver } from '../observability/observer.js';
-import { connectRedis, createRedisClient, type RedisClient } from '../redis/connection.js';
+import { connectRedis, createInvalidationConnection, createRedisClient, type RedisClient } from '../redis/connection.js';
 import { describeRedisError } from '../redis/errors.js';
 import { preloadScripts } from '../redis/lua-script.js';
 import { InMemorySessionStore } from '../sessions/memory-session-store.js';
 import { RedisSessionStore } from '../sessions/redis-session-store.js';
+import { trackedSessionReads } from '../sessions/tracked-session-reads.js';
+import { Cluster } from 'ioredis';
 import type { SessionStore } from '../sessions/session-store.js';
 import { InMemorySharedState } from '../state/memory-shared-state.js';
 import { RedisSharedState } from '../state/redis-shared-state.js';
@@ -81,7 +83,12 @@ async function redisBackends(config: FleetConfig, settings: RedisSettings, obser
       lastError = undefined;
     });
   }
-  const store = new RedisSessionStore(commands, settings.keyPrefix, config.sessionTtlSeconds);
+  // Not on a Cluster: client tracking is per node.
+  const cache =
+    config.sessionCacheMaxAgeMs > 0 && !(commands instanceof Cluster)
+      ? trackedSessionReads(commands, createInvalidationConnection(settings, `mcp-fleet-invalidations:${config.replicaName}`), settings.keyPrefix, { maxEntries: config.runtimeCacheMaxSessions, maxAgeMs: config.sessionCacheMaxAgeMs })
+      : undefined;
+  const store = new RedisSessionStore(commands, settings.keyPrefix, config.sessionTtlSeconds, Date.now, cache?.reads);
   const streams = new RedisStreamManager({
     redis: commands,
     subscriber,
@@ -118,6 +125,7 @@ async function redisBackends(config: FleetConfig, settings: RedisSettings, obser
       (error: unknown) => log.warn('could not preload Lua scripts (they load on first use)', { reason: describeRedisError(error) }),
     );
   });
+  cache?.invalidations.start();
   // Connect in the background: the replica serves 503 and reports not-ready until Redis answers.
   let subscribed = false;
   // The heartbeat starts with the connection (and retries on its interval while Redis is away).
@@ -151,6 +159,7 @@ async function redisBackends(config: FleetConfig, settings: RedisSettings, obser
       }
     },
     async close() {
+      cache?.invalidations.stop();
       await inflight.close();
       await bus.close();
       await streams.close();

@@ -3,6 +3,7 @@ import type { LoggingLevel } from "@modelcontextprotocol/server";
 import type { RedisClient } from '../redis/connection.js';
 import { redisCall } from '../redis/errors.js';
 import { LuaScript } from '../redis/lua-script.js';
+import type { SessionReadCache } from './session-read-cache.js';
 import { SubscriptionLimitError, type NewSession, type SessionRecord, type SessionStore } from './session-store.js';
 
 const CREATE = new LuaScript(
@@ -58,6 +59,18 @@ redis.call('DEL', KEYS[1])
 return subs`,
 );
 
+/** The session id in a key made by RedisSessionStore.sessionKey: `<prefix>session:{<id>}`. */
+export function sessionIdOfKey(key: string, sessionKeyPrefix: string): string {
+  return key.slice(sessionKeyPrefix.length + 1, -1);
+}
+
+/** What a touch needs of the hash: the record less lastAccessAt, and when its TTL and index were last renewed. */
+export interface SessionRead {
+  record: Omit<SessionRecord, 'lastAccessAt'>;
+  slidAt: number;
+  subsRefreshedAt: number;
+}
+
 interface StaticFields {
   protocolVersion: string;
   clientCapabilities: SessionRecord['clientCapabilities'];
@@ -77,16 +90,20 @@ export class RedisSessionStore implements SessionStore {
 
   /** Sessions whose slide is on its way: concurrent touches that find it due send one. */
   private readonly sliding = new Set<string>();
+  /** Likewise for the subscriber index's renewal. */
+  private readonly refreshing = new Set<string>();
 
   constructor(
     private readonly redis: RedisClient,
     private readonly prefix: string,
     readonly ttlSeconds: number,
     private readonly now: () => number = Date.now,
+    /** Session reads kept on this replica while Redis announces changes to them; none: every touch reads. */
+    private readonly cache?: SessionReadCache<SessionRead>,
   ) {}
 
   sessionKey(id: string): string {
-    return `${this.prefix}session:{${id}}`;
+    return `${this.prefix}session:{${id}}`; // sessionIdOfKey reads it back
   }
 
   private indexKey(uri: string): string {
@@ -118,33 +135,56 @@ export class RedisSessionStore implements SessionStore {
   }
 
   /**
-   * One HGETALL: a deleted or expired session is seen at once, whichever replica asks. The TTL
-   * slides when the hash says the last slide is `slideSlackMs` old, so a session still expires
-   * between `ttl - slack` and `ttl` after its last request. `slidAt` is the clock of the replica
-   * that slid: a skew δ between replicas' clocks lowers that bound to `ttl - slack - δ`, and a
-   * replica whose clock is behind by the slack or more slides at once instead of waiting for it.
+   * One HGETALL, or none where this replica's read cache holds the session (Redis announces every
+   * change to a session key to every replica, so a deleted or expired session is seen at once,
+   * whichever replica asks). The TTL slides when the hash says the last slide is `slideSlackMs` old,
+   * so a session still expires between `ttl - slack` and `ttl` after its last request. `slidAt` is
+   * the clock of the replica that slid: a skew δ between replicas' clocks lowers that bound to
+   * `ttl - slack - δ`, and a replica whose clock is behind by the slack or more slides at once
+   * instead of waiting for it.
    */
   async touch(id: string): Promise<SessionRecord | undefined> {
-    const hash = await redisCall(() => this.redis.hgetall(this.sessionKey(id)));
-    if (hash.v === undefined) return undefined;
+    const cached = this.cache?.get(id, this.now());
+    const read = cached ?? (await this.read(id));
+    if (read === undefined) return undefined;
     const now = this.now();
-    if (Math.abs(now - Number(hash.slidAt ?? 0)) >= this.slideSlackMs) this.slide(id, now);
-    const fields = JSON.parse(hash.v) as StaticFields;
-    const subscriptions = JSON.parse(hash.subs ?? '[]') as string[];
-    if (subscriptions.length > 0 && now - Number(hash.subsRefreshedAt ?? 0) > this.ttlMs / 2) {
-      void this.refreshSubscriberIndex(id, subscriptions).catch(() => {});
+    if (Math.abs(now - read.slidAt) >= this.slideSlackMs) this.slide(id, now);
+    const { subscriptions } = read.record;
+    if (subscriptions.length > 0 && now - read.subsRefreshedAt > this.ttlMs / 2) this.refreshSubscriberIndex(id, subscriptions);
+    return { ...read.record, lastAccessAt: now };
+  }
+
+  private async read(id: string): Promise<SessionRead | undefined> {
+    const ticket = this.cache?.beginRead(id);
+    let hash: Record<string, string>;
+    try {
+      hash = await redisCall(() => this.redis.hgetall(this.sessionKey(id)));
+    } catch (error) {
+      this.cache?.abandonRead(id, ticket);
+      throw error;
     }
-    return {
-      id,
-      protocolVersion: fields.protocolVersion,
-      clientCapabilities: fields.clientCapabilities,
-      clientInfo: fields.clientInfo,
-      createdAt: fields.createdAt,
-      principal: fields.principal,
-      logLevel: (hash.logLevel as LoggingLevel | undefined) ?? undefined,
-      subscriptions,
-      lastAccessAt: now,
+    if (hash.v === undefined) {
+      this.cache?.abandonRead(id, ticket);
+      return undefined;
+    }
+    const fields = JSON.parse(hash.v) as StaticFields;
+    const read: SessionRead = {
+      record: {
+        id,
+        protocolVersion: fields.protocolVersion,
+        clientCapabilities: fields.clientCapabilities,
+        clientInfo: fields.clientInfo,
+        createdAt: fields.createdAt,
+        principal: fields.principal,
+        logLevel: (hash.logLevel as LoggingLevel | undefined) ?? undefined,
+        subscriptions: JSON.parse(hash.subs ?? '[]') as string[],
+      },
+      slidAt: Number(hash.slidAt ?? 0),
+      subsRefreshedAt: Number(hash.subsRefreshedAt ?? 0),
     };
+    // Kept no longer than the key can live without another slide, which announces itself anyway.
+    this.cache?.finishRead(id, ticket, read, read.slidAt + this.ttlMs, this.now());
+    return read;
   }
 
   /** Not awaited: a slide that fails is found due again by the next touch, with the slack to spare. */
@@ -153,30 +193,40 @@ export class RedisSessionStore implements SessionStore {
     this.sliding.add(id);
     void redisCall(() => SLIDE.run(this.redis, [this.sessionKey(id)], [this.ttlMs, now]))
       .catch(() => {})
-      .finally(() => this.sliding.delete(id));
+      .finally(() => {
+        this.sliding.delete(id);
+        this.cache?.forget(id);
+      });
   }
 
   /**
    * The subscriber index lives in other keys (other Cluster slots) than the session, so its TTL
    * cannot slide in the session's own script: an active subscribed session renews it here, at most
-   * once per half TTL, so it never outlives its subscriptions' index.
+   * once per half TTL, so it never outlives its subscriptions' index. Not awaited, once at a time.
    */
-  private async refreshSubscriberIndex(id: string, uris: string[]): Promise<void> {
-    await redisCall(() =>
+  private refreshSubscriberIndex(id: string, uris: string[]): void {
+    if (this.refreshing.has(id)) return;
+    this.refreshing.add(id);
+    void redisCall(() =>
       Promise.all([
         ...uris.flatMap((uri) => [this.redis.sadd(this.indexKey(uri), id), this.redis.pexpire(this.indexKey(uri), this.ttlMs)]),
         SET_FIELD.run(this.redis, [this.sessionKey(id)], ['subsRefreshedAt', this.now()]),
       ]),
-    );
+    )
+      .catch(() => {})
+      .finally(() => {
+        this.refreshing.delete(id);
+        this.cache?.forget(id);
+      });
   }
 
   async setLogLevel(id: string, level: LoggingLevel): Promise<boolean> {
-    const done = await redisCall(() => SET_FIELD.run(this.redis, [this.sessionKey(id)], ['logLevel', level]));
+    const done = await this.writing(id, () => SET_FIELD.run(this.redis, [this.sessionKey(id)], ['logLevel', level]));
     return done === 1;
   }
 
   async subscribe(id: string, uri: string, limit = Number.MAX_SAFE_INTEGER): Promise<boolean> {
-    const [edited] = await redisCall(() =>
+    const [edited] = await this.writing(id, () =>
       Promise.all([
         EDIT_SUBSCRIPTIONS.run(this.redis, [this.sessionKey(id)], ['add', uri, this.now(), limit]),
         this.redis.sadd(this.indexKey(uri), id),
@@ -189,7 +239,7 @@ export class RedisSessionStore implements SessionStore {
   }
 
   async unsubscribe(id: string, uri: string): Promise<boolean> {
-    const [edited] = await redisCall(() =>
+    const [edited] = await this.writing(id, () =>
       Promise.all([
         EDIT_SUBSCRIPTIONS.run(this.redis, [this.sessionKey(id)], ['remove', uri]),
         this.redis.srem(this.indexKey(uri), id),
@@ -208,11 +258,25 @@ export class RedisSessionStore implements SessionStore {
   }
 
   async delete(id: string): Promise<boolean> {
-    const subs = await redisCall(() => DELETE.run(this.redis, [this.sessionKey(id)], []));
+    const subs = await this.writing(id, () => DELETE.run(this.redis, [this.sessionKey(id)], []));
     if (typeof subs !== 'string') return false;
     const uris = JSON.parse(subs) as string[];
     await redisCall(() => Promise.all(uris.map((uri) => this.redis.srem(this.indexKey(uri), id))));
     return true;
+  }
+
+  /**
+   * A write to the session from this replica: its cached copy goes before (no touch serves it while
+   * the write is under way) and after (Redis's announcement of the change may come later than the
+   * write's own answer, which the request that follows must not beat).
+   */
+  private async writing<R>(id: string, write: () => Promise<R>): Promise<R> {
+    this.cache?.forget(id);
+    try {
+      return await redisCall(write);
+    } finally {
+      this.cache?.forget(id);
+    }
   }
 
   async ping(): Promise<void> {
