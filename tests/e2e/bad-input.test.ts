@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisProcess } from '../../src/fleet/redis-process.js';
-import { callTool, initialize, post, POST_HEADERS, PROTOCOL_VERSION, rawHttp, readAnswer, request, SseStream, toolJson } from '../support/raw-mcp.js';
+import { callTool, initialize, initializeOnly, post, POST_HEADERS, PROTOCOL_VERSION, rawHttp, readAnswer, request, SseStream, toolJson } from '../support/raw-mcp.js';
 import { ServerProcess } from '../support/server-process.js';
 
 let redis: RedisProcess;
@@ -147,11 +147,13 @@ describe('Redis unavailable', () => {
     bystander = fresh;
   });
 
-  it('answers a slow Redis with a timeout error, not a hang, and does not crash', async () => {
-    const session = await initialize(server.url);
+  it('answers a slow Redis with a timeout error, not a hang, and does not crash; a session it has read is still served', async () => {
+    const cached = await initialize(server.url);
+    const session = await initializeOnly(server.url);
     const paused = redis.command('CLIENT', 'PAUSE', '3000', 'ALL');
     await paused;
     const started = Date.now();
+    expect((await callTool(server.url, cached, 'whoami')).status).toBe(200);
     const answer = await callTool(server.url, session, 'whoami');
     expect(answer.status).toBe(503);
     expect(answer.messages[0]!.error.message).toMatch(/did not answer in time/);

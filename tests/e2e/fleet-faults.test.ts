@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RecoveringTransport } from '../../src/client/index.js';
 import { startFleet, type Fleet } from '../../src/fleet/index.js';
 import { FleetClient, tally } from '../support/fleet-client.js';
-import { callTool, initialize, toolJson } from '../support/raw-mcp.js';
+import { callTool, initialize, initializeOnly, toolJson } from '../support/raw-mcp.js';
 
 /**
  * Faults on a running fleet, observed only through the load balancer. Each case records what the
@@ -217,7 +217,8 @@ describe('faults', () => {
   });
 
   it('Redis paused (CLIENT PAUSE): requests fail within the command timeout with a clear error, no replica crashes', async () => {
-    const session = await initialize(fleet.url);
+    // Not yet read by any replica: each call must read it from the paused Redis.
+    const session = await initializeOnly(fleet.url);
     await fleet.redis!.command('CLIENT', 'PAUSE', '2500', 'ALL');
     const started = Date.now();
     const answers = await Promise.all([0, 1, 2].map(() => callTool(fleet.url, session, 'whoami')));

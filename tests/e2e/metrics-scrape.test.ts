@@ -60,7 +60,9 @@ describe('/metrics of running replicas', () => {
     const session = await initialize(a.server.url);
     const before = (await scrape(a)).samples;
     const calls = 7;
-    for (let i = 0; i < calls; i++) await callTool(a.server.url, session, 'whoami');
+    // The session is read once (initialized) and then served from the replica's cache: each
+    // call's one command is its notification's append-and-publish.
+    for (let i = 0; i < calls; i++) await callTool(a.server.url, session, 'notify', { message: 'm', count: 1 });
     await new Promise((resolve) => setTimeout(resolve, 50));
     const after = (await scrape(a)).samples;
     const delta = (name: string, labels: Record<string, string>) => valueOf(after, name, labels) - valueOf(before, name, labels);
@@ -70,7 +72,8 @@ describe('/metrics of running replicas', () => {
     expect(delta('mcp_fleet_request_redis_commands_sum', call)).toBe(calls);
     expect(delta('mcp_fleet_request_redis_seconds_sum', call)).toBeGreaterThan(0);
     expect(delta('mcp_fleet_request_duration_seconds_count', { method: 'tools/call', status: '200' })).toBe(calls);
-    expect(delta('mcp_fleet_redis_command_seconds_count', { operation: 'hgetall' })).toBe(calls);
+    expect(delta('mcp_fleet_redis_command_seconds_count', { operation: 'stream_publish' })).toBe(calls);
+    expect(delta('mcp_fleet_redis_command_seconds_count', { operation: 'hgetall' })).toBe(0);
   });
 
   it('a notify sent through A and delivered on B counts as a Redis delivery on B, with its latency', async () => {
@@ -116,7 +119,7 @@ describe('/metrics of running replicas', () => {
     const modern = await postModern(a.server.url, modernRequest('tools/call', { name: 'whoami', arguments: {} }));
     expect(modern.status).toBe(200);
     expect(toolJson(modern).replica).toBe('metrics-a');
-    await callTool(a.server.url, session, 'whoami');
+    await callTool(a.server.url, session, 'notify', { message: 'm', count: 1 });
     await new Promise((resolve) => setTimeout(resolve, 50));
     const delta = deltaOf(before, (await scrape(a)).samples);
     for (const era of ['modern', 'legacy']) {
@@ -125,7 +128,7 @@ describe('/metrics of running replicas', () => {
       expect(delta('mcp_fleet_request_redis_seconds_count', { ...call, store: 'redis' }), era).toBe(1);
       expect(delta('mcp_fleet_request_redis_commands_count', { ...call, store: 'redis' }), era).toBe(1);
     }
-    // the stateless leg does not touch Redis; the session leg does
+    // the stateless leg does not touch Redis; the session leg does (its session is cached here, its notification is not)
     expect(delta('mcp_fleet_request_redis_commands_sum', { era: 'modern', method: 'tools/call' })).toBe(0);
     expect(delta('mcp_fleet_request_redis_commands_sum', { era: 'legacy', method: 'tools/call' })).toBeGreaterThan(0);
   });

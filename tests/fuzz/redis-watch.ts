@@ -1,4 +1,5 @@
 import { Redis } from 'ioredis';
+import { INVALIDATION_CHANNEL } from '../../src/redis/key-invalidations.js';
 
 /** Key-event notifications (every command class, expiries and evictions included). */
 const KEY_EVENTS = 'EA';
@@ -77,7 +78,9 @@ export class RedisWatch {
       }
     } while (cursor !== '0');
     const channels = (await this.admin.pubsub('CHANNELS', '*')) as string[];
-    return { keys, foreignKeys, keysWithoutTtl, foreignChannels: channels.filter((c) => !c.startsWith(this.prefix)) };
+    // Redis's own channel for client-tracking invalidations, which each replica's session cache listens on.
+    const foreignChannels = channels.filter((c) => !c.startsWith(this.prefix) && c !== INVALIDATION_CHANNEL);
+    return { keys, foreignKeys, keysWithoutTtl, foreignChannels };
   }
 
   async stop(): Promise<void> {

@@ -72,10 +72,16 @@ export function request(method: string, params: Record<string, unknown> = {}): R
 }
 
 export async function initialize(url: string, capabilities: Record<string, unknown> = {}): Promise<string> {
+  const sessionId = await initializeOnly(url, capabilities);
+  await post(url, { jsonrpc: '2.0', method: 'notifications/initialized' }, sessionId);
+  return sessionId;
+}
+
+/** A session that no request has used yet (no `notifications/initialized`): no replica has read it from the store. */
+export async function initializeOnly(url: string, capabilities: Record<string, unknown> = {}): Promise<string> {
   const answer = await post(url, request('initialize', { protocolVersion: PROTOCOL_VERSION, capabilities, clientInfo: { name: 'raw-test', version: '1' } }));
   const sessionId = answer.headers.get('mcp-session-id');
   if (answer.status !== 200 || !sessionId) throw new Error(`initialize failed: ${answer.status} ${JSON.stringify(answer.messages)}`);
-  await post(url, { jsonrpc: '2.0', method: 'notifications/initialized' }, sessionId);
   return sessionId;
 }
 
