@@ -227,6 +227,8 @@ sends clients) and with server.mcpPath.
   value: {{ int $s.runtimeCacheMaxSessions | quote }}
 - name: RUNTIME_IDLE_SECONDS
   value: {{ int $s.runtimeIdleSeconds | quote }}
+- name: SESSION_CACHE_MAX_AGE_MS
+  value: {{ int $s.sessionCacheMaxAgeMs | quote }}
 - name: CLIENT_REQUEST_TIMEOUT_MS
   value: {{ int $s.clientRequestTimeoutMs | quote }}
 - name: GET_STREAM_MAX_MS
