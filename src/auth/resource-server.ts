@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AuthInfo, RequestId } from '@modelcontextprotocol/server';
-import type { NextFunction, Request, Response, Router } from 'express';
+import type { Router } from 'express';
 import type { AuthSettings } from '../config.js';
 import { log } from '../log.js';
 import { ErrorCode, sendJsonRpcError } from '../server/jsonrpc.js';
@@ -62,12 +62,8 @@ export class ResourceServer {
     this.metadataRouter = protectedResourceRouter(settings, mcpPath);
   }
 
-  /** Express middleware: sets `req.auth` for a valid token, else answers 400/401/403/503. */
-  readonly authenticate = (req: Request, res: Response, next: NextFunction): void => {
-    void this.check(req, res).then((ok) => ok && next());
-  };
-
-  private async check(req: AuthenticatedRequest, res: ServerResponse): Promise<boolean> {
+  /** Before the body is read: true with `req.auth` set for a valid token, else false with a 400/401/403/503 sent. */
+  async authenticate(req: AuthenticatedRequest, res: ServerResponse): Promise<boolean> {
     const scopes = this.policy.required;
     const token = bearerToken(req);
     if (token === 'none') {

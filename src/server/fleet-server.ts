@@ -8,9 +8,10 @@ import { NOOP_OBSERVER, type FleetObserver } from '../observability/observer.js'
 import type { SessionStore } from '../sessions/session-store.js';
 import type { StreamManager } from '../streams/stream-manager.js';
 import type { Workload } from '../workload/types.js';
-import { createApp } from './app.js';
+import { createHttpSurface } from './app.js';
+import { answerStart } from './answer-start.js';
 import { createBackends } from './backends.js';
-import { discardAfterAnswer, discardBoundsOf, holdEarlyAnswer, releaseEarlyAnswer } from './http-guards.js';
+import { discardAfterAnswer, discardBoundsOf, releaseEarlyAnswer } from './http-guards.js';
 import { ErrorCode, sendJsonRpcError } from './jsonrpc.js';
 import { McpEndpoint } from './legacy/session-endpoint.js';
 import { PendingClientRequests } from './legacy/pending-client-requests.js';
@@ -70,7 +71,7 @@ export async function createFleetServer({ config, workload, observer = NOOP_OBSE
   const legacy = new McpEndpoint({ config, store, streams, inflight: backends.inflight, runtimes, runtimeDeps, pending, observer, sessionRate: backends.sessionRate, sessionQuota: backends.sessionQuota });
   const modern = new ModernEndpoint({ config, build, bus, observer });
   let draining = false;
-  const app = createApp({
+  const { app, listener } = createHttpSurface({
     config,
     legacy,
     modern,
@@ -84,11 +85,11 @@ export async function createFleetServer({ config, workload, observer = NOOP_OBSE
     void backends.unavailableReason().then((reason) => observer.readiness(!draining && reason === undefined));
   }, 5000);
   readinessTimer.unref();
-  // Host is checked by the app, which answers its absence with a JSON-RPC body.
+  // Host is checked by the MCP route, which answers its absence with a JSON-RPC body.
   const server = http.createServer(
     // How often Node looks for requests past requestTimeout: often enough for the bound to hold.
     { requireHostHeader: false, connectionsCheckingInterval: Math.min(5000, Math.max(100, Math.floor(config.bodyReadTimeoutMs / 4))) },
-    app,
+    listener,
   );
   // Bounds receiving the request only (headers and body), not the SSE response that follows.
   server.requestTimeout = config.bodyReadTimeoutMs;
@@ -123,9 +124,9 @@ export async function createFleetServer({ config, workload, observer = NOOP_OBSE
     discardAfterAnswer(socket as Socket, discardBounds);
   });
   // Node's own answer to an Expect other than 100-continue is a 417 without a body.
+  const start = answerStart(config);
   server.on('checkExpectation', (req: http.IncomingMessage, res: http.ServerResponse) => {
-    holdEarlyAnswer(req, res, discardBounds);
-    if (config.replicaHeader) res.setHeader('X-MCP-Replica', config.replicaName);
+    start(req, res);
     sendJsonRpcError(res, 417, ErrorCode.ServerError, 'Expectation Failed: the only expectation supported is 100-continue');
   });
 

@@ -1,0 +1,16 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { FleetConfig } from '../config.js';
+import { discardBoundsOf, holdEarlyAnswer } from './http-guards.js';
+
+/**
+ * What every response gets before anything answers it: an answer given before the body is read
+ * reaches the client whole (the rest of the body is read and dropped before the close), and it
+ * names the replica that served it.
+ */
+export function answerStart(config: Pick<FleetConfig, 'maxBodyBytes' | 'bodyReadTimeoutMs' | 'replicaHeader' | 'replicaName'>): (req: IncomingMessage, res: ServerResponse) => void {
+  const discardBounds = discardBoundsOf(config);
+  return (req, res) => {
+    holdEarlyAnswer(req, res, discardBounds);
+    if (config.replicaHeader) res.setHeader('X-MCP-Replica', config.replicaName);
+  };
+}
