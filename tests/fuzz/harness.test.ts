@@ -56,18 +56,21 @@ describe('the properties of one answer', () => {
     expect(kinds(judgeAnswer('POST', answer({ status: 200, cut: true, messages: [{}] })))).toEqual(['malformed-answer']);
   });
 
-  it("lets off only the balancer's own refusal of a malformed chunked body or a head with CR, LF or NUL in a header, lost to its reset", () => {
+  it("lets off only the balancer's own refusal of a request it cannot parse, lost to its reset", () => {
     const lost = answer({ status: undefined, failure: 'EPIPE' });
-    const plain: Array<[string, string]> = [['Content-Type', 'application/json']];
-    expect(lostBalancerRefusal('balancer', 'chunked-bad', plain, lost)).toBe(true);
-    expect(lostBalancerRefusal({ replica: 0 }, 'chunked-bad', plain, lost)).toBe(false);
-    expect(lostBalancerRefusal('balancer', 'length', plain, lost)).toBe(false);
-    expect(lostBalancerRefusal('balancer', 'chunked-bad', plain, answer({ status: 400, cut: true }))).toBe(false);
+    const plain = { target: 'balancer' as const, framing: 'length', headers: [['Content-Type', 'application/json']] as Array<[string, string]>, hasBody: true };
+    expect(lostBalancerRefusal(plain, lost)).toBe(false);
+    expect(lostBalancerRefusal({ ...plain, framing: 'chunked-bad' }, lost)).toBe(true);
+    expect(lostBalancerRefusal({ ...plain, framing: 'chunked-bad', target: { replica: 0 } }, lost)).toBe(false);
+    expect(lostBalancerRefusal({ ...plain, framing: 'chunked-bad' }, answer({ status: 400, cut: true }))).toBe(false);
+    // A body with no framing is read as a next request.
+    expect(lostBalancerRefusal({ ...plain, framing: 'none' }, lost)).toBe(true);
+    expect(lostBalancerRefusal({ ...plain, framing: 'none', hasBody: false }, lost)).toBe(false);
     // Written as latin1: a header split by CRLF, and a surrogate pair whose low byte is a LF.
-    expect(lostBalancerRefusal('balancer', 'length', [['X-Note', 'a\r\nFLUSHALL']], lost)).toBe(true);
-    expect(lostBalancerRefusal('balancer', 'length', [['Content-Type', '\uD8DE\uDD0A']], lost)).toBe(true);
-    expect(lostBalancerRefusal({ replica: 1 }, 'length', [['X-Note', 'a\r\nFLUSHALL']], lost)).toBe(false);
-    expect(lostBalancerRefusal('balancer', 'length', [['X-Note', 'a\r\nFLUSHALL']], answer({ status: 400 }))).toBe(false);
+    expect(lostBalancerRefusal({ ...plain, headers: [['X-Note', 'a\r\nFLUSHALL']] }, lost)).toBe(true);
+    expect(lostBalancerRefusal({ ...plain, headers: [['Content-Type', '\uD8DE\uDD0A']] }, lost)).toBe(true);
+    expect(lostBalancerRefusal({ ...plain, headers: [['X-Note', 'a\r\nFLUSHALL']], target: { replica: 1 } }, lost)).toBe(false);
+    expect(lostBalancerRefusal({ ...plain, headers: [['X-Note', 'a\r\nFLUSHALL']] }, answer({ status: 400 }))).toBe(false);
   });
 });
 

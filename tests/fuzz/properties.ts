@@ -7,18 +7,31 @@ export interface Violation {
   detail: string;
 }
 
+/** What of a request decides whether HAProxy can parse it. */
+export interface WrittenRequest {
+  target: 'balancer' | { replica: number };
+  framing: string;
+  /** The headers as written by hand (latin1); none when fetch sent the request. */
+  headers: ReadonlyArray<readonly [string, string]>;
+  hasBody: boolean;
+}
+
 /**
  * A request the balancer cannot parse is refused by HAProxy itself, before any replica sees it: a
- * chunked body with bad framing, or a hand-written head whose header bytes hold a CR, LF or NUL
- * (a header split in two, or the head ended early and the rest read as a next request). HAProxy
- * closes at once with the rest of the body unread, so its own 400 page (and any answer before it on
- * that connection) is now and then lost to the reset (no-answer). No replica can change that: such
- * a loss is counted (figures.lostBalancerRefusals), not failed on. Every other lost answer is a
- * violation.
+ * chunked body with bad framing; a hand-written head whose header bytes hold a CR, LF or NUL (a
+ * header split in two, or the head ended early and the rest read as a next request); a body sent
+ * with no framing at all (read as a next request). HAProxy closes at once with the rest of the
+ * bytes unread, so its own 400 page (and any answer before it on that connection) is now and then
+ * lost to the reset (no-answer). No replica can change that: such a loss is counted
+ * (figures.lostBalancerRefusals), not failed on. Every other lost answer is a violation.
  */
-export function lostBalancerRefusal(target: 'balancer' | { replica: number }, framing: string, headers: ReadonlyArray<readonly [string, string]>, outcome: Outcome): boolean {
-  if (target !== 'balancer' || outcome.status !== undefined || outcome.failure === undefined) return false;
-  return framing === 'chunked-bad' || headers.some(([name, value]) => breaksHeaderLine(name) || breaksHeaderLine(value));
+export function lostBalancerRefusal(request: WrittenRequest, outcome: Outcome): boolean {
+  if (request.target !== 'balancer' || outcome.status !== undefined || outcome.failure === undefined) return false;
+  return (
+    request.framing === 'chunked-bad' ||
+    (request.framing === 'none' && request.hasBody) ||
+    request.headers.some(([name, value]) => breaksHeaderLine(name) || breaksHeaderLine(value))
+  );
 }
 
 /** Whether a header name or value, written as latin1 (as hand-written heads are), holds a CR, LF or NUL byte. */

@@ -46,7 +46,8 @@ export class CaseRunner {
     if (outcome.closedByTest) count(figures.closedByTest, outcome.closedByTest);
     if (refusedByBalancer(outcome)) figures.refusedByBalancer++;
     if (!outcome.timedOut) figures.slowestAnswerMs = Math.max(figures.slowestAnswerMs, outcome.elapsedMs);
-    const lost = lostBalancerRefusal(c.target, c.framing, outcome.via === 'socket' ? wire.headers : [], outcome);
+    const byHand = outcome.via === 'socket';
+    const lost = lostBalancerRefusal({ target: c.target, framing: byHand ? c.framing : 'length', headers: byHand ? wire.headers : [], hasBody: (wire.body?.length ?? 0) > 0 }, outcome);
     if (lost) figures.lostBalancerRefusals++;
     return { found: lost ? [] : judgeAnswer(wire.method, outcome), text: describeRequest(c, wire, outcome.via) };
   }
