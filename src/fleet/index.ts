@@ -50,6 +50,8 @@ export interface Fleet {
   rotation(): Promise<Record<string, RotationState>>;
   /** Connections the load balancer opened to the replicas so far, and requests it sent on one it kept open. */
   backendConnections(): Promise<{ opened: number; reused: number }>;
+  /** Requests the load balancer refused itself as malformed so far (none reached a replica). */
+  requestErrors(): Promise<number>;
   /** Stops the load balancer, the replicas (SIGTERM, drain) and the Redis it started; resolves when all have exited. */
   stop(): Promise<void>;
 }
@@ -174,6 +176,7 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
       lbConfigFile: started.configFile,
       rotation: () => started.rotation(),
       backendConnections: () => started.backendConnections(),
+      requestErrors: () => started.requestErrors(),
       stop,
     };
   } catch (error) {

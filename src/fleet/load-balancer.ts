@@ -111,20 +111,29 @@ export class LoadBalancer {
     return { opened, reused };
   }
 
+  /** Requests the load balancer refused itself as malformed (the frontend's `ereq`): no replica saw them. */
+  async requestErrors(): Promise<number> {
+    const frontend = (await this.stats()).find(([proxy, name]) => proxy !== 'replicas' && name === 'FRONTEND');
+    return Number(frontend?.[2]('ereq') ?? 0);
+  }
+
   /** The `show stat` rows of the replicas, by server name. */
   private async serverStats(): Promise<Array<[string, (column: string) => string | undefined]>> {
+    return (await this.stats())
+      .filter(([proxy, name]) => proxy === 'replicas' && name !== 'BACKEND' && name !== 'FRONTEND')
+      .map(([, name, field]) => [name, field]);
+  }
+
+  /** Every `show stat` row: proxy, server (FRONTEND, BACKEND or a server's name), and its columns. */
+  private async stats(): Promise<Array<[string, string, (column: string) => string | undefined]>> {
     const csv = await this.command('show stat');
     const lines = csv.split('\n').filter((line) => line !== '');
     const header = (lines[0] ?? '').replace(/^# /, '').split(',');
-    const rows: Array<[string, (column: string) => string | undefined]> = [];
-    for (const line of lines.slice(1)) {
+    return lines.slice(1).map((line) => {
       const fields = line.split(',');
       const field = (column: string) => fields[header.indexOf(column)];
-      const name = field('svname');
-      if (field('pxname') !== 'replicas' || name === undefined || name === 'BACKEND' || name === 'FRONTEND') continue;
-      rows.push([name, field]);
-    }
-    return rows;
+      return [field('pxname') ?? '', field('svname') ?? '', field];
+    });
   }
 
   /** Waits until the health checks report `server` as `state` (UP after a start, DOWN after a kill). */

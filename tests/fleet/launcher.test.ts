@@ -1,3 +1,4 @@
+import net from 'node:net';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -116,6 +117,21 @@ describe.skipIf(skipFleet)('the local fleet launcher', () => {
     } finally {
       agent.destroy();
     }
+  });
+
+  it('counts the requests the load balancer refused itself, which no replica saw', async () => {
+    const before = await fleet.requestErrors();
+    const port = Number(new URL(fleet.url).port);
+    const answer = await new Promise<string>((resolve) => {
+      const socket = net.connect(port, '127.0.0.1');
+      let got = '';
+      socket.on('data', (chunk) => (got += chunk.toString('latin1')));
+      socket.on('close', () => resolve(got));
+      socket.write('POST /mcp HTTP/1.1\r\nHost: x\r\nBad Name: 1\r\nContent-Length: 0\r\n\r\n');
+    });
+    expect(answer).toMatch(/^HTTP\/1\.1 400/);
+    expect(answer).not.toMatch(/x-mcp-replica/i);
+    expect(await fleet.requestErrors()).toBe(before + 1);
   });
 
   it('serves one session from every replica through the load balancer', async () => {

@@ -7,40 +7,18 @@ export interface Violation {
   detail: string;
 }
 
-/** What of a request decides whether HAProxy can parse it. */
-export interface WrittenRequest {
-  target: 'balancer' | { replica: number };
-  framing: string;
-  /** The headers as written by hand (latin1); none when fetch sent the request. */
-  headers: ReadonlyArray<readonly [string, string]>;
-  hasBody: boolean;
-}
-
 /**
- * A request the balancer cannot parse is refused by HAProxy itself, before any replica sees it: a
- * chunked body with bad framing; a hand-written head whose header bytes hold a CR, LF or NUL (a
- * header split in two, or the head ended early and the rest read as a next request); a body sent
- * with no framing at all (read as a next request). HAProxy closes at once with the rest of the
- * bytes unread, so its own 400 page (and any answer before it on that connection) is now and then
- * lost to the reset (no-answer). No replica can change that: such a loss is counted
+ * A request the balancer cannot parse (bad chunked framing, a header broken by a CR, LF, NUL or
+ * tab, an empty target, a body with no framing read as a next request, ...) is refused by HAProxy
+ * itself, before any replica sees it. HAProxy closes at once with the rest of the bytes unread, so
+ * its own 400 page (and any answer before it on that connection) is now and then lost to the reset
+ * (no-answer). No replica can change that: an answer lost through the balancer while HAProxy counted
+ * that many requests of its own refused (its frontend's `ereq`), or lost with a body sent without
+ * framing (bytes of a next request left unread when the connection closes), is counted
  * (figures.lostBalancerRefusals), not failed on. Every other lost answer is a violation.
  */
-export function lostBalancerRefusal(request: WrittenRequest, outcome: Outcome): boolean {
-  if (request.target !== 'balancer' || outcome.status !== undefined || outcome.failure === undefined) return false;
-  return (
-    request.framing === 'chunked-bad' ||
-    (request.framing === 'none' && request.hasBody) ||
-    request.headers.some(([name, value]) => breaksHeaderLine(name) || breaksHeaderLine(value))
-  );
-}
-
-/** Whether a header name or value, written as latin1 (as hand-written heads are), holds a CR, LF or NUL byte. */
-function breaksHeaderLine(text: string): boolean {
-  for (let i = 0; i < text.length; i += 1) {
-    const byte = text.charCodeAt(i) & 0xff;
-    if (byte === 0x0d || byte === 0x0a || byte === 0x00) return true;
-  }
-  return false;
+export function lostThroughBalancer(target: 'balancer' | { replica: number }, outcome: Outcome): boolean {
+  return target === 'balancer' && outcome.status === undefined && outcome.failure !== undefined;
 }
 
 /** HAProxy's own error page: a request the balancer refused never reached a replica. */

@@ -4,7 +4,7 @@ import { describeRequest, resolveCase, type FuzzCase } from './case.js';
 import { exchange, needsSocket, type Endpoint } from './exchange.js';
 import { count, type Figures } from './figures.js';
 import type { Pools } from './pools.js';
-import { judgeAnswer, lostBalancerRefusal, refusedByBalancer, type Violation } from './properties.js';
+import { judgeAnswer, lostThroughBalancer, refusedByBalancer, type Violation } from './properties.js';
 import type { RedisWatch } from './redis-watch.js';
 
 const EXAMPLES_PER_KIND = 3;
@@ -25,6 +25,8 @@ export interface RunnerDeps {
  */
 export class CaseRunner {
   private bystanderErrorsSeen = 0;
+  /** HAProxy's count of requests it refused itself, as last read. */
+  private balancerRefusals: number | undefined;
 
   constructor(private readonly deps: RunnerDeps) {}
 
@@ -33,7 +35,7 @@ export class CaseRunner {
     return { host: '127.0.0.1', port: c.target === 'balancer' ? fleet.lbPort : fleet.replicas[c.target.replica]!.port };
   }
 
-  private async send(c: FuzzCase): Promise<{ found: Violation[]; text: string }> {
+  private async send(c: FuzzCase): Promise<{ found: Violation[]; text: string; lostThroughBalancer: boolean }> {
     const { pools, figures } = this.deps;
     const wire = resolveCase(c, pools);
     const socket = c.transport === 'socket' || needsSocket(wire) ? { httpVersion: c.httpVersion, omitHost: c.omitHost, framing: c.framing } : undefined;
@@ -46,10 +48,21 @@ export class CaseRunner {
     if (outcome.closedByTest) count(figures.closedByTest, outcome.closedByTest);
     if (refusedByBalancer(outcome)) figures.refusedByBalancer++;
     if (!outcome.timedOut) figures.slowestAnswerMs = Math.max(figures.slowestAnswerMs, outcome.elapsedMs);
-    const byHand = outcome.via === 'socket';
-    const lost = lostBalancerRefusal({ target: c.target, framing: byHand ? c.framing : 'length', headers: byHand ? wire.headers : [], hasBody: (wire.body?.length ?? 0) > 0 }, outcome);
-    if (lost) figures.lostBalancerRefusals++;
-    return { found: lost ? [] : judgeAnswer(wire.method, outcome), text: describeRequest(c, wire, outcome.via) };
+    const lost = lostThroughBalancer(c.target, outcome);
+    // A body sent without framing is read as the next request: the connection may close (after the
+    // answer to the first, with Connection: close) with those bytes unread, and the reset lose the answer.
+    const unframedBody = outcome.via === 'socket' && c.framing === 'none' && (wire.body?.length ?? 0) > 0;
+    if (lost && unframedBody) figures.lostBalancerRefusals++;
+    const found = judgeAnswer(wire.method, outcome).filter((v) => !(lost && unframedBody && v.kind === 'no-answer'));
+    return { found, text: describeRequest(c, wire, outcome.via), lostThroughBalancer: lost && !unframedBody };
+  }
+
+  /** Requests HAProxy refused itself since the last call (none of them reached a replica). */
+  private async balancerRefusalsSince(): Promise<number> {
+    const total = await this.deps.fleet.requestErrors();
+    const since = total - (this.balancerRefusals ?? total);
+    this.balancerRefusals = total;
+    return since;
   }
 
   /** What happened on the fleet's side during the run, whichever of its cases caused it. */
@@ -71,7 +84,16 @@ export class CaseRunner {
   async run(cases: FuzzCase[]): Promise<void> {
     const { figures } = this.deps;
     figures.runs++;
+    await this.balancerRefusalsSince();
     const sent = await Promise.all(cases.map((c) => this.send(c)));
+    // As many answers lost through the balancer as HAProxy refused requests itself are its business.
+    let refused = sent.some((s) => s.lostThroughBalancer) ? await this.balancerRefusalsSince() : 0;
+    for (const s of sent) {
+      if (!s.lostThroughBalancer || refused === 0) continue;
+      refused -= 1;
+      figures.lostBalancerRefusals++;
+      s.found = s.found.filter((v) => v.kind !== 'no-answer');
+    }
     const together = `${cases.length > 1 ? `${cases.length} requests sent at once:\n` : ''}${sent.map((s) => s.text).join('\n---\n')}`;
     // A fleet-wide violation is blamed on the whole run, each answer's on its own request.
     const blamed = [...sent.flatMap((s) => s.found.map((v) => ({ v, request: s.text }))), ...(await this.meanwhile()).map((v) => ({ v, request: together }))];
