@@ -121,7 +121,8 @@ describe('bad input gets its spec status and a JSON-RPC error body', () => {
 
 describe('Redis unavailable', () => {
   it('answers 503 with a reason and Retry-After, reports not ready, and recovers by itself when Redis returns', async () => {
-    const session = await initialize(server.url);
+    // Not read yet, so not in the replica's cache: the call must reach Redis.
+    const session = await initializeOnly(server.url);
     await redis.stop();
     const started = Date.now();
     const answer = await callTool(server.url, session, 'whoami');

@@ -183,6 +183,10 @@ describe('faults', () => {
     const recoveringClient = new Client({ name: 'fault-recovery', version: '1.0.0' });
     await recoveringClient.connect(recovering);
     await redis.stop();
+    // Until a replica has seen its connections close, it may still serve the session it has cached.
+    await expect
+      .poll(async () => (await Promise.all(fleet.replicas.map((r) => fetch(r.readyUrl).then((x) => x.status)))).every((s) => s === 503), { timeout: 5000, interval: 20 })
+      .toBe(true);
     const during = await Promise.all([0, 1, 2].map(() => callTool(fleet.url, session, 'whoami')));
     const statuses = during.map((a) => a.status);
     expect(statuses.every((s) => s === 503)).toBe(true);
