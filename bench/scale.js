@@ -25,6 +25,7 @@ const { values } = parseArgs({
     concurrency: { type: 'string', default: '32' },
     'streams-via': { type: 'string', default: 'replicas' },
     'deadline-s': { type: 'string', default: '900' },
+    'idle-seconds': { type: 'string', default: '15' },
     out: { type: 'string', default: path.join(HERE, 'results') },
   },
 });
@@ -54,14 +55,14 @@ async function pool(count, concurrency, task) {
   }));
 }
 
-async function heapUsed(replica) {
+async function metricsOf(replica) {
   const text = await fetch(replica.metricsUrl).then((r) => r.text());
-  const match = /^nodejs_heap_size_used_bytes (\S+)$/m.exec(text);
-  return match ? Number(match[1]) : NaN;
+  const value = (name) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+  return { heapUsedBytes: value('nodejs_heap_size_used_bytes'), cachedRuntimes: value('mcp_fleet_cached_sessions') };
 }
 
 async function memory(fleet) {
-  return Promise.all(fleet.replicas.map(async (r) => ({ replica: r.name, rssBytes: rssBytes(r.pid), heapUsedBytes: await heapUsed(r) })));
+  return Promise.all(fleet.replicas.map(async (r) => ({ replica: r.name, rssBytes: rssBytes(r.pid), ...(await metricsOf(r)) })));
 }
 
 const sum = (list, field) => list.reduce((s, x) => s + x[field], 0);
@@ -80,7 +81,16 @@ async function redisSessionBytes(probe, sample = 200) {
   return { sampled: sizes.length, meanBytes: sizes.reduce((s, v) => s + v, 0) / Math.max(1, sizes.length), maxBytes: Math.max(...sizes) };
 }
 
-const fleet = await startFleet({ replicas: 3, env: { LOG_LEVEL: 'warn' }, quiet: true });
+const IDLE_SECONDS = Number(values['idle-seconds']);
+const SETTLE_POLLS = 10;
+// Idle runtimes go after IDLE_SECONDS (the sweep runs as often): short, so the run sees them go.
+// A heap snapshot starts with a full GC: SIGUSR2 after the eviction collects what it freed.
+const diagnostics = fs.mkdtempSync(path.join(os.tmpdir(), 'mcp-fleet-scale-'));
+const fleet = await startFleet({
+  replicas: 3,
+  env: { LOG_LEVEL: 'warn', RUNTIME_IDLE_SECONDS: String(IDLE_SECONDS), NODE_OPTIONS: `--heapsnapshot-signal=SIGUSR2 --diagnostic-dir=${diagnostics}` },
+  quiet: true,
+});
 const probe = await RedisProbe.connect(fleet.redis.port);
 const agent = keepAliveAgent(CONCURRENCY);
 const streamAgent = new http.Agent({ keepAlive: false, maxSockets: Infinity });
@@ -88,7 +98,7 @@ const streams = [];
 const result = {
   date: new Date().toISOString(),
   machine: { nproc: os.availableParallelism?.() ?? os.cpus().length, cpuModel: os.cpus()[0]?.model.trim(), node: process.version, loadAverage: os.loadavg() },
-  settings: { sessions: SESSIONS, legacyStreams: LEGACY_STREAMS, modernStreams: MODERN_STREAMS, concurrency: CONCURRENCY, streamsVia: VIA_LB ? 'lb' : 'replicas', runtimeCacheIdleEvictionMs: 600_000 },
+  settings: { sessions: SESSIONS, legacyStreams: LEGACY_STREAMS, modernStreams: MODERN_STREAMS, concurrency: CONCURRENCY, streamsVia: VIA_LB ? 'lb' : 'replicas', runtimeIdleSeconds: IDLE_SECONDS },
 };
 try {
   // Warm the replicas up a little, so the baseline is not a cold process.
@@ -174,20 +184,45 @@ try {
     replicas: withStreams,
     replicaRssPerStreamBytes: (sum(withStreams, 'rssBytes') - sum(afterSessions, 'rssBytes')) / Math.max(1, STREAMS),
   };
+
+  log(`closing the streams; waiting for the idle runtimes to be evicted (RUNTIME_IDLE_SECONDS=${IDLE_SECONDS})`);
+  for (const s of streams.splice(0)) s.close?.();
+  const evictedBy = performance.now() + (IDLE_SECONDS * 3 + 30) * 1000;
+  let afterEviction = await memory(fleet);
+  while (sum(afterEviction, 'cachedRuntimes') > 0 && performance.now() < evictedBy) {
+    await new Promise((r) => setTimeout(r, 1000));
+    afterEviction = await memory(fleet);
+  }
+  // A full GC in each replica (the heap snapshot's), then the lowest heap each reports meanwhile.
+  for (const r of fleet.replicas) if (r.pid) process.kill(r.pid, 'SIGUSR2');
+  for (let i = 0; i < SETTLE_POLLS; i++) {
+    await new Promise((r) => setTimeout(r, 2000));
+    const now = await memory(fleet);
+    afterEviction = afterEviction.map((r, j) => ({ ...now[j], heapUsedBytes: Math.min(r.heapUsedBytes, now[j].heapUsedBytes) }));
+  }
+  result.eviction = {
+    replicas: afterEviction,
+    runtimesLeft: sum(afterEviction, 'cachedRuntimes'),
+    replicaRssPerSessionBytes: (sum(afterEviction, 'rssBytes') - sum(baseline, 'rssBytes')) / SESSIONS,
+    replicaHeapPerSessionBytes: (sum(afterEviction, 'heapUsedBytes') - sum(baseline, 'heapUsedBytes')) / SESSIONS,
+  };
 } finally {
   for (const s of streams) s.close?.();
   agent.destroy();
   probe.close();
   await fleet.stop();
+  fs.rmSync(diagnostics, { recursive: true, force: true });
 }
 
 const ms = (v) => (Number.isFinite(v) ? v.toFixed(1) : '–');
 const s = result.sessions;
 const b = result.broadcast;
+const e = result.eviction;
 const replicaLines = s.replicas.map((r, i) => {
   const base = s.baseline[i];
   const streamed = b.replicas[i];
-  return `| ${r.replica} | ${mb(base.rssBytes)} | ${mb(r.rssBytes)} | ${mb(streamed.rssBytes)} | ${mb(base.heapUsedBytes)} | ${mb(r.heapUsedBytes)} | ${mb(streamed.heapUsedBytes)} |`;
+  const evicted = e.replicas[i];
+  return `| ${r.replica} | ${mb(base.rssBytes)} | ${mb(r.rssBytes)} | ${mb(streamed.rssBytes)} | ${mb(evicted.rssBytes)} | ${mb(base.heapUsedBytes)} | ${mb(r.heapUsedBytes)} | ${mb(streamed.heapUsedBytes)} | ${mb(evicted.heapUsedBytes)} |`;
 });
 const markdown = [
   `Measured ${result.date} on ${result.machine.nproc} × ${result.machine.cpuModel}, Node ${result.machine.node} (load average ${result.machine.loadAverage.map((v) => v.toFixed(2)).join(' ')} at start): ` +
@@ -201,8 +236,8 @@ const markdown = [
   '',
   `The bump's own answer came after ${b.bumpAnsweredMs.toFixed(1)} ms; ${b.attachedBeforeBroadcast}/${STREAMS} streams had heard the unmeasured first bump.`,
   '',
-  '| replica | RSS MB idle | RSS MB with sessions | RSS MB with streams | heap MB idle | heap MB with sessions | heap MB with streams |',
-  '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+  '| replica | RSS MB idle | RSS MB with sessions | RSS MB with streams | RSS MB after eviction | heap MB idle | heap MB with sessions | heap MB with streams | heap MB after eviction |',
+  '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ...replicaLines,
   '',
   `Per idle session, over the fleet: ${(s.replicaRssPerSessionBytes / 1024).toFixed(1)} KiB RSS, ${(s.replicaHeapPerSessionBytes / 1024).toFixed(1)} KiB heap on the replicas; ` +
@@ -210,8 +245,9 @@ const markdown = [
     `Redis: ${s.redisSessionKey.meanBytes.toFixed(0)} B per session key (MEMORY USAGE of ${s.redisSessionKey.sampled}, max ${s.redisSessionKey.maxBytes}), ` +
     `${s.redisUsedMemoryPerSessionBytes.toFixed(0)} B of used_memory per session, ${s.redisKeys} keys.`,
   '',
-  'Replica memory per session is measured before eviction: the runtime cache drops idle sessions after 10 minutes (hard-coded in ' +
-    'src/server/legacy/runtime-cache.ts, at most 10,000 entries per replica), longer than this run, so memory per idle session *after* eviction is not measured here.',
+  `After eviction (streams closed, idle runtimes dropped after RUNTIME_IDLE_SECONDS=${IDLE_SECONDS}; ${e.runtimesLeft} runtimes left): ` +
+    `${(e.replicaRssPerSessionBytes / 1024).toFixed(1)} KiB RSS and ${(e.replicaHeapPerSessionBytes / 1024).toFixed(1)} KiB heap per session over the fleet ` +
+    `(heap: the lowest each replica reported over ${SETTLE_POLLS * 2} s after a full GC, a heap snapshot's; RSS a process keeps once grown; the session read cache keeps its entries, at most RUNTIME_CACHE_MAX_SESSIONS per replica).`,
   '',
 ].join('\n');
 fs.mkdirSync(values.out, { recursive: true });
