@@ -25,7 +25,7 @@ const { values } = parseArgs({
     'measure-ms': { type: 'string', default: '2500' },
     'census-calls': { type: 'string', default: '500' },
     'prime-ms': { type: 'string', default: '4000' },
-    'notify-samples': { type: 'string', default: '30' },
+    'notify-samples': { type: 'string', default: '100' },
     'max-calls': { type: 'string', default: '2000000' },
     only: { type: 'string' },
     out: { type: 'string', default: path.join(HERE, 'results') },
