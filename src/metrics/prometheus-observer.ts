@@ -69,6 +69,7 @@ export class PrometheusObserver implements FleetObserver {
   private readonly openStreams: Gauge<'kind'>;
   private readonly inputRounds: Counter<'era' | 'phase'>;
   private readonly cachedSessionsGauge: Gauge;
+  private readonly sessionCacheTrackingGauge: Gauge;
   private readonly ready: Gauge;
 
   constructor(options: PrometheusObserverOptions = {}) {
@@ -176,6 +177,11 @@ export class PrometheusObserver implements FleetObserver {
       help: 'Sessions for which this replica holds a live runtime in its cache.',
       registers,
     });
+    this.sessionCacheTrackingGauge = new Gauge({
+      name: 'mcp_fleet_session_cache_tracking',
+      help: '1 while Redis announces session changes to this replica and its session read cache serves; 0 otherwise (every request reads its session).',
+      registers,
+    });
     this.ready = new Gauge({
       name: 'mcp_fleet_ready',
       help: '1 when this replica reports itself ready to serve (as /readyz), else 0.',
@@ -266,6 +272,10 @@ export class PrometheusObserver implements FleetObserver {
   cachedSessions(sessions: number): void {
     const n = count(sessions);
     if (n !== undefined) this.cachedSessionsGauge.set(n);
+  }
+
+  sessionCacheTracking(on: boolean): void {
+    this.sessionCacheTrackingGauge.set(on ? 1 : 0);
   }
 
   readiness(isReady: boolean): void {

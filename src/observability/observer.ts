@@ -42,6 +42,8 @@ export interface FleetObserver {
   inputRound(era: 'legacy' | 'modern', phase: 'requested' | 'resumed'): void;
   /** Sessions this replica holds a live runtime for. */
   cachedSessions(count: number): void;
+  /** Whether Redis announces session changes to this replica, so that its session read cache serves. */
+  sessionCacheTracking(on: boolean): void;
   readiness(ready: boolean): void;
 }
 
@@ -59,5 +61,6 @@ export const NOOP_OBSERVER: FleetObserver = {
   streamClosed() {},
   inputRound() {},
   cachedSessions() {},
+  sessionCacheTracking() {},
   readiness() {},
 };

@@ -86,7 +86,13 @@ async function redisBackends(config: FleetConfig, settings: RedisSettings, obser
   // Not on a Cluster: client tracking is per node.
   const cache =
     config.sessionCacheMaxAgeMs > 0 && !(commands instanceof Cluster)
-      ? trackedSessionReads(commands, createInvalidationConnection(settings, `mcp-fleet-invalidations:${config.replicaName}`), settings.keyPrefix, { maxEntries: config.runtimeCacheMaxSessions, maxAgeMs: config.sessionCacheMaxAgeMs })
+      ? trackedSessionReads(
+          commands,
+          createInvalidationConnection(settings, `mcp-fleet-invalidations:${config.replicaName}`),
+          settings.keyPrefix,
+          { maxEntries: config.runtimeCacheMaxSessions, maxAgeMs: config.sessionCacheMaxAgeMs },
+          (on) => observer.sessionCacheTracking(on),
+        )
       : undefined;
   const store = new RedisSessionStore(commands, settings.keyPrefix, config.sessionTtlSeconds, Date.now, cache?.reads);
   const streams = new RedisStreamManager({

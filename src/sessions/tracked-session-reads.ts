@@ -15,12 +15,24 @@ export interface TrackedSessionReads {
  * `keyPrefix`): enabled while Redis tracks them for this replica, each changed session dropped, all
  * of them when tracking is lost or the database is flushed.
  */
-export function trackedSessionReads(commands: Redis, invalidationConnection: Redis, keyPrefix: string, options: SessionReadCacheOptions): TrackedSessionReads {
+export function trackedSessionReads(
+  commands: Redis,
+  invalidationConnection: Redis,
+  keyPrefix: string,
+  options: SessionReadCacheOptions,
+  onTracking: (on: boolean) => void = () => {},
+): TrackedSessionReads {
   const reads = new SessionReadCache<SessionRead>(options);
   const sessionKeyPrefix = `${keyPrefix}session:`;
   const invalidations = new KeyInvalidations(commands, invalidationConnection, [sessionKeyPrefix], {
-    tracking: () => reads.enable(),
-    lost: () => reads.disable(),
+    tracking: () => {
+      reads.enable();
+      onTracking(true);
+    },
+    lost: () => {
+      reads.disable();
+      onTracking(false);
+    },
     invalidated: (keys) => {
       if (keys === undefined) {
         reads.disable();

@@ -90,6 +90,12 @@ describe('/metrics of running replicas', () => {
     stream.close();
   });
 
+  it('reports the session read cache on while Redis announces session changes to the replica', async () => {
+    for (const replica of [a, b]) {
+      await expect.poll(async () => valueOf((await scrape(replica)).samples, 'mcp_fleet_session_cache_tracking', {}), { timeout: 5000 }).toBe(1);
+    }
+  });
+
   it('counts sessions created and deleted, 404s and replays', async () => {
     const [beforeA, beforeB] = [(await scrape(a)).samples, (await scrape(b)).samples];
     const session = await initialize(a.server.url);

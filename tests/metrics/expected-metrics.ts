@@ -17,5 +17,6 @@ export const EXPECTED_METRICS: Record<string, string> = {
   mcp_fleet_open_streams: 'gauge',
   mcp_fleet_input_rounds_total: 'counter',
   mcp_fleet_cached_sessions: 'gauge',
+  mcp_fleet_session_cache_tracking: 'gauge',
   mcp_fleet_ready: 'gauge',
 };
