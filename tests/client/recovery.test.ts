@@ -2,7 +2,7 @@ import { Client } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RecoveringTransport, versionNegotiation, type SessionChange } from '../../src/client/index.js';
 import { RedisProcess } from '../../src/fleet/redis-process.js';
-import { callTool } from '../support/raw-mcp.js';
+import { callTool, untilForgotten } from '../support/raw-mcp.js';
 import { ServerProcess } from '../support/server-process.js';
 
 /** A 2025-era client on the recovering transport, counting the initializes it sends (the server sees the same). */
@@ -68,7 +68,9 @@ describe('transparent 404 recovery', () => {
   it('after a Redis flush', async () => {
     const c = await recoveringClient(onRedis.url);
     await c.whoami();
+    const flushed = c.transport.sessionId!;
     await redis.flushAll();
+    await untilForgotten([onRedis.url], flushed);
     expect((await c.whoami()).sessionId).toBe(c.transport.sessionId);
     expect(c.transport.recoveries).toBe(1);
     await c.client.close();

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RecoveringTransport } from '../../src/client/index.js';
 import { startFleet, type Fleet } from '../../src/fleet/index.js';
 import { FleetClient, tally } from '../support/fleet-client.js';
-import { callTool, initialize, post, request, toolJson } from '../support/raw-mcp.js';
+import { callTool, initialize, post, request, toolJson, untilForgotten } from '../support/raw-mcp.js';
 
 /** Every MCP feature through the load balancer only: no request names a replica. */
 let fleet: Fleet;
@@ -97,10 +97,15 @@ describe('a three-replica fleet behind a round-robin load balancer', () => {
     };
     const c = await recovering(fleet.url);
     await c.whoami();
-    await fetch(fleet.url, { method: 'DELETE', headers: { 'Mcp-Session-Id': c.transport.sessionId! } });
+    const replicaUrls = fleet.replicas.map((r) => r.url);
+    const deleted = c.transport.sessionId!;
+    await fetch(fleet.url, { method: 'DELETE', headers: { 'Mcp-Session-Id': deleted } });
+    await untilForgotten(replicaUrls, deleted);
     expect((await c.whoami()).sessionId).toBe(c.transport.sessionId);
     expect(c.transport.recoveries).toBe(1);
+    const flushed = c.transport.sessionId!;
     await fleet.redis!.flushAll();
+    await untilForgotten(replicaUrls, flushed);
     expect((await c.whoami()).sessionId).toBe(c.transport.sessionId);
     expect(c.transport.recoveries).toBe(2);
     await c.client.close();

@@ -89,6 +89,21 @@ export async function callTool(url: string, sessionId: string, name: string, arg
   return post(url, request('tools/call', { name, arguments: args }), sessionId);
 }
 
+/**
+ * Waits until each replica answers the session with 404: Redis announces a delete or a flush to
+ * the replicas' session read caches on its own connection, which may arrive a little after the
+ * delete's own answer (a Redis descheduled between its writes, on a loaded machine).
+ */
+export async function untilForgotten(replicaUrls: string[], sessionId: string, timeoutMs = 2000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (const url of replicaUrls) {
+    while ((await callTool(url, sessionId, 'whoami')).status !== 404) {
+      if (Date.now() > deadline) throw new Error(`${url} still serves session ${sessionId} ${timeoutMs} ms after it was removed`);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+  }
+}
+
 export const MODERN_PROTOCOL_VERSION = '2026-07-28';
 
 /** A 2026-07-28 request: no session, the protocol version and client identity in `_meta`. */
