@@ -5,7 +5,7 @@ import type { PostgresSettings } from '../../src/backends/postgres/settings.js';
 import { clientConfig, PgDatabase } from '../../src/backends/postgres/connection.js';
 import { PgListener } from '../../src/backends/postgres/listener.js';
 import { migrate } from '../../src/backends/postgres/schema.js';
-import { NOOP_OBSERVER } from '../../src/observability/observer.js';
+import { NOOP_OBSERVER, type FleetObserver } from '../../src/observability/observer.js';
 
 /** A private PostgreSQL cluster for the current test file, stopped and removed after it. */
 export function usePostgresServer(): () => PostgresProcess {
@@ -38,9 +38,9 @@ export interface PostgresReplica {
   close(): Promise<void>;
 }
 
-export async function openPostgresReplica(url: string, schema = freshSchema(), name = 'contract'): Promise<PostgresReplica> {
+export async function openPostgresReplica(url: string, schema = freshSchema(), name = 'contract', observer: FleetObserver = NOOP_OBSERVER): Promise<PostgresReplica> {
   const settings = postgresSettings(url, { schema });
-  const db = new PgDatabase(settings, NOOP_OBSERVER, name);
+  const db = new PgDatabase(settings, observer, name);
   await migrate(db, schema);
   const listener = new PgListener(() => clientConfig(settings, url, `${name}-listen`));
   const ready = new Promise<void>((resolve) => listener.on({ ready: resolve, lost: () => {} }));
