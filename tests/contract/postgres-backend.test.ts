@@ -104,7 +104,7 @@ describe('PostgreSQL stream log', () => {
     await there.broadcast(envelope(4, 9000));
     await until(() => atHere.length === 4);
     expect(atHere.slice(0, 3)).toEqual(sent);
-    expect((atHere[3]!.message as { result: { pad: string } }).result.pad).toHaveLength(9000);
+    expect((atHere[3]!.message as unknown as { result: { pad: string } }).result.pad).toHaveLength(9000);
 
     const second = await connections(first.schema);
     const buses = [first, second].map((c) => new PgFleetEventBus({ db: c.db, listener: c.listener, schema: c.schema }));
