@@ -9,6 +9,8 @@ export function describeRedisError(error: unknown): string {
   if (/LOADING/.test(message)) return 'Redis is loading its data set';
   if (/READONLY/.test(message)) return 'Redis is read-only (failover in progress)';
   if (/BUSY/.test(message)) return 'Redis is busy';
+  // Redis 6 reads a script's `#!lua` flags line as Lua.
+  if (/Error compiling script.*unexpected symbol near '#'/s.test(message)) return 'Redis is older than 7.0, which the Lua scripts need (they declare their flags)';
   return `Redis error: ${message}`;
 }
 
