@@ -29,7 +29,7 @@ export interface SinkOptions {
 
 /**
  * The HTTP answer to one POST carrying requests. It decides lazily: when the first message out is
- * the only response, it is sent as plain JSON (no event log, no extra Redis write); anything else
+ * the only response, it is sent as plain JSON (no event log, no extra store write); anything else
  * (a notification first, a server-to-client request, a batch, closeSSEStream) turns it into an SSE
  * stream whose events are logged for resumption. After the client disconnects or the server closes
  * the stream early, messages are still logged, for a resume through GET with Last-Event-ID.
