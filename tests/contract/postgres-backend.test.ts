@@ -129,19 +129,24 @@ describe('PostgreSQL stream log', () => {
     const { here, there } = await twoStreamManagers();
     const session = randomUUID();
     const events: StreamEvent[] = [];
-    const listener = await here.listen(session, 'g', { listenerId: 'l1', exclusive: true }, (e) => events.push(e));
+    // Where the client stands when told: its stream ends there and it resumes from that id.
+    let resumeFrom: string | undefined;
+    const listener = await here.listen(session, 'g', { listenerId: 'l1', exclusive: true }, (e) => {
+      events.push(e);
+      if (e.type === 'interrupted') resumeFrom ??= listener.cursor;
+    });
     listener.start();
     await there.publish(session, 'g', note(0));
     await until(() => events.length === 1);
     expect(await terminateListenConnections(postgresServer())).toBeGreaterThanOrEqual(2);
-    await until(() => events.some((e) => e.type === 'interrupted'));
-    // Published while the listeners are away (the pool still works): no replica hears them live.
+    await until(() => resumeFrom !== undefined);
+    // Published while the listeners are away or reconnecting (the pool still works).
     for (let n = 1; n <= 3; n++) await there.publish(session, 'g', note(n));
     await listener.close();
     // Once the LISTEN connection is back, a resume from the cursor replays exactly what was missed.
     await until(async () => {
       try {
-        const again = await here.listen(session, 'g', { after: listener.cursor, listenerId: 'l2', exclusive: true }, () => {});
+        const again = await here.listen(session, 'g', { after: resumeFrom, listenerId: 'l2', exclusive: true }, () => {});
         cleanups.push(() => again.close());
         return again.backlog.map((e) => dataOf(e)!.n).join(',') === '1,2,3';
       } catch (error) {
