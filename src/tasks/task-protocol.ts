@@ -1,0 +1,114 @@
+import { isInputRequiredResult, ProtocolError, type CallToolResult, type McpServer, type ServerContext } from '@modelcontextprotocol/server';
+import { z } from 'zod';
+import { principalKey, principalOf } from '../auth/principal.js';
+import type { WorkloadContext } from '../workload/types.js';
+import { TaskRunnerLimitError, type TaskRunner } from './task-runner.js';
+import { TaskLimitError } from './task-store.js';
+import { isInputNeeded, type TaskToolDefinition } from './task-tool.js';
+import { createTaskResult, detailedTask } from './task-wire.js';
+
+export const TASKS_EXTENSION = 'io.modelcontextprotocol/tasks';
+const MISSING_CAPABILITY = -32021;
+const INVALID_PARAMS = -32602;
+/** A task refused by a limit (tasks per caller, stored, running on this replica). */
+export const TASK_LIMIT_ERROR = -32000;
+
+/** The server/discover capability that advertises the extension (there is no `capabilities.tasks`). */
+export const TASKS_CAPABILITY = { extensions: { [TASKS_EXTENSION]: {} } };
+
+const missingCapability = (what: string) =>
+  new ProtocolError(MISSING_CAPABILITY, `${what} needs the ${TASKS_EXTENSION} extension, which this request does not declare`, {
+    requiredCapabilities: { extensions: { [TASKS_EXTENSION]: {} } },
+  });
+
+/** The same answer for an unknown, purged and another caller's task. */
+const unknownTask = (taskId: string) => new ProtocolError(INVALID_PARAMS, `Unknown task: ${taskId} (it does not exist or has expired)`);
+
+/** Whether a 2026-07-28 request declared the extension in its per-request client capabilities. */
+export function declaresTasks(request: ServerContext): boolean {
+  const envelope = request.mcpReq.envelope as Record<string, unknown> | undefined;
+  const capabilities = envelope?.['io.modelcontextprotocol/clientCapabilities'] as { extensions?: Record<string, unknown> } | undefined;
+  return capabilities?.extensions?.[TASKS_EXTENSION] !== undefined;
+}
+
+/** The caller a task is bound to: its token's principal, '' with authorization off. */
+export const callerOf = (request: ServerContext): string => {
+  const principal = principalOf(request.http?.authInfo);
+  return principal === undefined ? '' : principalKey(principal);
+};
+
+const TASK_PARAMS = z.object({ taskId: z.string() }).passthrough();
+const UPDATE_PARAMS = z.object({ taskId: z.string(), inputResponses: z.record(z.string(), z.unknown()) }).passthrough();
+
+/** tasks/get, tasks/update and tasks/cancel on a 2026-07-28 server instance (tasks/list and tasks/result stay -32601). */
+export function registerTaskMethods(server: McpServer, runner: TaskRunner): void {
+  server.server.setRequestHandler('tasks/get', { params: TASK_PARAMS }, async (params, request) => {
+    if (!declaresTasks(request)) throw missingCapability('tasks/get');
+    const record = await runner.get(params.taskId, callerOf(request));
+    if (!record) throw unknownTask(params.taskId);
+    return detailedTask(record);
+  });
+  server.server.setRequestHandler('tasks/update', { params: UPDATE_PARAMS }, async (params, request) => {
+    if (!declaresTasks(request)) throw missingCapability('tasks/update');
+    if (!(await runner.update(params.taskId, callerOf(request), params.inputResponses))) throw unknownTask(params.taskId);
+    return {};
+  });
+  server.server.setRequestHandler('tasks/cancel', { params: TASK_PARAMS }, async (params, request) => {
+    if (!declaresTasks(request)) throw missingCapability('tasks/cancel');
+    if (!(await runner.cancel(params.taskId, callerOf(request)))) throw unknownTask(params.taskId);
+    return {};
+  });
+}
+
+/** What a synchronous run seals in its requestState between input rounds. */
+interface SyncRound {
+  round: number;
+  memory: unknown;
+}
+
+/**
+ * A task tool on a server instance: a declaring 2026-07-28 client gets a task (created durably,
+ * first round started here); any other client gets an optional tool run synchronously, its input
+ * rounds as multi round-trip requests, and a required one -32021.
+ */
+export function registerTaskTool(server: McpServer, ctx: WorkloadContext, tool: TaskToolDefinition<any>, runner: TaskRunner | undefined): void {
+  const owner = `task:${tool.name}`;
+  const handler = async (args: Record<string, unknown>, request: ServerContext) => {
+    const asTask = runner !== undefined && ctx.era === 'modern' && declaresTasks(request);
+    const sealed = request.mcpReq.requestState<{ owner?: unknown; memory?: SyncRound }>();
+    const resumed = sealed?.owner === owner ? sealed.memory : undefined;
+    if (!asTask && tool.taskSupport === 'required') throw missingCapability(`The tool ${tool.name}`);
+    let memory = resumed?.memory;
+    if (resumed === undefined && tool.prepare) {
+      const prepared = await tool.prepare(request, ctx);
+      if (isInputRequiredResult(prepared)) return prepared;
+      memory = prepared.memory;
+    }
+    if (asTask) {
+      try {
+        return createTaskResult(await runner.create(tool, args, callerOf(request), memory));
+      } catch (error) {
+        if (error instanceof TaskLimitError || error instanceof TaskRunnerLimitError) {
+          throw new ProtocolError(TASK_LIMIT_ERROR, error.message, { limit: error instanceof TaskLimitError ? error.limit : 'running_per_replica' });
+        }
+        throw error;
+      }
+    }
+    const round = resumed ? resumed.round + 1 : 1;
+    const outcome = await tool.round({
+      args,
+      memory,
+      answers: resumed ? { ...(request.mcpReq.inputResponses ?? {}) } : {},
+      signal: request.mcpReq.signal,
+      round,
+      setStatus: async () => {},
+    });
+    if (!isInputNeeded(outcome)) return outcome as CallToolResult;
+    const requestState = await ctx.requestState.mint({ owner, memory: { round, memory: outcome.memory } satisfies SyncRound }, request);
+    return { resultType: 'input_required' as const, inputRequests: outcome.inputRequests, requestState };
+  };
+  // The SDK calls a tool without an input schema with the context alone.
+  const register = server.registerTool.bind(server) as (name: string, config: unknown, cb: (...parameters: any[]) => Promise<unknown>) => void;
+  if (tool.config.inputSchema === undefined) register(tool.name, tool.config, (request: ServerContext) => handler({}, request));
+  else register(tool.name, tool.config, (args: Record<string, unknown>, request: ServerContext) => handler(args, request));
+}
