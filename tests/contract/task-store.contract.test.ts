@@ -4,7 +4,7 @@ import type { RedisSettings } from '../../src/config.js';
 import { InMemoryTaskStore } from '../../src/backends/memory/task-store.js';
 import { RedisTaskStore } from '../../src/backends/redis/task-store.js';
 import { NOOP_OBSERVER } from '../../src/observability/observer.js';
-import { connectRedis, createRedisClient, type RedisClient } from '../../src/redis/connection.js';
+import { connectRedis, createRedisClient, type RedisClient } from '../../src/backends/redis/connection.js';
 import { TaskLimitError, type TaskRecord, type TaskStore, type TaskStoreLimits } from '../../src/tasks/task-store.js';
 import { ended, newTaskId, updateTask } from '../../src/tasks/task-updates.js';
 import { useRedisServer } from '../support/redis.js';

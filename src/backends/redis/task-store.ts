@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import type { RedisClient } from '../../redis/connection.js';
-import { redisCall } from '../../redis/errors.js';
-import { LuaScript } from '../../redis/lua-script.js';
+import type { RedisClient } from './connection.js';
+import { redisCall } from './errors.js';
+import { LuaScript } from './lua-script.js';
 import { expiresAt, isTerminal, TaskLimitError, type TaskRecord, type TaskStore, type TaskStoreLimits } from '../../tasks/task-store.js';
 
 /** Takes a place in a sorted set of live ids (score = expiry) unless it holds `limit` already. */
