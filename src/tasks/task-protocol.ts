@@ -38,7 +38,8 @@ export const callerOf = (request: ServerContext): string => {
 };
 
 const TASK_PARAMS = z.object({ taskId: z.string() }).passthrough();
-const UPDATE_PARAMS = z.object({ taskId: z.string(), inputResponses: z.record(z.string(), z.unknown()) }).passthrough();
+// The SDK lifts `inputResponses` out of the params into the request context.
+const UPDATE_PARAMS = z.object({ taskId: z.string(), inputResponses: z.record(z.string(), z.unknown()).optional() }).passthrough();
 
 /** tasks/get, tasks/update and tasks/cancel on a 2026-07-28 server instance (tasks/list and tasks/result stay -32601). */
 export function registerTaskMethods(server: McpServer, runner: TaskRunner): void {
@@ -50,13 +51,34 @@ export function registerTaskMethods(server: McpServer, runner: TaskRunner): void
   });
   server.server.setRequestHandler('tasks/update', { params: UPDATE_PARAMS }, async (params, request) => {
     if (!declaresTasks(request)) throw missingCapability('tasks/update');
-    if (!(await runner.update(params.taskId, callerOf(request), params.inputResponses))) throw unknownTask(params.taskId);
+    const responses = params.inputResponses ?? (request.mcpReq.inputResponses as Record<string, unknown> | undefined) ?? {};
+    if (!(await runner.update(params.taskId, callerOf(request), responses))) throw unknownTask(params.taskId);
     return {};
   });
   server.server.setRequestHandler('tasks/cancel', { params: TASK_PARAMS }, async (params, request) => {
     if (!declaresTasks(request)) throw missingCapability('tasks/cancel');
     if (!(await runner.cancel(params.taskId, callerOf(request)))) throw unknownTask(params.taskId);
     return {};
+  });
+}
+
+type StoredHandler = (request: { params?: { name?: unknown } }, ctx: ServerContext) => Promise<unknown>;
+
+/**
+ * A required task tool called by a client that did not declare the extension answers -32021:
+ * McpServer turns whatever a tool handler throws into an error result, so this is decided in
+ * front of its tools/call handler.
+ */
+export function guardRequiredTaskTools(server: McpServer, tools: readonly TaskToolDefinition<any>[]): void {
+  const required = new Set(tools.filter((tool) => tool.taskSupport === 'required').map((tool) => tool.name));
+  if (required.size === 0) return;
+  const handlers = (server.server as unknown as { _requestHandlers?: Map<string, StoredHandler> })._requestHandlers;
+  const callTool = handlers?.get('tools/call');
+  if (!handlers || !callTool) throw new Error('this SDK version keeps no tools/call handler where expected: required task tools cannot answer -32021');
+  handlers.set('tools/call', async (request, ctx) => {
+    const name = request.params?.name;
+    if (typeof name === 'string' && required.has(name) && !declaresTasks(ctx)) throw missingCapability(`The tool ${name}`);
+    return callTool(request, ctx);
   });
 }
 
