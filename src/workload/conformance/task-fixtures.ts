@@ -41,12 +41,19 @@ const slowCompute: TaskToolDefinition = {
   name: 'slow_compute',
   config: { title: 'Slow computation (task)', description: 'Works for `seconds` seconds, then answers; run as a task for a client that declares the tasks extension', inputSchema: SLOW_SCHEMA },
   taskSupport: 'optional',
-  resumable: true,
   async round({ args, signal }) {
     const seconds = Number(args.seconds ?? 0);
     if (seconds > 0) await delay(seconds * 1000, undefined, { signal });
     return textResult(`Computed ${typeof args.label === 'string' ? `${args.label} ` : ''}after ${seconds} s`);
   },
+};
+
+/** Not a suite fixture: slow_compute declared safe to run again, for the fleet's owner-death tests. */
+const resumableCompute: TaskToolDefinition = {
+  ...slowCompute,
+  name: 'resumable_compute',
+  config: { ...slowCompute.config, title: 'Resumable slow computation (task)', description: 'As slow_compute, and run again on another replica if its replica dies' },
+  resumable: true,
 };
 
 const failingJob: TaskToolDefinition = {
@@ -109,7 +116,7 @@ const toolWithTask: TaskToolDefinition<{ name: string }> = {
   },
 };
 
-export const CONFORMANCE_TASK_TOOLS: readonly TaskToolDefinition<any>[] = [slowCompute, failingJob, protocolErrorJob, confirmDelete, multiInput, toolWithTask];
+export const CONFORMANCE_TASK_TOOLS: readonly TaskToolDefinition<any>[] = [slowCompute, resumableCompute, failingJob, protocolErrorJob, confirmDelete, multiInput, toolWithTask];
 
 /** The suite's one synchronous tool of the tasks scenarios. */
 export function registerTaskScenarioTools(server: McpServer): void {
