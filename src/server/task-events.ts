@@ -1,7 +1,13 @@
 import type { FleetObserver } from '../observability/observer.js';
-import { NOOP_TASK_EVENTS, type TaskEvents } from '../tasks/task-runner.js';
+import type { TaskEvents } from '../tasks/task-runner.js';
 
-/** The task runner's reports, to the fleet's observer. */
-export function taskEventsOf(_observer: FleetObserver): TaskEvents {
-  return NOOP_TASK_EVENTS;
+/** The task runner's reports, to the fleet's observer (metrics). */
+export function taskEventsOf(observer: FleetObserver): TaskEvents {
+  return {
+    created: () => observer.taskCreated(),
+    ended: (status, reason, durationSeconds) => observer.taskEnded(status, reason, durationSeconds),
+    orphaned: (outcome) => observer.taskOrphaned(outcome),
+    refused: (limit) => observer.taskRefused(limit),
+    running: (running, overdue) => observer.tasksRunning(running, overdue),
+  };
 }

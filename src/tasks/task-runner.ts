@@ -17,7 +17,8 @@ export interface TaskEvents {
   ended(status: 'completed' | 'failed' | 'cancelled', reason: TaskEndReason, durationSeconds: number): void;
   orphaned(outcome: 'failed' | 'rerun' | 'cancelled'): void;
   refused(limit: string): void;
-  running(count: number): void;
+  /** Rounds running on this replica, and how many of them are past their task's TTL (their handler ignored the abort). */
+  running(count: number, overdue: number): void;
 }
 
 export type TaskEndReason = 'ok' | 'tool_error' | 'protocol_error' | 'cancelled' | 'owner_lost' | 'ttl' | 'drain' | 'result_too_large';
@@ -218,10 +219,10 @@ export class TaskRunner {
     const controller = new AbortController();
     const entry: RunningRound = { record, controller, done: Promise.resolve(), detached: false };
     this.running.set(record.taskId, entry);
-    this.events.running(this.running.size);
+    this.reportRunning();
     entry.done = this.runRound(entry, tool).finally(() => {
       if (this.running.get(record.taskId) === entry) this.running.delete(record.taskId);
-      this.events.running(this.running.size);
+      this.reportRunning();
     });
   }
 
@@ -285,6 +286,13 @@ export class TaskRunner {
     if (written && reason && isTerminal(written.status)) this.reportEnd(written, reason);
   }
 
+  private reportRunning(): void {
+    const now = this.now();
+    let overdue = 0;
+    for (const entry of this.running.values()) if (now >= expiresAt(entry.record)) overdue += 1;
+    this.events.running(this.running.size, overdue);
+  }
+
   private reportEnd(record: TaskRecord, reason: TaskEndReason): void {
     this.events.ended(record.status as Ending['status'], reason, (record.lastUpdatedAt - record.createdAt) / 1000);
   }
@@ -297,6 +305,7 @@ export class TaskRunner {
 
   /** Reads the records of the rounds running here: a cancel, a lapsed TTL or a lost ownership aborts the round. */
   async watch(): Promise<void> {
+    if (this.running.size > 0) this.reportRunning();
     if (this.watching || this.running.size === 0) return;
     this.watching = true;
     try {

@@ -29,7 +29,7 @@ afterAll(async () => {
 
 const call = async (url: string, token: string, method: string, params: Record<string, unknown>, headers: Record<string, string> = {}) => {
   const answer = await postModern(url, modernRequest(method, params, TASKS), { ...bearer(token), ...headers });
-  return { status: answer.status, message: answer.messages.find((m) => 'result' in m || 'error' in m) };
+  return { status: answer.status, message: answer.messages.find((m) => 'result' in m || 'error' in m) as any };
 };
 
 describe.skipIf(skipFleet)('tasks and principals', () => {
