@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { principalKey, principalOf } from '../auth/principal.js';
 import type { WorkloadContext } from '../workload/types.js';
 import { TaskRunnerLimitError, type TaskRunner } from './task-runner.js';
+import { StoreUnavailableError } from '../backends/store-errors.js';
 import { TaskLimitError } from './task-store.js';
 import { isInputNeeded, type TaskToolDefinition } from './task-tool.js';
 import { createTaskResult, detailedTask } from './task-wire.js';
@@ -10,7 +11,7 @@ import { createTaskResult, detailedTask } from './task-wire.js';
 export const TASKS_EXTENSION = 'io.modelcontextprotocol/tasks';
 const MISSING_CAPABILITY = -32021;
 const INVALID_PARAMS = -32602;
-/** A task refused by a limit (tasks per caller, stored, running on this replica). */
+/** A task refused by a limit (tasks per caller, stored, running on this replica), or the task store down. */
 export const TASK_LIMIT_ERROR = -32000;
 
 /** The server/discover capability that advertises the extension (there is no `capabilities.tasks`). */
@@ -41,25 +42,35 @@ const TASK_PARAMS = z.object({ taskId: z.string() }).passthrough();
 // The SDK lifts `inputResponses` out of the params into the request context.
 const UPDATE_PARAMS = z.object({ taskId: z.string(), inputResponses: z.record(z.string(), z.unknown()).optional() }).passthrough();
 
+/** The store is down: a JSON-RPC error with the reason (the SDK answers in-band errors with HTTP 200). */
+async function storeErrorsAnswered<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (error instanceof StoreUnavailableError) throw new ProtocolError(TASK_LIMIT_ERROR, `The task store is unavailable: ${error.message}`);
+    throw error;
+  }
+}
+
 /** tasks/get, tasks/update and tasks/cancel on a 2026-07-28 server instance (tasks/list and tasks/result stay -32601). */
 export function registerTaskMethods(server: McpServer, runner: TaskRunner): void {
-  server.server.setRequestHandler('tasks/get', { params: TASK_PARAMS }, async (params, request) => {
+  server.server.setRequestHandler('tasks/get', { params: TASK_PARAMS }, (params, request) => storeErrorsAnswered(async () => {
     if (!declaresTasks(request)) throw missingCapability('tasks/get');
     const record = await runner.get(params.taskId, callerOf(request));
     if (!record) throw unknownTask(params.taskId);
     return detailedTask(record);
-  });
-  server.server.setRequestHandler('tasks/update', { params: UPDATE_PARAMS }, async (params, request) => {
+  }));
+  server.server.setRequestHandler('tasks/update', { params: UPDATE_PARAMS }, (params, request) => storeErrorsAnswered(async () => {
     if (!declaresTasks(request)) throw missingCapability('tasks/update');
     const responses = params.inputResponses ?? (request.mcpReq.inputResponses as Record<string, unknown> | undefined) ?? {};
     if (!(await runner.update(params.taskId, callerOf(request), responses))) throw unknownTask(params.taskId);
     return {};
-  });
-  server.server.setRequestHandler('tasks/cancel', { params: TASK_PARAMS }, async (params, request) => {
+  }));
+  server.server.setRequestHandler('tasks/cancel', { params: TASK_PARAMS }, (params, request) => storeErrorsAnswered(async () => {
     if (!declaresTasks(request)) throw missingCapability('tasks/cancel');
     if (!(await runner.cancel(params.taskId, callerOf(request)))) throw unknownTask(params.taskId);
     return {};
-  });
+  }));
 }
 
 type StoredHandler = (request: { params?: { name?: unknown } }, ctx: ServerContext) => Promise<unknown>;
