@@ -4,6 +4,7 @@ import type { Era, FleetEvents, SharedState, Workload, WorkloadContext } from '.
 import { SharedSchemaValidator } from './shared-schema-validator.js';
 import type { TaskRunner } from '../tasks/task-runner.js';
 import { guardRequiredTaskTools, registerTaskMethods, registerTaskTool, TASKS_CAPABILITY } from '../tasks/task-protocol.js';
+import { notingFleetEvents, notingSharedState } from './tool-store-failures.js';
 
 export const SERVER_INFO = { name: 'mcp-fleet', version: '0.1.0' };
 
@@ -69,8 +70,8 @@ export function buildMcpServer(era: Era, sessionId: string | undefined, deps: Se
     era,
     replicaName: deps.replicaName,
     sessionId,
-    shared: deps.shared,
-    events: deps.events,
+    shared: notingSharedState(deps.shared),
+    events: notingFleetEvents(deps.events),
     requestState: {
       mint: (payload, ctx) => {
         deps.observer.inputRound(era, 'requested');
