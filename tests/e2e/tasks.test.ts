@@ -55,6 +55,8 @@ async function untilStatus(target: string, taskId: string, statuses: string[], t
   }
 }
 
+const countBy = (values: string[]) => values.reduce<Record<string, number>>((counts, v) => ({ ...counts, [v]: (counts[v] ?? 0) + 1 }), {});
+
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
 describe.skipIf(skipFleet)('MCP Tasks through a three-replica fleet', () => {
@@ -63,6 +65,35 @@ describe.skipIf(skipFleet)('MCP Tasks through a three-replica fleet', () => {
     for (const i of [0, 1, 2]) expect((await taskCall(url(i), 'tasks/get', taskId)).result).toMatchObject({ taskId, status: 'working' });
     await taskCall(fleet.url, 'tasks/cancel', taskId);
   });
+
+  it('a flow of tasks through the balancer: every task ends completed once, polls spread over the replicas', async () => {
+    const created = await Promise.all(Array.from({ length: 30 }, (_, i) => createTask(fleet.url, 'slow_compute', { seconds: 1, label: `flow-${i}` })));
+    const pollsPerReplica: Record<string, number> = {};
+    const endings = new Map<string, string[]>();
+    await Promise.all(
+      created.map(async ({ taskId }) => {
+        const deadline = Date.now() + 30_000;
+        for (;;) {
+          const answer = await postModern(fleet.url, modernRequest('tasks/get', { taskId }, TASKS), { 'Mcp-Name': taskId });
+          const replica = answer.headers.get('x-mcp-replica') ?? '?';
+          pollsPerReplica[replica] = (pollsPerReplica[replica] ?? 0) + 1;
+          const { result } = resultOf(answer);
+          if (['completed', 'failed', 'cancelled'].includes(result.status)) {
+            endings.set(taskId, [...(endings.get(taskId) ?? []), result.status]);
+            // Read again: a terminal state is final.
+            expect((await taskCall(fleet.url, 'tasks/get', taskId)).result.status).toBe(result.status);
+            return;
+          }
+          if (Date.now() > deadline) throw new Error(`task ${taskId} still ${result.status}`);
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+      }),
+    );
+    console.log(`tasks flow: ${created.length} created (owners ${JSON.stringify(countBy(created.map((c) => c.replica ?? '?')))}), ${[...endings.values()].filter((e) => e[0] === 'completed').length} completed, polls per replica ${JSON.stringify(pollsPerReplica)}`);
+    expect([...endings.values()].every((e) => e.length === 1 && e[0] === 'completed')).toBe(true);
+    expect(endings.size).toBe(created.length);
+    expect(Object.keys(pollsPerReplica).filter((r) => r !== '?')).toHaveLength(3);
+  }, 60_000);
 
   it('cancel posted to a replica that does not run the task ends it cancelled on its owner', async () => {
     const { taskId } = await createTask(url(0), 'slow_compute', { seconds: 60 });
