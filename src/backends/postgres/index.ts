@@ -13,6 +13,7 @@ import { migrate } from './schema.js';
 import { PgSessionStore } from './session-store.js';
 import { PgSharedState } from './shared-state.js';
 import { PgStreamManager } from './stream-manager.js';
+import { PgTaskStore } from './task-store.js';
 import { Sweeper } from './sweeper.js';
 import { trackedSessionReads } from './tracked-session-reads.js';
 
@@ -91,6 +92,7 @@ export async function postgresBackends(config: FleetConfig, settings: PostgresSe
     sessionRate: new PgRateLimiter(db, schema, config.newSessionsPerAddressPerSecond),
     sessionQuota: new PgSessionQuota(db, schema, config.sessionTtlSeconds * 1000),
     bus,
+    tasks: new PgTaskStore(db, schema),
     async unavailableReason() {
       if (!migrated) return `PostgreSQL schema is not ready (${db.lastError ?? 'migrating'})`;
       if (!listener.ready) return `PostgreSQL listen connection is not connected (${listener.problem ?? 'connecting'})`;

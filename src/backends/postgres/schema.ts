@@ -120,6 +120,19 @@ function migrations(schema: string): string[][] {
         PRIMARY KEY (key, token))`,
       `CREATE INDEX ON ${s}.session_quota (key, admitted_at)`,
     ],
+    [
+      `CREATE TABLE ${s}.tasks (
+        task_id text PRIMARY KEY,
+        principal text NOT NULL,
+        status text NOT NULL,
+        indexed_owner text,
+        version integer NOT NULL,
+        record text NOT NULL,
+        expires_at bigint NOT NULL)`,
+      `CREATE INDEX ON ${s}.tasks (indexed_owner) WHERE indexed_owner IS NOT NULL`,
+      `CREATE INDEX ON ${s}.tasks (principal) WHERE status IN ('working', 'input_required')`,
+      `CREATE INDEX ON ${s}.tasks (expires_at)`,
+    ],
   ];
 }
 
