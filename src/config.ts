@@ -128,9 +128,12 @@ type Env = Record<string, string | undefined>;
 
 class Reader {
   readonly problems: string[] = [];
+  /** Every setting asked for, set or not. */
+  readonly names = new Set<string>();
   constructor(private readonly env: Env) {}
 
   raw(name: string): string | undefined {
+    this.names.add(name);
     const value = this.env[name];
     return value === undefined || value.trim() === '' ? undefined : value.trim();
   }
@@ -271,14 +274,24 @@ function readAuth(r: Reader): AuthSettings | undefined {
   return settings;
 }
 
-export function loadConfig(env: Env = process.env): FleetConfig {
-  const r = new Reader(env);
-  const config: FleetConfig = {
-    port: r.int('PORT', 3000, 0, 65535),
+/** The metrics port when METRICS_PORT is unset: PORT + 6464 (9464 for the default 3000), so replicas on different PORTs do not collide. */
+export function defaultMetricsPort(port: number): number {
+  return port > 0 && port + 6464 <= 65535 ? port + 6464 : 9464;
+}
+
+/** The replica name when POD_NAME is unset: the host name, with the port, so replicas on one host differ. */
+function defaultReplicaName(port: number): string {
+  return port > 0 ? `${os.hostname()}:${port}` : `${os.hostname()}:pid-${process.pid}`;
+}
+
+function readConfig(r: Reader): FleetConfig {
+  const port = r.int('PORT', 3000, 0, 65535);
+  return {
+    port,
     host: r.string('HOST', '0.0.0.0'),
     mcpPath: r.string('MCP_PATH', '/mcp'),
-    metricsPort: r.int('METRICS_PORT', 9464, 0, 65535),
-    replicaName: r.string('POD_NAME', os.hostname()),
+    metricsPort: r.int('METRICS_PORT', defaultMetricsPort(port), 0, 65535),
+    replicaName: r.string('POD_NAME', defaultReplicaName(port)),
     replicaHeader: r.bool('REPLICA_HEADER', true),
     sessionMode: r.oneOf('SESSION_MODE', 'stateful', ['stateful', 'stateless'] as const),
     sessionTtlSeconds: r.int('SESSION_TTL_SECONDS', 3600, 1, 30 * 24 * 3600),
@@ -318,6 +331,18 @@ export function loadConfig(env: Env = process.env): FleetConfig {
     logLevel: r.oneOf('LOG_LEVEL', 'info', ['debug', 'info', 'warn', 'error', 'silent'] as const),
     auth: readAuth(r),
   };
+}
+
+/** Every environment variable the server reads. */
+export function settingNames(): string[] {
+  const r = new Reader({ AUTH_ISSUER: 'https://issuer.example' });
+  readConfig(r);
+  return [...r.names].sort();
+}
+
+export function loadConfig(env: Env = process.env): FleetConfig {
+  const r = new Reader(env);
+  const config = readConfig(r);
   if (!config.mcpPath.startsWith('/')) r.problems.push('MCP_PATH must start with /');
   if (config.metricsPort !== 0 && config.metricsPort === config.port && config.port !== 0) {
     r.problems.push('METRICS_PORT must differ from PORT (or be 0 to disable the metrics listener)');

@@ -5,7 +5,7 @@ import type { FleetConfig, RedisSettings } from '../config.js';
 import { InMemoryRateLimiter, RedisRateLimiter, type RateLimiter } from '../limits/rate-limiter.js';
 import { InMemorySessionQuota, RedisSessionQuota, type SessionQuota } from '../limits/session-quota.js';
 import type { FleetObserver } from '../observability/observer.js';
-import { connectRedis, createInvalidationConnection, createRedisClient, type RedisClient } from '../redis/connection.js';
+import { closeRedisConnection, connectRedis, createInvalidationConnection, createRedisClient, type RedisClient } from '../redis/connection.js';
 import { describeRedisError } from '../redis/errors.js';
 import { preloadScripts } from '../redis/lua-script.js';
 import { InMemorySessionStore } from '../sessions/memory-session-store.js';
@@ -169,9 +169,7 @@ async function redisBackends(config: FleetConfig, settings: RedisSettings, obser
       await inflight.close();
       await bus.close();
       await streams.close();
-      await Promise.allSettled([commands.quit(), subscriber.quit()]);
-      commands.disconnect();
-      subscriber.disconnect();
+      await Promise.all([closeRedisConnection(commands), closeRedisConnection(subscriber)]);
     },
   };
 }
