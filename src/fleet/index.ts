@@ -7,7 +7,7 @@ import { leavesRotationWithinMs } from './haproxy-config.js';
 import { findHaproxy, LoadBalancer, type RotationState } from './load-balancer.js';
 import { freePort, RedisProcess } from './redis-process.js';
 import { Replica } from './replica.js';
-import { track } from './reaper.js';
+import { track, trackDir, untrackDir } from './reaper.js';
 
 export { findHaproxy, HAPROXY_MISSING } from './load-balancer.js';
 export { RedisProcess } from './redis-process.js';
@@ -31,6 +31,11 @@ export interface FleetOptions {
   logDir?: string;
   /** false: copy the replicas' output to this terminal too (it always goes to the log files). */
   quiet?: boolean;
+  /**
+   * Every process in a process group of its own (the CLI): a terminal's Ctrl-C reaches only the
+   * launcher, which stops the load balancer, then the replicas (they drain), then Redis.
+   */
+  detached?: boolean;
 }
 
 export interface Fleet {
@@ -101,6 +106,7 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
   // Say what is missing before starting anything.
   const haproxy = findHaproxy();
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mcp-fleet-'));
+  trackDir(workDir);
   const logDir = options.logDir ?? workDir;
   fs.mkdirSync(logDir, { recursive: true });
 
@@ -115,15 +121,18 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
       await lb?.stop();
       await Promise.all(replicas.map((replica) => replica.kill('SIGTERM')));
       await redis?.dispose();
+      if (redis) untrackDir(redis.dir);
       fs.rmSync(workDir, { recursive: true, force: true });
+      untrackDir(workDir);
     })();
     return stopped;
   };
 
   try {
     if (redisUrl === undefined) {
-      redis = await RedisProcess.start();
+      redis = await RedisProcess.start({ detached: options.detached });
       track(redis.pid);
+      trackDir(redis.dir);
     }
     const url = redisUrl ?? redis!.url;
     const env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([name]) => !DECIDED.test(name)));
@@ -146,6 +155,7 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
           logDir,
           mirror: options.quiet === false,
           stopGraceMs: 15_000,
+          detached: options.detached,
           // After a restart, the replica is back when the load balancer sends it requests again.
           afterStart: async (replica) => {
             if (lb?.running) await lb.waitFor(replica.name, 'UP');
@@ -160,6 +170,7 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
       configDir: workDir,
       binary: haproxy,
       logFile: path.join(logDir, 'haproxy.log'),
+      detached: options.detached,
     });
     const started = lb;
     await Promise.all(replicas.map((r) => started.waitFor(r.name, 'UP')));

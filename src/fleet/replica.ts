@@ -16,6 +16,8 @@ export interface ReplicaOptions {
   cwd: string;
   /** How long SIGTERM's drain may take before the process is killed. */
   stopGraceMs: number;
+  /** In a process group of its own (see ManagedProcess). */
+  detached?: boolean;
   /** Awaited after each start, once the replica answers /readyz (the fleet waits for its load balancer). */
   afterStart?: (replica: Replica) => Promise<void>;
 }
@@ -72,6 +74,7 @@ export class Replica {
       env,
       cwd: this.options.cwd,
       logFile: this.logFile,
+      detached: this.options.detached,
       mirrorPrefix: this.options.mirror ? `[${this.name}] ` : undefined,
     });
     this.process = started;
