@@ -17,8 +17,8 @@ export { createFleetServer, type FleetServer, type FleetServerOptions } from './
 export { NOOP_OBSERVER, type FleetObserver, type RequestFinished } from './observability/observer.js';
 export { PrometheusObserver, startMetricsServer } from './metrics/index.js';
 export type { SessionStore, SessionRecord, NewSession } from './sessions/session-store.js';
-export { InMemorySessionStore } from './sessions/memory-session-store.js';
-export { RedisSessionStore } from './sessions/redis-session-store.js';
+export { InMemorySessionStore } from './backends/memory/session-store.js';
+export { RedisSessionStore } from './backends/redis/session-store.js';
 export type { StreamManager, StreamEvent, StreamListener, InstanceEnvelope } from './streams/stream-manager.js';
-export { InMemoryStreamManager } from './streams/memory-stream-manager.js';
-export { RedisStreamManager } from './streams/redis-stream-manager.js';
+export { InMemoryStreamManager } from './backends/memory/stream-manager.js';
+export { RedisStreamManager } from './backends/redis/stream-manager.js';

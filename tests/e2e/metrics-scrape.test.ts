@@ -67,13 +67,13 @@ describe('/metrics of running replicas', () => {
     const after = (await scrape(a)).samples;
     const delta = (name: string, labels: Record<string, string>) => valueOf(after, name, labels) - valueOf(before, name, labels);
     const call = { method: 'tools/call', store: 'redis' };
-    expect(delta('mcp_fleet_request_redis_seconds_count', call)).toBe(calls);
-    expect(delta('mcp_fleet_request_redis_commands_count', call)).toBe(calls);
-    expect(delta('mcp_fleet_request_redis_commands_sum', call)).toBe(calls);
-    expect(delta('mcp_fleet_request_redis_seconds_sum', call)).toBeGreaterThan(0);
+    expect(delta('mcp_fleet_request_store_seconds_count', call)).toBe(calls);
+    expect(delta('mcp_fleet_request_store_commands_count', call)).toBe(calls);
+    expect(delta('mcp_fleet_request_store_commands_sum', call)).toBe(calls);
+    expect(delta('mcp_fleet_request_store_seconds_sum', call)).toBeGreaterThan(0);
     expect(delta('mcp_fleet_request_duration_seconds_count', { method: 'tools/call', status: '200' })).toBe(calls);
-    expect(delta('mcp_fleet_redis_command_seconds_count', { operation: 'stream_publish' })).toBe(calls);
-    expect(delta('mcp_fleet_redis_command_seconds_count', { operation: 'hgetall' })).toBe(0);
+    expect(delta('mcp_fleet_store_command_seconds_count', { store: 'redis', operation: 'stream_publish' })).toBe(calls);
+    expect(delta('mcp_fleet_store_command_seconds_count', { operation: 'hgetall' })).toBe(0);
   });
 
   it('a notify sent through A and delivered on B counts as a Redis delivery on B, with its latency', async () => {
@@ -83,7 +83,7 @@ describe('/metrics of running replicas', () => {
     await callTool(a.server.url, session, 'notify', { message: 'm', count: 4 });
     await stream.waitFor((s) => s.messages.length === 4);
     const after = (await scrape(b)).samples;
-    const labels = { kind: 'notification', path: 'redis' };
+    const labels = { kind: 'notification', path: 'store' };
     expect(valueOf(after, 'mcp_fleet_deliveries_total', labels) - valueOf(before, 'mcp_fleet_deliveries_total', labels)).toBe(4);
     expect(valueOf(after, 'mcp_fleet_delivery_latency_seconds_count', labels) - valueOf(before, 'mcp_fleet_delivery_latency_seconds_count', labels)).toBe(4);
     expect(valueOf(after, 'mcp_fleet_open_streams', { kind: 'get' })).toBeGreaterThanOrEqual(1);
@@ -131,12 +131,12 @@ describe('/metrics of running replicas', () => {
     for (const era of ['modern', 'legacy']) {
       const call = { era, method: 'tools/call' };
       expect(delta('mcp_fleet_request_duration_seconds_count', { ...call, status: '200' }), era).toBe(1);
-      expect(delta('mcp_fleet_request_redis_seconds_count', { ...call, store: 'redis' }), era).toBe(1);
-      expect(delta('mcp_fleet_request_redis_commands_count', { ...call, store: 'redis' }), era).toBe(1);
+      expect(delta('mcp_fleet_request_store_seconds_count', { ...call, store: 'redis' }), era).toBe(1);
+      expect(delta('mcp_fleet_request_store_commands_count', { ...call, store: 'redis' }), era).toBe(1);
     }
     // the stateless leg does not touch Redis; the session leg does (its session is cached here, its notification is not)
-    expect(delta('mcp_fleet_request_redis_commands_sum', { era: 'modern', method: 'tools/call' })).toBe(0);
-    expect(delta('mcp_fleet_request_redis_commands_sum', { era: 'legacy', method: 'tools/call' })).toBeGreaterThan(0);
+    expect(delta('mcp_fleet_request_store_commands_sum', { era: 'modern', method: 'tools/call' })).toBe(0);
+    expect(delta('mcp_fleet_request_store_commands_sum', { era: 'legacy', method: 'tools/call' })).toBeGreaterThan(0);
   });
 
   it('a listen stream on A counts as kind="listen" there until it closes; a bump on B reaches it through Redis', async () => {
@@ -153,7 +153,7 @@ describe('/metrics of running replicas', () => {
     const bump = await postModern(b.server.url, modernRequest('tools/call', { name: 'bump', arguments: { name: 'metrics-listen' } }));
     expect(toolJson(bump).replica).toBe('metrics-b');
     await listen.waitFor((s) => s.messages.some((m) => m.method === 'notifications/resources/updated' && m.params?.uri === uri));
-    const redisEvent = { kind: 'event', path: 'redis' };
+    const redisEvent = { kind: 'event', path: 'store' };
     const localEvent = { kind: 'event', path: 'local' };
     const deltaA = deltaOf(beforeA, (await scrape(a)).samples);
     const deltaB = deltaOf(beforeB, (await scrape(b)).samples);

@@ -11,8 +11,8 @@ const call: RequestFinished = {
   method: 'tools/call',
   httpStatus: 200,
   durationSeconds: 0.012,
-  redisCommands: 4,
-  redisSeconds: 0.0004,
+  storeCommands: 4,
+  storeSeconds: 0.0004,
   store: 'redis',
 };
 
@@ -41,22 +41,22 @@ describe('PrometheusObserver', () => {
     const observer = new PrometheusObserver({ defaultMetrics: false });
     const n = 7;
     for (let i = 0; i < n; i++) observer.requestFinished(call);
-    observer.requestFinished({ ...call, method: 'initialize', store: 'memory', redisCommands: 0, redisSeconds: 0 });
+    observer.requestFinished({ ...call, method: 'initialize', store: 'memory', storeCommands: 0, storeSeconds: 0 });
     const samples = await scrape(observer);
     const byMethodStore = { era: 'legacy', method: 'tools/call', store: 'redis' };
-    expect(valueOf(samples, 'mcp_fleet_request_redis_seconds_count', byMethodStore)).toBe(n);
-    expect(valueOf(samples, 'mcp_fleet_request_redis_seconds_sum', byMethodStore)).toBeCloseTo(n * 0.0004, 9);
-    expect(valueOf(samples, 'mcp_fleet_request_redis_commands_count', byMethodStore)).toBe(n);
-    expect(valueOf(samples, 'mcp_fleet_request_redis_commands_sum', byMethodStore)).toBe(n * 4);
+    expect(valueOf(samples, 'mcp_fleet_request_store_seconds_count', byMethodStore)).toBe(n);
+    expect(valueOf(samples, 'mcp_fleet_request_store_seconds_sum', byMethodStore)).toBeCloseTo(n * 0.0004, 9);
+    expect(valueOf(samples, 'mcp_fleet_request_store_commands_count', byMethodStore)).toBe(n);
+    expect(valueOf(samples, 'mcp_fleet_request_store_commands_sum', byMethodStore)).toBe(n * 4);
     expect(valueOf(samples, 'mcp_fleet_request_duration_seconds_count', { era: 'legacy', method: 'tools/call', status: '200' })).toBe(n);
-    expect(valueOf(samples, 'mcp_fleet_request_redis_seconds_count', { method: 'initialize', store: 'memory' })).toBe(1);
+    expect(valueOf(samples, 'mcp_fleet_request_store_seconds_count', { method: 'initialize', store: 'memory' })).toBe(1);
 
     // 0.4 ms falls in the 0.5 ms bucket, not in the 0.25 ms one; 4 commands in the "4" bucket
-    const redisBuckets = buckets(samples, 'mcp_fleet_request_redis_seconds', byMethodStore);
+    const redisBuckets = buckets(samples, 'mcp_fleet_request_store_seconds', byMethodStore);
     expect(redisBuckets.get('0.00025')).toBe(0);
     expect(redisBuckets.get('0.0005')).toBe(n);
     expect(redisBuckets.get('+Inf')).toBe(n);
-    const commandBuckets = buckets(samples, 'mcp_fleet_request_redis_commands', byMethodStore);
+    const commandBuckets = buckets(samples, 'mcp_fleet_request_store_commands', byMethodStore);
     expect(commandBuckets.get('3')).toBe(0);
     expect(commandBuckets.get('4')).toBe(n);
   });
@@ -64,18 +64,18 @@ describe('PrometheusObserver', () => {
   it('keeps the two eras apart on every per-request histogram, folding anything else to other', async () => {
     const observer = new PrometheusObserver({ defaultMetrics: false });
     observer.requestFinished(call);
-    observer.requestFinished({ ...call, era: 'modern', redisCommands: 0, redisSeconds: 0 });
-    observer.requestFinished({ ...call, era: 'modern', redisCommands: 0, redisSeconds: 0 });
+    observer.requestFinished({ ...call, era: 'modern', storeCommands: 0, storeSeconds: 0 });
+    observer.requestFinished({ ...call, era: 'modern', storeCommands: 0, storeSeconds: 0 });
     observer.requestFinished({ ...call, era: '2024' as never });
     const samples = await scrape(observer);
-    for (const name of ['mcp_fleet_request_redis_seconds_count', 'mcp_fleet_request_redis_commands_count', 'mcp_fleet_request_duration_seconds_count']) {
+    for (const name of ['mcp_fleet_request_store_seconds_count', 'mcp_fleet_request_store_commands_count', 'mcp_fleet_request_duration_seconds_count']) {
       expect(valueOf(samples, name, { era: 'legacy', method: 'tools/call' }), name).toBe(1);
       expect(valueOf(samples, name, { era: 'modern', method: 'tools/call' }), name).toBe(2);
       expect(valueOf(samples, name, { era: 'other' }), name).toBe(1);
       expect(labelValues(samples, name, 'era'), name).toEqual(['legacy', 'modern', 'other']);
     }
-    expect(valueOf(samples, 'mcp_fleet_request_redis_commands_sum', { era: 'modern', method: 'tools/call' })).toBe(0);
-    expect(valueOf(samples, 'mcp_fleet_request_redis_commands_sum', { era: 'legacy', method: 'tools/call' })).toBe(4);
+    expect(valueOf(samples, 'mcp_fleet_request_store_commands_sum', { era: 'modern', method: 'tools/call' })).toBe(0);
+    expect(valueOf(samples, 'mcp_fleet_request_store_commands_sum', { era: 'legacy', method: 'tools/call' })).toBe(4);
   });
 
   it('has tools/call of both eras at zero from the start, for per-era rates and rounds per call', async () => {
@@ -89,13 +89,13 @@ describe('PrometheusObserver', () => {
   it('has buckets from 50 µs to 1 s for Redis time and from 1 ms to 30 s for requests', async () => {
     const observer = new PrometheusObserver({ defaultMetrics: false });
     observer.requestFinished(call);
-    observer.redisCommand('get', 0.00003, true);
+    observer.storeCommand('get', 0.00003, true);
     const samples = await scrape(observer);
     const bounds = (name: string, labels: Record<string, string>) =>
       [...buckets(samples, name, labels).keys()].filter((le) => le !== '+Inf').map(Number);
     for (const redis of [
-      bounds('mcp_fleet_request_redis_seconds', { method: 'tools/call' }),
-      bounds('mcp_fleet_redis_command_seconds', { operation: 'get' }),
+      bounds('mcp_fleet_request_store_seconds', { method: 'tools/call' }),
+      bounds('mcp_fleet_store_command_seconds', { operation: 'get' }),
     ]) {
       expect(Math.min(...redis)).toBe(0.00005);
       expect(Math.max(...redis)).toBe(1);
@@ -103,7 +103,7 @@ describe('PrometheusObserver', () => {
     const request = bounds('mcp_fleet_request_duration_seconds', { era: 'legacy', method: 'tools/call' });
     expect(Math.min(...request)).toBe(0.001);
     expect(Math.max(...request)).toBe(30);
-    expect(valueOf(samples, 'mcp_fleet_redis_command_seconds_bucket', { operation: 'get', le: '0.00005' })).toBe(1);
+    expect(valueOf(samples, 'mcp_fleet_store_command_seconds_bucket', { operation: 'get', le: '0.00005' })).toBe(1);
   });
 
   it('folds methods, statuses and stores to bounded label sets', async () => {
@@ -113,36 +113,48 @@ describe('PrometheusObserver', () => {
     for (let i = 0; i < 200; i++) {
       observer.requestFinished({ ...call, method: `tools/call-${i}`, httpStatus: 1000 + i });
     }
-    observer.requestFinished({ ...call, store: 'postgres' as never });
+    observer.requestFinished({ ...call, store: 'postgres' });
+    observer.requestFinished({ ...call, store: 'Not a store name!' });
     const samples = await scrape(observer);
-    const methods = labelValues(samples, 'mcp_fleet_request_redis_seconds_count', 'method');
+    const methods = labelValues(samples, 'mcp_fleet_request_store_seconds_count', 'method');
     expect(methods).toEqual([...METHOD_LABELS, 'other'].sort());
     expect(valueOf(samples, 'mcp_fleet_request_duration_seconds_count', { method: 'other', status: 'other' })).toBe(200);
     expect(valueOf(samples, 'mcp_fleet_request_duration_seconds_count', { era: 'legacy', method: 'notification' })).toBe(1);
     expect(labelValues(samples, 'mcp_fleet_request_duration_seconds_count', 'status')).toEqual(['200', 'other']);
     expect(valueOf(samples, 'mcp_fleet_request_duration_seconds_count', { era: 'modern', method: 'notification' })).toBe(1);
-    expect(labelValues(samples, 'mcp_fleet_request_redis_seconds_count', 'store')).toEqual(['other', 'redis']);
+    expect(labelValues(samples, 'mcp_fleet_request_store_seconds_count', 'store')).toEqual(['other', 'postgres', 'redis']);
   });
 
-  it('records Redis command latency by folded operation, and errors separately', async () => {
+  it('records store command latency by folded operation, and errors separately', async () => {
     const observer = new PrometheusObserver({ defaultMetrics: false, maxOtherOperations: 2 });
-    observer.redisCommand('HSET', 0.0002, true);
-    observer.redisCommand('hset', 0.0003, true);
-    observer.redisCommand('evalsha', 0.002, false);
-    observer.redisCommand('append_event', 0.001, true);
-    observer.redisCommand('route_answer', 0.001, true);
-    observer.redisCommand('third_script', 0.001, false);
-    observer.redisCommand('sess:{0b5e…}', 0.001, false);
+    observer.storeCommand('HSET', 0.0002, true);
+    observer.storeCommand('hset', 0.0003, true);
+    observer.storeCommand('evalsha', 0.002, false);
+    observer.storeCommand('append_event', 0.001, true);
+    observer.storeCommand('route_answer', 0.001, true);
+    observer.storeCommand('third_script', 0.001, false);
+    observer.storeCommand('sess:{0b5e…}', 0.001, false);
     const samples = await scrape(observer);
-    expect(valueOf(samples, 'mcp_fleet_redis_command_seconds_count', { operation: 'hset' })).toBe(2);
-    expect(valueOf(samples, 'mcp_fleet_redis_command_seconds_sum', { operation: 'hset' })).toBeCloseTo(0.0005, 9);
-    expect(labelValues(samples, 'mcp_fleet_redis_command_seconds_count', 'operation')).toEqual(
+    expect(valueOf(samples, 'mcp_fleet_store_command_seconds_count', { operation: 'hset' })).toBe(2);
+    expect(valueOf(samples, 'mcp_fleet_store_command_seconds_sum', { operation: 'hset' })).toBeCloseTo(0.0005, 9);
+    expect(labelValues(samples, 'mcp_fleet_store_command_seconds_count', 'operation')).toEqual(
       ['append_event', 'evalsha', 'hset', 'other', 'route_answer'],
     );
-    expect(valueOf(samples, 'mcp_fleet_redis_command_seconds_count', { operation: 'other' })).toBe(2);
-    expect(valueOf(samples, 'mcp_fleet_redis_errors_total', { operation: 'evalsha' })).toBe(1);
-    expect(valueOf(samples, 'mcp_fleet_redis_errors_total', { operation: 'other' })).toBe(2);
-    expect(select(samples, 'mcp_fleet_redis_errors_total', { operation: 'hset' })).toHaveLength(0);
+    expect(valueOf(samples, 'mcp_fleet_store_command_seconds_count', { operation: 'other' })).toBe(2);
+    expect(valueOf(samples, 'mcp_fleet_store_errors_total', { operation: 'evalsha' })).toBe(1);
+    expect(valueOf(samples, 'mcp_fleet_store_errors_total', { operation: 'other' })).toBe(2);
+    expect(select(samples, 'mcp_fleet_store_errors_total', { operation: 'hset' })).toHaveLength(0);
+  });
+
+  it('labels store commands with the store the replica selected', async () => {
+    const observer = new PrometheusObserver({ defaultMetrics: false });
+    observer.storeSelected('redis');
+    observer.storeCommand('get', 0.0002, true);
+    observer.storeCommand('get', 0.0002, false);
+    const samples = await scrape(observer);
+    expect(valueOf(samples, 'mcp_fleet_store_command_seconds_count', { store: 'redis', operation: 'get' })).toBe(2);
+    expect(valueOf(samples, 'mcp_fleet_store_errors_total', { store: 'redis', operation: 'get' })).toBe(1);
+    expect(labelValues(samples, 'mcp_fleet_store_command_seconds_count', 'store')).toEqual(['redis']);
   });
 
   it('counts deliveries by kind and path from zero, with their latency', async () => {
@@ -151,37 +163,37 @@ describe('PrometheusObserver', () => {
     expect(select(samples, 'mcp_fleet_deliveries_total')).toHaveLength(8);
     expect(select(samples, 'mcp_fleet_deliveries_total').every((s) => s.value === 0)).toBe(true);
 
-    observer.delivered('notification', 'redis', 0.0015);
-    observer.delivered('notification', 'redis', 0.003);
+    observer.delivered('notification', 'store', 0.0015);
+    observer.delivered('notification', 'store', 0.003);
     observer.delivered('response', 'local', 0.00005);
-    observer.delivered('request', 'redis', -0.002); // publisher's clock ahead: clamped to 0
+    observer.delivered('request', 'store', -0.002); // publisher's clock ahead: clamped to 0
     samples = await scrape(observer);
-    expect(valueOf(samples, 'mcp_fleet_deliveries_total', { kind: 'notification', path: 'redis' })).toBe(2);
+    expect(valueOf(samples, 'mcp_fleet_deliveries_total', { kind: 'notification', path: 'store' })).toBe(2);
     expect(valueOf(samples, 'mcp_fleet_deliveries_total', { kind: 'notification', path: 'local' })).toBe(0);
     expect(valueOf(samples, 'mcp_fleet_deliveries_total', { kind: 'response', path: 'local' })).toBe(1);
-    const notificationLatency = { kind: 'notification', path: 'redis' };
+    const notificationLatency = { kind: 'notification', path: 'store' };
     expect(valueOf(samples, 'mcp_fleet_delivery_latency_seconds_count', notificationLatency)).toBe(2);
     expect(valueOf(samples, 'mcp_fleet_delivery_latency_seconds_bucket', { ...notificationLatency, le: '0.0025' })).toBe(1);
-    expect(valueOf(samples, 'mcp_fleet_delivery_latency_seconds_sum', { kind: 'request', path: 'redis' })).toBe(0);
+    expect(valueOf(samples, 'mcp_fleet_delivery_latency_seconds_sum', { kind: 'request', path: 'store' })).toBe(0);
   });
 
   it('counts fleet events handed to listeners, local and through Redis apart, latency series from zero', async () => {
     const observer = new PrometheusObserver({ defaultMetrics: false });
     let samples = await scrape(observer);
-    for (const path of ['local', 'redis']) {
+    for (const path of ['local', 'store']) {
       expect(valueOf(samples, 'mcp_fleet_deliveries_total', { kind: 'event', path })).toBe(0);
       expect(valueOf(samples, 'mcp_fleet_delivery_latency_seconds_count', { kind: 'event', path })).toBe(0);
     }
 
     observer.delivered('event', 'local', 0.00002);
-    observer.delivered('event', 'redis', 0.0008);
-    observer.delivered('event', 'redis', 0.004);
-    observer.delivered('broadcast' as never, 'redis', 0.001);
+    observer.delivered('event', 'store', 0.0008);
+    observer.delivered('event', 'store', 0.004);
+    observer.delivered('broadcast' as never, 'store', 0.001);
     samples = await scrape(observer);
     expect(valueOf(samples, 'mcp_fleet_deliveries_total', { kind: 'event', path: 'local' })).toBe(1);
-    expect(valueOf(samples, 'mcp_fleet_deliveries_total', { kind: 'event', path: 'redis' })).toBe(2);
-    expect(valueOf(samples, 'mcp_fleet_deliveries_total', { kind: 'other', path: 'redis' })).toBe(1);
-    const redisEvents = { kind: 'event', path: 'redis' };
+    expect(valueOf(samples, 'mcp_fleet_deliveries_total', { kind: 'event', path: 'store' })).toBe(2);
+    expect(valueOf(samples, 'mcp_fleet_deliveries_total', { kind: 'other', path: 'store' })).toBe(1);
+    const redisEvents = { kind: 'event', path: 'store' };
     expect(valueOf(samples, 'mcp_fleet_delivery_latency_seconds_bucket', { ...redisEvents, le: '0.001' })).toBe(1);
     expect(valueOf(samples, 'mcp_fleet_delivery_latency_seconds_bucket', { ...redisEvents, le: '0.005' })).toBe(2);
     expect(valueOf(samples, 'mcp_fleet_delivery_latency_seconds_sum', redisEvents)).toBeCloseTo(0.0048, 9);
@@ -260,8 +272,8 @@ describe('PrometheusObserver', () => {
   it('drops invalid figures instead of throwing at the server', async () => {
     const observer = new PrometheusObserver({ defaultMetrics: false });
     expect(() => {
-      observer.requestFinished({ ...call, durationSeconds: NaN, redisSeconds: Infinity, redisCommands: -1 });
-      observer.redisCommand('get', NaN, false);
+      observer.requestFinished({ ...call, durationSeconds: NaN, storeSeconds: Infinity, storeCommands: -1 });
+      observer.storeCommand('get', NaN, false);
       observer.delivered('notification', 'local', NaN);
       observer.replayServed(-3);
       observer.replayServed(NaN);
@@ -269,10 +281,10 @@ describe('PrometheusObserver', () => {
     }).not.toThrow();
     const samples = await scrape(observer);
     expect(select(samples, 'mcp_fleet_request_duration_seconds_count').every((s) => s.value === 0)).toBe(true);
-    expect(select(samples, 'mcp_fleet_request_redis_seconds_count')).toHaveLength(0);
-    expect(select(samples, 'mcp_fleet_request_redis_commands_count')).toHaveLength(0);
-    expect(select(samples, 'mcp_fleet_redis_command_seconds_count')).toHaveLength(0);
-    expect(valueOf(samples, 'mcp_fleet_redis_errors_total', { operation: 'get' })).toBe(1);
+    expect(select(samples, 'mcp_fleet_request_store_seconds_count')).toHaveLength(0);
+    expect(select(samples, 'mcp_fleet_request_store_commands_count')).toHaveLength(0);
+    expect(select(samples, 'mcp_fleet_store_command_seconds_count')).toHaveLength(0);
+    expect(valueOf(samples, 'mcp_fleet_store_errors_total', { operation: 'get' })).toBe(1);
     expect(valueOf(samples, 'mcp_fleet_deliveries_total', { kind: 'notification', path: 'local' })).toBe(1);
     expect(valueOf(samples, 'mcp_fleet_replays_total')).toBe(0);
     expect(valueOf(samples, 'mcp_fleet_cached_sessions')).toBe(0);
@@ -293,9 +305,9 @@ describe.runIf(RUN_PROMTOOL_TESTS)('exposition checked by promtool', () => {
   function exercised(): PrometheusObserver {
     const observer = new PrometheusObserver();
     for (const method of [...METHOD_LABELS, 'unknown/method']) observer.requestFinished({ ...call, method });
-    observer.redisCommand('evalsha', 0.0004, false);
-    observer.delivered('notification', 'redis', 0.002);
-    observer.delivered('event', 'redis', 0.001);
+    observer.storeCommand('evalsha', 0.0004, false);
+    observer.delivered('notification', 'store', 0.002);
+    observer.delivered('event', 'store', 0.001);
     observer.streamOpened('get');
     observer.streamOpened('listen');
     observer.inputRound('modern', 'requested');
@@ -307,7 +319,7 @@ describe.runIf(RUN_PROMTOOL_TESTS)('exposition checked by promtool', () => {
   it('accepts our metrics without a single lint finding', async () => {
     const text = await exercised().registry.metrics();
     const ours = text.split('\n').filter((line) => line.includes('mcp_fleet_')).join('\n') + '\n';
-    expect(ours).toContain('mcp_fleet_request_redis_seconds_bucket');
+    expect(ours).toContain('mcp_fleet_request_store_seconds_bucket');
     const result = promtool(['check', 'metrics'], ours);
     expect(result.output).toBe('');
     expect(result.status).toBe(0);

@@ -1,0 +1,127 @@
+import { Cluster } from 'ioredis';
+import type { FleetConfig, RedisSettings } from '../../config.js';
+import { log } from '../../log.js';
+import type { FleetObserver } from '../../observability/observer.js';
+import { tolerateRejections } from '../../process-guards.js';
+import { busOptionsOf, stateLimitsOf, type Backends } from '../backends.js';
+import { closeRedisConnection, connectRedis, createInvalidationConnection, createRedisClient, type RedisClient } from './connection.js';
+import { describeRedisError, REDIS_CONNECTION_LOSS } from './errors.js';
+import { RedisFleetEventBus } from './event-bus.js';
+import { RedisInFlightRegistry } from './inflight-registry.js';
+import { preloadScripts } from './lua-script.js';
+import { RedisRateLimiter } from './rate-limiter.js';
+import { RedisSessionQuota } from './session-quota.js';
+import { RedisSessionStore } from './session-store.js';
+import { RedisSharedState } from './shared-state.js';
+import { RedisStreamManager } from './stream-manager.js';
+import { trackedSessionReads } from './tracked-session-reads.js';
+
+/** Every seam on one Redis (single, Sentinel or Cluster): the fleet shares sessions, streams and state. */
+export async function redisBackends(config: FleetConfig, settings: RedisSettings, observer: FleetObserver): Promise<Backends> {
+  tolerateRejections(REDIS_CONNECTION_LOSS);
+  const commands: RedisClient = createRedisClient({ settings, observer, name: `mcp-fleet:${config.replicaName}` });
+  const subscriber: RedisClient = createRedisClient({ settings, observer, subscriber: true, name: `mcp-fleet-sub:${config.replicaName}` });
+  let lastError: string | undefined;
+  for (const client of [commands, subscriber]) {
+    client.on('error', (error: unknown) => {
+      const reason = describeRedisError(error);
+      if (reason !== lastError) log.warn('redis connection problem', { reason });
+      lastError = reason;
+    });
+    client.on('ready', () => {
+      if (lastError !== undefined) log.info('redis connection ready');
+      lastError = undefined;
+    });
+  }
+  // Not on a Cluster: client tracking is per node.
+  const cache =
+    config.sessionCacheMaxAgeMs > 0 && !(commands instanceof Cluster)
+      ? trackedSessionReads(
+          commands,
+          createInvalidationConnection(settings, `mcp-fleet-invalidations:${config.replicaName}`),
+          settings.keyPrefix,
+          { maxEntries: config.runtimeCacheMaxSessions, maxAgeMs: config.sessionCacheMaxAgeMs },
+          (on) => observer.sessionCacheTracking(on),
+        )
+      : undefined;
+  const store = new RedisSessionStore(commands, settings.keyPrefix, config.sessionTtlSeconds, Date.now, cache?.reads);
+  const streams = new RedisStreamManager({
+    redis: commands,
+    subscriber,
+    prefix: settings.keyPrefix,
+    retentionSeconds: config.eventRetentionSeconds,
+    maxEntriesPerStream: config.eventMaxPerStream,
+    sessionKey: (id) => store.sessionKey(id),
+  });
+  const bus = new RedisFleetEventBus({
+    ...busOptionsOf(observer),
+    redis: commands,
+    subscriber,
+    prefix: settings.keyPrefix,
+    instanceId: streams.instanceId,
+  });
+  let heartbeatFailing = false;
+  const inflight = new RedisInFlightRegistry({
+    redis: commands,
+    prefix: settings.keyPrefix,
+    instanceId: streams.instanceId,
+    livenessMs: config.ownerLivenessMs,
+    recordTtlMs: config.eventRetentionSeconds * 1000,
+    // Once per outage: the connection's own warning already says why.
+    onHeartbeatError: (error) => {
+      if (!heartbeatFailing) log.warn('could not refresh this instance\'s liveness; other replicas will count it gone after OWNER_LIVENESS_MS', { reason: describeRedisError(error) });
+      heartbeatFailing = true;
+    },
+  });
+  commands.on('ready', () => (heartbeatFailing = false));
+  let scriptsLoaded = false;
+  commands.on('ready', () => {
+    preloadScripts(commands).then(
+      () => (scriptsLoaded = true),
+      (error: unknown) => log.warn('could not preload Lua scripts (they load on first use)', { reason: describeRedisError(error) }),
+    );
+  });
+  cache?.invalidations.start();
+  // Connect in the background: the replica serves 503 and reports not-ready until Redis answers.
+  let subscribed = false;
+  // The heartbeat starts with the connection (and retries on its interval while Redis is away).
+  void connectRedis(commands)
+    .then(() => inflight.start())
+    .catch(() => {});
+  void connectRedis(subscriber)
+    .catch(() => {})
+    .then(() => Promise.all([streams.start(), bus.start()]))
+    .then(() => {
+      subscribed = true;
+    })
+    .catch((error: unknown) => log.error('could not subscribe to this instance channel', { reason: describeRedisError(error) }));
+  return {
+    store,
+    streams,
+    inflight,
+    shared: new RedisSharedState(commands, settings.keyPrefix, stateLimitsOf(config)),
+    sessionRate: new RedisRateLimiter(commands, settings.keyPrefix, config.newSessionsPerAddressPerSecond),
+    sessionQuota: new RedisSessionQuota(commands, settings.keyPrefix, config.sessionTtlSeconds * 1000),
+    bus,
+    async unavailableReason() {
+      if (commands.status !== 'ready') return `Redis is not connected (${lastError ?? commands.status})`;
+      if (subscriber.status !== 'ready' || !subscribed) return 'Redis subscriber is not connected';
+      if (!scriptsLoaded) return 'Lua scripts are not loaded yet';
+      try {
+        await store.ping();
+        return undefined;
+      } catch (error) {
+        return error instanceof Error ? error.message : String(error);
+      }
+    },
+    async close() {
+      cache?.invalidations.stop();
+      await inflight.close();
+      await bus.close();
+      await streams.close();
+      await store.close();
+      await Promise.all([closeRedisConnection(commands), closeRedisConnection(subscriber)]);
+    },
+  };
+}
+
