@@ -7,6 +7,7 @@
  * - `createFleetServer`: the server alone, for a process that manages its own lifecycle.
  */
 export { defineWorkload } from './workload/define-workload.js';
+export { sharedSchema } from './workload/shared-schema.js';
 export type { Era, FleetEvents, SharedState, Workload, WorkloadContext } from './workload/types.js';
 export { loadWorkload, isWorkload, WorkloadLoadError, BUILT_IN_WORKLOADS } from './workload/load-workload.js';
 export { referenceWorkload } from './workload/reference.js';

@@ -29,6 +29,11 @@ export interface FleetOptions {
   lbPort?: number;
   /** Where each process's log goes (`replica-0.log`, `haproxy.log`, ...); a temporary directory, removed by stop(), when unset. */
   logDir?: string;
+  /**
+   * The server each replica runs (default: this package's dist/main.js, from its root): e.g. an
+   * installed package's `node_modules/mcp-fleet/bin/mcp-fleet.mjs` with `serve --workload ./dist/tools.js`.
+   */
+  server?: { main: string; args?: string[]; cwd: string };
   /** false: copy the replicas' output to this terminal too (it always goes to the log files). */
   quiet?: boolean;
   /**
@@ -101,8 +106,8 @@ async function allocatePorts(options: FleetOptions, count: number): Promise<{ lb
 export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
   const count = options.replicas ?? 3;
   if (!Number.isInteger(count) || count < 1) throw new Error(`replicas must be a whole number of at least 1 (got ${count})`);
-  const root = packageRoot();
-  const main = serverMain(root);
+  const root = options.server?.cwd ?? packageRoot();
+  const main = options.server?.main ?? serverMain(root);
   // Say what is missing before starting anything.
   const haproxy = findHaproxy();
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mcp-fleet-'));
@@ -150,6 +155,7 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
           port,
           metricsPort,
           main,
+          args: options.server?.args,
           env,
           cwd: root,
           logDir,

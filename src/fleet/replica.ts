@@ -6,8 +6,9 @@ export interface ReplicaOptions {
   name: string;
   port: number;
   metricsPort: number;
-  /** The server entry point (dist/main.js). */
+  /** The server entry point (dist/main.js), run with `args` after it. */
   main: string;
+  args?: string[];
   /** The whole environment of the process, apart from the settings the replica decides (PORT, ...). */
   env: NodeJS.ProcessEnv;
   logDir: string;
@@ -70,7 +71,7 @@ export class Replica {
       METRICS_PORT: String(this.metricsPort),
       POD_NAME: this.name,
     };
-    const started = ManagedProcess.spawn(process.execPath, [this.options.main], {
+    const started = ManagedProcess.spawn(process.execPath, [this.options.main, ...(this.options.args ?? [])], {
       env,
       cwd: this.options.cwd,
       logFile: this.logFile,
