@@ -726,7 +726,7 @@ describe('NOTES.txt', () => {
   it('tells how to port-forward the Service and connect the command-line client', () => {
     const text = notes({ releaseName: 'mcp-fleet', namespace: 'mcp-fleet' });
     expect(text).toContain('kubectl -n mcp-fleet port-forward service/mcp-fleet 3000:3000');
-    expect(text).toContain('npx mcp-fleet-client http://127.0.0.1:3000/mcp call whoami');
+    expect(text).toContain('npx mcp-fleet client http://127.0.0.1:3000/mcp call whoami');
     expect(text).toContain('helm test mcp-fleet -n mcp-fleet');
     expect(text).toContain('kubectl -n mcp-fleet rollout status deployment/mcp-fleet');
   });
@@ -742,14 +742,14 @@ describe('NOTES.txt', () => {
     expect(on).toContain('Authorization: on. Every request to /mcp needs a bearer token from https://id.example.com/realms/mcp for https://mcp.example.com/mcp');
     expect(on).toContain('the server pods reach only DNS, Redis and the issuer; only the peers of networkPolicy.ingress.from (and helm test) reach port 3000.');
     expect(on).not.toContain('requestState keys:');
-    expect(on).toContain("npx mcp-fleet-client https://mcp.example.com/mcp --header 'Authorization: Bearer <token>' call whoami");
+    expect(on).toContain("npx mcp-fleet client https://mcp.example.com/mcp --header 'Authorization: Bearer <token>' call whoami");
   });
 
   it('follows the release, the Service port and the MCP path, and names the Ingress URL', () => {
     const text = notes({ releaseName: 'edge', namespace: 'tools', valueFiles: vf('ingress.yaml'), set: ['service.port=8080', 'server.mcpPath=/v1/mcp'] });
     expect(text).toContain('kubectl -n tools port-forward service/edge-mcp-fleet 8080:8080');
-    expect(text).toContain('npx mcp-fleet-client http://127.0.0.1:8080/v1/mcp tools');
-    expect(text).toContain('npx mcp-fleet-client https://mcp.example.com/v1/mcp call whoami');
+    expect(text).toContain('npx mcp-fleet client http://127.0.0.1:8080/v1/mcp tools');
+    expect(text).toContain('npx mcp-fleet client https://mcp.example.com/v1/mcp call whoami');
   });
 });
 
