@@ -4,6 +4,7 @@ import { log } from '../../log.js';
 import type { FleetObserver } from '../../observability/observer.js';
 import { tolerateRejections } from '../../process-guards.js';
 import { busOptionsOf, stateLimitsOf, type Backends } from '../backends.js';
+import { ConnectionReport, redisAddress } from './connection-report.js';
 import { closeRedisConnection, connectRedis, createInvalidationConnection, createRedisClient, type RedisClient } from './connection.js';
 import { describeRedisError, REDIS_CONNECTION_LOSS } from './errors.js';
 import { RedisFleetEventBus } from './event-bus.js';
@@ -21,17 +22,10 @@ export async function redisBackends(config: FleetConfig, settings: RedisSettings
   tolerateRejections(REDIS_CONNECTION_LOSS);
   const commands: RedisClient = createRedisClient({ settings, observer, name: `mcp-fleet:${config.replicaName}` });
   const subscriber: RedisClient = createRedisClient({ settings, observer, subscriber: true, name: `mcp-fleet-sub:${config.replicaName}` });
-  let lastError: string | undefined;
+  const report = new ConnectionReport({ address: redisAddress(settings), warn: log.warn, info: log.info });
   for (const client of [commands, subscriber]) {
-    client.on('error', (error: unknown) => {
-      const reason = describeRedisError(error);
-      if (reason !== lastError) log.warn('redis connection problem', { reason });
-      lastError = reason;
-    });
-    client.on('ready', () => {
-      if (lastError !== undefined) log.info('redis connection ready');
-      lastError = undefined;
-    });
+    client.on('error', (error: unknown) => report.failed(describeRedisError(error)));
+    client.on('ready', () => report.ready());
   }
   // Not on a Cluster: client tracking is per node.
   const cache =
@@ -104,7 +98,7 @@ export async function redisBackends(config: FleetConfig, settings: RedisSettings
     sessionQuota: new RedisSessionQuota(commands, settings.keyPrefix, config.sessionTtlSeconds * 1000),
     bus,
     async unavailableReason() {
-      if (commands.status !== 'ready') return `Redis is not connected (${lastError ?? commands.status})`;
+      if (commands.status !== 'ready') return `Redis is not connected (${report.problem ?? commands.status})`;
       if (subscriber.status !== 'ready' || !subscribed) return 'Redis subscriber is not connected';
       if (!scriptsLoaded) return 'Lua scripts are not loaded yet';
       try {
