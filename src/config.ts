@@ -307,7 +307,7 @@ function readConfig(r: Reader): FleetConfig {
     maxSessionsTotal: r.int('MAX_SESSIONS_TOTAL', 0, 0, 100_000_000),
     newSessionsPerAddressPerSecond: r.int('NEW_SESSIONS_PER_ADDRESS_PER_SECOND', 0, 0, 1_000_000),
     trustedProxyHops: r.int('TRUSTED_PROXY_HOPS', 0, 0, 10),
-    runtimeCacheMaxSessions: r.int('RUNTIME_CACHE_MAX_SESSIONS', 10_000, 1, 1_000_000),
+    runtimeCacheMaxSessions: r.int('RUNTIME_CACHE_MAX_SESSIONS', 4000, 1, 1_000_000),
     runtimeIdleSeconds: r.int('RUNTIME_IDLE_SECONDS', 600, 1, 24 * 3600),
     sessionCacheMaxAgeMs: r.int('SESSION_CACHE_MAX_AGE_MS', 5000, 0, 3600 * 1000),
     bodyReadTimeoutMs: r.int('BODY_READ_TIMEOUT_MS', 30_000, 100, 600_000),
