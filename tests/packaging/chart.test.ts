@@ -490,6 +490,14 @@ describe('optional objects', () => {
     expect(noMetrics.some((o) => o.kind === 'ServiceMonitor' || o.metadata.name.endsWith('-metrics'))).toBe(false);
   });
 
+  it('PrometheusRule: metrics.prometheusRule.runbookBaseUrl makes each runbook_url absolute', () => {
+    const objects = render({ apiVersions: [MONITORING_API], set: ['metrics.prometheusRule.runbookBaseUrl=https://example.com/mcp-fleet/blob/v1/'] }).objects;
+    const rule = objects.find((o) => o.kind === 'PrometheusRule') as (IPrometheusRule & K8sObject) | undefined;
+    const urls = rule!.spec.groups.flatMap((g) => g.rules.filter((r) => r.alert).map((r) => [r.alert, r.annotations?.runbook_url]));
+    expect(urls.length).toBeGreaterThan(0);
+    for (const [alert, url] of urls) expect(url).toBe(`https://example.com/mcp-fleet/blob/v1/docs/runbook.md#${alert!.toLowerCase()}`);
+  });
+
   it("PrometheusRule and dashboard: the chart's own files/ when present", () => {
     const objects = get('monitoring on');
     const rulesFile = path.join(chartDir, 'files/prometheus-rules.yaml');
