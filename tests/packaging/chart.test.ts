@@ -493,7 +493,7 @@ describe('optional objects', () => {
   it('PrometheusRule: metrics.prometheusRule.runbookBaseUrl makes each runbook_url absolute', () => {
     const objects = render({ apiVersions: [MONITORING_API], set: ['metrics.prometheusRule.runbookBaseUrl=https://example.com/mcp-fleet/blob/v1/'] }).objects;
     const rule = objects.find((o) => o.kind === 'PrometheusRule') as (IPrometheusRule & K8sObject) | undefined;
-    const urls = rule!.spec.groups.flatMap((g) => g.rules.filter((r) => r.alert).map((r) => [r.alert, r.annotations?.runbook_url]));
+    const urls = rule!.spec!.groups!.flatMap((g) => (g.rules ?? []).filter((r) => r.alert).map((r) => [r.alert, r.annotations?.runbook_url]));
     expect(urls.length).toBeGreaterThan(0);
     for (const [alert, url] of urls) expect(url).toBe(`https://example.com/mcp-fleet/blob/v1/docs/runbook.md#${alert!.toLowerCase()}`);
   });

@@ -5,6 +5,7 @@ import type { FleetObserver } from '../../observability/observer.js';
 import { tolerateRejections } from '../../process-guards.js';
 import { busOptionsOf, stateLimitsOf, type Backends } from '../backends.js';
 import { ConnectionReport, redisAddress } from './connection-report.js';
+import { checkKeySchema } from './key-schema.js';
 import { closeRedisConnection, connectRedis, createInvalidationConnection, createRedisClient, type RedisClient } from './connection.js';
 import { describeRedisError, REDIS_CONNECTION_LOSS } from './errors.js';
 import { RedisFleetEventBus } from './event-bus.js';
@@ -69,6 +70,17 @@ export async function redisBackends(config: FleetConfig, settings: RedisSettings
   });
   commands.on('ready', () => (heartbeatFailing = false));
   let scriptsLoaded = false;
+  // Until checked on this connection: a replica of another key layout may own the prefix.
+  let schemaProblem: string | undefined = 'the key schema is not checked yet';
+  commands.on('ready', () => {
+    checkKeySchema(commands, settings.keyPrefix).then(
+      (problem) => {
+        if (problem !== undefined && problem !== schemaProblem) log.error('refusing to serve from this Redis', { reason: problem });
+        schemaProblem = problem;
+      },
+      (error: unknown) => (schemaProblem = `could not check the key schema: ${describeRedisError(error)}`),
+    );
+  });
   commands.on('ready', () => {
     preloadScripts(commands).then(
       () => (scriptsLoaded = true),
@@ -101,6 +113,7 @@ export async function redisBackends(config: FleetConfig, settings: RedisSettings
       if (commands.status !== 'ready') return `Redis is not connected (${report.problem ?? commands.status})`;
       if (subscriber.status !== 'ready' || !subscribed) return 'Redis subscriber is not connected';
       if (!scriptsLoaded) return 'Lua scripts are not loaded yet';
+      if (schemaProblem !== undefined) return schemaProblem;
       try {
         await store.ping();
         return undefined;
