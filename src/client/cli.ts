@@ -8,10 +8,46 @@ import { versionNegotiation } from './era.js';
 import { RecoveringTransport } from './recovering-transport.js';
 
 /** Turns what went wrong while connecting into a message a person can act on. */
-function connectionError(url: URL, error: unknown): CliError {
+/** The innermost network error's code (ECONNREFUSED, ...): fetch wraps it as `TypeError: fetch failed`, the SDK once more. */
+function networkCode(error: unknown): string | undefined {
+  const seen: unknown[] = [error];
+  for (let i = 0; i < seen.length && i < 20; i++) {
+    const e = seen[i];
+    if (!(e instanceof Error)) continue;
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && /^E[A-Z]+$/.test(code)) return code;
+    seen.push((e as { cause?: unknown }).cause, ...((e as { errors?: unknown[] }).errors ?? []));
+  }
+  return /ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ECONNRESET/.exec(String(error instanceof Error ? error.stack : error))?.[0];
+}
+
+/** The JSON-RPC error message of a refused HTTP answer (the server's reason), if the SDK kept it. */
+function serverReason(text: string): string | undefined {
+  const match = /"message":"((?:[^"\\]|\\.)*)"/.exec(text);
+  return match ? JSON.parse(`"${match[1]}"`) as string : undefined;
+}
+
+/** mcp-fleet's /readyz reason, for a 503 whose body the SDK did not keep. */
+async function readinessReason(url: URL): Promise<string | undefined> {
+  try {
+    const response = await fetch(new URL('/readyz', url), { signal: AbortSignal.timeout(2000) });
+    const body = (await response.json()) as { reason?: unknown };
+    return typeof body.reason === 'string' ? body.reason : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function connectionError(url: URL, error: unknown, readiness?: string): CliError {
   const text = error instanceof Error ? `${error.message} ${String((error as { cause?: unknown }).cause ?? '')}` : String(error);
-  if (/ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ECONNRESET|fetch failed/i.test(text)) {
-    return new CliError(`could not connect to ${url.href}: is the server running, or the port-forward active? (${text.trim()})`, 3);
+  const code = networkCode(error);
+  if (code !== undefined || /ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ECONNRESET|fetch failed/i.test(text)) {
+    return new CliError(`could not connect to ${url.href} (${code ?? 'no connection'}): is the server running, or the port-forward active?`, 3);
+  }
+  const status = error instanceof SdkHttpError ? error.status : Number(/\b(50[0-9]|4[0-9]{2})\b/.exec(text)?.[1] ?? NaN);
+  const reason = serverReason(text) ?? readiness;
+  if (status === 503 || /Service Unavailable|HTTP 503/.test(text)) {
+    return new CliError(`${url.href} is an MCP server but cannot serve now (503): ${reason ?? text.trim()}`, 4);
   }
   if (error instanceof SdkHttpError || /Unexpected content type|JSON|Error POSTing|Invalid|parse/i.test(text)) {
     return new CliError(`${url.href} does not answer as an MCP server (Streamable HTTP): ${text.trim()}`, 4);
@@ -46,7 +82,7 @@ async function connect(url: URL, options: Options, printer: Printer): Promise<Se
   try {
     await client.connect(transport);
   } catch (error) {
-    throw connectionError(url, error);
+    throw connectionError(url, error, await readinessReason(url));
   }
   watches = new Watches(client, transport, printer);
   return { client, transport, watches, printer };

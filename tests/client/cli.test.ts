@@ -101,6 +101,7 @@ describe.each(['legacy', 'modern'] as const)('mcp-fleet-client --era %s', (era) 
     const refused = run('http://127.0.0.1:9/mcp', '--era', era, 'tools');
     expect(refused.code).toBe(3);
     expect(refused.stderr).toMatch(/could not connect .* port-forward/);
+    expect(refused.stderr).not.toMatch(/TypeError/);
     const plain = http.createServer((_req, res) => res.end('<html>hello</html>'));
     await new Promise<void>((resolve) => plain.listen(0, '127.0.0.1', resolve));
     // Not spawnSync: the plain server lives in this process and must keep answering.
@@ -110,6 +111,24 @@ describe.each(['legacy', 'modern'] as const)('mcp-fleet-client --era %s', (era) 
     expect(code).toBe(4);
     expect(child.out.stderr).toMatch(/does not answer as an MCP server/);
     expect(cli('call', 'no_such_tool').code).toBe(1);
+  });
+});
+
+describe('mcp-fleet-client against a replica that cannot serve', () => {
+  it.each(['legacy', 'modern'] as const)('--era %s: a 503 is reported with the server\'s reason, exit 4', async (era) => {
+    // A replica whose Redis is not there: it answers MCP requests and /readyz 503 with the reason.
+    const unavailable = http.createServer((req, res) => {
+      res.writeHead(503, { 'Content-Type': 'application/json' });
+      if (req.url === '/readyz') res.end(JSON.stringify({ status: 'not ready', reason: 'Redis is not connected (Redis is unreachable)' }));
+      else res.end(JSON.stringify({ jsonrpc: '2.0', error: { code: -32000, message: 'Service Unavailable: Redis is unreachable' }, id: null }));
+    });
+    await new Promise<void>((resolve) => unavailable.listen(0, '127.0.0.1', resolve));
+    const child = start(`http://127.0.0.1:${(unavailable.address() as AddressInfo).port}/mcp`, '--era', era, 'tools');
+    const code = await child.exited;
+    unavailable.close();
+    expect(code).toBe(4);
+    expect(child.out.stderr).toMatch(/cannot serve now \(503\): .*Redis is unreachable/);
+    expect(child.out.stderr).not.toMatch(/does not answer as an MCP server/);
   });
 });
 
