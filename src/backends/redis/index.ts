@@ -70,6 +70,7 @@ export async function redisBackends(config: FleetConfig, settings: RedisSettings
   });
   commands.on('ready', () => (heartbeatFailing = false));
   let scriptsLoaded = false;
+  let scriptsProblem: string | undefined;
   // Until checked on this connection: a replica of another key layout may own the prefix.
   let schemaProblem: string | undefined = 'the key schema is not checked yet';
   commands.on('ready', () => {
@@ -83,8 +84,14 @@ export async function redisBackends(config: FleetConfig, settings: RedisSettings
   });
   commands.on('ready', () => {
     preloadScripts(commands).then(
-      () => (scriptsLoaded = true),
-      (error: unknown) => log.warn('could not preload Lua scripts (they load on first use)', { reason: describeRedisError(error) }),
+      () => {
+        scriptsLoaded = true;
+        scriptsProblem = undefined;
+      },
+      (error: unknown) => {
+        scriptsProblem = describeRedisError(error);
+        log.warn('could not preload Lua scripts (they load on first use)', { reason: scriptsProblem });
+      },
     );
   });
   cache?.invalidations.start();
@@ -112,7 +119,7 @@ export async function redisBackends(config: FleetConfig, settings: RedisSettings
     async unavailableReason() {
       if (commands.status !== 'ready') return `Redis is not connected (${report.problem ?? commands.status})`;
       if (subscriber.status !== 'ready' || !subscribed) return 'Redis subscriber is not connected';
-      if (!scriptsLoaded) return 'Lua scripts are not loaded yet';
+      if (!scriptsLoaded) return scriptsProblem === undefined ? 'Lua scripts are not loaded yet' : `Lua scripts could not be loaded: ${scriptsProblem}`;
       if (schemaProblem !== undefined) return schemaProblem;
       try {
         await store.ping();
