@@ -138,10 +138,13 @@ export async function runBuilt(label, entry) {
   await import(pathToFileURL(path.join(dist, entry)).href);
 }
 
-// `node bin/build-on-demand.mjs`: prepare and prepack.
+// `node bin/build-on-demand.mjs`: prepare and prepack. `--stamp`: after `npm run build` (tsc into
+// dist/), records the sources it compiled, so that the next `npm start` or bin does not compile
+// again (and swap dist/ under processes already running from it).
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   try {
-    ensureBuilt('mcp-fleet build', { optional: process.argv.includes('--optional') });
+    if (process.argv.includes('--stamp')) fs.writeFileSync(path.join(dist, STAMP), `${sourcesHash()}\n`);
+    else ensureBuilt('mcp-fleet build', { optional: process.argv.includes('--optional') });
   } catch (error) {
     process.stderr.write(`mcp-fleet build: ${error instanceof Error ? error.message : String(error)}\n`);
     process.exit(1);

@@ -83,15 +83,6 @@ export async function runFleetServer(options: RunFleetServerOptions = {}): Promi
   }
   const url = `http://${localHost(config.host)}:${port}${config.mcpPath}`;
   const metricsUrl = metrics ? `http://${localHost(config.host)}:${metrics.port}/metrics` : undefined;
-  log.info('listening', {
-    url,
-    replica: config.replicaName,
-    store: server.store.kind,
-    sessionMode: config.sessionMode,
-    workload: workload.name,
-    metrics: metricsUrl ?? 'off',
-  });
-
   let stopping = false;
   const stop = (reason: string) => {
     if (stopping) {
@@ -118,5 +109,15 @@ export async function runFleetServer(options: RunFleetServerOptions = {}): Promi
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  // Announced once the signals are handled: whoever waits for this line may stop the process at once.
+  log.info('listening', {
+    url,
+    replica: config.replicaName,
+    store: server.store.kind,
+    sessionMode: config.sessionMode,
+    workload: workload.name,
+    metrics: metricsUrl ?? 'off',
+  });
+
   return { config, server, workload, url, metricsUrl, stop };
 }

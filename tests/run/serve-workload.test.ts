@@ -35,6 +35,7 @@ afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 interface Run {
   code: number | null;
+  signal: NodeJS.Signals | null;
   stdout: string;
   stderr: string;
 }
@@ -54,7 +55,7 @@ function serve(args: string[], node = process.execPath, env: Record<string, stri
       }
     });
     child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.once('exit', (code) => resolve({ code, stdout, stderr }));
+    child.once('exit', (code, signal) => resolve({ code, signal, stdout, stderr }));
   });
 }
 
@@ -88,6 +89,6 @@ describe('mcp-fleet serve --workload', () => {
   it.skipIf(!fs.existsSync(IMAGE_NODE))('runs a TypeScript module on the image\'s Node (24: its types stripped)', async () => {
     const run = await serve(['--workload', './typed.ts'], IMAGE_NODE);
     expect(run.stdout).toMatch(/"workload":"from-typescript"/);
-    expect(run.code).toBe(0);
+    expect({ code: run.code, signal: run.signal }, run.stdout + run.stderr).toEqual({ code: 0, signal: null });
   }, 60_000);
 });
