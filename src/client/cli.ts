@@ -2,7 +2,7 @@
 import { createInterface } from 'node:readline';
 import { Client, LOG_LEVEL_META_KEY, SdkHttpError } from '@modelcontextprotocol/client';
 import { answerServerRequests, Printer } from './cli-answers.js';
-import { CliError, parse, USAGE, type Options } from './cli-args.js';
+import { CliError, parse, SHELL_HELP, USAGE, type Options } from './cli-args.js';
 import { Watches } from './cli-watches.js';
 import { versionNegotiation } from './era.js';
 import { RecoveringTransport } from './recovering-transport.js';
@@ -121,11 +121,28 @@ async function run(session: Session, command: string, rest: string[], hold: bool
       if (!name) throw new CliError('call needs a tool name', 2);
       // 2026-07-28 has no logging/setLevel: a request names its own level, and the server logs on its stream.
       const _meta = transport.era === 'modern' ? { [LOG_LEVEL_META_KEY]: 'debug' } : undefined;
-      const result = await client.callTool({ name, arguments: jsonArgs(args), ...(_meta && { _meta }) });
+      // Progress notifications of the call (the SDK sends a progressToken when asked to report them).
+      const onprogress = (p: { progress: number; total?: number; message?: string }) =>
+        printer.info(`progress ${p.progress}${p.total !== undefined ? `/${p.total}` : ''}${p.message ? `: ${p.message}` : ''}`);
+      const result = await client.callTool({ name, arguments: jsonArgs(args), ...(_meta && { _meta }) }, { onprogress });
       printer.result(result, () =>
         (result.content as Array<{ type: string; text?: string }>).map((c) => (c.type === 'text' ? c.text : `[${c.type}]`)).join('\n'),
       );
       return result.isError ? 1 : 0;
+    }
+    case 'prompts': {
+      const { prompts } = await client.listPrompts();
+      printer.result(prompts, () => prompts.map((p) => `${p.name.padEnd(24)} ${p.description ?? ''}`).join('\n'));
+      return 0;
+    }
+    case 'prompt': {
+      const [name, args] = rest;
+      if (!name) throw new CliError('prompt needs a prompt name', 2);
+      const result = await client.getPrompt({ name, arguments: jsonArgs(args) as Record<string, string> });
+      printer.result(result, () =>
+        result.messages.map((m) => `${m.role}: ${m.content.type === 'text' ? m.content.text : `[${m.content.type}]`}`).join('\n'),
+      );
+      return 0;
     }
     case 'resources': {
       const [{ resources }, { resourceTemplates }] = await Promise.all([
@@ -174,6 +191,7 @@ async function shell(session: Session): Promise<number> {
     if (command === 'exit' || command === 'quit') break;
     try {
       if (command === 'shell') session.printer.info('already in the shell');
+      else if (command === 'help') process.stdout.write(`${SHELL_HELP}\n`);
       // listen and subscribe go on in the background; their notifications are printed as they come.
       else if ((await run(session, command, rest, false)) !== 0) failures++;
     } catch (error) {
@@ -193,6 +211,7 @@ async function main(): Promise<number> {
   }
   const { url, command, rest, options } = invocation;
   const session = await connect(url, options, new Printer(options.json));
+  if (options.era === 'auto') session.printer.info(`era: ${session.transport.era === 'modern' ? '2026-07-28 (modern)' : '2025 sessions (legacy)'}, chosen by server/discover (--era to pin one)`);
   try {
     return command === 'shell' ? await shell(session) : await run(session, command, rest, true);
   } finally {

@@ -114,6 +114,35 @@ describe.each(['legacy', 'modern'] as const)('mcp-fleet-client --era %s', (era) 
   });
 });
 
+describe('mcp-fleet-client: prompts, progress, the era auto chose, help in the shell', () => {
+  it('lists and gets prompts', () => {
+    const list = run(server.url, 'prompts');
+    expect(list.code).toBe(0);
+    expect(list.stdout).toMatch(/^fleet-status\s+Asks the model/m);
+    const prompt = run(server.url, 'prompt', 'fleet-status', '{"focus":"latency"}');
+    expect(prompt.code).toBe(0);
+    expect(prompt.stdout).toMatch(/^user: .*focusing on latency\.$/m);
+  });
+
+  it.each(['legacy', 'modern'] as const)('--era %s: shows the progress notifications of a call', (era) => {
+    const call = run(server.url, '--era', era, 'call', 'progress', '{"steps":3}');
+    expect(call.code).toBe(0);
+    expect(lines(call.stderr).filter((l) => l.startsWith('progress '))).toEqual(['progress 1/3: step 1 of 3', 'progress 2/3: step 2 of 3', 'progress 3/3: step 3 of 3']);
+  });
+
+  it('auto says which era it chose; a pinned era says nothing', () => {
+    expect(run(server.url, 'tools').stderr).toMatch(/^era: 2026-07-28 \(modern\), chosen by server\/discover/m);
+    expect(run(server.url, '--era', 'legacy', 'tools').stderr).not.toMatch(/^era:/m);
+  });
+
+  it('help inside the shell lists the commands', () => {
+    const result = spawnSync(process.execPath, [CLI, server.url, 'shell'], { input: 'help\nexit\n', encoding: 'utf8', timeout: 20_000 });
+    expect(result.status).toBe(0);
+    expect(result.stdout).toMatch(/^ {2}prompts\s+list the server's prompts$/m);
+    expect(result.stdout).toMatch(/^ {2}help\s+this list$/m);
+  });
+});
+
 describe('mcp-fleet-client against a replica that cannot serve', () => {
   it.each(['legacy', 'modern'] as const)('--era %s: a 503 is reported with the server\'s reason, exit 4', async (era) => {
     // A replica whose Redis is not there: it answers MCP requests and /readyz 503 with the reason.
