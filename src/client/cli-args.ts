@@ -8,6 +8,11 @@ commands:
   tools                      list the server's tools
   call <tool> [json-args]    call a tool, e.g. call notify '{"message":"hi","count":3}'; its
                              progress notifications are shown as they come
+  call --task <tool> [json]  call a tool as an MCP Task (2026-07-28): print its status as it
+                             changes until it ends or asks for input (answered with
+                             --elicit-answer when given)
+  task get|cancel <id>       a task's status (and result), or cancel it
+  task answer <id> <json>    answer a task's input requests: {"<key>": <response>, ...}
   prompts                    list the server's prompts
   prompt <name> [json-args]  get a prompt, e.g. prompt fleet-status '{"focus":"latency"}'
   resources                  list resources and resource templates
@@ -55,6 +60,8 @@ export interface Options {
   /** file: URIs. */
   roots: string[];
   headers: Record<string, string>;
+  /** call --task: run the tool as an MCP Task. */
+  task: boolean;
 }
 
 export interface Invocation {
@@ -116,6 +123,7 @@ export function parse(argv: string[]): Invocation | undefined {
       elicitAnswer: values['elicit-answer'],
       roots: (values.root ?? []).map(parseRoot),
       headers: parseHeaders(values.header ?? []),
+      task: values.task ?? false,
     },
   };
 }
@@ -131,6 +139,7 @@ function parseOptions(argv: string[]) {
       'elicit-answer': { type: 'string' },
       root: { type: 'string', multiple: true },
       header: { type: 'string', multiple: true },
+      task: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });

@@ -8,6 +8,7 @@ import { InMemorySessionQuota } from './session-quota.js';
 import { InMemorySessionStore } from './session-store.js';
 import { InMemorySharedState } from './shared-state.js';
 import { InMemoryStreamManager } from './stream-manager.js';
+import { InMemoryTaskStore } from './task-store.js';
 
 /** One process, nothing shared: the default, for a single replica and for tests. */
 export function memoryBackends(config: FleetConfig, observer: FleetObserver): Backends {
@@ -23,6 +24,7 @@ export function memoryBackends(config: FleetConfig, observer: FleetObserver): Ba
     store,
     streams,
     inflight,
+    tasks: new InMemoryTaskStore(),
     shared: new InMemorySharedState(stateLimitsOf(config)),
     sessionRate: new InMemoryRateLimiter(config.newSessionsPerAddressPerSecond),
     sessionQuota: new InMemorySessionQuota(config.sessionTtlSeconds * 1000),

@@ -16,6 +16,7 @@ import { RedisSessionQuota } from './session-quota.js';
 import { RedisSessionStore } from './session-store.js';
 import { RedisSharedState } from './shared-state.js';
 import { RedisStreamManager } from './stream-manager.js';
+import { RedisTaskStore } from './task-store.js';
 import { trackedSessionReads } from './tracked-session-reads.js';
 
 /** Every seam on one Redis (single, Sentinel or Cluster): the fleet shares sessions, streams and state. */
@@ -112,6 +113,7 @@ export async function redisBackends(config: FleetConfig, settings: RedisSettings
     store,
     streams,
     inflight,
+    tasks: new RedisTaskStore(commands, settings.keyPrefix),
     shared: new RedisSharedState(commands, settings.keyPrefix, stateLimitsOf(config)),
     sessionRate: new RedisRateLimiter(commands, settings.keyPrefix, config.newSessionsPerAddressPerSecond),
     sessionQuota: new RedisSessionQuota(commands, settings.keyPrefix, config.sessionTtlSeconds * 1000),
