@@ -20,7 +20,7 @@ import { FleetResourceEvents } from '../dist/server/legacy/resource-events.js';
 import { PendingClientRequests } from '../dist/server/legacy/pending-client-requests.js';
 import { RuntimeCache } from '../dist/server/legacy/runtime-cache.js';
 import { bindToMethodAndPrincipal, createKeyRingCodec, ephemeralKey } from '../dist/request-state/key-ring.js';
-import { resolveWorkload } from '../dist/workload/registry.js';
+import { loadWorkload } from '../dist/workload/load-workload.js';
 
 const { values } = parseArgs({
   options: {
@@ -44,7 +44,7 @@ const { store, streams, shared, bus } = backends;
 const pending = new PendingClientRequests(streams.instanceId);
 const runtimeDeps = {
   build: {
-    workload: resolveWorkload(values.workload),
+    workload: await loadWorkload(values.workload),
     replicaName: config.replicaName,
     shared,
     events: new FleetEventPublisher(bus, new FleetResourceEvents(store, streams)),

@@ -134,9 +134,12 @@ type Env = Record<string, string | undefined>;
 
 class Reader {
   readonly problems: string[] = [];
+  /** Every setting asked for, set or not. */
+  readonly names = new Set<string>();
   constructor(readonly env: Env) {}
 
   raw(name: string): string | undefined {
+    this.names.add(name);
     const value = this.env[name];
     return value === undefined || value.trim() === '' ? undefined : value.trim();
   }
@@ -227,7 +230,7 @@ function readPostgres(r: Reader): PostgresSettings | undefined {
     return undefined;
   }
   if (!SCHEMA_NAME.test(settings.schema)) r.problems.push('DATABASE_SCHEMA may use only lowercase letters, digits and _ (not first), at most 24');
-  const redisSettings = Object.keys(r.env).filter((name) => name.startsWith('REDIS_') && r.raw(name) !== undefined);
+  const redisSettings = Object.keys(r.env).filter((name) => name.startsWith('REDIS_') && (r.env[name] ?? '').trim() !== '');
   if (redisSettings.length > 0) r.problems.push(`DATABASE_URL and ${redisSettings.join(', ')} are both set: choose one store (PostgreSQL or Redis)`);
   return settings;
 }
@@ -299,14 +302,24 @@ function readAuth(r: Reader): AuthSettings | undefined {
   return settings;
 }
 
-export function loadConfig(env: Env = process.env): FleetConfig {
-  const r = new Reader(env);
-  const config: FleetConfig = {
-    port: r.int('PORT', 3000, 0, 65535),
+/** The metrics port when METRICS_PORT is unset: PORT + 6464 (9464 for the default 3000), so replicas on different PORTs do not collide. */
+export function defaultMetricsPort(port: number): number {
+  return port > 0 && port + 6464 <= 65535 ? port + 6464 : 9464;
+}
+
+/** The replica name when POD_NAME is unset: the host name, with the port, so replicas on one host differ. */
+function defaultReplicaName(port: number): string {
+  return port > 0 ? `${os.hostname()}:${port}` : `${os.hostname()}:pid-${process.pid}`;
+}
+
+function readConfig(r: Reader): FleetConfig {
+  const port = r.int('PORT', 3000, 0, 65535);
+  return {
+    port,
     host: r.string('HOST', '0.0.0.0'),
     mcpPath: r.string('MCP_PATH', '/mcp'),
-    metricsPort: r.int('METRICS_PORT', 9464, 0, 65535),
-    replicaName: r.string('POD_NAME', os.hostname()),
+    metricsPort: r.int('METRICS_PORT', defaultMetricsPort(port), 0, 65535),
+    replicaName: r.string('POD_NAME', defaultReplicaName(port)),
     replicaHeader: r.bool('REPLICA_HEADER', true),
     sessionMode: r.oneOf('SESSION_MODE', 'stateful', ['stateful', 'stateless'] as const),
     sessionTtlSeconds: r.int('SESSION_TTL_SECONDS', 3600, 1, 30 * 24 * 3600),
@@ -323,7 +336,7 @@ export function loadConfig(env: Env = process.env): FleetConfig {
     maxSessionsTotal: r.int('MAX_SESSIONS_TOTAL', 0, 0, 100_000_000),
     newSessionsPerAddressPerSecond: r.int('NEW_SESSIONS_PER_ADDRESS_PER_SECOND', 0, 0, 1_000_000),
     trustedProxyHops: r.int('TRUSTED_PROXY_HOPS', 0, 0, 10),
-    runtimeCacheMaxSessions: r.int('RUNTIME_CACHE_MAX_SESSIONS', 10_000, 1, 1_000_000),
+    runtimeCacheMaxSessions: r.int('RUNTIME_CACHE_MAX_SESSIONS', 4000, 1, 1_000_000),
     runtimeIdleSeconds: r.int('RUNTIME_IDLE_SECONDS', 600, 1, 24 * 3600),
     sessionCacheMaxAgeMs: r.int('SESSION_CACHE_MAX_AGE_MS', 5000, 0, 3600 * 1000),
     bodyReadTimeoutMs: r.int('BODY_READ_TIMEOUT_MS', 30_000, 100, 600_000),
@@ -358,6 +371,18 @@ export function loadConfig(env: Env = process.env): FleetConfig {
     logLevel: r.oneOf('LOG_LEVEL', 'info', ['debug', 'info', 'warn', 'error', 'silent'] as const),
     auth: readAuth(r),
   };
+}
+
+/** Every environment variable the server reads. */
+export function settingNames(): string[] {
+  const r = new Reader({ AUTH_ISSUER: 'https://issuer.example' });
+  readConfig(r);
+  return [...r.names].sort();
+}
+
+export function loadConfig(env: Env = process.env): FleetConfig {
+  const r = new Reader(env);
+  const config = readConfig(r);
   if (!config.mcpPath.startsWith('/')) r.problems.push('MCP_PATH must start with /');
   if (config.metricsPort !== 0 && config.metricsPort === config.port && config.port !== 0) {
     r.problems.push('METRICS_PORT must differ from PORT (or be 0 to disable the metrics listener)');

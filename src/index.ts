@@ -1,9 +1,20 @@
-/** mcp-fleet as a library: build a replica-agnostic MCP server around your own workload. */
-export { loadConfig, ConfigError, type FleetConfig, type RedisSettings } from './config.js';
-export { createFleetServer, type FleetServer, type FleetServerOptions } from './server/fleet-server.js';
+/**
+ * mcp-fleet as a library: the public API, in one place (README "Your own tools", docs/your-tools.md).
+ *
+ * - A workload: `Workload`, `defineWorkload` (a module's default export, for `mcp-fleet serve --workload`).
+ * - `runFleetServer`: what `mcp-fleet serve` runs for any workload (settings, JSON logs, /metrics,
+ *   readiness, a bounded SIGTERM/SIGINT drain).
+ * - `createFleetServer`: the server alone, for a process that manages its own lifecycle.
+ */
+export { defineWorkload } from './workload/define-workload.js';
+export { sharedSchema } from './workload/shared-schema.js';
 export type { Era, FleetEvents, SharedState, Workload, WorkloadContext } from './workload/types.js';
+export { loadWorkload, isWorkload, WorkloadLoadError, BUILT_IN_WORKLOADS } from './workload/load-workload.js';
 export { referenceWorkload } from './workload/reference.js';
 export { conformanceWorkload } from './workload/conformance.js';
+export { runFleetServer, CLOSE_BOUND_MS, type RunFleetServerOptions, type RunningFleetServer } from './run/run-fleet-server.js';
+export { loadConfig, ConfigError, settingNames, type FleetConfig, type RedisSettings } from './config.js';
+export { createFleetServer, type FleetServer, type FleetServerOptions } from './server/fleet-server.js';
 export { NOOP_OBSERVER, type FleetObserver, type RequestFinished } from './observability/observer.js';
 export { PrometheusObserver, startMetricsServer } from './metrics/index.js';
 export type { SessionStore, SessionRecord, NewSession } from './sessions/session-store.js';

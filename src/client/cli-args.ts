@@ -2,16 +2,19 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ERAS, type Era } from './era.js';
 
-export const USAGE = `usage: mcp-fleet-client <url> [options] <command> [arguments]
+export const USAGE = `usage: mcp-fleet client <url> [options] <command> [arguments]
 
 commands:
   tools                      list the server's tools
-  call <tool> [json-args]    call a tool, e.g. call notify '{"message":"hi","count":3}'
+  call <tool> [json-args]    call a tool, e.g. call notify '{"message":"hi","count":3}'; its
+                             progress notifications are shown as they come
   call --task <tool> [json]  call a tool as an MCP Task (2026-07-28): print its status as it
                              changes until it ends or asks for input (answered with
                              --elicit-answer when given)
   task get|cancel <id>       a task's status (and result), or cancel it
   task answer <id> <json>    answer a task's input requests: {"<key>": <response>, ...}
+  prompts                    list the server's prompts
+  prompt <name> [json-args]  get a prompt, e.g. prompt fleet-status '{"focus":"latency"}'
   resources                  list resources and resource templates
   read <uri>                 read a resource
   listen [uri...]            print notifications as they come: 2025 era, those of the session's
@@ -32,7 +35,13 @@ options:
   --header 'Name: value'     extra HTTP header (repeatable), e.g. an Authorization header
   -h, --help                 this text
 
-exit codes: 0 ok, 1 the tool or request failed, 2 usage, 3 cannot connect, 4 not an MCP server`;
+exit codes: 0 ok, 1 the tool or request failed, 2 usage, 3 cannot connect, 4 not an MCP server
+(or one that cannot serve now: 503, with its reason)`;
+
+/** What \`help\` prints inside the shell: the commands, one a line. */
+export const SHELL_HELP = `${USAGE.slice(USAGE.indexOf('commands:'), USAGE.indexOf('\noptions:')).trim()}
+  help                       this list
+  exit, quit                 leave the shell`;
 
 export class CliError extends Error {
   constructor(

@@ -36,24 +36,14 @@ async function run(options: CliOptions): Promise<void> {
   if (options.port !== 0 && !(await portIsFree(options.port))) {
     throw new UsageError(`port ${options.port} is in use; pick another with --port (0 picks a free one)`);
   }
-  process.stdout.write(`starting ${options.replicas} replicas ...\n`);
-  const fleet = await startFleet({
-    replicas: options.replicas,
-    store: options.store,
-    redisUrl: options.redisUrl,
-    databaseUrl: options.databaseUrl,
-    env: options.env,
-    basePort: options.basePort,
-    lbPort: options.port === 0 ? undefined : options.port,
-    logDir: path.resolve(options.logDir),
-    quiet: !options.verbose,
-  });
-  process.stdout.write(describe(fleet));
-
+  // From the start: the processes are in groups of their own, so a Ctrl-C reaches only this one,
+  // and it must not die of it without stopping them (process.exit's hook kills what still runs and
+  // removes the temporary folders).
+  let fleet: Fleet | undefined;
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {
-    if (stopping) {
-      process.stderr.write(`${signal} again: killing everything\n`);
+    if (stopping || fleet === undefined) {
+      process.stderr.write(`${signal}${stopping ? ' again' : ' while starting'}: killing everything\n`);
       process.exit(130);
     }
     stopping = true;
@@ -71,10 +61,25 @@ async function run(options: CliOptions): Promise<void> {
   };
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => stop(signal));
 
+  process.stdout.write(`starting ${options.replicas} replicas ...\n`);
+  fleet = await startFleet({
+    replicas: options.replicas,
+    store: options.store,
+    redisUrl: options.redisUrl,
+    databaseUrl: options.databaseUrl,
+    env: options.env,
+    basePort: options.basePort,
+    lbPort: options.port === 0 ? undefined : options.port,
+    logDir: path.resolve(options.logDir),
+    quiet: !options.verbose,
+    detached: true,
+  });
+  process.stdout.write(describe(fleet));
+
   // A replica that dies on its own is reported (the fleet keeps running: that is what it is for).
   const down = new Set<string>();
   const watch = setInterval(() => {
-    for (const replica of fleet.replicas) {
+    for (const replica of fleet!.replicas) {
       if (!replica.running && !stopping && !down.has(replica.name)) {
         down.add(replica.name);
         process.stderr.write(`${replica.name} is not running; its log: ${replica.logFile}\n`);

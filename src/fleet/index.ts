@@ -8,7 +8,7 @@ import { findHaproxy, LoadBalancer, type RotationState } from './load-balancer.j
 import { PostgresProcess } from './postgres-process.js';
 import { freePort, RedisProcess } from './redis-process.js';
 import { Replica } from './replica.js';
-import { track } from './reaper.js';
+import { track, trackDir, untrackDir } from './reaper.js';
 
 export { findHaproxy, HAPROXY_MISSING } from './load-balancer.js';
 export { RedisProcess } from './redis-process.js';
@@ -35,8 +35,18 @@ export interface FleetOptions {
   lbPort?: number;
   /** Where each process's log goes (`replica-0.log`, `haproxy.log`, ...); a temporary directory, removed by stop(), when unset. */
   logDir?: string;
+  /**
+   * The server each replica runs (default: this package's dist/main.js, from its root): e.g. an
+   * installed package's `node_modules/mcp-fleet/bin/mcp-fleet.mjs` with `serve --workload ./dist/tools.js`.
+   */
+  server?: { main: string; args?: string[]; cwd: string };
   /** false: copy the replicas' output to this terminal too (it always goes to the log files). */
   quiet?: boolean;
+  /**
+   * Every process in a process group of its own (the CLI): a terminal's Ctrl-C reaches only the
+   * launcher, which stops the load balancer, then the replicas (they drain), then Redis.
+   */
+  detached?: boolean;
 }
 
 export interface Fleet {
@@ -108,11 +118,12 @@ async function allocatePorts(options: FleetOptions, count: number): Promise<{ lb
 export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
   const count = options.replicas ?? 3;
   if (!Number.isInteger(count) || count < 1) throw new Error(`replicas must be a whole number of at least 1 (got ${count})`);
-  const root = packageRoot();
-  const main = serverMain(root);
+  const root = options.server?.cwd ?? packageRoot();
+  const main = options.server?.main ?? serverMain(root);
   // Say what is missing before starting anything.
   const haproxy = findHaproxy();
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mcp-fleet-'));
+  trackDir(workDir);
   const logDir = options.logDir ?? workDir;
   fs.mkdirSync(logDir, { recursive: true });
 
@@ -130,19 +141,24 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
       await Promise.all(replicas.map((replica) => replica.kill('SIGTERM')));
       await redis?.dispose();
       await postgres?.dispose();
+      if (redis) untrackDir(redis.dir);
+      if (postgres) untrackDir(postgres.dir);
       fs.rmSync(workDir, { recursive: true, force: true });
+      untrackDir(workDir);
     })();
     return stopped;
   };
 
   try {
     if (givenUrl === undefined && store === 'redis') {
-      redis = await RedisProcess.start();
+      redis = await RedisProcess.start({ detached: options.detached });
       track(redis.pid);
+      trackDir(redis.dir);
     }
     if (givenUrl === undefined && store === 'postgres') {
-      postgres = await PostgresProcess.start();
+      postgres = await PostgresProcess.start({ detached: options.detached });
       track(postgres.pid);
+      trackDir(postgres.dir);
     }
     const url = givenUrl ?? redis?.url ?? postgres!.url;
     // The store's settings are the launcher's: a REDIS_* setting beside DATABASE_URL is a configuration error.
@@ -162,11 +178,13 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
           port,
           metricsPort,
           main,
+          args: options.server?.args,
           env,
           cwd: root,
           logDir,
           mirror: options.quiet === false,
           stopGraceMs: 15_000,
+          detached: options.detached,
           // After a restart, the replica is back when the load balancer sends it requests again.
           afterStart: async (replica) => {
             if (lb?.running) await lb.waitFor(replica.name, 'UP');
@@ -181,6 +199,7 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
       configDir: workDir,
       binary: haproxy,
       logFile: path.join(logDir, 'haproxy.log'),
+      detached: options.detached,
     });
     const started = lb;
     await Promise.all(replicas.map((r) => started.waitFor(r.name, 'UP')));

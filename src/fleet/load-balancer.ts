@@ -43,6 +43,8 @@ export interface LoadBalancerOptions {
   configDir: string;
   logFile: string;
   binary?: string;
+  /** In a process group of its own (see ManagedProcess). */
+  detached?: boolean;
 }
 
 /** HAProxy in front of the replicas, from a configuration generated into `configDir`. */
@@ -64,7 +66,7 @@ export class LoadBalancer {
       throw new Error(`haproxy rejected the generated configuration ${configFile}:\n${check.stderr || check.stdout || check.error?.message}`);
     }
     // -db: stay in the foreground, so the launcher owns the process and its exit.
-    const child = ManagedProcess.spawn(binary, ['-db', '-f', configFile], { env: process.env, logFile: options.logFile });
+    const child = ManagedProcess.spawn(binary, ['-db', '-f', configFile], { env: process.env, logFile: options.logFile, detached: options.detached });
     const lb = new LoadBalancer(options.port, configFile, socket, child);
     try {
       await Promise.race([

@@ -9,6 +9,11 @@ export interface SpawnOptions {
   logFile: string;
   /** When set, output is also copied to this process's stdout, each line prefixed with it. */
   mirrorPrefix?: string;
+  /**
+   * In a process group of its own: a terminal's Ctrl-C then reaches the launcher alone, which stops
+   * the processes in order (a replica drains while its Redis still runs), not every process at once.
+   */
+  detached?: boolean;
 }
 
 export interface Exit {
@@ -45,6 +50,7 @@ export class ManagedProcess {
       const child = spawn(command, args, {
         cwd: options.cwd,
         env: options.env,
+        detached: options.detached ?? false,
         stdio: ['ignore', mirror ? 'pipe' : log, mirror ? 'pipe' : log],
       });
       if (mirror) {

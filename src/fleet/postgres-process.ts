@@ -45,16 +45,18 @@ export class PostgresProcess {
     readonly port: number,
     private readonly bin: string,
     private readonly account: { uid: number; gid: number } | undefined,
+    /** In a process group of its own: a terminal's Ctrl-C reaches whoever started it, not this server. */
+    private readonly detached: boolean,
   ) {
     this.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mcp-fleet-postgres-'));
     this.dataDir = path.join(this.dir, 'data');
     if (account) fs.chownSync(this.dir, account.uid, account.gid);
   }
 
-  static async start(options: { port?: number } = {}): Promise<PostgresProcess> {
+  static async start(options: { port?: number; detached?: boolean } = {}): Promise<PostgresProcess> {
     const bin = findPostgresBin();
     if (!bin) throw new Error(MISSING);
-    const server = new PostgresProcess(options.port ?? (await freePort()), bin, serverAccount());
+    const server = new PostgresProcess(options.port ?? (await freePort()), bin, serverAccount(), options.detached ?? false);
     try {
       server.initdb();
       await server.startProcess();
@@ -107,6 +109,7 @@ export class PostgresProcess {
       stdio: ['ignore', 'ignore', 'ignore'],
       uid: this.account?.uid,
       gid: this.account?.gid,
+      detached: this.detached,
       env: { ...process.env, LC_ALL: 'C' },
     });
     this.child = child;

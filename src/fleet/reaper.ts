@@ -1,13 +1,26 @@
 import fs from 'node:fs';
 
 /**
- * Every process the launcher started and has not yet seen exit. When the launching process exits
- * for any reason Node reports (normal end, process.exit, an uncaught exception), they are killed so
- * nothing is left running. Signals are the caller's business: the CLI stops the fleet on SIGINT and
- * SIGTERM, and a terminal's Ctrl-C reaches the children anyway (they share its process group).
+ * Every process the launcher started and has not yet seen exit, and its temporary folders. When
+ * the launching process exits for any reason Node reports (normal end, process.exit, an uncaught
+ * exception), the processes are killed and the folders removed, so nothing is left behind. Signals
+ * are the caller's business: the CLI stops the fleet on SIGINT and SIGTERM (its processes are in
+ * groups of their own, so a terminal's Ctrl-C reaches the CLI alone).
  */
 const pids = new Set<number>();
+/** Temporary folders removed on the same occasions. */
+const dirs = new Set<string>();
 let hooked = false;
+
+function hook(): void {
+  if (hooked) return;
+  hooked = true;
+  process.on('exit', () => {
+    killAll();
+    for (const dir of dirs) fs.rmSync(dir, { recursive: true, force: true });
+    dirs.clear();
+  });
+}
 
 function killAll(): void {
   for (const pid of pids) {
@@ -22,11 +35,18 @@ function killAll(): void {
 
 export function track(pid: number | undefined): void {
   if (pid === undefined) return;
-  if (!hooked) {
-    hooked = true;
-    process.on('exit', killAll);
-  }
+  hook();
   pids.add(pid);
+}
+
+/** Removes `dir` when this process exits, unless untrackDir was called first. */
+export function trackDir(dir: string): void {
+  hook();
+  dirs.add(dir);
+}
+
+export function untrackDir(dir: string): void {
+  dirs.delete(dir);
 }
 
 export function untrack(pid: number | undefined): void {

@@ -49,17 +49,18 @@ export class RedisProcess {
     readonly port: number,
     private readonly binary: string,
     private readonly extraArgs: string[],
+    private readonly detached: boolean,
   ) {}
 
   /** `args` are appended to the command line (e.g. `--cluster-enabled yes`, or a config file and `--sentinel`). */
-  static async start(options: { port?: number; binary?: string; args?: string[] } = {}): Promise<RedisProcess> {
+  static async start(options: { port?: number; binary?: string; args?: string[]; detached?: boolean } = {}): Promise<RedisProcess> {
     const binary = options.binary ?? which('redis-server');
     if (!binary) {
       throw new Error(
         'redis-server was not found on the PATH. Install it (Debian/Ubuntu: apt-get install -y redis-server; macOS: brew install redis) or set REDIS_URL.',
       );
     }
-    const redis = new RedisProcess(options.port ?? (await freePort()), binary, options.args ?? []);
+    const redis = new RedisProcess(options.port ?? (await freePort()), binary, options.args ?? [], options.detached ?? false);
     await redis.startProcess();
     return redis;
   }
@@ -88,7 +89,7 @@ export class RedisProcess {
       '--maxclients', '4000',
       ...this.extraArgs,
     ];
-    const child = spawn(this.binary, args, { stdio: ['ignore', 'ignore', 'inherit'] });
+    const child = spawn(this.binary, args, { stdio: ['ignore', 'ignore', 'inherit'], detached: this.detached });
     this.child = child;
     await waitForPort(this.port);
   }

@@ -6,8 +6,9 @@ export interface ReplicaOptions {
   name: string;
   port: number;
   metricsPort: number;
-  /** The server entry point (dist/main.js). */
+  /** The server entry point (dist/main.js), run with `args` after it. */
   main: string;
+  args?: string[];
   /** The whole environment of the process, apart from the settings the replica decides (PORT, ...). */
   env: NodeJS.ProcessEnv;
   logDir: string;
@@ -16,6 +17,8 @@ export interface ReplicaOptions {
   cwd: string;
   /** How long SIGTERM's drain may take before the process is killed. */
   stopGraceMs: number;
+  /** In a process group of its own (see ManagedProcess). */
+  detached?: boolean;
   /** Awaited after each start, once the replica answers /readyz (the fleet waits for its load balancer). */
   afterStart?: (replica: Replica) => Promise<void>;
 }
@@ -68,10 +71,11 @@ export class Replica {
       METRICS_PORT: String(this.metricsPort),
       POD_NAME: this.name,
     };
-    const started = ManagedProcess.spawn(process.execPath, [this.options.main], {
+    const started = ManagedProcess.spawn(process.execPath, [this.options.main, ...(this.options.args ?? [])], {
       env,
       cwd: this.options.cwd,
       logFile: this.logFile,
+      detached: this.options.detached,
       mirrorPrefix: this.options.mirror ? `[${this.name}] ` : undefined,
     });
     this.process = started;

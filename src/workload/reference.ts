@@ -136,7 +136,8 @@ function registerTools(server: McpServer, ctx: WorkloadContext): void {
   server.registerTool(
     'bump',
     {
-      description: 'Increments the fleet-wide counter `counter://{name}` and notifies every session subscribed to it.',
+      description:
+        'Increments the fleet-wide counter `counter://{name}` and notifies its subscribers on every replica (legacy sessions and modern listen streams); `notified` counts the legacy sessions it was sent to (listen streams are reached through the event bus and not counted).',
       inputSchema: SCHEMAS.bump,
     },
     async ({ name }) => {

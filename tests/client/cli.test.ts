@@ -101,6 +101,7 @@ describe.each(['legacy', 'modern'] as const)('mcp-fleet-client --era %s', (era) 
     const refused = run('http://127.0.0.1:9/mcp', '--era', era, 'tools');
     expect(refused.code).toBe(3);
     expect(refused.stderr).toMatch(/could not connect .* port-forward/);
+    expect(refused.stderr).not.toMatch(/TypeError/);
     const plain = http.createServer((_req, res) => res.end('<html>hello</html>'));
     await new Promise<void>((resolve) => plain.listen(0, '127.0.0.1', resolve));
     // Not spawnSync: the plain server lives in this process and must keep answering.
@@ -110,6 +111,53 @@ describe.each(['legacy', 'modern'] as const)('mcp-fleet-client --era %s', (era) 
     expect(code).toBe(4);
     expect(child.out.stderr).toMatch(/does not answer as an MCP server/);
     expect(cli('call', 'no_such_tool').code).toBe(1);
+  });
+});
+
+describe('mcp-fleet-client: prompts, progress, the era auto chose, help in the shell', () => {
+  it('lists and gets prompts', () => {
+    const list = run(server.url, 'prompts');
+    expect(list.code).toBe(0);
+    expect(list.stdout).toMatch(/^fleet-status\s+Asks the model/m);
+    const prompt = run(server.url, 'prompt', 'fleet-status', '{"focus":"latency"}');
+    expect(prompt.code).toBe(0);
+    expect(prompt.stdout).toMatch(/^user: .*focusing on latency\.$/m);
+  });
+
+  it.each(['legacy', 'modern'] as const)('--era %s: shows the progress notifications of a call', (era) => {
+    const call = run(server.url, '--era', era, 'call', 'progress', '{"steps":3}');
+    expect(call.code).toBe(0);
+    expect(lines(call.stderr).filter((l) => l.startsWith('progress '))).toEqual(['progress 1/3: step 1 of 3', 'progress 2/3: step 2 of 3', 'progress 3/3: step 3 of 3']);
+  });
+
+  it('auto says which era it chose; a pinned era says nothing', () => {
+    expect(run(server.url, 'tools').stderr).toMatch(/^era: 2026-07-28 \(modern\), chosen by server\/discover/m);
+    expect(run(server.url, '--era', 'legacy', 'tools').stderr).not.toMatch(/^era:/m);
+  });
+
+  it('help inside the shell lists the commands', () => {
+    const result = spawnSync(process.execPath, [CLI, server.url, 'shell'], { input: 'help\nexit\n', encoding: 'utf8', timeout: 20_000 });
+    expect(result.status).toBe(0);
+    expect(result.stdout).toMatch(/^ {2}prompts\s+list the server's prompts$/m);
+    expect(result.stdout).toMatch(/^ {2}help\s+this list$/m);
+  });
+});
+
+describe('mcp-fleet-client against a replica that cannot serve', () => {
+  it.each(['legacy', 'modern'] as const)('--era %s: a 503 is reported with the server\'s reason, exit 4', async (era) => {
+    // A replica whose Redis is not there: it answers MCP requests and /readyz 503 with the reason.
+    const unavailable = http.createServer((req, res) => {
+      res.writeHead(503, { 'Content-Type': 'application/json' });
+      if (req.url === '/readyz') res.end(JSON.stringify({ status: 'not ready', reason: 'Redis is not connected (Redis is unreachable)' }));
+      else res.end(JSON.stringify({ jsonrpc: '2.0', error: { code: -32000, message: 'Service Unavailable: Redis is unreachable' }, id: null }));
+    });
+    await new Promise<void>((resolve) => unavailable.listen(0, '127.0.0.1', resolve));
+    const child = start(`http://127.0.0.1:${(unavailable.address() as AddressInfo).port}/mcp`, '--era', era, 'tools');
+    const code = await child.exited;
+    unavailable.close();
+    expect(code).toBe(4);
+    expect(child.out.stderr).toMatch(/cannot serve now \(503\): .*Redis is unreachable/);
+    expect(child.out.stderr).not.toMatch(/does not answer as an MCP server/);
   });
 });
 

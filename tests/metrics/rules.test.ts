@@ -51,6 +51,16 @@ describe('prometheus-rules.yaml', () => {
     expect(new Set(alerts.map((a) => a.alert)).size).toBe(alerts.length);
   });
 
+  it('gives every alert a runbook_url to its own section of docs/runbook.md', () => {
+    const runbook = readFileSync(root + 'docs/runbook.md', 'utf8');
+    const sections = [...runbook.matchAll(/^## (\S+)$/gm)].map((m) => m[1]!);
+    for (const alert of alerts) {
+      expect(alert.annotations?.runbook_url, alert.alert).toBe(`docs/runbook.md#${alert.alert.toLowerCase()}`);
+      expect(sections, alert.alert).toContain(alert.alert);
+    }
+    expect(sections.sort()).toEqual(alerts.map((a) => a.alert).sort());
+  });
+
   it('gives every alert a severity, a summary, a description and a for duration', () => {
     for (const alert of alerts) {
       expect(['warning', 'critical'], alert.alert).toContain(alert.labels?.severity);

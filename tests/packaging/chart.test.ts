@@ -490,6 +490,14 @@ describe('optional objects', () => {
     expect(noMetrics.some((o) => o.kind === 'ServiceMonitor' || o.metadata.name.endsWith('-metrics'))).toBe(false);
   });
 
+  it('PrometheusRule: metrics.prometheusRule.runbookBaseUrl makes each runbook_url absolute', () => {
+    const objects = render({ apiVersions: [MONITORING_API], set: ['metrics.prometheusRule.runbookBaseUrl=https://example.com/mcp-fleet/blob/v1/'] }).objects;
+    const rule = objects.find((o) => o.kind === 'PrometheusRule') as (IPrometheusRule & K8sObject) | undefined;
+    const urls = rule!.spec!.groups!.flatMap((g) => (g.rules ?? []).filter((r) => r.alert).map((r) => [r.alert, r.annotations?.runbook_url]));
+    expect(urls.length).toBeGreaterThan(0);
+    for (const [alert, url] of urls) expect(url).toBe(`https://example.com/mcp-fleet/blob/v1/docs/runbook.md#${alert!.toLowerCase()}`);
+  });
+
   it("PrometheusRule and dashboard: the chart's own files/ when present", () => {
     const objects = get('monitoring on');
     const rulesFile = path.join(chartDir, 'files/prometheus-rules.yaml');
@@ -726,7 +734,7 @@ describe('NOTES.txt', () => {
   it('tells how to port-forward the Service and connect the command-line client', () => {
     const text = notes({ releaseName: 'mcp-fleet', namespace: 'mcp-fleet' });
     expect(text).toContain('kubectl -n mcp-fleet port-forward service/mcp-fleet 3000:3000');
-    expect(text).toContain('npx mcp-fleet-client http://127.0.0.1:3000/mcp call whoami');
+    expect(text).toContain('npx mcp-fleet client http://127.0.0.1:3000/mcp call whoami');
     expect(text).toContain('helm test mcp-fleet -n mcp-fleet');
     expect(text).toContain('kubectl -n mcp-fleet rollout status deployment/mcp-fleet');
   });
@@ -742,14 +750,14 @@ describe('NOTES.txt', () => {
     expect(on).toContain('Authorization: on. Every request to /mcp needs a bearer token from https://id.example.com/realms/mcp for https://mcp.example.com/mcp');
     expect(on).toContain('the server pods reach only DNS, Redis and the issuer; only the peers of networkPolicy.ingress.from (and helm test) reach port 3000.');
     expect(on).not.toContain('requestState keys:');
-    expect(on).toContain("npx mcp-fleet-client https://mcp.example.com/mcp --header 'Authorization: Bearer <token>' call whoami");
+    expect(on).toContain("npx mcp-fleet client https://mcp.example.com/mcp --header 'Authorization: Bearer <token>' call whoami");
   });
 
   it('follows the release, the Service port and the MCP path, and names the Ingress URL', () => {
     const text = notes({ releaseName: 'edge', namespace: 'tools', valueFiles: vf('ingress.yaml'), set: ['service.port=8080', 'server.mcpPath=/v1/mcp'] });
     expect(text).toContain('kubectl -n tools port-forward service/edge-mcp-fleet 8080:8080');
-    expect(text).toContain('npx mcp-fleet-client http://127.0.0.1:8080/v1/mcp tools');
-    expect(text).toContain('npx mcp-fleet-client https://mcp.example.com/v1/mcp call whoami');
+    expect(text).toContain('npx mcp-fleet client http://127.0.0.1:8080/v1/mcp tools');
+    expect(text).toContain('npx mcp-fleet client https://mcp.example.com/v1/mcp call whoami');
   });
 });
 

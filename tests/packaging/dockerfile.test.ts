@@ -61,14 +61,15 @@ describe('Dockerfile', () => {
     for (const { image } of s) expect(image).toMatch(/^node:(24|26)(\.\d+)*-(alpine[\d.]*|(bookworm|bullseye|trixie)-slim|slim)(@sha256:[a-f0-9]{64})?$/);
     const majors = new Set(s.map(({ image }) => image.split(/[:.-]/)[1]));
     expect(majors.size).toBe(1);
-    expect(pkg.engines.node).toBe(`>=${[...majors][0]}`);
+    // engines names each Node major the server is tested on, the image's among them.
+    expect(pkg.engines.node.split('||').map((range) => range.trim().replace(/^\^(\d+)\..*$/, '$1'))).toContain([...majors][0]);
   });
 
   it('starts the server as npm start does: node dist/main.js, under an init that forwards SIGTERM', () => {
     expect(execForm(one('CMD'))).toEqual(['node', 'dist/main.js']);
-    // npm start compiles first when the sources changed (scripts/start.mjs), then loads dist/main.js.
+    // npm start compiles first when the sources changed (bin/build-on-demand.mjs), then loads dist/main.js in its own process.
     expect(pkg.scripts.start).toBe('node scripts/start.mjs');
-    expect(fs.readFileSync(path.join(repoRoot, 'scripts/start.mjs'), 'utf8')).toContain("await import(pathToFileURL(path.join(dist, 'main.js')).href);");
+    expect(fs.readFileSync(path.join(repoRoot, 'scripts/start.mjs'), 'utf8')).toContain("await runBuilt('npm start', 'main.js');");
     expect(fs.existsSync(path.join(repoRoot, 'src/main.ts'))).toBe(true);
     const entrypoint = execForm(one('ENTRYPOINT'));
     expect(entrypoint[0]).toMatch(/\/tini$/);
@@ -128,8 +129,36 @@ describe('Dockerfile', () => {
     expect(prod.filter(([, p]) => p.hasInstallScript).map(([name]) => name)).toEqual([]);
   });
 
-  it('the helm test command runs the client from the image: dist/client/cli.js is the package bin', () => {
-    expect(Object.values(pkg.bin)).toContain('dist/client/cli.js');
+  it('the helm test command runs the client from the image: dist/client/cli.js, what the package bins run', () => {
+    expect(pkg.bin['mcp-fleet-client']).toBe('bin/mcp-fleet-client.mjs');
+    expect(fs.readFileSync(path.join(repoRoot, pkg.bin['mcp-fleet-client']!), 'utf8')).toContain("'client/cli.js'");
+  });
+});
+
+describe('the example project\'s Dockerfile (examples/my-tools)', () => {
+  const example = dockerfileInstructions(path.join(repoRoot, 'examples/my-tools/Dockerfile'));
+  const exampleLast = Math.max(...example.map((i) => i.stage));
+  const from = (list: typeof example) => list.filter((i) => i.op === 'FROM').map((i) => i.args.split(/\s+/)[0]);
+  const nodeImage = (list: typeof example) => list.find((i) => i.op === 'ARG' && i.args.startsWith('NODE_IMAGE='))?.args;
+
+  it('builds in stages from the same Node image as the project\'s Dockerfile', () => {
+    expect(from(example).length).toBeGreaterThanOrEqual(2);
+    expect(new Set(from(example))).toEqual(new Set(['${NODE_IMAGE}']));
+    expect(nodeImage(example)).toBe(nodeImage(instructions));
+  });
+
+  it('runs `mcp-fleet serve` as a non-root user, under an init that forwards SIGTERM', () => {
+    const last = example.filter((i) => i.stage === exampleLast);
+    expect(last.find((i) => i.op === 'USER')?.args).toBe(`${values.podSecurityContext.runAsUser}:${values.podSecurityContext.runAsGroup}`);
+    expect(execForm(last.find((i) => i.op === 'ENTRYPOINT')!.args)).toEqual(['/sbin/tini', '--', 'mcp-fleet', 'serve']);
+  });
+
+  it('its chart values deploy it: its image, and server.workload naming the module the image built', () => {
+    const exampleValues = parseYaml(fs.readFileSync(path.join(repoRoot, 'examples/my-tools/values.yaml'), 'utf8')) as { image: { repository: string }; server: { workload: string } };
+    expect(exampleValues.image.repository).toMatch(/my-tools$/);
+    expect(exampleValues.server.workload).toBe('./dist/tools.js');
+    const examplePkg = JSON.parse(fs.readFileSync(path.join(repoRoot, 'examples/my-tools/package.json'), 'utf8')) as { scripts: Record<string, string> };
+    expect(examplePkg.scripts.start).toContain(`--workload ${exampleValues.server.workload}`);
   });
 });
 

@@ -65,7 +65,7 @@ const compiles = (started: Started[]): number => started.filter((s) => s.output.
 beforeAll(() => {
   checkout = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'mcp-fleet-start-')), 'mcp-fleet');
   fs.mkdirSync(checkout);
-  for (const f of ['package.json', 'tsconfig.json', 'tsconfig.build.json', 'src', 'scripts/start.mjs']) {
+  for (const f of ['package.json', 'tsconfig.json', 'tsconfig.build.json', 'src', 'scripts/start.mjs', 'bin']) {
     fs.cpSync(path.join(repoRoot, f), path.join(checkout, f), { recursive: true });
   }
   fs.symlinkSync(path.join(repoRoot, 'node_modules'), path.join(checkout, 'node_modules'));

@@ -133,3 +133,18 @@ export async function connectRedis(client: RedisClient): Promise<void> {
   if (client.status === 'ready') return;
   await client.connect();
 }
+
+/**
+ * Closes a connection within `quitTimeoutMs`, Redis reachable or not: QUIT when the connection is
+ * ready (pending replies still arrive), then a hard disconnect. A connection that is not ready is
+ * disconnected at once: its QUIT would wait in the offline queue for a Redis that may never return.
+ */
+export async function closeRedisConnection(client: RedisClient, quitTimeoutMs = 1000): Promise<void> {
+  if (client.status === 'ready') {
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<void>((resolve) => (timer = setTimeout(resolve, quitTimeoutMs)));
+    await Promise.race([client.quit().then(() => undefined, () => undefined), timedOut]);
+    clearTimeout(timer);
+  }
+  client.disconnect();
+}

@@ -4,7 +4,9 @@ import { log } from '../../log.js';
 import type { FleetObserver } from '../../observability/observer.js';
 import { tolerateRejections } from '../../process-guards.js';
 import { busOptionsOf, stateLimitsOf, type Backends } from '../backends.js';
-import { connectRedis, createInvalidationConnection, createRedisClient, type RedisClient } from './connection.js';
+import { ConnectionReport, redisAddress } from './connection-report.js';
+import { checkKeySchema } from './key-schema.js';
+import { closeRedisConnection, connectRedis, createInvalidationConnection, createRedisClient, type RedisClient } from './connection.js';
 import { describeRedisError, REDIS_CONNECTION_LOSS } from './errors.js';
 import { RedisFleetEventBus } from './event-bus.js';
 import { RedisInFlightRegistry } from './inflight-registry.js';
@@ -22,17 +24,10 @@ export async function redisBackends(config: FleetConfig, settings: RedisSettings
   tolerateRejections(REDIS_CONNECTION_LOSS);
   const commands: RedisClient = createRedisClient({ settings, observer, name: `mcp-fleet:${config.replicaName}` });
   const subscriber: RedisClient = createRedisClient({ settings, observer, subscriber: true, name: `mcp-fleet-sub:${config.replicaName}` });
-  let lastError: string | undefined;
+  const report = new ConnectionReport({ address: redisAddress(settings), warn: log.warn, info: log.info });
   for (const client of [commands, subscriber]) {
-    client.on('error', (error: unknown) => {
-      const reason = describeRedisError(error);
-      if (reason !== lastError) log.warn('redis connection problem', { reason });
-      lastError = reason;
-    });
-    client.on('ready', () => {
-      if (lastError !== undefined) log.info('redis connection ready');
-      lastError = undefined;
-    });
+    client.on('error', (error: unknown) => report.failed(describeRedisError(error)));
+    client.on('ready', () => report.ready());
   }
   // Not on a Cluster: client tracking is per node.
   const cache =
@@ -77,6 +72,17 @@ export async function redisBackends(config: FleetConfig, settings: RedisSettings
   commands.on('ready', () => (heartbeatFailing = false));
   let scriptsLoaded = false;
   let scriptsProblem: string | undefined;
+  // Until checked on this connection: a replica of another key layout may own the prefix.
+  let schemaProblem: string | undefined = 'the key schema is not checked yet';
+  commands.on('ready', () => {
+    checkKeySchema(commands, settings.keyPrefix).then(
+      (problem) => {
+        if (problem !== undefined && problem !== schemaProblem) log.error('refusing to serve from this Redis', { reason: problem });
+        schemaProblem = problem;
+      },
+      (error: unknown) => (schemaProblem = `could not check the key schema: ${describeRedisError(error)}`),
+    );
+  });
   commands.on('ready', () => {
     preloadScripts(commands).then(
       () => {
@@ -113,9 +119,10 @@ export async function redisBackends(config: FleetConfig, settings: RedisSettings
     sessionQuota: new RedisSessionQuota(commands, settings.keyPrefix, config.sessionTtlSeconds * 1000),
     bus,
     async unavailableReason() {
-      if (commands.status !== 'ready') return `Redis is not connected (${lastError ?? commands.status})`;
+      if (commands.status !== 'ready') return `Redis is not connected (${report.problem ?? commands.status})`;
       if (subscriber.status !== 'ready' || !subscribed) return 'Redis subscriber is not connected';
       if (!scriptsLoaded) return scriptsProblem === undefined ? 'Lua scripts are not loaded yet' : `Lua scripts could not be loaded: ${scriptsProblem}`;
+      if (schemaProblem !== undefined) return schemaProblem;
       try {
         await store.ping();
         return undefined;
@@ -129,9 +136,7 @@ export async function redisBackends(config: FleetConfig, settings: RedisSettings
       await bus.close();
       await streams.close();
       await store.close();
-      await Promise.allSettled([commands.quit(), subscriber.quit()]);
-      commands.disconnect();
-      subscriber.disconnect();
+      await Promise.all([closeRedisConnection(commands), closeRedisConnection(subscriber)]);
     },
   };
 }
