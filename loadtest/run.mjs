@@ -15,7 +15,7 @@ import { which } from '../dist/fleet/which.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, '..');
-const SCENARIOS = ['smoke', 'cross-replica-notifications', '404-recovery', 'sustained-load', 'modern'];
+const SCENARIOS = ['smoke', 'cross-replica-notifications', '404-recovery', 'sustained-load', 'modern', 'tasks'];
 /** The local fleet ends GET streams after this poll window, which cross-replica-notifications reads by. */
 const LOCAL_GET_STREAM_MAX_MS = '2000';
 /** ... and listen streams after this long, which modern reads by (as K6_MCP_LISTEN_WINDOW_MS). */

@@ -22,6 +22,11 @@ export interface LoadConfig {
   listenCounters: number;
   listenBumps: number;
   sampleCalls: number;
+  taskCount: number;
+  taskStepMs: number;
+  taskPollMs: number;
+  taskTimeoutMs: number;
+  taskRechecks: number;
   vus: number;
   duration: string;
   summaryJson: string;

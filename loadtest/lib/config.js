@@ -59,7 +59,15 @@ export function loadConfig(env) {
     listenBumps: number(e, 'K6_MCP_LISTEN_BUMPS', 3, 1),
     sampleCalls: number(e, 'K6_MCP_SAMPLE_CALLS', 2, 1),
 
-    // cross-replica-notifications, 404-recovery and modern: closed model
+    // tasks: each iteration creates taskCount generate_report tasks (steps of taskStepMs), polls each
+    // every taskPollMs until it ends (at most taskTimeoutMs), then taskRechecks times more
+    taskCount: number(e, 'K6_MCP_TASKS', 3, 1),
+    taskStepMs: number(e, 'K6_MCP_TASK_STEP_MS', 200, 0),
+    taskPollMs: number(e, 'K6_MCP_TASK_POLL_MS', 100, 0),
+    taskTimeoutMs: number(e, 'K6_MCP_TASK_TIMEOUT_MS', 30000, 100),
+    taskRechecks: number(e, 'K6_MCP_TASK_RECHECKS', 2, 0),
+
+    // cross-replica-notifications, 404-recovery, modern and tasks: closed model
     vus: number(e, 'K6_MCP_SCENARIO_VUS', 10, 1),
     duration: text(e, 'K6_MCP_DURATION', '1m'),
 

@@ -35,6 +35,16 @@ export const METRICS = {
   mcp_mrtr_completed: 'rate',
   mcp_mrtr_cross_replica: 'rate',
   mcp_mrtr_tamper_rejected: 'rate',
+  mcp_tasks_created: 'counter',
+  mcp_task_created: 'rate',
+  mcp_task_polls: 'counter',
+  mcp_task_poll_errors: 'counter',
+  mcp_task_questions_answered: 'counter',
+  mcp_task_terminal_once: 'rate',
+  mcp_task_regressions: 'counter',
+  mcp_task_completed: 'rate',
+  mcp_task_cross_replica: 'rate',
+  mcp_task_duration: 'trend',
 };
 
 /** k6's own metrics that thresholds below use. */
@@ -101,6 +111,23 @@ function modernThresholds(config) {
   };
 }
 
+function taskThresholds(config) {
+  return {
+    // every tools/call answered with a task, every task polled to exactly one terminal state, once:
+    // never seen working again after it, never two different terminal states
+    mcp_tasks_created: ['count>0'],
+    mcp_task_created: ['rate==1'],
+    mcp_task_terminal_once: ['rate==1'],
+    mcp_task_regressions: ['count==0'],
+    mcp_task_poll_errors: ['count==0'],
+    // the reference report, its question answered by tasks/update, completes
+    mcp_task_completed: ['rate==1'],
+    // polls were served by other replicas than the one that created the task
+    mcp_task_cross_replica: ['rate>=' + config.crossReplicaFloor],
+    checks: ['rate==1'],
+  };
+}
+
 /** Scenario name → its thresholds for a configuration (loadConfig). */
 export const SCENARIOS = {
   'cross-replica-notifications': (config) =>
@@ -110,6 +137,7 @@ export const SCENARIOS = {
       checks: ['rate==1'],
     }),
   modern: (config) => modernThresholds(config),
+  tasks: (config) => taskThresholds(config),
   '404-recovery': () => Object.assign(recoveryThresholds(), { checks: ['rate==1'] }),
   'sustained-load': (config) => loadThresholds(config),
   smoke: () =>

@@ -5,6 +5,7 @@ export declare const MODERN_PROTOCOL_VERSION: string;
 export declare const SUBSCRIPTION_ID_META: string;
 export declare const ACKNOWLEDGED: string;
 export declare const RESOURCE_UPDATED: string;
+export declare const TASKS_EXTENSION: string;
 
 export declare class ListenAnswer {
   constructor(response: AdapterResponse, subscriptionId: number | string);
@@ -20,7 +21,7 @@ export declare class ListenAnswer {
 }
 
 export declare class ModernClient {
-  constructor(ctx: FlowContext, tags?: Record<string, string>);
+  constructor(ctx: FlowContext, tags?: Record<string, string>, capabilities?: Record<string, unknown>);
   clientInfo: { name: string; version: string };
   capabilities: Record<string, unknown>;
   body(id: number, method: string, params?: Record<string, unknown>): Record<string, any>;

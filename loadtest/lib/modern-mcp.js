@@ -9,9 +9,10 @@ export const MODERN_PROTOCOL_VERSION = '2026-07-28';
 export const SUBSCRIPTION_ID_META = 'io.modelcontextprotocol/subscriptionId';
 export const ACKNOWLEDGED = 'notifications/subscriptions/acknowledged';
 export const RESOURCE_UPDATED = 'notifications/resources/updated';
+export const TASKS_EXTENSION = 'io.modelcontextprotocol/tasks';
 
-/** The methods whose Mcp-Name header carries params.name (tools, prompts) or params.uri (resources). */
-const NAMED = { 'tools/call': 'name', 'prompts/get': 'name', 'resources/read': 'uri' };
+/** The methods whose Mcp-Name header carries params.name (tools, prompts), params.uri (resources) or params.taskId (tasks). */
+const NAMED = { 'tools/call': 'name', 'prompts/get': 'name', 'resources/read': 'uri', 'tasks/get': 'taskId', 'tasks/update': 'taskId', 'tasks/cancel': 'taskId' };
 
 function merge(a, b) {
   return Object.assign({}, a || {}, b || {});
@@ -71,15 +72,18 @@ export class ListenAnswer {
   }
 }
 
-/** A 2026-07-28 client over the adapter; it declares the sampling capability (for MRTR). */
+/**
+ * A 2026-07-28 client over the adapter; it declares the sampling capability (for MRTR), and
+ * `capabilities` may replace that (the tasks flow declares the tasks extension).
+ */
 export class ModernClient {
-  constructor(ctx, tags) {
+  constructor(ctx, tags, capabilities) {
     this.ctx = ctx;
     this.url = ctx.config.url;
     this.tags = tags || {};
     this.nextRequestId = 1;
     this.clientInfo = { name: 'mcp-fleet-loadtest', version: '1' };
-    this.capabilities = { sampling: {} };
+    this.capabilities = capabilities || { sampling: {} };
   }
 
   /** The JSON-RPC body of a request, with the per-request `_meta` every 2026-07-28 request carries. */

@@ -40,7 +40,7 @@ export function formatSummary(scenario, data, url) {
       lines.push('  ' + (ok ? '✓' : '✗') + ' ' + name + ' ' + expression + '   ' + measured(metric));
     }
   }
-  for (const name of ['mcp_notifications_expected', 'mcp_notifications_received', 'mcp_listen_updates_received', 'mcp_listen_bumps_skipped', 'mcp_stream_polls', 'mcp_sessions_killed', 'mcp_session_not_found', 'http_reqs', 'iterations']) {
+  for (const name of ['mcp_notifications_expected', 'mcp_notifications_received', 'mcp_listen_updates_received', 'mcp_listen_bumps_skipped', 'mcp_stream_polls', 'mcp_task_polls', 'mcp_task_questions_answered', 'mcp_task_duration', 'mcp_sessions_killed', 'mcp_session_not_found', 'http_reqs', 'iterations']) {
     const metric = (data.metrics || {})[name];
     if (metric && !metric.thresholds) lines.push('    ' + name + '   ' + measured(metric));
   }

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { thresholdsFor } from '../../loadtest/lib/expectations.js';
 import { closeSession, crossReplicaNotifications, recoveryAfter404, smoke, sustainedToolCall, type VuState } from '../../loadtest/lib/flows.js';
 import { modernIteration } from '../../loadtest/lib/modern-flows.js';
+import { tasksIteration } from '../../loadtest/lib/task-flows.js';
 import { startFleet, type Fleet } from '../../src/fleet/index.js';
 import { skipFleet } from '../fleet/available.js';
 import { nodeContext, runIterations, type NodeContext } from './harness.js';
@@ -120,6 +121,29 @@ describe.skipIf(skipFleet)('load scenarios over a local fleet', () => {
       );
     });
 
+    it('tasks: every task created through the balancer is polled to exactly one terminal state, once, its question answered on any replica, polls spread over the replicas', async () => {
+      const ctx = context(fleet.url, { K6_MCP_TASKS: '5', K6_MCP_TASK_STEP_MS: '100', K6_MCP_TASK_POLL_MS: '50' });
+      const reports = await runIterations(6, 3, () => tasksIteration(ctx));
+      expect(failedThresholds('tasks', ctx)).toBe('');
+      const tasks = reports.flatMap((r) => r.tasks);
+      expect(tasks).toHaveLength(30);
+      expect(tasks.map((t) => [t.created, t.terminals, t.regressions])).toEqual(Array(30).fill([true, ['completed'], 0]));
+      // Each asked its question once, and the answer (on whichever replica) led to the appendix.
+      expect(tasks.every((t) => t.statuses.includes('input_required'))).toBe(true);
+      expect(ctx.metrics.sum('mcp_task_questions_answered')).toBe(30);
+      expect(new Set(tasks.map((t) => t.taskId)).size).toBe(30);
+      const pollsPerReplica: Record<string, number> = {};
+      for (const replica of tasks.flatMap((t) => t.pollReplicas)) pollsPerReplica[replica] = (pollsPerReplica[replica] ?? 0) + 1;
+      expect(Object.keys(pollsPerReplica).sort()).toEqual(['replica-0', 'replica-1', 'replica-2']);
+      expect(ctx.metrics.sum('mcp_task_polls')).toBe(tasks.reduce((n, t) => n + t.pollReplicas.length, 0));
+      expect(ctx.logs).toEqual([]);
+      measured.push(
+        `tasks, 3 VUs: ${ctx.metrics.sum('mcp_tasks_created')} created, ${ctx.metrics.values('mcp_task_completed').filter((v) => v === 1).length} completed, ` +
+          `${ctx.metrics.sum('mcp_task_regressions')} regressions, polls per replica ${JSON.stringify(pollsPerReplica)}, ` +
+          `${tasks.filter((t) => t.cross).length} of ${tasks.length} tasks polled on another replica than their creator's`,
+      );
+    });
+
     it('smoke: one of each passes its thresholds', async () => {
       const ctx = context(fleet.url);
       const report = await smoke(ctx);
@@ -154,6 +178,23 @@ describe.skipIf(skipFleet)('load scenarios over a local fleet', () => {
       const failed = evaluateThresholds(thresholdsFor('modern', ctx.config), ctx.metrics).filter((v) => !v.ok);
       const floor = `rate>=${ctx.config.crossReplicaFloor}`;
       expect(failed.map((v) => `${v.key} ${v.expression}`)).toEqual([`mcp_listen_cross_replica ${floor}`, `mcp_mrtr_cross_replica ${floor}`]);
+    });
+
+    it('a task client pinned to one replica fails the cross-replica floor, and nothing else', async () => {
+      const ctx = context(fleet.replicas[0]!.url, { K6_MCP_TASKS: '2', K6_MCP_TASK_STEP_MS: '0', K6_MCP_TASK_POLL_MS: '50' });
+      await runIterations(2, 2, () => tasksIteration(ctx));
+      const failed = evaluateThresholds(thresholdsFor('tasks', ctx.config), ctx.metrics).filter((v) => !v.ok);
+      expect(failed.map((v) => `${v.key} ${v.expression}`)).toEqual([`mcp_task_cross_replica rate>=${ctx.config.crossReplicaFloor}`]);
+    });
+
+    it('a task that does not end within the client\'s wait fails the run, and it says why', async () => {
+      // Steps of 2 s: the report needs about 8 s, the flow waits 1 s.
+      const ctx = context(fleet.url, { K6_MCP_TASKS: '1', K6_MCP_TASK_STEP_MS: '2000', K6_MCP_TASK_POLL_MS: '100', K6_MCP_TASK_TIMEOUT_MS: '1000' });
+      const [report] = await runIterations(1, 1, () => tasksIteration(ctx));
+      expect(report!.tasks[0]).toMatchObject({ created: true, terminals: [], regressions: 0 });
+      const failed = evaluateThresholds(thresholdsFor('tasks', ctx.config), ctx.metrics).filter((v) => !v.ok).map((v) => v.key);
+      expect(failed).toEqual(['mcp_task_terminal_once', 'mcp_task_completed', 'checks']);
+      expect(ctx.logs.join('\n')).toMatch(/never ended within K6_MCP_TASK_TIMEOUT_MS/);
     });
 
     it('listen streams the client cannot read to their end fail the modern run, and it says why', async () => {

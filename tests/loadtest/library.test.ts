@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { judgeDelivery } from '../../loadtest/lib/flows.js';
 import { answerMessages } from '../../loadtest/lib/mcp.js';
 import { judgeUpdates } from '../../loadtest/lib/modern-flows.js';
+import { loadConfig } from '../../loadtest/lib/config.js';
 import { ListenAnswer } from '../../loadtest/lib/modern-mcp.js';
+import { judgeStatuses, taskClient } from '../../loadtest/lib/task-flows.js';
 import { expectedNotificationKeys, notificationKey, tamperedState } from '../../loadtest/lib/payloads.js';
 import { lastEventId, parseSse, sseMessages } from '../../loadtest/lib/sse.js';
 import { MemoryMetrics } from './memory-metrics.js';
@@ -133,5 +135,21 @@ describe('k6 threshold evaluation', () => {
       ['mcp_recovered', false],
     ]);
     expect(() => metrics.add('undeclared', 1)).toThrow(/not declared/);
+  });
+});
+
+describe('tasks: judging what the polls saw', () => {
+  it('one terminal state, reached once, is the only good ending', () => {
+    expect(judgeStatuses(['working', 'input_required', 'working', 'completed', 'completed'])).toEqual({ terminals: ['completed'], regressions: 0, once: true });
+    expect(judgeStatuses(['working', 'working'])).toEqual({ terminals: [], regressions: 0, once: false });
+    expect(judgeStatuses(['working', 'completed', 'working', 'completed'])).toEqual({ terminals: ['completed'], regressions: 1, once: false });
+    expect(judgeStatuses(['working', 'cancelled', 'completed'])).toEqual({ terminals: ['cancelled', 'completed'], regressions: 0, once: false });
+  });
+
+  it('a task client declares the extension and names the task in Mcp-Name on tasks/*', () => {
+    const client = taskClient({ http: { request: () => Promise.reject(new Error('unused')), delay: () => Promise.resolve() }, metrics: new MemoryMetrics(), config: loadConfig({}), log: () => undefined });
+    expect(client.body(1, 'tasks/get', { taskId: 't-1' }).params._meta['io.modelcontextprotocol/clientCapabilities']).toEqual({ extensions: { 'io.modelcontextprotocol/tasks': {} } });
+    for (const method of ['tasks/get', 'tasks/update', 'tasks/cancel']) expect(client.headers(method, { taskId: 't-1' })).toMatchObject({ 'Mcp-Method': method, 'Mcp-Name': 't-1' });
+    expect(client.headers('tools/call', { name: 'generate_report' })).toMatchObject({ 'Mcp-Name': 'generate_report' });
   });
 });

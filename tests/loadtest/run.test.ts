@@ -72,7 +72,7 @@ describe('npm run loadtest', () => {
   it('lists the scenarios when none or an unknown one is named', async () => {
     const none = await run([], {});
     expect(none.code).toBe(2);
-    expect(none.out).toContain('scenarios: smoke, cross-replica-notifications, 404-recovery, sustained-load, modern');
+    expect(none.out).toContain('scenarios: smoke, cross-replica-notifications, 404-recovery, sustained-load, modern, tasks');
     const unknown = await run(['stress'], {});
     expect(unknown.code).toBe(2);
     expect(unknown.out).toContain('unknown scenario stress');

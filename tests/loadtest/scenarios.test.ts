@@ -97,8 +97,8 @@ beforeEach(() => {
 });
 
 describe('the k6 scenario files', () => {
-  it('are the five scenarios of the load test suite', () => {
-    expect(SCENARIO_FILES).toEqual(['404-recovery.js', 'cross-replica-notifications.js', 'modern.js', 'smoke.js', 'sustained-load.js']);
+  it('are the six scenarios of the load test suite', () => {
+    expect(SCENARIO_FILES).toEqual(['404-recovery.js', 'cross-replica-notifications.js', 'modern.js', 'smoke.js', 'sustained-load.js', 'tasks.js']);
   });
 
   describe.each(SCENARIO_FILES)('%s', (file) => {
@@ -188,6 +188,24 @@ describe('the k6 scenario files', () => {
       mcp_mrtr_tamper_rejected: ['rate==1'],
       checks: ['rate==1'],
     });
+  });
+
+  it('tasks: one terminal state per task, once, and polls on other replicas than the creator', async () => {
+    const tasks = await loadScenario('tasks.js', { K6_MCP_SCENARIO_VUS: '4', K6_MCP_DURATION: '20s', K6_MCP_CROSS_REPLICA_FLOOR: '0.7', K6_MCP_TASKS: '6' });
+    expect(tasks.options.scenarios.tasks).toMatchObject({ executor: 'constant-vus', vus: 4, duration: '20s' });
+    expect(tasks.options.noConnectionReuse).toBe(true);
+    expect(tasks.options.thresholds).toEqual({
+      mcp_tasks_created: ['count>0'],
+      mcp_task_created: ['rate==1'],
+      mcp_task_terminal_once: ['rate==1'],
+      mcp_task_regressions: ['count==0'],
+      mcp_task_poll_errors: ['count==0'],
+      mcp_task_completed: ['rate==1'],
+      mcp_task_cross_replica: ['rate>=0.7'],
+      checks: ['rate==1'],
+    });
+    expect(loadConfig({ K6_MCP_TASKS: '6' }).taskCount).toBe(6);
+    await expect(loadScenario('tasks.js', { K6_MCP_TASK_TIMEOUT_MS: '5' })).rejects.toThrow(/K6_MCP_TASK_TIMEOUT_MS="5" must be a number of at least 100/);
   });
 });
 
