@@ -220,22 +220,27 @@ describe('faults', () => {
     });
   });
 
-  it('Redis paused (CLIENT PAUSE): requests fail within the command timeout with a clear error, no replica crashes', async () => {
+  it('Redis paused (SIGSTOP): requests fail with a clear error, not a hang, no replica crashes', async () => {
     // Not yet read by any replica: each call must read it from the paused Redis.
     const session = await initializeOnly(fleet.url);
-    await fleet.redis!.command('CLIENT', 'PAUSE', '2500', 'ALL');
+    // Paused until the answers are in, however slow this machine: they can only come from the command timeout.
+    fleet.redis!.freeze();
     const started = Date.now();
-    const answers = await Promise.all([0, 1, 2].map(() => callTool(fleet.url, session, 'whoami')));
+    let answers: Awaited<ReturnType<typeof callTool>>[];
+    try {
+      answers = await Promise.all([0, 1, 2].map(() => callTool(fleet.url, session, 'whoami')));
+    } finally {
+      fleet.redis!.thaw();
+    }
     const elapsed = Date.now() - started;
     for (const answer of answers) {
       expect(answer.status).toBe(503);
       expect(answer.messages[0]!.error.message).toMatch(/did not answer in time/);
     }
-    expect(elapsed).toBeLessThan(2400);
     expect(fleet.replicas.every((r) => r.running)).toBe(true);
     await expect.poll(async () => (await callTool(fleet.url, session, 'whoami')).status, { timeout: 10_000, interval: 200 }).toBe(200);
     outcomes.push({
-      fault: 'Redis paused 2.5 s',
+      fault: 'Redis paused (SIGSTOP) until answered',
       calls: answers.length,
       'failed calls': `${answers.length} x 503 in ${elapsed} ms`,
       'stream reconnects': '',
