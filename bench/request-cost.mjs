@@ -71,9 +71,9 @@ async function run(label, urls, tool, args) {
 }
 
 function row(result, costs) {
-  const commands = costs.reduce((s, c) => s + c.redisCommands, 0) / Math.max(1, costs.length);
-  const redisMs = (costs.reduce((s, c) => s + c.redisSeconds, 0) / Math.max(1, costs.length)) * 1000;
-  const redisSorted = costs.map((c) => c.redisSeconds * 1000).sort((a, b) => a - b);
+  const commands = costs.reduce((s, c) => s + c.storeCommands, 0) / Math.max(1, costs.length);
+  const redisMs = (costs.reduce((s, c) => s + c.storeSeconds, 0) / Math.max(1, costs.length)) * 1000;
+  const redisSorted = costs.map((c) => c.storeSeconds * 1000).sort((a, b) => a - b);
   const rq = (p) => (redisSorted.length ? redisSorted[Math.min(redisSorted.length - 1, Math.floor(p * redisSorted.length))].toFixed(3) : '0');
   return [result.label, (CALLS / result.seconds).toFixed(0), result.q(0.5), result.q(0.95), result.q(0.99), commands.toFixed(2), redisMs.toFixed(3), rq(0.5), rq(0.99)];
 }

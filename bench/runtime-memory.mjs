@@ -14,7 +14,7 @@ import { parseArgs } from 'node:util';
 import { writeFileSync } from 'node:fs';
 import { loadConfig } from '../dist/config.js';
 import { NOOP_OBSERVER } from '../dist/observability/observer.js';
-import { createBackends } from '../dist/server/backends.js';
+import { createBackends } from '../dist/backends/index.js';
 import { FleetEventPublisher } from '../dist/server/fleet-events.js';
 import { FleetResourceEvents } from '../dist/server/legacy/resource-events.js';
 import { PendingClientRequests } from '../dist/server/legacy/pending-client-requests.js';

@@ -4,7 +4,6 @@ import { LocalListeners } from './local-listeners.js';
 
 /** What every bus shares: this replica's listeners, and publish() as a publishAndWait nobody awaits. */
 export abstract class BaseFleetEventBus implements FleetEventBus {
-  abstract readonly kind: FleetEventBus['kind'];
   protected readonly local: LocalListeners;
 
   constructor(options: FleetEventBusOptions) {

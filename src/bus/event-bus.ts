@@ -1,10 +1,11 @@
 import type { ServerEvent, ServerEventBus } from '@modelcontextprotocol/server';
+import type { DeliveryPath } from '../observability/observer.js';
 
-export type DeliveryPath = 'local' | 'redis';
+export type { DeliveryPath };
 
 export interface FleetEventBusOptions {
   /**
-   * Told of what cannot be thrown to anyone: a failed publish() (StoreUnavailableError when Redis
+   * Told of what cannot be thrown to anyone: a failed publish() (StoreUnavailableError when the store
    * refused it, TypeError for an event the bus cannot carry) and errors thrown by listeners.
    * Defaults to a warning in the log.
    */
@@ -19,10 +20,9 @@ export interface FleetEventBusOptions {
  * publisher published.
  */
 export interface FleetEventBus extends ServerEventBus {
-  readonly kind: 'memory' | 'redis';
   /**
    * Delivers to this replica's listeners at once and hands the event to the other replicas;
-   * rejects with StoreUnavailableError when Redis refuses it (local listeners have it by then).
+   * rejects with StoreUnavailableError when the store refuses it (local listeners have it by then).
    */
   publishAndWait(event: ServerEvent): Promise<void>;
   /** Starts receiving other replicas' events; call once before serving. */

@@ -1,5 +1,4 @@
 import type { RequestId } from '@modelcontextprotocol/server';
-import type { StoreKind } from '../observability/observer.js';
 
 /** Who runs the requests answered on one stream of a session. */
 export interface InFlightRecord {
@@ -18,7 +17,6 @@ export interface InFlightRecord {
  * alive is an orphan, and exactly one replica may claim it to answer its requests with an error.
  */
 export interface InFlightRegistry {
-  readonly kind: StoreKind;
   readonly instanceId: string;
   /** How long an instance counts as alive after its last heartbeat. */
   readonly livenessMs: number;

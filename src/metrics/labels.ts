@@ -43,7 +43,7 @@ export function foldMethod(method: string): string {
 export const ERA_LABELS = ['legacy', 'modern'] as const;
 export const STORE_LABELS = ['memory', 'redis'] as const;
 export const DELIVERY_KIND_LABELS = ['notification', 'request', 'response', 'event'] as const;
-export const DELIVERY_PATH_LABELS = ['local', 'redis'] as const;
+export const DELIVERY_PATH_LABELS = ['local', 'store'] as const;
 export const STREAM_KIND_LABELS = ['get', 'post', 'listen'] as const;
 export const INPUT_PHASE_LABELS = ['requested', 'resumed'] as const;
 

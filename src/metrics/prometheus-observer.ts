@@ -209,13 +209,13 @@ export class PrometheusObserver implements FleetObserver {
     if (duration !== undefined) {
       this.requestDuration.observe({ era, method, status: foldStatus(event.httpStatus) }, duration);
     }
-    const redisSeconds = seconds(event.redisSeconds);
-    if (redisSeconds !== undefined) this.requestRedisSeconds.observe({ era, method, store }, redisSeconds);
-    const commands = count(event.redisCommands);
+    const storeSeconds = seconds(event.storeSeconds);
+    if (storeSeconds !== undefined) this.requestRedisSeconds.observe({ era, method, store }, storeSeconds);
+    const commands = count(event.storeCommands);
     if (commands !== undefined) this.requestRedisCommands.observe({ era, method, store }, commands);
   }
 
-  redisCommand(operation: string, durationSeconds: number, ok: boolean): void {
+  storeCommand(operation: string, durationSeconds: number, ok: boolean): void {
     const labels = { operation: this.operations.fold(operation) };
     const duration = seconds(durationSeconds);
     if (duration !== undefined) this.redisCommandSeconds.observe(labels, duration);

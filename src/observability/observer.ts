@@ -2,9 +2,11 @@
  * The metrics seam: the server reports what happens through this interface and knows nothing of
  * Prometheus. `src/metrics/` implements it with prom-client; NOOP_OBSERVER is the default.
  */
-export type StoreKind = 'memory' | 'redis';
+/** Which backend holds the fleet's state: 'memory', 'redis', ... (an open set: a new backend adds its name). */
+export type StoreKind = string;
 export type DeliveryKind = 'notification' | 'request' | 'response' | 'event';
-export type DeliveryPath = 'local' | 'redis';
+/** 'local': handed over inside this process; 'store': through the store (to any replica). */
+export type DeliveryPath = 'local' | 'store';
 export type StreamKind = 'get' | 'post' | 'listen';
 
 export interface RequestFinished {
@@ -14,15 +16,16 @@ export interface RequestFinished {
   method: string;
   httpStatus: number;
   durationSeconds: number;
-  /** Redis commands this HTTP request caused, and the sum of their latencies. */
-  redisCommands: number;
-  redisSeconds: number;
+  /** Store commands (round trips) this HTTP request caused, and the sum of their latencies. */
+  storeCommands: number;
+  storeSeconds: number;
   store: StoreKind;
 }
 
 export interface FleetObserver {
   requestFinished(event: RequestFinished): void;
-  redisCommand(operation: string, durationSeconds: number, ok: boolean): void;
+  /** One store command (or script, or query) finished: its name, latency and whether it succeeded. */
+  storeCommand(operation: string, durationSeconds: number, ok: boolean): void;
   /** A message was written to an SSE stream or a waiting handler; latency measured from publish. */
   delivered(kind: DeliveryKind, path: DeliveryPath, latencySeconds: number): void;
   sessionCreated(): void;
@@ -42,14 +45,14 @@ export interface FleetObserver {
   inputRound(era: 'legacy' | 'modern', phase: 'requested' | 'resumed'): void;
   /** Sessions this replica holds a live runtime for. */
   cachedSessions(count: number): void;
-  /** Whether Redis announces session changes to this replica, so that its session read cache serves. */
+  /** Whether the store announces session changes to this replica, so that its session read cache serves. */
   sessionCacheTracking(on: boolean): void;
   readiness(ready: boolean): void;
 }
 
 export const NOOP_OBSERVER: FleetObserver = {
   requestFinished() {},
-  redisCommand() {},
+  storeCommand() {},
   delivered() {},
   sessionCreated() {},
   sessionDeleted() {},

@@ -10,7 +10,7 @@ import type { StreamManager } from '../streams/stream-manager.js';
 import type { Workload } from '../workload/types.js';
 import { createHttpSurface } from './app.js';
 import { answerStart } from './answer-start.js';
-import { createBackends } from './backends.js';
+import { createBackends } from '../backends/index.js';
 import { discardAfterAnswer, discardBoundsOf, releaseEarlyAnswer } from './http-guards.js';
 import { ErrorCode, sendJsonRpcError } from './jsonrpc.js';
 import { McpEndpoint } from './legacy/session-endpoint.js';
@@ -159,7 +159,6 @@ export async function createFleetServer({ config, workload, observer = NOOP_OBSE
       await runtimes.closeAll();
       pending.close();
       await backends.close();
-      await store.close();
     },
   };
 }

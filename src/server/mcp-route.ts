@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ResourceServer } from '../auth/resource-server.js';
 import type { FleetConfig } from '../config.js';
 import type { FleetObserver, StoreKind } from '../observability/observer.js';
-import { newRequestCost, withRequestCost } from '../redis/request-cost.js';
+import { newRequestCost, withRequestCost } from '../backends/request-cost.js';
 import { answerStart } from './answer-start.js';
 import { eraOf } from './era.js';
 import { checkOrigin, isValidHost, toOriginForm } from './http-guards.js';
@@ -61,8 +61,8 @@ export function createMcpRoute({ config, legacy, modern, auth, observer, storeKi
         method: methodLabel(res),
         httpStatus: res.statusCode,
         durationSeconds: (performance.now() - started) / 1000,
-        redisCommands: cost.redisCommands,
-        redisSeconds: cost.redisSeconds,
+        storeCommands: cost.storeCommands,
+        storeSeconds: cost.storeSeconds,
         store: storeKind,
       });
     });

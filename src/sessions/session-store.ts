@@ -44,8 +44,10 @@ export interface SessionStore {
    */
   subscribe(id: string, uri: string, limit?: number): Promise<boolean>;
   unsubscribe(id: string, uri: string): Promise<boolean>;
-  /** Ids of live sessions subscribed to `uri`. */
+  /** Ids of sessions subscribed to `uri`; may still name sessions that expired since (see forgetSubscribers). */
   subscribers(uri: string): Promise<string[]>;
+  /** Drops from the subscribers of `uri` these sessions, found gone while notifying them. */
+  forgetSubscribers(uri: string, ids: string[]): Promise<void>;
   /** Removes the session and its index entries; false when it did not exist. */
   delete(id: string): Promise<boolean>;
   /** Round trip to the backend, for readiness. */

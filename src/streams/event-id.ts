@@ -13,8 +13,8 @@ const STREAM_KEY = /^(g|p[A-Za-z0-9_-]{16,32})$/;
 const MAX_ENTRY_PART = 2n ** 64n - 1n;
 
 /**
- * Redis Stream ids are two unsigned 64-bit numbers: a larger one is refused by Redis itself, and so
- * is a resume after the largest, which has no successor.
+ * Entry ids are two unsigned 64-bit numbers (see compareEntryIds): a larger part is no entry of any
+ * store, and a resume after the largest id has no successor.
  */
 const isStreamEntryId = (entryId: string): boolean => {
   if (!ENTRY_ID.test(entryId)) return false;

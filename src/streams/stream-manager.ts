@@ -1,5 +1,5 @@
 import type { JSONRPCMessage } from "@modelcontextprotocol/server";
-import type { StoreKind } from '../observability/observer.js';
+import type { DeliveryPath } from '../observability/observer.js';
 
 /** The standalone GET stream of a session; POST streams get a random key each. */
 export const STANDALONE_STREAM = 'g';
@@ -11,7 +11,7 @@ export type StreamEvent =
   /** Another connection took this stream over, or the session ended: close without replaying. */
   | { type: 'takeover'; listener: string }
   | { type: 'terminated' }
-  /** Delivery can no longer be guaranteed (Redis connection lost): the client should reconnect. */
+  /** Delivery can no longer be guaranteed (the store's connection lost): the client should reconnect. */
   | { type: 'interrupted' }
   /** First in a backlog: the log no longer holds every entry after the resume position (trimmed or expired). */
   | { type: 'gap'; after: string };
@@ -50,7 +50,8 @@ export interface InstanceEnvelope {
  * hands them to whoever listens to that stream, in this process or another.
  */
 export interface StreamManager {
-  readonly kind: StoreKind;
+  /** How its messages reach listeners and instances: 'local' (within this process) or 'store' (through the store, to any replica). */
+  readonly deliveryPath: DeliveryPath;
   /** This process's address for sendToInstance. */
   readonly instanceId: string;
   /**
@@ -76,7 +77,10 @@ export interface StreamManager {
   close(): Promise<void>;
 }
 
-/** Entry ids are `<ms>-<seq>` (Redis stream ids); compared numerically. */
+/**
+ * Entry ids are two decimal parts `<a>-<b>`, each below 2^64, ordered by comparing the parts as
+ * numbers (a Redis stream id `<ms>-<seq>` is one; a backend with a single sequence writes `<seq>-0`).
+ */
 export function compareEntryIds(a: string, b: string): number {
   const [am = 0n, as = 0n] = a.split('-').map((p) => BigInt(p));
   const [bm = 0n, bs = 0n] = b.split('-').map((p) => BigInt(p));

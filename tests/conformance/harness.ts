@@ -4,7 +4,7 @@ import type { ClientCapabilities } from '@modelcontextprotocol/server';
 import { NOOP_OBSERVER } from '../../src/observability/observer.js';
 import { bindToMethod, createKeyRingCodec } from '../../src/request-state/key-ring.js';
 import { buildMcpServer, type ServerBuildDeps } from '../../src/server/mcp-server-factory.js';
-import { InMemorySharedState } from '../../src/state/memory-shared-state.js';
+import { InMemorySharedState } from '../../src/backends/memory/shared-state.js';
 import { conformanceWorkload } from '../../src/workload/conformance.js';
 import type { FleetEvents } from '../../src/workload/types.js';
 import { MODERN_PROTOCOL_VERSION, modernRequest, POST_HEADERS, readAnswer, type RpcAnswer } from '../support/raw-mcp.js';

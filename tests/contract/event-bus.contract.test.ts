@@ -7,12 +7,12 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { RedisSettings } from '../../src/config.js';
 import type { DeliveryPath, FleetEventBus, FleetEventBusOptions } from '../../src/bus/event-bus.js';
 import { MAX_ORIGIN_LENGTH, MAX_PAYLOAD_BYTES, MAX_URI_LENGTH } from '../../src/bus/event-envelope.js';
-import { InMemoryFleetEventBus } from '../../src/bus/memory-event-bus.js';
-import { RedisFleetEventBus } from '../../src/bus/redis-event-bus.js';
+import { InMemoryFleetEventBus } from '../../src/backends/memory/event-bus.js';
+import { RedisFleetEventBus } from '../../src/backends/redis/event-bus.js';
 import { freePort, RedisProcess, waitForPort } from '../../src/fleet/redis-process.js';
 import { NOOP_OBSERVER } from '../../src/observability/observer.js';
-import { connectRedis, createRedisClient, type RedisClient } from '../../src/redis/connection.js';
-import { StoreUnavailableError } from '../../src/redis/errors.js';
+import { connectRedis, createRedisClient, type RedisClient } from '../../src/backends/redis/connection.js';
+import { StoreUnavailableError } from '../../src/backends/store-errors.js';
 import { useRedisServer } from '../support/redis.js';
 import { clusterReady, useRedisCluster } from '../support/redis-cluster.js';
 import { redisSettings } from '../support/redis-settings.js';
@@ -104,7 +104,7 @@ function redisImplementation({ name, servers, settings, stop }: RedisTopology): 
   };
   return {
     name,
-    remotePath: 'redis',
+    remotePath: 'store',
     open: async (prefix, options) => {
       const [a, b] = await Promise.all([replica(prefix, options('a')), replica(prefix, options('b'))]);
       return { a, b };

@@ -1,10 +1,10 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { InFlightRegistry } from '../../src/inflight/inflight-registry.js';
-import { InMemoryInFlightRegistry } from '../../src/inflight/memory-inflight-registry.js';
-import { RedisInFlightRegistry } from '../../src/inflight/redis-inflight-registry.js';
+import { InMemoryInFlightRegistry } from '../../src/backends/memory/inflight-registry.js';
+import { RedisInFlightRegistry } from '../../src/backends/redis/inflight-registry.js';
 import { NOOP_OBSERVER } from '../../src/observability/observer.js';
-import { connectRedis, createRedisClient, type RedisClient } from '../../src/redis/connection.js';
+import { connectRedis, createRedisClient, type RedisClient } from '../../src/backends/redis/connection.js';
 import { useRedisServer } from '../support/redis.js';
 import { useRedisCluster } from '../support/redis-cluster.js';
 import { redisSettings } from '../support/redis-settings.js';

@@ -1,10 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { addressKey, clientAddress } from '../../src/limits/client-address.js';
-import { InMemoryRateLimiter, RedisRateLimiter, type RateLimiter } from '../../src/limits/rate-limiter.js';
-import { InMemorySessionQuota, RedisSessionQuota, type SessionQuota } from '../../src/limits/session-quota.js';
+import type { RateLimiter } from '../../src/limits/rate-limiter.js';
+import type { SessionQuota } from '../../src/limits/session-quota.js';
+import { InMemoryRateLimiter } from '../../src/backends/memory/rate-limiter.js';
+import { InMemorySessionQuota } from '../../src/backends/memory/session-quota.js';
+import { RedisRateLimiter } from '../../src/backends/redis/rate-limiter.js';
+import { RedisSessionQuota } from '../../src/backends/redis/session-quota.js';
 import { NOOP_OBSERVER } from '../../src/observability/observer.js';
-import { connectRedis, createRedisClient, type RedisClient } from '../../src/redis/connection.js';
+import { connectRedis, createRedisClient, type RedisClient } from '../../src/backends/redis/connection.js';
 import { useRedisServer } from '../support/redis.js';
 import { redisSettings } from '../support/redis-settings.js';
 import type { IncomingMessage } from 'node:http';

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { NOOP_OBSERVER } from '../../src/observability/observer.js';
-import { connectRedis, createRedisClient, type RedisClient } from '../../src/redis/connection.js';
-import { StoreUnavailableError } from '../../src/redis/errors.js';
-import { InMemorySessionStore } from '../../src/sessions/memory-session-store.js';
-import { RedisSessionStore } from '../../src/sessions/redis-session-store.js';
+import { connectRedis, createRedisClient, type RedisClient } from '../../src/backends/redis/connection.js';
+import { StoreUnavailableError } from '../../src/backends/store-errors.js';
+import { InMemorySessionStore } from '../../src/backends/memory/session-store.js';
+import { RedisSessionStore } from '../../src/backends/redis/session-store.js';
 import type { NewSession, SessionStore } from '../../src/sessions/session-store.js';
 import { useRedisServer } from '../support/redis.js';
 import { redisSettings } from '../support/redis-settings.js';

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { NOOP_OBSERVER } from '../../src/observability/observer.js';
-import { connectRedis, createRedisClient, type RedisClient } from '../../src/redis/connection.js';
-import { InMemorySharedState } from '../../src/state/memory-shared-state.js';
-import { RedisSharedState } from '../../src/state/redis-shared-state.js';
+import { connectRedis, createRedisClient, type RedisClient } from '../../src/backends/redis/connection.js';
+import { InMemorySharedState } from '../../src/backends/memory/shared-state.js';
+import { RedisSharedState } from '../../src/backends/redis/shared-state.js';
 import { StateLimitError, type StateLimits } from '../../src/state/state-limits.js';
 import type { SharedState } from '../../src/workload/types.js';
 import { useRedisServer } from '../support/redis.js';

@@ -2,10 +2,10 @@ import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { NOOP_OBSERVER } from '../../src/observability/observer.js';
-import { connectRedis, createInvalidationConnection, createRedisClient } from '../../src/redis/connection.js';
-import { RedisSessionStore } from '../../src/sessions/redis-session-store.js';
+import { connectRedis, createInvalidationConnection, createRedisClient } from '../../src/backends/redis/connection.js';
+import { RedisSessionStore } from '../../src/backends/redis/session-store.js';
 import type { NewSession } from '../../src/sessions/session-store.js';
-import { trackedSessionReads, type TrackedSessionReads } from '../../src/sessions/tracked-session-reads.js';
+import { trackedSessionReads, type TrackedSessionReads } from '../../src/backends/redis/tracked-session-reads.js';
 import { pollUntil } from '../../src/fleet/poll.js';
 import { useRedisServer } from '../support/redis.js';
 import { redisSettings } from '../support/redis-settings.js';
@@ -25,7 +25,7 @@ const opened: Replica[] = [];
 
 async function replica(prefix: string, ttlSeconds = 60, settings = {}): Promise<Replica> {
   let names: string[] = [];
-  const observer = { ...NOOP_OBSERVER, redisCommand: (name: string) => void names.push(name) };
+  const observer = { ...NOOP_OBSERVER, storeCommand: (name: string) => void names.push(name) };
   const config = redisSettings(redisServer().url, { keyPrefix: prefix, ...settings });
   const commands = createRedisClient({ settings: config, observer, name: 'tracked-commands' }) as Redis;
   const subscriber = createInvalidationConnection(config, 'tracked-invalidations');

@@ -83,7 +83,7 @@ describe('/metrics of running replicas', () => {
     await callTool(a.server.url, session, 'notify', { message: 'm', count: 4 });
     await stream.waitFor((s) => s.messages.length === 4);
     const after = (await scrape(b)).samples;
-    const labels = { kind: 'notification', path: 'redis' };
+    const labels = { kind: 'notification', path: 'store' };
     expect(valueOf(after, 'mcp_fleet_deliveries_total', labels) - valueOf(before, 'mcp_fleet_deliveries_total', labels)).toBe(4);
     expect(valueOf(after, 'mcp_fleet_delivery_latency_seconds_count', labels) - valueOf(before, 'mcp_fleet_delivery_latency_seconds_count', labels)).toBe(4);
     expect(valueOf(after, 'mcp_fleet_open_streams', { kind: 'get' })).toBeGreaterThanOrEqual(1);
@@ -153,7 +153,7 @@ describe('/metrics of running replicas', () => {
     const bump = await postModern(b.server.url, modernRequest('tools/call', { name: 'bump', arguments: { name: 'metrics-listen' } }));
     expect(toolJson(bump).replica).toBe('metrics-b');
     await listen.waitFor((s) => s.messages.some((m) => m.method === 'notifications/resources/updated' && m.params?.uri === uri));
-    const redisEvent = { kind: 'event', path: 'redis' };
+    const redisEvent = { kind: 'event', path: 'store' };
     const localEvent = { kind: 'event', path: 'local' };
     const deltaA = deltaOf(beforeA, (await scrape(a)).samples);
     const deltaB = deltaOf(beforeB, (await scrape(b)).samples);

@@ -20,7 +20,7 @@ async function replica(name: string): Promise<string> {
   const observer: FleetObserver = {
     ...NOOP_OBSERVER,
     requestFinished: (event) => finished.push({ ...event, replica: name }),
-    redisCommand: (operation) => operations.push(operation),
+    storeCommand: (operation) => operations.push(operation),
   };
   const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', POD_NAME: name, REDIS_URL: redis.url, METRICS_PORT: '0', REQUEST_STATE_KEYS: TEST_REQUEST_STATE_KEY });
   const server = await createFleetServer({ config, workload: referenceWorkload, observer });
@@ -51,25 +51,25 @@ describe('Redis round trips per request', () => {
     const [a, b] = [await replica('cost-a'), await replica('cost-b')];
     const session = await post(a, request('initialize', { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'cost', version: '1' } }));
     const id = session.headers.get('mcp-session-id')!;
-    expect(finished.find((f) => f.method === 'initialize')!.redisCommands).toBe(1);
+    expect(finished.find((f) => f.method === 'initialize')!.storeCommands).toBe(1);
 
     await callTool(a, id, 'whoami');
     const cold = await lastCost();
-    expect(cold).toMatchObject({ method: 'tools/call', httpStatus: 200, redisCommands: 1, store: 'redis' });
-    expect(cold.redisSeconds).toBeGreaterThan(0);
+    expect(cold).toMatchObject({ method: 'tools/call', httpStatus: 200, storeCommands: 1, store: 'redis' });
+    expect(cold.storeSeconds).toBeGreaterThan(0);
     await callTool(a, id, 'whoami');
-    expect(await lastCost()).toMatchObject({ method: 'tools/call', httpStatus: 200, redisCommands: 0, replica: 'cost-a' });
+    expect(await lastCost()).toMatchObject({ method: 'tools/call', httpStatus: 200, storeCommands: 0, replica: 'cost-a' });
 
     await callTool(b, id, 'whoami');
-    expect(await lastCost()).toMatchObject({ method: 'tools/call', redisCommands: 1, replica: 'cost-b' });
+    expect(await lastCost()).toMatchObject({ method: 'tools/call', storeCommands: 1, replica: 'cost-b' });
     await callTool(b, id, 'whoami');
-    expect(await lastCost()).toMatchObject({ method: 'tools/call', redisCommands: 0, replica: 'cost-b' });
+    expect(await lastCost()).toMatchObject({ method: 'tools/call', storeCommands: 0, replica: 'cost-b' });
 
     // A change made through A (the log level) is announced to B, which reads the session again once.
     await post(a, request('logging/setLevel', { level: 'error' }), id);
     await new Promise((resolve) => setTimeout(resolve, 200));
     await callTool(b, id, 'whoami');
-    expect(await lastCost()).toMatchObject({ method: 'tools/call', redisCommands: 1, replica: 'cost-b' });
+    expect(await lastCost()).toMatchObject({ method: 'tools/call', storeCommands: 1, replica: 'cost-b' });
   });
 
   it('a deleted session is unknown on a replica that had it cached as soon as Redis announces it, well within SESSION_CACHE_MAX_AGE_MS', async () => {
@@ -88,7 +88,7 @@ describe('Redis round trips per request', () => {
     const session = await initialize(a);
     operations.length = 0;
     await callTool(a, session, 'notify', { message: 'x', count: 5 });
-    expect((await lastCost()).redisCommands).toBe(5);
+    expect((await lastCost()).storeCommands).toBe(5);
     expect(operations.filter((op) => op === 'stream_publish')).toHaveLength(5);
     expect(operations.filter((op) => op === 'hgetall')).toHaveLength(0);
   });
@@ -96,7 +96,7 @@ describe('Redis round trips per request', () => {
   it('an unknown session costs one command and a 404', async () => {
     const a = await replica('cost-d');
     await post(a, request('tools/list'), '0e6a5f7c-1b2d-4e3f-9a8b-7c6d5e4f3a2b');
-    expect(await lastCost()).toMatchObject({ httpStatus: 404, redisCommands: 1 });
+    expect(await lastCost()).toMatchObject({ httpStatus: 404, storeCommands: 1 });
   });
 
   it('a 2026-07-28 tools/call costs no Redis command at all, on any replica', async () => {
@@ -107,7 +107,7 @@ describe('Redis round trips per request', () => {
       expect(answer.status).toBe(200);
       expect(answer.headers.get('mcp-session-id')).toBeNull();
       expect(toolJson(answer)).toMatchObject({ sessionId: null });
-      expect(await lastCost()).toMatchObject({ era: 'modern', method: 'tools/call', httpStatus: 200, redisCommands: 0 });
+      expect(await lastCost()).toMatchObject({ era: 'modern', method: 'tools/call', httpStatus: 200, storeCommands: 0 });
     }
     // Each replica's liveness heartbeat (a SET on a timer, not a request's) may fall in the window.
     expect(operations.filter((op) => op !== 'set')).toEqual([]);

@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis';
-import { INVALIDATION_CHANNEL } from '../../src/redis/key-invalidations.js';
+import { INVALIDATION_CHANNEL } from '../../src/backends/redis/key-invalidations.js';
 
 /** Key-event notifications (every command class, expiries and evictions included). */
 const KEY_EVENTS = 'EA';

@@ -11,8 +11,8 @@ const call: RequestFinished = {
   method: 'tools/call',
   httpStatus: 200,
   durationSeconds: 0.012,
-  redisCommands: 4,
-  redisSeconds: 0.0004,
+  storeCommands: 4,
+  storeSeconds: 0.0004,
   store: 'redis',
 };
 
@@ -41,7 +41,7 @@ describe('PrometheusObserver', () => {
     const observer = new PrometheusObserver({ defaultMetrics: false });
     const n = 7;
     for (let i = 0; i < n; i++) observer.requestFinished(call);
-    observer.requestFinished({ ...call, method: 'initialize', store: 'memory', redisCommands: 0, redisSeconds: 0 });
+    observer.requestFinished({ ...call, method: 'initialize', store: 'memory', storeCommands: 0, storeSeconds: 0 });
     const samples = await scrape(observer);
     const byMethodStore = { era: 'legacy', method: 'tools/call', store: 'redis' };
     expect(valueOf(samples, 'mcp_fleet_request_redis_seconds_count', byMethodStore)).toBe(n);
@@ -64,8 +64,8 @@ describe('PrometheusObserver', () => {
   it('keeps the two eras apart on every per-request histogram, folding anything else to other', async () => {
     const observer = new PrometheusObserver({ defaultMetrics: false });
     observer.requestFinished(call);
-    observer.requestFinished({ ...call, era: 'modern', redisCommands: 0, redisSeconds: 0 });
-    observer.requestFinished({ ...call, era: 'modern', redisCommands: 0, redisSeconds: 0 });
+    observer.requestFinished({ ...call, era: 'modern', storeCommands: 0, storeSeconds: 0 });
+    observer.requestFinished({ ...call, era: 'modern', storeCommands: 0, storeSeconds: 0 });
     observer.requestFinished({ ...call, era: '2024' as never });
     const samples = await scrape(observer);
     for (const name of ['mcp_fleet_request_redis_seconds_count', 'mcp_fleet_request_redis_commands_count', 'mcp_fleet_request_duration_seconds_count']) {
@@ -89,7 +89,7 @@ describe('PrometheusObserver', () => {
   it('has buckets from 50 µs to 1 s for Redis time and from 1 ms to 30 s for requests', async () => {
     const observer = new PrometheusObserver({ defaultMetrics: false });
     observer.requestFinished(call);
-    observer.redisCommand('get', 0.00003, true);
+    observer.storeCommand('get', 0.00003, true);
     const samples = await scrape(observer);
     const bounds = (name: string, labels: Record<string, string>) =>
       [...buckets(samples, name, labels).keys()].filter((le) => le !== '+Inf').map(Number);
@@ -126,13 +126,13 @@ describe('PrometheusObserver', () => {
 
   it('records Redis command latency by folded operation, and errors separately', async () => {
     const observer = new PrometheusObserver({ defaultMetrics: false, maxOtherOperations: 2 });
-    observer.redisCommand('HSET', 0.0002, true);
-    observer.redisCommand('hset', 0.0003, true);
-    observer.redisCommand('evalsha', 0.002, false);
-    observer.redisCommand('append_event', 0.001, true);
-    observer.redisCommand('route_answer', 0.001, true);
-    observer.redisCommand('third_script', 0.001, false);
-    observer.redisCommand('sess:{0b5e…}', 0.001, false);
+    observer.storeCommand('HSET', 0.0002, true);
+    observer.storeCommand('hset', 0.0003, true);
+    observer.storeCommand('evalsha', 0.002, false);
+    observer.storeCommand('append_event', 0.001, true);
+    observer.storeCommand('route_answer', 0.001, true);
+    observer.storeCommand('third_script', 0.001, false);
+    observer.storeCommand('sess:{0b5e…}', 0.001, false);
     const samples = await scrape(observer);
     expect(valueOf(samples, 'mcp_fleet_redis_command_seconds_count', { operation: 'hset' })).toBe(2);
     expect(valueOf(samples, 'mcp_fleet_redis_command_seconds_sum', { operation: 'hset' })).toBeCloseTo(0.0005, 9);
@@ -151,37 +151,37 @@ describe('PrometheusObserver', () => {
     expect(select(samples, 'mcp_fleet_deliveries_total')).toHaveLength(8);
     expect(select(samples, 'mcp_fleet_deliveries_total').every((s) => s.value === 0)).toBe(true);
 
-    observer.delivered('notification', 'redis', 0.0015);
-    observer.delivered('notification', 'redis', 0.003);
+    observer.delivered('notification', 'store', 0.0015);
+    observer.delivered('notification', 'store', 0.003);
     observer.delivered('response', 'local', 0.00005);
-    observer.delivered('request', 'redis', -0.002); // publisher's clock ahead: clamped to 0
+    observer.delivered('request', 'store', -0.002); // publisher's clock ahead: clamped to 0
     samples = await scrape(observer);
-    expect(valueOf(samples, 'mcp_fleet_deliveries_total', { kind: 'notification', path: 'redis' })).toBe(2);
+    expect(valueOf(samples, 'mcp_fleet_deliveries_total', { kind: 'notification', path: 'store' })).toBe(2);
     expect(valueOf(samples, 'mcp_fleet_deliveries_total', { kind: 'notification', path: 'local' })).toBe(0);
     expect(valueOf(samples, 'mcp_fleet_deliveries_total', { kind: 'response', path: 'local' })).toBe(1);
-    const notificationLatency = { kind: 'notification', path: 'redis' };
+    const notificationLatency = { kind: 'notification', path: 'store' };
     expect(valueOf(samples, 'mcp_fleet_delivery_latency_seconds_count', notificationLatency)).toBe(2);
     expect(valueOf(samples, 'mcp_fleet_delivery_latency_seconds_bucket', { ...notificationLatency, le: '0.0025' })).toBe(1);
-    expect(valueOf(samples, 'mcp_fleet_delivery_latency_seconds_sum', { kind: 'request', path: 'redis' })).toBe(0);
+    expect(valueOf(samples, 'mcp_fleet_delivery_latency_seconds_sum', { kind: 'request', path: 'store' })).toBe(0);
   });
 
   it('counts fleet events handed to listeners, local and through Redis apart, latency series from zero', async () => {
     const observer = new PrometheusObserver({ defaultMetrics: false });
     let samples = await scrape(observer);
-    for (const path of ['local', 'redis']) {
+    for (const path of ['local', 'store']) {
       expect(valueOf(samples, 'mcp_fleet_deliveries_total', { kind: 'event', path })).toBe(0);
       expect(valueOf(samples, 'mcp_fleet_delivery_latency_seconds_count', { kind: 'event', path })).toBe(0);
     }
 
     observer.delivered('event', 'local', 0.00002);
-    observer.delivered('event', 'redis', 0.0008);
-    observer.delivered('event', 'redis', 0.004);
-    observer.delivered('broadcast' as never, 'redis', 0.001);
+    observer.delivered('event', 'store', 0.0008);
+    observer.delivered('event', 'store', 0.004);
+    observer.delivered('broadcast' as never, 'store', 0.001);
     samples = await scrape(observer);
     expect(valueOf(samples, 'mcp_fleet_deliveries_total', { kind: 'event', path: 'local' })).toBe(1);
-    expect(valueOf(samples, 'mcp_fleet_deliveries_total', { kind: 'event', path: 'redis' })).toBe(2);
-    expect(valueOf(samples, 'mcp_fleet_deliveries_total', { kind: 'other', path: 'redis' })).toBe(1);
-    const redisEvents = { kind: 'event', path: 'redis' };
+    expect(valueOf(samples, 'mcp_fleet_deliveries_total', { kind: 'event', path: 'store' })).toBe(2);
+    expect(valueOf(samples, 'mcp_fleet_deliveries_total', { kind: 'other', path: 'store' })).toBe(1);
+    const redisEvents = { kind: 'event', path: 'store' };
     expect(valueOf(samples, 'mcp_fleet_delivery_latency_seconds_bucket', { ...redisEvents, le: '0.001' })).toBe(1);
     expect(valueOf(samples, 'mcp_fleet_delivery_latency_seconds_bucket', { ...redisEvents, le: '0.005' })).toBe(2);
     expect(valueOf(samples, 'mcp_fleet_delivery_latency_seconds_sum', redisEvents)).toBeCloseTo(0.0048, 9);
@@ -260,8 +260,8 @@ describe('PrometheusObserver', () => {
   it('drops invalid figures instead of throwing at the server', async () => {
     const observer = new PrometheusObserver({ defaultMetrics: false });
     expect(() => {
-      observer.requestFinished({ ...call, durationSeconds: NaN, redisSeconds: Infinity, redisCommands: -1 });
-      observer.redisCommand('get', NaN, false);
+      observer.requestFinished({ ...call, durationSeconds: NaN, storeSeconds: Infinity, storeCommands: -1 });
+      observer.storeCommand('get', NaN, false);
       observer.delivered('notification', 'local', NaN);
       observer.replayServed(-3);
       observer.replayServed(NaN);
@@ -293,9 +293,9 @@ describe.runIf(RUN_PROMTOOL_TESTS)('exposition checked by promtool', () => {
   function exercised(): PrometheusObserver {
     const observer = new PrometheusObserver();
     for (const method of [...METHOD_LABELS, 'unknown/method']) observer.requestFinished({ ...call, method });
-    observer.redisCommand('evalsha', 0.0004, false);
-    observer.delivered('notification', 'redis', 0.002);
-    observer.delivered('event', 'redis', 0.001);
+    observer.storeCommand('evalsha', 0.0004, false);
+    observer.delivered('notification', 'store', 0.002);
+    observer.delivered('event', 'store', 0.001);
     observer.streamOpened('get');
     observer.streamOpened('listen');
     observer.inputRound('modern', 'requested');

@@ -3,9 +3,9 @@ import type { ServerEvent } from '@modelcontextprotocol/server';
 import { describe, expect, it, vi } from 'vitest';
 import { admitEvent, decodeEnvelope, encodeEnvelope, MAX_PAYLOAD_BYTES, MAX_URI_LENGTH } from '../../src/bus/event-envelope.js';
 import { LocalListeners } from '../../src/bus/local-listeners.js';
-import { RedisFleetEventBus } from '../../src/bus/redis-event-bus.js';
-import type { RedisClient } from '../../src/redis/connection.js';
-import { StoreUnavailableError } from '../../src/redis/errors.js';
+import { RedisFleetEventBus } from '../../src/backends/redis/event-bus.js';
+import type { RedisClient } from '../../src/backends/redis/connection.js';
+import { StoreUnavailableError } from '../../src/backends/store-errors.js';
 
 const tools: ServerEvent = { kind: 'tools_list_changed' };
 
@@ -89,7 +89,7 @@ describe('LocalListeners', () => {
     });
     const listener = vi.fn();
     local.subscribe(listener);
-    expect(() => local.deliver(tools, 'redis', Date.now() + 60_000)).not.toThrow();
+    expect(() => local.deliver(tools, 'store', Date.now() + 60_000)).not.toThrow();
     expect(listener).toHaveBeenCalledOnce();
     expect(latencies).toEqual([0]);
   });

@@ -1,10 +1,17 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { installRejectionGuard, isRedisConnectionLoss } from '../../src/process-guards.js';
+import { isRedisConnectionLoss, REDIS_CONNECTION_LOSS } from '../../src/backends/redis/errors.js';
+import { installRejectionGuard, tolerateRejections } from '../../src/process-guards.js';
 
-const installed: Array<(reason: unknown) => void> = [];
+const undo: Array<() => void> = [];
 afterEach(() => {
-  for (const handler of installed.splice(0)) process.off('unhandledRejection', handler);
+  for (const step of undo.splice(0)) step();
 });
+
+function guard(exits: number[]) {
+  const handler = installRejectionGuard((code) => exits.push(code));
+  undo.push(() => process.off('unhandledRejection', handler));
+  return handler;
+}
 
 describe('the unhandled rejection guard', () => {
   it('tells a lost Redis connection from a defect', () => {
@@ -14,13 +21,19 @@ describe('the unhandled rejection guard', () => {
     expect(isRedisConnectionLoss('Connection is closed.')).toBe(false);
   });
 
-  it('keeps the process on a lost Redis connection and exits 1 on anything else', () => {
+  it('keeps the process on a rejection a backend declared tolerated and exits 1 on anything else', () => {
     const exits: number[] = [];
-    const handler = installRejectionGuard((code) => exits.push(code));
-    installed.push(handler);
+    const handler = guard(exits);
+    undo.push(tolerateRejections(REDIS_CONNECTION_LOSS));
     handler(new Error('Connection is closed.'));
     expect(exits).toEqual([]);
     handler(new RangeError('a defect'));
+    expect(exits).toEqual([1]);
+  });
+
+  it('tolerates nothing no backend declared: without Redis, a lost Redis connection is a defect', () => {
+    const exits: number[] = [];
+    guard(exits)(new Error('Connection is closed.'));
     expect(exits).toEqual([1]);
   });
 });

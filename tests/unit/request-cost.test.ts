@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { NOOP_OBSERVER } from '../../src/observability/observer.js';
-import { connectRedis, createRedisClient } from '../../src/redis/connection.js';
-import { LuaScript } from '../../src/redis/lua-script.js';
-import { newRequestCost, withRequestCost } from '../../src/redis/request-cost.js';
+import { connectRedis, createRedisClient } from '../../src/backends/redis/connection.js';
+import { LuaScript } from '../../src/backends/redis/lua-script.js';
+import { newRequestCost, withRequestCost } from '../../src/backends/request-cost.js';
 import { useRedisServer } from '../support/redis.js';
 import { redisSettings } from '../support/redis-settings.js';
 
@@ -13,7 +13,7 @@ describe('Redis instrumentation', () => {
     const operations: string[] = [];
     const client = createRedisClient({
       settings: redisSettings(redisServer().url),
-      observer: { ...NOOP_OBSERVER, redisCommand: (op) => operations.push(op) },
+      observer: { ...NOOP_OBSERVER, storeCommand: (op) => operations.push(op) },
       name: 'cost',
     });
     await connectRedis(client);
@@ -29,10 +29,10 @@ describe('Redis instrumentation', () => {
         await script.run(client, [], ['hello']);
       }),
     ]);
-    expect(first.redisCommands).toBe(2);
-    expect(first.redisSeconds).toBeGreaterThan(0);
+    expect(first.storeCommands).toBe(2);
+    expect(first.storeSeconds).toBeGreaterThan(0);
     // The script's first run on this server: EVALSHA (NOSCRIPT), then EVAL.
-    expect(second.redisCommands).toBe(2);
+    expect(second.storeCommands).toBe(2);
     expect(await script.run(client, [], ['again'])).toBe('again');
     expect(operations).toEqual(expect.arrayContaining(['set', 'get', 'test_echo', 'eval']));
     client.disconnect();
@@ -54,8 +54,8 @@ describe('Redis instrumentation', () => {
     const costs = Array.from({ length: 20 }, () => newRequestCost());
     await Promise.all(costs.map((cost, i) => withRequestCost(cost, () => (i % 2 ? client.get(`k${i}`) : client.hgetall(`h${i}`)))));
     expect(writes).toBe(1);
-    expect(costs.map((c) => c.redisCommands)).toEqual(costs.map(() => 1));
-    expect(costs.every((c) => c.redisSeconds > 0)).toBe(true);
+    expect(costs.map((c) => c.storeCommands)).toEqual(costs.map(() => 1));
+    expect(costs.every((c) => c.storeSeconds > 0)).toBe(true);
     client.disconnect();
   });
 });

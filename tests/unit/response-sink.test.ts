@@ -4,8 +4,8 @@ import type { JSONRPCMessage } from "@modelcontextprotocol/server";
 import { afterEach, describe, expect, it } from 'vitest';
 import { NOOP_OBSERVER } from '../../src/observability/observer.js';
 import { ResponseSink, type SinkOptions } from '../../src/server/legacy/response-sink.js';
-import { InMemoryStreamManager } from '../../src/streams/memory-stream-manager.js';
-import { InMemoryInFlightRegistry } from '../../src/inflight/memory-inflight-registry.js';
+import { InMemoryStreamManager } from '../../src/backends/memory/stream-manager.js';
+import { InMemoryInFlightRegistry } from '../../src/backends/memory/inflight-registry.js';
 import { parseEventId } from '../../src/streams/event-id.js';
 import { readAnswer } from '../support/raw-mcp.js';
 

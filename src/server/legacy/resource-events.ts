@@ -5,7 +5,7 @@ import { STANDALONE_STREAM, type StreamManager } from '../../streams/stream-mana
 /** notifications/resources/updated for every subscriber of a URI, on whichever replica holds its stream. */
 export class FleetResourceEvents {
   constructor(
-    private readonly store: SessionStore & { forgetSubscribers?: (uri: string, ids: string[]) => Promise<void> },
+    private readonly store: SessionStore,
     private readonly streams: StreamManager,
   ) {}
 
@@ -16,7 +16,7 @@ export class FleetResourceEvents {
       subscribers.map((id) => this.streams.publish(id, STANDALONE_STREAM, notification, { requireSession: true })),
     );
     const gone = subscribers.filter((_, i) => delivered[i] === undefined);
-    if (gone.length > 0) await this.store.forgetSubscribers?.(uri, gone);
+    if (gone.length > 0) await this.store.forgetSubscribers(uri, gone);
     return subscribers.length - gone.length;
   }
 }

@@ -7,7 +7,7 @@ import { principalKey, requestPrincipal, samePrincipal, type AuthenticatedReques
 import type { FleetConfig } from '../../config.js';
 import type { InFlightRegistry } from '../../inflight/inflight-registry.js';
 import type { FleetObserver } from '../../observability/observer.js';
-import { StoreUnavailableError } from '../../redis/errors.js';
+import { StoreInputError, StoreUnavailableError } from '../../backends/store-errors.js';
 import { isWellFormedSessionId, type SessionRecord, type SessionStore } from '../../sessions/session-store.js';
 import { formatEventId, parseEventId } from '../../streams/event-id.js';
 import { newListenerId } from '../../streams/listener-state.js';
@@ -117,7 +117,7 @@ export class McpEndpoint {
       }
       if (envelope.type !== 'client-response' || !isResponse(envelope.message)) return;
       if (deps.pending.resolve(envelope.message, envelope.sessionId)) {
-        deps.observer.delivered('response', 'redis', (Date.now() - envelope.publishedAt) / 1000);
+        deps.observer.delivered('response', deps.streams.deliveryPath, (Date.now() - envelope.publishedAt) / 1000);
       }
     });
   }
@@ -159,6 +159,8 @@ export class McpEndpoint {
       if (error instanceof HttpError) {
         if (error.status === 404) this.deps.observer.sessionNotFound();
         sendJsonRpcError(res, error.status, error.code, error.message, error.headers);
+      } else if (error instanceof StoreInputError) {
+        sendJsonRpcError(res, 400, ErrorCode.ServerError, `Bad Request: ${error.message}`);
       } else if (error instanceof StoreUnavailableError) {
         sendJsonRpcError(res, 503, ErrorCode.ServerError, `Service Unavailable: ${error.message}`, { 'Retry-After': '1' });
       } else {
@@ -435,7 +437,7 @@ export class McpEndpoint {
 
   private async holdStream(res: ServerResponse, record: SessionRecord, streamKey: string, after: string | undefined, protocolVersion: string): Promise<void> {
     const { streams, observer, config } = this.deps;
-    const path = streams.kind === 'redis' ? 'redis' : 'local';
+    const path = streams.deliveryPath;
     let writer: SseWriter | undefined;
     let closed = false;
     const finish = (retry: boolean) => {

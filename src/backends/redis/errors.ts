@@ -1,10 +1,4 @@
-/** Redis could not be reached or did not answer in time: the server answers 503 with this reason. */
-export class StoreUnavailableError extends Error {
-  constructor(reason: string, options?: { cause?: unknown }) {
-    super(reason, options);
-    this.name = 'StoreUnavailableError';
-  }
-}
+import { StoreUnavailableError } from '../store-errors.js';
 
 export function describeRedisError(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
@@ -27,3 +21,15 @@ export async function redisCall<T>(fn: () => Promise<T>): Promise<T> {
     throw new StoreUnavailableError(describeRedisError(error), { cause: error });
   }
 }
+
+/**
+ * While a Cluster master is down, ioredis retries the connections of its sharded subscribers and
+ * leaves some of those attempts' rejections unhandled ("Connection is closed."). Such a rejection
+ * is a Redis outage the connections recover from by themselves (the replica already reports not
+ * ready and answers 503), not a defect: the process must not die of it.
+ */
+export function isRedisConnectionLoss(reason: unknown): boolean {
+  return reason instanceof Error && /^(Connection is closed\.|Stream isn't writeable|connect ECONNREFUSED|connect ETIMEDOUT)/.test(reason.message);
+}
+
+export const REDIS_CONNECTION_LOSS = { source: 'a Redis connection attempt', matches: isRedisConnectionLoss };

@@ -1,9 +1,8 @@
 import type { RequestId } from '@modelcontextprotocol/server';
-import type { InFlightRecord, InFlightRegistry } from './inflight-registry.js';
+import type { InFlightRecord, InFlightRegistry } from '../../inflight/inflight-registry.js';
 
 /** One process: every record is this instance's, alive until closed. */
 export class InMemoryInFlightRegistry implements InFlightRegistry {
-  readonly kind = 'memory' as const;
   private readonly records = new Map<string, Map<string, InFlightRecord>>();
   private closed = false;
 

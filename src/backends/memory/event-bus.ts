@@ -1,10 +1,9 @@
 import type { ServerEvent } from '@modelcontextprotocol/server';
-import { BaseFleetEventBus } from './base-event-bus.js';
-import type { FleetEventBusOptions } from './event-bus.js';
+import { BaseFleetEventBus } from '../../bus/base-event-bus.js';
+import type { FleetEventBusOptions } from '../../bus/event-bus.js';
 
 /** One process: publish() delivers to the listeners before it returns. */
 export class InMemoryFleetEventBus extends BaseFleetEventBus {
-  readonly kind = 'memory' as const;
 
   constructor(options: FleetEventBusOptions = {}) {
     super(options);

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { log } from '../log.js';
+import { log } from '../../log.js';
 import { describeRedisError } from './errors.js';
 
 /** The channel Redis publishes client-tracking invalidations on (RESP2, REDIRECT mode). */

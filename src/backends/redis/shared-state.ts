@@ -1,8 +1,8 @@
-import type { RedisClient } from '../redis/connection.js';
-import { redisCall } from '../redis/errors.js';
-import { LuaScript } from '../redis/lua-script.js';
-import type { SharedState } from '../workload/types.js';
-import { StateLimitError, type StateLimits } from './state-limits.js';
+import type { RedisClient } from './connection.js';
+import { redisCall } from './errors.js';
+import { LuaScript } from './lua-script.js';
+import type { SharedState } from '../../workload/types.js';
+import { StateLimitError, type StateLimits } from '../../state/state-limits.js';
 
 /**
  * One write: drops expired entries from the index, refuses a new key when the index is full, then

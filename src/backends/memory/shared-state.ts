@@ -1,5 +1,5 @@
-import type { SharedState } from '../workload/types.js';
-import { StateLimitError, type StateLimits } from './state-limits.js';
+import type { SharedState } from '../../workload/types.js';
+import { StateLimitError, type StateLimits } from '../../state/state-limits.js';
 
 const UNLIMITED: StateLimits = { ttlSeconds: 365 * 24 * 3600, maxKeys: Number.MAX_SAFE_INTEGER };
 

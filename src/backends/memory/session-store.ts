@@ -1,5 +1,5 @@
 import type { LoggingLevel } from "@modelcontextprotocol/server";
-import { SubscriptionLimitError, type NewSession, type SessionRecord, type SessionStore } from './session-store.js';
+import { SubscriptionLimitError, type NewSession, type SessionRecord, type SessionStore } from '../../sessions/session-store.js';
 
 interface Entry {
   record: SessionRecord;
@@ -71,6 +71,10 @@ export class InMemorySessionStore implements SessionStore {
 
   async subscribers(uri: string): Promise<string[]> {
     return [...(this.subscriptionIndex.get(uri) ?? [])].filter((id) => this.live(id) !== undefined);
+  }
+
+  async forgetSubscribers(uri: string, ids: string[]): Promise<void> {
+    for (const id of ids) if (this.live(id) === undefined) this.removeFromIndex(id, uri);
   }
 
   async delete(id: string): Promise<boolean> {

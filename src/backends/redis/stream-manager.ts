@@ -1,11 +1,11 @@
 import { Cluster } from 'ioredis';
 import { randomBytes } from 'node:crypto';
 import type { JSONRPCMessage } from "@modelcontextprotocol/server";
-import type { RedisClient } from '../redis/connection.js';
-import { redisCall } from '../redis/errors.js';
-import { LuaScript } from '../redis/lua-script.js';
-import { ListenerState } from './listener-state.js';
-import { compareEntryIds, type InstanceEnvelope, type ListenOptions, type StreamEvent, type StreamListener, type StreamManager } from './stream-manager.js';
+import type { RedisClient } from './connection.js';
+import { redisCall } from './errors.js';
+import { LuaScript } from './lua-script.js';
+import { ListenerState } from '../../streams/listener-state.js';
+import { compareEntryIds, type InstanceEnvelope, type ListenOptions, type StreamEvent, type StreamListener, type StreamManager } from '../../streams/stream-manager.js';
 
 /**
  * Appends to the stream's log and publishes the entry in one atomic step, so the order listeners
@@ -79,7 +79,7 @@ type ChannelHandler = (payload: string) => void;
  * or Sentinel keeps plain pub/sub: one node gains nothing from shard channels, and Redis 6 has none.
  */
 export class RedisStreamManager implements StreamManager {
-  readonly kind = 'redis' as const;
+  readonly deliveryPath = 'store' as const;
   readonly instanceId = randomBytes(9).toString('base64url');
   private readonly channels = new Map<string, Set<ChannelHandler>>();
   private readonly subscribing = new Map<string, Promise<unknown>>();

@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 import type { LoggingLevel } from "@modelcontextprotocol/server";
-import type { RedisClient } from '../redis/connection.js';
-import { redisCall } from '../redis/errors.js';
-import { LuaScript } from '../redis/lua-script.js';
-import type { SessionReadCache } from './session-read-cache.js';
-import { SubscriptionLimitError, type NewSession, type SessionRecord, type SessionStore } from './session-store.js';
+import type { RedisClient } from './connection.js';
+import { redisCall } from './errors.js';
+import { LuaScript } from './lua-script.js';
+import type { SessionReadCache } from '../../sessions/session-read-cache.js';
+import { SubscriptionLimitError, type NewSession, type SessionRecord, type SessionStore } from '../../sessions/session-store.js';
 
 const CREATE = new LuaScript(
   'session_create',

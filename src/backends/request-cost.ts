@@ -1,14 +1,14 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 
-/** The Redis work one HTTP request caused: commands sent and the sum of their latencies. */
+/** The store work one HTTP request caused: commands (round trips) sent and the sum of their latencies. */
 export interface RequestCost {
-  redisCommands: number;
-  redisSeconds: number;
+  storeCommands: number;
+  storeSeconds: number;
 }
 
 const storage = new AsyncLocalStorage<RequestCost>();
 
-/** Runs `fn` with a fresh cost record that every Redis command issued inside it (however deep) adds to. */
+/** Runs `fn` with a fresh cost record that every store command issued inside it (however deep) adds to. */
 export function withRequestCost<T>(cost: RequestCost, fn: () => T): T {
   return storage.run(cost, fn);
 }
@@ -18,5 +18,5 @@ export function currentRequestCost(): RequestCost | undefined {
 }
 
 export function newRequestCost(): RequestCost {
-  return { redisCommands: 0, redisSeconds: 0 };
+  return { storeCommands: 0, storeSeconds: 0 };
 }

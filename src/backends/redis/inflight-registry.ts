@@ -1,8 +1,8 @@
 import type { RequestId } from '@modelcontextprotocol/server';
-import type { RedisClient } from '../redis/connection.js';
-import { redisCall } from '../redis/errors.js';
-import { LuaScript } from '../redis/lua-script.js';
-import type { InFlightRecord, InFlightRegistry } from './inflight-registry.js';
+import type { RedisClient } from './connection.js';
+import { redisCall } from './errors.js';
+import { LuaScript } from './lua-script.js';
+import type { InFlightRecord, InFlightRegistry } from '../../inflight/inflight-registry.js';
 
 const RECORD = new LuaScript(
   'inflight_record',
@@ -35,7 +35,6 @@ export interface RedisInFlightOptions {
  * (`instance-alive:<instance>`) rewritten with a PX TTL by a heartbeat every third of the window.
  */
 export class RedisInFlightRegistry implements InFlightRegistry {
-  readonly kind = 'redis' as const;
   readonly instanceId: string;
   readonly livenessMs: number;
   private heartbeat: NodeJS.Timeout | undefined;

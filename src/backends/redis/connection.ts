@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { Cluster, Redis, type Command, type RedisOptions } from 'ioredis';
-import type { RedisSettings } from '../config.js';
-import type { FleetObserver } from '../observability/observer.js';
-import { currentRequestCost } from './request-cost.js';
+import type { RedisSettings } from '../../config.js';
+import type { FleetObserver } from '../../observability/observer.js';
+import { currentRequestCost } from '../request-cost.js';
 
 export type RedisClient = Redis | Cluster;
 
@@ -30,10 +30,10 @@ function instrument(client: RedisClient, observer: FleetObserver): void {
     const cost = currentRequestCost();
     const settle = (ok: boolean) => {
       const seconds = (performance.now() - started) / 1000;
-      observer.redisCommand(operationName(command), seconds, ok);
+      observer.storeCommand(operationName(command), seconds, ok);
       if (cost) {
-        cost.redisCommands += 1;
-        cost.redisSeconds += seconds;
+        cost.storeCommands += 1;
+        cost.storeSeconds += seconds;
       }
     };
     command.promise.then(() => settle(true), () => settle(false));
@@ -91,7 +91,7 @@ export interface RedisConnectionOptions {
 }
 
 /**
- * The connection Redis sends client-tracking invalidations to (src/redis/key-invalidations.ts), on
+ * The connection Redis sends client-tracking invalidations to (key-invalidations.ts), on
  * a single Redis or through Sentinel. RESP2, since Redis sends them to a RESP3 connection as push
  * frames, which ioredis drops; no automatic resubscription, since the connection's CLIENT ID must
  * be asked after each connect and before it subscribes, which ioredis's own resubscription beats.

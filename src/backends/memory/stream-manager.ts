@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { JSONRPCMessage } from "@modelcontextprotocol/server";
-import { ListenerState } from './listener-state.js';
+import { ListenerState } from '../../streams/listener-state.js';
 import {
   compareEntryIds,
   type InstanceEnvelope,
@@ -8,7 +8,7 @@ import {
   type StreamEvent,
   type StreamListener,
   type StreamManager,
-} from './stream-manager.js';
+} from '../../streams/stream-manager.js';
 
 interface LogEntry {
   entryId: string;
@@ -31,7 +31,7 @@ export interface InMemoryStreamOptions {
 
 /** Single-process delivery: logs in a Map, listeners called synchronously on publish. */
 export class InMemoryStreamManager implements StreamManager {
-  readonly kind = 'memory' as const;
+  readonly deliveryPath = 'local' as const;
   readonly instanceId = randomBytes(9).toString('base64url');
   private readonly logs = new Map<string, StreamLog>();
   private readonly listeners = new Map<string, Set<ListenerState>>();

@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
-import { KeyInvalidations } from '../redis/key-invalidations.js';
-import { sessionIdOfKey, type SessionRead } from './redis-session-store.js';
-import { SessionReadCache, type SessionReadCacheOptions } from './session-read-cache.js';
+import { KeyInvalidations } from './key-invalidations.js';
+import { sessionIdOfKey, type SessionRead } from './session-store.js';
+import { SessionReadCache, type SessionReadCacheOptions } from '../../sessions/session-read-cache.js';
 
 export interface TrackedSessionReads {
   /** Give to RedisSessionStore: its touches are served from here while Redis announces changes. */

@@ -1,74 +1,24 @@
-import type { FleetEventBus } from '../bus/event-bus.js';
-import { InMemoryFleetEventBus } from '../bus/memory-event-bus.js';
-import { RedisFleetEventBus } from '../bus/redis-event-bus.js';
-import type { FleetConfig, RedisSettings } from '../config.js';
-import { InMemoryRateLimiter, RedisRateLimiter, type RateLimiter } from '../limits/rate-limiter.js';
-import { InMemorySessionQuota, RedisSessionQuota, type SessionQuota } from '../limits/session-quota.js';
-import type { FleetObserver } from '../observability/observer.js';
-import { connectRedis, createInvalidationConnection, createRedisClient, type RedisClient } from '../redis/connection.js';
-import { describeRedisError } from '../redis/errors.js';
-import { preloadScripts } from '../redis/lua-script.js';
-import { InMemorySessionStore } from '../sessions/memory-session-store.js';
-import { RedisSessionStore } from '../sessions/redis-session-store.js';
-import { trackedSessionReads } from '../sessions/tracked-session-reads.js';
 import { Cluster } from 'ioredis';
-import type { SessionStore } from '../sessions/session-store.js';
-import { InMemorySharedState } from '../state/memory-shared-state.js';
-import { RedisSharedState } from '../state/redis-shared-state.js';
-import { InMemoryStreamManager } from '../streams/memory-stream-manager.js';
-import { RedisStreamManager } from '../streams/redis-stream-manager.js';
-import type { StreamManager } from '../streams/stream-manager.js';
-import type { SharedState } from '../workload/types.js';
-import { log } from '../log.js';
-import type { InFlightRegistry } from '../inflight/inflight-registry.js';
-import { InMemoryInFlightRegistry } from '../inflight/memory-inflight-registry.js';
-import { RedisInFlightRegistry } from '../inflight/redis-inflight-registry.js';
+import type { FleetConfig, RedisSettings } from '../../config.js';
+import { log } from '../../log.js';
+import type { FleetObserver } from '../../observability/observer.js';
+import { tolerateRejections } from '../../process-guards.js';
+import { busOptionsOf, stateLimitsOf, type Backends } from '../backends.js';
+import { connectRedis, createInvalidationConnection, createRedisClient, type RedisClient } from './connection.js';
+import { describeRedisError, REDIS_CONNECTION_LOSS } from './errors.js';
+import { RedisFleetEventBus } from './event-bus.js';
+import { RedisInFlightRegistry } from './inflight-registry.js';
+import { preloadScripts } from './lua-script.js';
+import { RedisRateLimiter } from './rate-limiter.js';
+import { RedisSessionQuota } from './session-quota.js';
+import { RedisSessionStore } from './session-store.js';
+import { RedisSharedState } from './shared-state.js';
+import { RedisStreamManager } from './stream-manager.js';
+import { trackedSessionReads } from './tracked-session-reads.js';
 
-export interface Backends {
-  store: SessionStore;
-  streams: StreamManager;
-  shared: SharedState;
-  /** New sessions per client address and second. */
-  sessionRate: RateLimiter;
-  /** Sessions opened per principal and in total within one session TTL. */
-  sessionQuota: SessionQuota;
-  /** Change events for modern listen streams on every replica. */
-  bus: FleetEventBus;
-  /** Which instance runs which in-flight requests, and which instances are alive. */
-  inflight: InFlightRegistry;
-  /** Why the backends cannot serve now, or undefined when they can. */
-  unavailableReason(): Promise<string | undefined>;
-  close(): Promise<void>;
-}
-
-function inMemoryBackends(config: FleetConfig, observer: FleetObserver): Backends {
-  const store = new InMemorySessionStore(config.sessionTtlSeconds, () => observer.sessionExpired());
-  const streams = new InMemoryStreamManager({
-    retentionSeconds: config.eventRetentionSeconds,
-    maxEntriesPerStream: config.eventMaxPerStream,
-    sessionExists: (id) => store.exists(id),
-  });
-  const bus = new InMemoryFleetEventBus(busOptions(observer));
-  const inflight = new InMemoryInFlightRegistry(streams.instanceId, config.ownerLivenessMs);
-  return {
-    store,
-    streams,
-    inflight,
-    shared: new InMemorySharedState(stateLimits(config)),
-    sessionRate: new InMemoryRateLimiter(config.newSessionsPerAddressPerSecond),
-    sessionQuota: new InMemorySessionQuota(config.sessionTtlSeconds * 1000),
-    bus,
-    unavailableReason: async () => undefined,
-    close: async () => {
-      await inflight.close();
-      await bus.close();
-      await streams.close();
-      await store.close();
-    },
-  };
-}
-
-async function redisBackends(config: FleetConfig, settings: RedisSettings, observer: FleetObserver): Promise<Backends> {
+/** Every seam on one Redis (single, Sentinel or Cluster): the fleet shares sessions, streams and state. */
+export async function redisBackends(config: FleetConfig, settings: RedisSettings, observer: FleetObserver): Promise<Backends> {
+  tolerateRejections(REDIS_CONNECTION_LOSS);
   const commands: RedisClient = createRedisClient({ settings, observer, name: `mcp-fleet:${config.replicaName}` });
   const subscriber: RedisClient = createRedisClient({ settings, observer, subscriber: true, name: `mcp-fleet-sub:${config.replicaName}` });
   let lastError: string | undefined;
@@ -104,7 +54,7 @@ async function redisBackends(config: FleetConfig, settings: RedisSettings, obser
     sessionKey: (id) => store.sessionKey(id),
   });
   const bus = new RedisFleetEventBus({
-    ...busOptions(observer),
+    ...busOptionsOf(observer),
     redis: commands,
     subscriber,
     prefix: settings.keyPrefix,
@@ -149,7 +99,7 @@ async function redisBackends(config: FleetConfig, settings: RedisSettings, obser
     store,
     streams,
     inflight,
-    shared: new RedisSharedState(commands, settings.keyPrefix, stateLimits(config)),
+    shared: new RedisSharedState(commands, settings.keyPrefix, stateLimitsOf(config)),
     sessionRate: new RedisRateLimiter(commands, settings.keyPrefix, config.newSessionsPerAddressPerSecond),
     sessionQuota: new RedisSessionQuota(commands, settings.keyPrefix, config.sessionTtlSeconds * 1000),
     bus,
@@ -169,6 +119,7 @@ async function redisBackends(config: FleetConfig, settings: RedisSettings, obser
       await inflight.close();
       await bus.close();
       await streams.close();
+      await store.close();
       await Promise.allSettled([commands.quit(), subscriber.quit()]);
       commands.disconnect();
       subscriber.disconnect();
@@ -176,16 +127,3 @@ async function redisBackends(config: FleetConfig, settings: RedisSettings, obser
   };
 }
 
-const stateLimits = (config: FleetConfig) => ({ ttlSeconds: config.stateTtlSeconds, maxKeys: config.stateMaxKeys });
-
-function busOptions(observer: FleetObserver) {
-  return {
-    onError: (error: Error) => log.warn('event bus problem', { reason: error.message }),
-    onDelivered: (path: 'local' | 'redis', latencySeconds: number) => observer.delivered('event', path, latencySeconds),
-  };
-}
-
-/** In memory by default; Redis when REDIS_URL, REDIS_SENTINELS or REDIS_CLUSTER_NODES is set. */
-export async function createBackends(config: FleetConfig, observer: FleetObserver): Promise<Backends> {
-  return config.redis ? redisBackends(config, config.redis, observer) : inMemoryBackends(config, observer);
-}

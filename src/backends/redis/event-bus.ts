@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import type { ServerEvent } from '@modelcontextprotocol/server';
 import { Cluster } from 'ioredis';
-import type { RedisClient } from '../redis/connection.js';
-import { redisCall } from '../redis/errors.js';
-import { LuaScript } from '../redis/lua-script.js';
-import { decodeEnvelope, encodeEnvelope } from './event-envelope.js';
-import { BaseFleetEventBus } from './base-event-bus.js';
-import type { FleetEventBusOptions } from './event-bus.js';
+import type { RedisClient } from './connection.js';
+import { redisCall } from './errors.js';
+import { LuaScript } from './lua-script.js';
+import { decodeEnvelope, encodeEnvelope } from '../../bus/event-envelope.js';
+import { BaseFleetEventBus } from '../../bus/base-event-bus.js';
+import type { FleetEventBusOptions } from '../../bus/event-bus.js';
 
 /**
  * A Cluster client sends a keyless PUBLISH to any master, and two masters' messages can reach a
@@ -32,7 +32,6 @@ export interface RedisEventBusOptions extends FleetEventBusOptions {
  * resubscribes the channel when it reconnects).
  */
 export class RedisFleetEventBus extends BaseFleetEventBus {
-  readonly kind = 'redis' as const;
   readonly instanceId: string;
   readonly channel: string;
 
@@ -40,7 +39,7 @@ export class RedisFleetEventBus extends BaseFleetEventBus {
     if (channel !== this.channel) return;
     const envelope = decodeEnvelope(payload);
     if (!envelope || envelope.o === this.instanceId) return;
-    this.local.deliver(envelope.e, 'redis', envelope.t);
+    this.local.deliver(envelope.e, 'store', envelope.t);
   };
 
   constructor(private readonly options: RedisEventBusOptions) {

@@ -1,0 +1,41 @@
+import type { FleetEventBus } from '../bus/event-bus.js';
+import type { FleetConfig } from '../config.js';
+import type { InFlightRegistry } from '../inflight/inflight-registry.js';
+import type { RateLimiter } from '../limits/rate-limiter.js';
+import type { SessionQuota } from '../limits/session-quota.js';
+import { log } from '../log.js';
+import type { DeliveryPath, FleetObserver } from '../observability/observer.js';
+import type { SessionStore } from '../sessions/session-store.js';
+import type { StateLimits } from '../state/state-limits.js';
+import type { StreamManager } from '../streams/stream-manager.js';
+import type { SharedState } from '../workload/types.js';
+
+/** Every seam, implemented by one backend; the server sees only this. */
+export interface Backends {
+  store: SessionStore;
+  streams: StreamManager;
+  shared: SharedState;
+  /** New sessions per client address and second. */
+  sessionRate: RateLimiter;
+  /** Sessions opened per principal and in total within one session TTL. */
+  sessionQuota: SessionQuota;
+  /** Change events for modern listen streams on every replica. */
+  bus: FleetEventBus;
+  /** Which instance runs which in-flight requests, and which instances are alive. */
+  inflight: InFlightRegistry;
+  /** Why the backends cannot serve now, or undefined when they can. */
+  unavailableReason(): Promise<string | undefined>;
+  /** Closes every seam once (the store included). */
+  close(): Promise<void>;
+}
+
+/** Shared state's bounds, the same on every backend. */
+export const stateLimitsOf = (config: FleetConfig): StateLimits => ({ ttlSeconds: config.stateTtlSeconds, maxKeys: config.stateMaxKeys });
+
+/** The event bus's reports, the same on every backend. */
+export function busOptionsOf(observer: FleetObserver) {
+  return {
+    onError: (error: Error) => log.warn('event bus problem', { reason: error.message }),
+    onDelivered: (path: DeliveryPath, latencySeconds: number) => observer.delivered('event', path, latencySeconds),
+  };
+}

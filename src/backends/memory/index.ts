@@ -1,0 +1,39 @@
+import type { FleetConfig } from '../../config.js';
+import type { FleetObserver } from '../../observability/observer.js';
+import { busOptionsOf, stateLimitsOf, type Backends } from '../backends.js';
+import { InMemoryFleetEventBus } from './event-bus.js';
+import { InMemoryInFlightRegistry } from './inflight-registry.js';
+import { InMemoryRateLimiter } from './rate-limiter.js';
+import { InMemorySessionQuota } from './session-quota.js';
+import { InMemorySessionStore } from './session-store.js';
+import { InMemorySharedState } from './shared-state.js';
+import { InMemoryStreamManager } from './stream-manager.js';
+
+/** One process, nothing shared: the default, for a single replica and for tests. */
+export function memoryBackends(config: FleetConfig, observer: FleetObserver): Backends {
+  const store = new InMemorySessionStore(config.sessionTtlSeconds, () => observer.sessionExpired());
+  const streams = new InMemoryStreamManager({
+    retentionSeconds: config.eventRetentionSeconds,
+    maxEntriesPerStream: config.eventMaxPerStream,
+    sessionExists: (id) => store.exists(id),
+  });
+  const bus = new InMemoryFleetEventBus(busOptionsOf(observer));
+  const inflight = new InMemoryInFlightRegistry(streams.instanceId, config.ownerLivenessMs);
+  return {
+    store,
+    streams,
+    inflight,
+    shared: new InMemorySharedState(stateLimitsOf(config)),
+    sessionRate: new InMemoryRateLimiter(config.newSessionsPerAddressPerSecond),
+    sessionQuota: new InMemorySessionQuota(config.sessionTtlSeconds * 1000),
+    bus,
+    unavailableReason: async () => undefined,
+    close: async () => {
+      await inflight.close();
+      await bus.close();
+      await streams.close();
+      await store.close();
+    },
+  };
+}
+
