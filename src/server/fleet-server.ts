@@ -47,7 +47,8 @@ export interface FleetServer {
 export async function createFleetServer({ config, workload, observer = NOOP_OBSERVER }: FleetServerOptions): Promise<FleetServer> {
   const backends = await createBackends(config, observer);
   const { store, streams, shared, bus } = backends;
-  const pending = new PendingClientRequests(streams.instanceId);
+  // A slot outlives a replica that died holding it by as long as its request could have waited.
+  const pending = new PendingClientRequests(streams.instanceId, { slots: backends.sessionSlots, slotTtlMs: config.clientRequestTimeoutMs + 60_000 });
   const auth = config.auth ? new ResourceServer(config.auth, config.mcpPath) : undefined;
   if (!auth) log.warn('authorization is off: any client that reaches this server may use it (set AUTH_ISSUER for anything public)');
   const build: ServerBuildDeps = {

@@ -22,7 +22,7 @@ export class FleetTransport implements Transport, AnswerTarget {
     readonly sessionId: string | undefined,
     private readonly streams: StreamManager | undefined,
     private readonly pending: PendingClientRequests,
-    /** Server-to-client requests of this session that may wait for answers at once, on this replica. */
+    /** Server-to-client requests of this session that may wait for answers at once (fleet-wide with a session). */
     private readonly maxPending = Infinity,
   ) {}
 
@@ -81,7 +81,7 @@ export class FleetTransport implements Transport, AnswerTarget {
       await this.sinks.get(message.id)?.write(message);
       return;
     }
-    const outgoing = isRequest(message) ? { ...message, id: this.pending.register(this, message.id, this.sessionId, this.maxPending) } : this.withFleetIds(message);
+    const outgoing = isRequest(message) ? { ...message, id: await this.pending.register(this, message.id, this.sessionId, this.maxPending) } : this.withFleetIds(message);
     const related = options?.relatedRequestId;
     const sink = related === undefined ? undefined : this.sinks.get(related);
     if (sink && !sink.done) {
