@@ -1,5 +1,5 @@
 import os from 'node:os';
-import { isScopeToken, parseToolScopes, splitScopes } from './auth/scopes.js';
+import { isScopeToken, parseToolScopes, splitScopes } from './scope-syntax.js';
 
 /** Every setting the server reads, from environment variables. See README "Configuration". */
 export interface FleetConfig {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { JSONRPCMessageSchema } from '@modelcontextprotocol/core';
-import { isInitializeRequest } from '@modelcontextprotocol/server';
+import { isInitializeRequest, isJSONRPCRequest } from '@modelcontextprotocol/server';
 import type { InitializeRequest, JSONRPCMessage, JSONRPCRequest, LoggingLevel, MessageExtraInfo, RequestId } from '@modelcontextprotocol/server';
 import { principalKey, requestPrincipal, samePrincipal, type AuthenticatedRequest } from '../../auth/principal.js';
 import type { FleetConfig } from '../../config.js';
@@ -24,7 +24,7 @@ import { addressKey, clientAddress } from '../../limits/client-address.js';
 import type { RateLimiter } from '../../limits/rate-limiter.js';
 import type { SessionQuota } from '../../limits/session-quota.js';
 import { NOT_JSON } from '../json-body.js';
-import { ErrorCode, isRequest, isResponse, sendJsonRpcError } from '../jsonrpc.js';
+import { ErrorCode, isAnswer, sendJsonRpcError } from '../jsonrpc.js';
 import { setMethodLabel } from '../request-labels.js';
 import { cancelledRequestOf } from './fleet-transport.js';
 import { OrphanWatch } from './orphan-watch.js';
@@ -115,7 +115,7 @@ export class McpEndpoint {
         this.applyCancellation(envelope.sessionId, envelope.message);
         return;
       }
-      if (envelope.type !== 'client-response' || !isResponse(envelope.message)) return;
+      if (envelope.type !== 'client-response' || !isAnswer(envelope.message)) return;
       if (deps.pending.resolve(envelope.message, envelope.sessionId)) {
         deps.observer.delivered('response', deps.streams.deliveryPath, (Date.now() - envelope.publishedAt) / 1000);
       }
@@ -216,7 +216,7 @@ export class McpEndpoint {
     const { messages, batch } = this.parseBody(body);
     fail(checkProtocolVersion(req));
     const first = messages[0]!;
-    setMethodLabel(res, batch ? 'batch' : 'method' in first ? (isRequest(first) ? first.method : 'notification') : 'response');
+    setMethodLabel(res, batch ? 'batch' : 'method' in first ? (isJSONRPCRequest(first) ? first.method : 'notification') : 'response');
 
     if (messages.some((m) => 'method' in m && m.method === 'initialize' && !('id' in m))) {
       throw new HttpError(400, ErrorCode.InvalidRequest, 'Invalid Request: initialize is a request and needs an id');
@@ -325,8 +325,8 @@ export class McpEndpoint {
   ): Promise<void> {
     const requests: JSONRPCRequest[] = [];
     for (const message of messages) {
-      if (isResponse(message)) await this.routeClientResponse(message, sessionId);
-      else if (isRequest(message)) requests.push(message);
+      if (isAnswer(message)) await this.routeClientResponse(message, sessionId);
+      else if (isJSONRPCRequest(message)) requests.push(message);
       else await this.dispatchNotification(runtime, message, sessionId);
     }
     if (requests.length === 0) {
@@ -450,7 +450,7 @@ export class McpEndpoint {
       switch (event.type) {
         case 'message':
           writer?.event(event.message, formatEventId(streamKey, event.entryId));
-          observer.delivered(isRequest(event.message) ? 'request' : 'notification', path, Math.max(0, Date.now() - event.publishedAt) / 1000);
+          observer.delivered(isJSONRPCRequest(event.message) ? 'request' : 'notification', path, Math.max(0, Date.now() - event.publishedAt) / 1000);
           return;
         case 'end':
         case 'takeover':
