@@ -42,6 +42,7 @@ export async function waitForPort(port: number, host = '127.0.0.1', timeoutMs = 
  */
 export class RedisProcess {
   private child: ChildProcess | undefined;
+  private thawTimer: NodeJS.Timeout | undefined;
   /** The process's working directory (nothing is persisted there; cluster nodes keep nodes.conf). */
   readonly dir = mkdtempSync(path.join(os.tmpdir(), 'mcp-fleet-redis-'));
 
@@ -133,13 +134,19 @@ export class RedisProcess {
 
   /**
    * Stops the process without ending it (SIGSTOP): it answers nothing, its connections stay open,
-   * until thaw(). Unlike CLIENT PAUSE, whose end is timed in advance, it lasts as long as a test needs.
+   * until thaw() (at most `maxMs`). Unlike CLIENT PAUSE, whose end is timed in advance, it lasts as long as a test needs.
    */
-  freeze(): void {
-    if (this.running) this.child!.kill('SIGSTOP');
+  freeze(maxMs = 30_000): void {
+    if (!this.running) return;
+    this.child!.kill('SIGSTOP');
+    // Bounded whatever happens to the caller: a process left stopped would hang everything after it.
+    clearTimeout(this.thawTimer);
+    this.thawTimer = setTimeout(() => this.thaw(), maxMs);
+    this.thawTimer.unref();
   }
 
   thaw(): void {
+    clearTimeout(this.thawTimer);
     if (this.running) this.child!.kill('SIGCONT');
   }
 

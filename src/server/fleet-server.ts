@@ -13,7 +13,7 @@ import { answerStart } from './answer-start.js';
 import { createBackends } from '../backends/index.js';
 import { discardAfterAnswer, discardBoundsOf, releaseEarlyAnswer } from './http-guards.js';
 import { ErrorCode, sendJsonRpcError } from './jsonrpc.js';
-import { McpEndpoint } from './legacy/session-endpoint.js';
+import { SessionEndpoint } from './legacy/session-endpoint.js';
 import { PendingClientRequests } from './legacy/pending-client-requests.js';
 import { FleetResourceEvents } from './legacy/resource-events.js';
 import { FleetEventPublisher } from './fleet-events.js';
@@ -69,7 +69,7 @@ export async function createFleetServer({ config, workload, observer = NOOP_OBSE
     pending,
   };
   const runtimes = new RuntimeCache(runtimeDeps, observer, config.runtimeIdleSeconds * 1000, config.runtimeCacheMaxSessions);
-  const legacy = new McpEndpoint({ config, store, streams, inflight: backends.inflight, runtimes, runtimeDeps, pending, observer, sessionRate: backends.sessionRate, sessionQuota: backends.sessionQuota });
+  const legacy = new SessionEndpoint({ config, store, streams, inflight: backends.inflight, runtimes, runtimeDeps, pending, observer, sessionRate: backends.sessionRate, sessionQuota: backends.sessionQuota });
   const modern = new ModernEndpoint({ config, build, bus, observer });
   let draining = false;
   const { app, listener } = createHttpSurface({
