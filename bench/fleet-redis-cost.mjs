@@ -98,17 +98,17 @@ try {
     for (const [le, count] of buckets(before, name, l)) a.set(le, a.get(le) - count);
     return [...a.entries()].sort((x, y) => x[0] - y[0]);
   };
-  const redis = diff('mcp_fleet_request_redis_seconds', labels);
+  const redis = diff('mcp_fleet_request_store_seconds', labels);
   const duration = diff('mcp_fleet_request_duration_seconds', { method: 'tools/call', status: '200' });
   const delta = (series) => total(after, series, labels) - total(before, series, labels);
-  const commandsPerCall = delta('mcp_fleet_request_redis_commands_sum') / delta('mcp_fleet_request_redis_commands_count');
+  const commandsPerCall = delta('mcp_fleet_request_store_commands_sum') / delta('mcp_fleet_request_store_commands_count');
   const ms = (v) => (v * 1000).toFixed(3);
   console.log(`${CALLS} tools/call (whoami) through HAProxy to 3 replica processes on one redis-server, ${CONCURRENCY} sessions in parallel, ${(CALLS / seconds).toFixed(0)} calls/s`);
   console.log('figure (from the replicas\' histograms)      | p50 ms  | p99 ms  | observations');
   console.log('-------------------------------------------|---------|---------|-------------');
   console.log(`Redis time per tools/call                  | ${ms(quantile(0.5, redis)).padStart(7)} | ${ms(quantile(0.99, redis)).padStart(7)} | ${redis.at(-1)[1]}`);
   console.log(`tools/call duration inside the replica     | ${ms(quantile(0.5, duration)).padStart(7)} | ${ms(quantile(0.99, duration)).padStart(7)} | ${duration.at(-1)[1]}`);
-  console.log(`Redis commands per tools/call (mean)       | ${commandsPerCall.toFixed(2).padStart(7)} |         | ${delta('mcp_fleet_request_redis_commands_count')}`);
+  console.log(`Redis commands per tools/call (mean)       | ${commandsPerCall.toFixed(2).padStart(7)} |         | ${delta('mcp_fleet_request_store_commands_count')}`);
 } finally {
   await fleet.stop();
 }

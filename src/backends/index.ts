@@ -1,23 +1,46 @@
 import type { FleetConfig } from '../config.js';
-import type { FleetObserver } from '../observability/observer.js';
+import type { FleetObserver, StoreKind } from '../observability/observer.js';
 import type { Backends } from './backends.js';
 import { memoryBackends } from './memory/index.js';
 import { redisBackends } from './redis/index.js';
 
 export type { Backends } from './backends.js';
 
-type Pick = (config: FleetConfig, observer: FleetObserver) => Promise<Backends> | undefined;
+interface Backend {
+  kind: StoreKind;
+  /** Creates the backends when the config selects this backend; undefined when it does not. */
+  selectedBy(config: FleetConfig): ((observer: FleetObserver) => Promise<Backends> | Backends) | undefined;
+}
 
-/** One line per backend: the first whose settings the config holds serves the replica. */
-const BACKENDS: readonly Pick[] = [
-  (config, observer) => (config.redis ? redisBackends(config, config.redis, observer) : undefined),
+/** A backend the config selects by holding its settings. */
+function backend<S>(
+  kind: StoreKind,
+  settingsOf: (config: FleetConfig) => S | undefined,
+  create: (config: FleetConfig, settings: S, observer: FleetObserver) => Promise<Backends> | Backends,
+): Backend {
+  return {
+    kind,
+    selectedBy(config) {
+      const settings = settingsOf(config);
+      return settings === undefined ? undefined : (observer) => create(config, settings, observer);
+    },
+  };
+}
+
+/** One line per backend: the first the config selects serves the replica; memory when none does. */
+const BACKENDS: readonly Backend[] = [
+  backend('redis', (config) => config.redis, redisBackends),
 ];
 
-/** In memory by default; Redis when REDIS_URL, REDIS_SENTINELS or REDIS_CLUSTER_NODES is set. */
+/** In memory when the config selects no other backend. */
 export async function createBackends(config: FleetConfig, observer: FleetObserver): Promise<Backends> {
-  for (const pick of BACKENDS) {
-    const backends = pick(config, observer);
-    if (backends) return backends;
+  for (const { kind, selectedBy } of BACKENDS) {
+    const create = selectedBy(config);
+    if (!create) continue;
+    // Before creating: a backend may run commands (connect, load, migrate) before it returns.
+    observer.storeSelected(kind);
+    return create(observer);
   }
+  observer.storeSelected('memory');
   return memoryBackends(config, observer);
 }

@@ -13,7 +13,7 @@ const logBusError = (error: Error) => log.warn('server event bus', { reason: err
 
 /**
  * One replica's listeners, called synchronously in turn. Nothing a listener or an observer callback
- * throws escapes (it may run inside the Redis client's message handler); it goes to onError.
+ * throws escapes (it may run inside the store client's message handler); it goes to onError.
  */
 export class LocalListeners {
   private readonly subscriptions = new Set<Subscription>();

@@ -14,7 +14,7 @@ export function clientAddress(req: IncomingMessage, trustedHops: number): string
   return hops[hops.length - trustedHops] ?? peer;
 }
 
-/** A bounded, key-safe name for an address (it goes into Redis key names). */
+/** A bounded, key-safe name for an address (it goes into store keys). */
 export function addressKey(address: string): string {
   return createHash('sha1').update(address).digest('base64url').slice(0, 16);
 }

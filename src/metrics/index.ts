@@ -6,11 +6,12 @@ export {
   OTHER,
   OperationFolder,
   foldMethod,
+  foldStore,
   foldStatus,
 } from './labels.js';
 export {
   DELIVERY_SECONDS_BUCKETS,
-  REDIS_COMMAND_COUNT_BUCKETS,
-  REDIS_SECONDS_BUCKETS,
+  STORE_COMMAND_COUNT_BUCKETS,
+  STORE_SECONDS_BUCKETS,
   REQUEST_SECONDS_BUCKETS,
 } from './buckets.js';

@@ -41,11 +41,17 @@ export function foldMethod(method: string): string {
 }
 
 export const ERA_LABELS = ['legacy', 'modern'] as const;
-export const STORE_LABELS = ['memory', 'redis'] as const;
 export const DELIVERY_KIND_LABELS = ['notification', 'request', 'response', 'event'] as const;
 export const DELIVERY_PATH_LABELS = ['local', 'store'] as const;
 export const STREAM_KIND_LABELS = ['get', 'post', 'listen'] as const;
 export const INPUT_PHASE_LABELS = ['requested', 'resumed'] as const;
+
+const STORE_NAME = /^[a-z][a-z0-9_-]{0,31}$/;
+
+/** A store kind as a label: the backends name themselves (an open set, chosen by code), so any well-formed name passes. */
+export function foldStore(kind: string): string {
+  return STORE_NAME.test(kind) && kind !== OTHER ? kind : OTHER;
+}
 
 /** Folds a value to one of `allowed`, or OTHER. For labels whose TypeScript type is already a union. */
 export function foldTo(allowed: readonly string[], value: string): string {
@@ -59,7 +65,7 @@ export function foldStatus(status: number): string {
 
 /**
  * Redis commands the server may issue. They are always kept as labels and do not count against
- * the cap on other operation names.
+ * the cap on other operation names (script names, other stores' operations).
  */
 export const KNOWN_REDIS_OPERATIONS: readonly string[] = [
   'get', 'set', 'setex', 'psetex', 'getex', 'getdel', 'del', 'unlink', 'exists', 'expire',
@@ -80,7 +86,7 @@ const OPERATION_NAME = /^[a-z][a-z0-9_:-]{0,31}$/;
 export const DEFAULT_MAX_OTHER_OPERATIONS = 64;
 
 /**
- * Folds Redis operation names: known commands pass, other well-formed names (script names the
+ * Folds store operation names: known commands pass, other well-formed names (script names the
  * server passes, e.g. `append_event`) pass until `maxOther` distinct ones have been seen, and
  * anything else becomes OTHER. Case is ignored (`HSET` is `hset`).
  */

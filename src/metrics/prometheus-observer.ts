@@ -4,12 +4,13 @@ import type {
   DeliveryPath,
   FleetObserver,
   RequestFinished,
+  StoreKind,
   StreamKind,
 } from '../observability/observer.js';
 import {
   DELIVERY_SECONDS_BUCKETS,
-  REDIS_COMMAND_COUNT_BUCKETS,
-  REDIS_SECONDS_BUCKETS,
+  STORE_COMMAND_COUNT_BUCKETS,
+  STORE_SECONDS_BUCKETS,
   REQUEST_SECONDS_BUCKETS,
 } from './buckets.js';
 import {
@@ -17,11 +18,12 @@ import {
   DELIVERY_PATH_LABELS,
   ERA_LABELS,
   INPUT_PHASE_LABELS,
+  OTHER,
   OperationFolder,
-  STORE_LABELS,
   STREAM_KIND_LABELS,
   foldMethod,
   foldStatus,
+  foldStore,
   foldTo,
 } from './labels.js';
 
@@ -30,7 +32,7 @@ export interface PrometheusObserverOptions {
   registry?: Registry;
   /** Collect prom-client's default process and Node.js metrics (default true). */
   defaultMetrics?: boolean;
-  /** Cap on distinct Redis operation names beyond the known commands (default 64). */
+  /** Cap on distinct store operation names beyond the known commands (default 64). */
   maxOtherOperations?: number;
 }
 
@@ -52,11 +54,13 @@ export class PrometheusObserver implements FleetObserver {
   readonly registry: Registry;
   private readonly operations: OperationFolder;
 
-  private readonly requestRedisSeconds: Histogram<'era' | 'method' | 'store'>;
-  private readonly requestRedisCommands: Histogram<'era' | 'method' | 'store'>;
+  private readonly requestStoreSeconds: Histogram<'era' | 'method' | 'store'>;
+  private readonly requestStoreCommands: Histogram<'era' | 'method' | 'store'>;
   private readonly requestDuration: Histogram<'era' | 'method' | 'status'>;
-  private readonly redisCommandSeconds: Histogram<'operation'>;
-  private readonly redisErrors: Counter<'operation'>;
+  private readonly storeCommandSeconds: Histogram<'store' | 'operation'>;
+  private readonly storeErrors: Counter<'store' | 'operation'>;
+  /** The store label of the command metrics: the backend this replica runs on (storeSelected). */
+  private store = OTHER;
   private readonly deliveries: Counter<'kind' | 'path'>;
   private readonly deliveryLatency: Histogram<'kind' | 'path'>;
   private readonly sessionsCreated: Counter;
@@ -78,18 +82,18 @@ export class PrometheusObserver implements FleetObserver {
     this.operations = new OperationFolder(options.maxOtherOperations);
     if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry });
 
-    this.requestRedisSeconds = new Histogram({
-      name: 'mcp_fleet_request_redis_seconds',
-      help: 'Time spent in Redis commands caused by one MCP HTTP request (sum of their latencies).',
+    this.requestStoreSeconds = new Histogram({
+      name: 'mcp_fleet_request_store_seconds',
+      help: 'Time spent in store commands caused by one MCP HTTP request (sum of their latencies).',
       labelNames: ['era', 'method', 'store'],
-      buckets: REDIS_SECONDS_BUCKETS,
+      buckets: STORE_SECONDS_BUCKETS,
       registers,
     });
-    this.requestRedisCommands = new Histogram({
-      name: 'mcp_fleet_request_redis_commands',
-      help: 'Number of Redis commands caused by one MCP HTTP request.',
+    this.requestStoreCommands = new Histogram({
+      name: 'mcp_fleet_request_store_commands',
+      help: 'Number of store commands (round trips) caused by one MCP HTTP request.',
       labelNames: ['era', 'method', 'store'],
-      buckets: REDIS_COMMAND_COUNT_BUCKETS,
+      buckets: STORE_COMMAND_COUNT_BUCKETS,
       registers,
     });
     this.requestDuration = new Histogram({
@@ -99,22 +103,22 @@ export class PrometheusObserver implements FleetObserver {
       buckets: REQUEST_SECONDS_BUCKETS,
       registers,
     });
-    this.redisCommandSeconds = new Histogram({
-      name: 'mcp_fleet_redis_command_seconds',
-      help: 'Latency of each Redis command or script, failed ones included.',
-      labelNames: ['operation'],
-      buckets: REDIS_SECONDS_BUCKETS,
+    this.storeCommandSeconds = new Histogram({
+      name: 'mcp_fleet_store_command_seconds',
+      help: 'Latency of each store command or script, failed ones included.',
+      labelNames: ['store', 'operation'],
+      buckets: STORE_SECONDS_BUCKETS,
       registers,
     });
-    this.redisErrors = new Counter({
-      name: 'mcp_fleet_redis_errors_total',
-      help: 'Redis commands or scripts that failed (error reply, timeout, lost connection).',
-      labelNames: ['operation'],
+    this.storeErrors = new Counter({
+      name: 'mcp_fleet_store_errors_total',
+      help: 'Store commands or scripts that failed (error reply, timeout, lost connection).',
+      labelNames: ['store', 'operation'],
       registers,
     });
     this.deliveries = new Counter({
       name: 'mcp_fleet_deliveries_total',
-      help: 'Messages delivered to an SSE stream or waiting handler, or fleet events handed to listen streams, locally or through Redis.',
+      help: 'Messages delivered to an SSE stream or waiting handler, or fleet events handed to listen streams, locally or through the store.',
       labelNames: ['kind', 'path'],
       registers,
     });
@@ -179,7 +183,7 @@ export class PrometheusObserver implements FleetObserver {
     });
     this.sessionCacheTrackingGauge = new Gauge({
       name: 'mcp_fleet_session_cache_tracking',
-      help: '1 while Redis announces session changes to this replica and its session read cache serves; 0 otherwise (every request reads its session).',
+      help: '1 while the store announces session changes to this replica and its session read cache serves; 0 otherwise (every request reads its session).',
       registers,
     });
     this.ready = new Gauge({
@@ -204,22 +208,26 @@ export class PrometheusObserver implements FleetObserver {
   requestFinished(event: RequestFinished): void {
     const era = foldTo(ERA_LABELS, event.era);
     const method = foldMethod(event.method);
-    const store = foldTo(STORE_LABELS, event.store);
+    const store = foldStore(event.store);
     const duration = seconds(event.durationSeconds);
     if (duration !== undefined) {
       this.requestDuration.observe({ era, method, status: foldStatus(event.httpStatus) }, duration);
     }
     const storeSeconds = seconds(event.storeSeconds);
-    if (storeSeconds !== undefined) this.requestRedisSeconds.observe({ era, method, store }, storeSeconds);
+    if (storeSeconds !== undefined) this.requestStoreSeconds.observe({ era, method, store }, storeSeconds);
     const commands = count(event.storeCommands);
-    if (commands !== undefined) this.requestRedisCommands.observe({ era, method, store }, commands);
+    if (commands !== undefined) this.requestStoreCommands.observe({ era, method, store }, commands);
+  }
+
+  storeSelected(kind: StoreKind): void {
+    this.store = foldStore(kind);
   }
 
   storeCommand(operation: string, durationSeconds: number, ok: boolean): void {
-    const labels = { operation: this.operations.fold(operation) };
+    const labels = { store: this.store, operation: this.operations.fold(operation) };
     const duration = seconds(durationSeconds);
-    if (duration !== undefined) this.redisCommandSeconds.observe(labels, duration);
-    if (!ok) this.redisErrors.inc(labels);
+    if (duration !== undefined) this.storeCommandSeconds.observe(labels, duration);
+    if (!ok) this.storeErrors.inc(labels);
   }
 
   delivered(kind: DeliveryKind, path: DeliveryPath, latencySeconds: number): void {

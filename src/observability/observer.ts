@@ -24,6 +24,8 @@ export interface RequestFinished {
 
 export interface FleetObserver {
   requestFinished(event: RequestFinished): void;
+  /** The backend this replica runs on: said once, before its first store command. */
+  storeSelected(kind: StoreKind): void;
   /** One store command (or script, or query) finished: its name, latency and whether it succeeded. */
   storeCommand(operation: string, durationSeconds: number, ok: boolean): void;
   /** A message was written to an SSE stream or a waiting handler; latency measured from publish. */
@@ -52,6 +54,7 @@ export interface FleetObserver {
 
 export const NOOP_OBSERVER: FleetObserver = {
   requestFinished() {},
+  storeSelected() {},
   storeCommand() {},
   delivered() {},
   sessionCreated() {},

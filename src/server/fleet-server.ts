@@ -166,7 +166,7 @@ export async function createFleetServer({ config, workload, observer = NOOP_OBSE
 
 function requestStateKeys(config: FleetConfig): string[] {
   if (config.requestStateKeys.length > 0) return config.requestStateKeys;
-  // Only in memory mode (config refuses Redis without keys): no other process verifies these states.
+  // Only in memory mode (config refuses a shared store without keys): no other process verifies these states.
   log.warn('REQUEST_STATE_KEYS is not set: sealing requestState with a random key of this process only');
   return [ephemeralKey()];
 }

@@ -2,6 +2,7 @@ import { McpServer, type RequestStateCodec, type ServerOptions } from '@modelcon
 import type { FleetObserver } from '../observability/observer.js';
 import type { Era, FleetEvents, SharedState, Workload } from '../workload/types.js';
 import { SharedSchemaValidator } from './shared-schema-validator.js';
+import { notingFleetEvents, notingSharedState } from './tool-store-failures.js';
 
 export const SERVER_INFO = { name: 'mcp-fleet', version: '0.1.0' };
 
@@ -63,8 +64,8 @@ export function buildMcpServer(era: Era, sessionId: string | undefined, deps: Se
     era,
     replicaName: deps.replicaName,
     sessionId,
-    shared: deps.shared,
-    events: deps.events,
+    shared: notingSharedState(deps.shared),
+    events: notingFleetEvents(deps.events),
     requestState: {
       mint: (payload, ctx) => {
         deps.observer.inputRound(era, 'requested');

@@ -20,8 +20,8 @@ export interface SessionReadCacheOptions {
 }
 
 /**
- * This replica's copy of session records it read, served without a Redis round trip while Redis
- * keeps it coherent: the cache is enabled only while Redis is known to send this replica an
+ * This replica's copy of session records it read, served without a store round trip while the
+ * store keeps it coherent: the cache is enabled only while the store is known to send this replica an
  * invalidation for every change to a session key (client tracking), and each invalidation drops
  * the entry. A read's result is kept only if no invalidation of that session (and no loss of the
  * invalidation stream) came between sending the read and its answer, so a change that raced the

@@ -67,8 +67,8 @@ export interface StreamManager {
   /** Closes every listener of the session's streams, on every replica, and drops its logs. */
   terminate(sessionId: string): Promise<void>;
   /**
-   * Sends an envelope to one instance. Resolves to false when nothing listens on its address (the
-   * instance is gone, or its subscriber is between connections), true when it was delivered.
+   * Sends an envelope to one instance. Resolves to false when the instance is known not to listen
+   * (it is gone, or between connections: Redis counts PUBLISH's receivers), true when it was handed over.
    */
   sendToInstance(instanceId: string, envelope: InstanceEnvelope): Promise<boolean>;
   /** Sends an envelope to every instance of the fleet, this one included. */

@@ -5,6 +5,7 @@ import { connectRedis, createRedisClient, type RedisClient } from '../../src/bac
 import { InMemorySharedState } from '../../src/backends/memory/shared-state.js';
 import { RedisSharedState } from '../../src/backends/redis/shared-state.js';
 import { StateLimitError, type StateLimits } from '../../src/state/state-limits.js';
+import { StoreInputError } from '../../src/backends/store-errors.js';
 import type { SharedState } from '../../src/workload/types.js';
 import { useRedisServer } from '../support/redis.js';
 import { redisSettings } from '../support/redis-settings.js';
@@ -29,6 +30,13 @@ const implementations: Array<[string, (limits: StateLimits) => Promise<SharedSta
 ];
 
 describe.each(implementations)('SharedState contract: %s', (_name, make) => {
+  it('refuses to increment a value that is no integer (StoreInputError: the input is at fault), and keeps it', async () => {
+    const state = await make({ ttlSeconds: 60, maxKeys: 10 });
+    await state.set('word', 'abc');
+    await expect(state.increment('word')).rejects.toBeInstanceOf(StoreInputError);
+    expect(await state.get('word')).toBe('abc');
+  });
+
   it('reads back what was set and counts increments', async () => {
     const state = await make({ ttlSeconds: 60, maxKeys: 10 });
     await state.set('a', 'x');

@@ -67,13 +67,13 @@ describe('/metrics of running replicas', () => {
     const after = (await scrape(a)).samples;
     const delta = (name: string, labels: Record<string, string>) => valueOf(after, name, labels) - valueOf(before, name, labels);
     const call = { method: 'tools/call', store: 'redis' };
-    expect(delta('mcp_fleet_request_redis_seconds_count', call)).toBe(calls);
-    expect(delta('mcp_fleet_request_redis_commands_count', call)).toBe(calls);
-    expect(delta('mcp_fleet_request_redis_commands_sum', call)).toBe(calls);
-    expect(delta('mcp_fleet_request_redis_seconds_sum', call)).toBeGreaterThan(0);
+    expect(delta('mcp_fleet_request_store_seconds_count', call)).toBe(calls);
+    expect(delta('mcp_fleet_request_store_commands_count', call)).toBe(calls);
+    expect(delta('mcp_fleet_request_store_commands_sum', call)).toBe(calls);
+    expect(delta('mcp_fleet_request_store_seconds_sum', call)).toBeGreaterThan(0);
     expect(delta('mcp_fleet_request_duration_seconds_count', { method: 'tools/call', status: '200' })).toBe(calls);
-    expect(delta('mcp_fleet_redis_command_seconds_count', { operation: 'stream_publish' })).toBe(calls);
-    expect(delta('mcp_fleet_redis_command_seconds_count', { operation: 'hgetall' })).toBe(0);
+    expect(delta('mcp_fleet_store_command_seconds_count', { store: 'redis', operation: 'stream_publish' })).toBe(calls);
+    expect(delta('mcp_fleet_store_command_seconds_count', { operation: 'hgetall' })).toBe(0);
   });
 
   it('a notify sent through A and delivered on B counts as a Redis delivery on B, with its latency', async () => {
@@ -131,12 +131,12 @@ describe('/metrics of running replicas', () => {
     for (const era of ['modern', 'legacy']) {
       const call = { era, method: 'tools/call' };
       expect(delta('mcp_fleet_request_duration_seconds_count', { ...call, status: '200' }), era).toBe(1);
-      expect(delta('mcp_fleet_request_redis_seconds_count', { ...call, store: 'redis' }), era).toBe(1);
-      expect(delta('mcp_fleet_request_redis_commands_count', { ...call, store: 'redis' }), era).toBe(1);
+      expect(delta('mcp_fleet_request_store_seconds_count', { ...call, store: 'redis' }), era).toBe(1);
+      expect(delta('mcp_fleet_request_store_commands_count', { ...call, store: 'redis' }), era).toBe(1);
     }
     // the stateless leg does not touch Redis; the session leg does (its session is cached here, its notification is not)
-    expect(delta('mcp_fleet_request_redis_commands_sum', { era: 'modern', method: 'tools/call' })).toBe(0);
-    expect(delta('mcp_fleet_request_redis_commands_sum', { era: 'legacy', method: 'tools/call' })).toBeGreaterThan(0);
+    expect(delta('mcp_fleet_request_store_commands_sum', { era: 'modern', method: 'tools/call' })).toBe(0);
+    expect(delta('mcp_fleet_request_store_commands_sum', { era: 'legacy', method: 'tools/call' })).toBeGreaterThan(0);
   });
 
   it('a listen stream on A counts as kind="listen" there until it closes; a bump on B reaches it through Redis', async () => {

@@ -126,8 +126,8 @@ describe('grafana-dashboard.json', () => {
   const exprsOf = (title: RegExp): string[] =>
     panels.filter((p) => title.test(p.title)).flatMap((p) => (p.targets ?? []).map((t) => t.expr));
 
-  it('compares the two eras: request rate, duration and Redis commands by era', () => {
-    for (const title of [/^Request rate by era$/, /^Request duration by era/, /^Redis commands per request by era/]) {
+  it('compares the two eras: request rate, duration and store commands by era', () => {
+    for (const title of [/^Request rate by era$/, /^Request duration by era/, /^Store commands per request by era/]) {
       const exprs = exprsOf(title);
       expect(exprs.length, String(title)).toBeGreaterThan(0);
       for (const expr of exprs) expect(expr, String(title)).toMatch(/sum by \(era(, le)?\)/);
@@ -140,7 +140,7 @@ describe('grafana-dashboard.json', () => {
     for (const { panel, target } of quantiles) expect(target.expr, panel.title).toContain('method!~"GET|subscriptions/listen"');
   });
 
-  it('shows open listen streams, and event bus deliveries and latency local vs Redis', () => {
+  it('shows open listen streams, and event bus deliveries and latency local vs store', () => {
     expect(exprsOf(/listen streams/).some((e) => /mcp_fleet_open_streams\{[^}]*kind="listen"/.test(e))).toBe(true);
     const deliveries = exprsOf(/^Event bus: events handed/);
     expect(deliveries).toEqual([expect.stringMatching(/^sum by \(path\) \(rate\(mcp_fleet_deliveries_total\{[^}]*kind="event"/)]);
@@ -166,11 +166,11 @@ describe('grafana-dashboard.json', () => {
     expect(byEra.get('legacy')).not.toContain('resumed');
   });
 
-  it('shows Redis time per request by method at p50, p95 and p99', () => {
-    const panel = panels.find((p) => /Redis time per request by method/.test(p.title));
+  it('shows store time per request by method at p50, p95 and p99', () => {
+    const panel = panels.find((p) => /Store time per request by method/.test(p.title));
     const exprs = (panel?.targets ?? []).map((t) => t.expr);
     for (const q of ['0.5', '0.95', '0.99']) {
-      expect(exprs.some((e) => e.startsWith(`histogram_quantile(${q}, sum by (method, le) (rate(mcp_fleet_request_redis_seconds_bucket{`))).toBe(true);
+      expect(exprs.some((e) => e.startsWith(`histogram_quantile(${q}, sum by (method, le) (rate(mcp_fleet_request_store_seconds_bucket{`))).toBe(true);
     }
   });
 });

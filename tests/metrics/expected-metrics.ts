@@ -1,10 +1,10 @@
 /** The metrics the observer defines (name → type), as documented in monitoring/README.md. */
 export const EXPECTED_METRICS: Record<string, string> = {
-  mcp_fleet_request_redis_seconds: 'histogram',
-  mcp_fleet_request_redis_commands: 'histogram',
+  mcp_fleet_request_store_seconds: 'histogram',
+  mcp_fleet_request_store_commands: 'histogram',
   mcp_fleet_request_duration_seconds: 'histogram',
-  mcp_fleet_redis_command_seconds: 'histogram',
-  mcp_fleet_redis_errors_total: 'counter',
+  mcp_fleet_store_command_seconds: 'histogram',
+  mcp_fleet_store_errors_total: 'counter',
   mcp_fleet_deliveries_total: 'counter',
   mcp_fleet_delivery_latency_seconds: 'histogram',
   mcp_fleet_sessions_created_total: 'counter',

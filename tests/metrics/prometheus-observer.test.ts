@@ -44,19 +44,19 @@ describe('PrometheusObserver', () => {
     observer.requestFinished({ ...call, method: 'initialize', store: 'memory', storeCommands: 0, storeSeconds: 0 });
     const samples = await scrape(observer);
     const byMethodStore = { era: 'legacy', method: 'tools/call', store: 'redis' };
-    expect(valueOf(samples, 'mcp_fleet_request_redis_seconds_count', byMethodStore)).toBe(n);
-    expect(valueOf(samples, 'mcp_fleet_request_redis_seconds_sum', byMethodStore)).toBeCloseTo(n * 0.0004, 9);
-    expect(valueOf(samples, 'mcp_fleet_request_redis_commands_count', byMethodStore)).toBe(n);
-    expect(valueOf(samples, 'mcp_fleet_request_redis_commands_sum', byMethodStore)).toBe(n * 4);
+    expect(valueOf(samples, 'mcp_fleet_request_store_seconds_count', byMethodStore)).toBe(n);
+    expect(valueOf(samples, 'mcp_fleet_request_store_seconds_sum', byMethodStore)).toBeCloseTo(n * 0.0004, 9);
+    expect(valueOf(samples, 'mcp_fleet_request_store_commands_count', byMethodStore)).toBe(n);
+    expect(valueOf(samples, 'mcp_fleet_request_store_commands_sum', byMethodStore)).toBe(n * 4);
     expect(valueOf(samples, 'mcp_fleet_request_duration_seconds_count', { era: 'legacy', method: 'tools/call', status: '200' })).toBe(n);
-    expect(valueOf(samples, 'mcp_fleet_request_redis_seconds_count', { method: 'initialize', store: 'memory' })).toBe(1);
+    expect(valueOf(samples, 'mcp_fleet_request_store_seconds_count', { method: 'initialize', store: 'memory' })).toBe(1);
 
     // 0.4 ms falls in the 0.5 ms bucket, not in the 0.25 ms one; 4 commands in the "4" bucket
-    const redisBuckets = buckets(samples, 'mcp_fleet_request_redis_seconds', byMethodStore);
+    const redisBuckets = buckets(samples, 'mcp_fleet_request_store_seconds', byMethodStore);
     expect(redisBuckets.get('0.00025')).toBe(0);
     expect(redisBuckets.get('0.0005')).toBe(n);
     expect(redisBuckets.get('+Inf')).toBe(n);
-    const commandBuckets = buckets(samples, 'mcp_fleet_request_redis_commands', byMethodStore);
+    const commandBuckets = buckets(samples, 'mcp_fleet_request_store_commands', byMethodStore);
     expect(commandBuckets.get('3')).toBe(0);
     expect(commandBuckets.get('4')).toBe(n);
   });
@@ -68,14 +68,14 @@ describe('PrometheusObserver', () => {
     observer.requestFinished({ ...call, era: 'modern', storeCommands: 0, storeSeconds: 0 });
     observer.requestFinished({ ...call, era: '2024' as never });
     const samples = await scrape(observer);
-    for (const name of ['mcp_fleet_request_redis_seconds_count', 'mcp_fleet_request_redis_commands_count', 'mcp_fleet_request_duration_seconds_count']) {
+    for (const name of ['mcp_fleet_request_store_seconds_count', 'mcp_fleet_request_store_commands_count', 'mcp_fleet_request_duration_seconds_count']) {
       expect(valueOf(samples, name, { era: 'legacy', method: 'tools/call' }), name).toBe(1);
       expect(valueOf(samples, name, { era: 'modern', method: 'tools/call' }), name).toBe(2);
       expect(valueOf(samples, name, { era: 'other' }), name).toBe(1);
       expect(labelValues(samples, name, 'era'), name).toEqual(['legacy', 'modern', 'other']);
     }
-    expect(valueOf(samples, 'mcp_fleet_request_redis_commands_sum', { era: 'modern', method: 'tools/call' })).toBe(0);
-    expect(valueOf(samples, 'mcp_fleet_request_redis_commands_sum', { era: 'legacy', method: 'tools/call' })).toBe(4);
+    expect(valueOf(samples, 'mcp_fleet_request_store_commands_sum', { era: 'modern', method: 'tools/call' })).toBe(0);
+    expect(valueOf(samples, 'mcp_fleet_request_store_commands_sum', { era: 'legacy', method: 'tools/call' })).toBe(4);
   });
 
   it('has tools/call of both eras at zero from the start, for per-era rates and rounds per call', async () => {
@@ -94,8 +94,8 @@ describe('PrometheusObserver', () => {
     const bounds = (name: string, labels: Record<string, string>) =>
       [...buckets(samples, name, labels).keys()].filter((le) => le !== '+Inf').map(Number);
     for (const redis of [
-      bounds('mcp_fleet_request_redis_seconds', { method: 'tools/call' }),
-      bounds('mcp_fleet_redis_command_seconds', { operation: 'get' }),
+      bounds('mcp_fleet_request_store_seconds', { method: 'tools/call' }),
+      bounds('mcp_fleet_store_command_seconds', { operation: 'get' }),
     ]) {
       expect(Math.min(...redis)).toBe(0.00005);
       expect(Math.max(...redis)).toBe(1);
@@ -103,7 +103,7 @@ describe('PrometheusObserver', () => {
     const request = bounds('mcp_fleet_request_duration_seconds', { era: 'legacy', method: 'tools/call' });
     expect(Math.min(...request)).toBe(0.001);
     expect(Math.max(...request)).toBe(30);
-    expect(valueOf(samples, 'mcp_fleet_redis_command_seconds_bucket', { operation: 'get', le: '0.00005' })).toBe(1);
+    expect(valueOf(samples, 'mcp_fleet_store_command_seconds_bucket', { operation: 'get', le: '0.00005' })).toBe(1);
   });
 
   it('folds methods, statuses and stores to bounded label sets', async () => {
@@ -113,18 +113,19 @@ describe('PrometheusObserver', () => {
     for (let i = 0; i < 200; i++) {
       observer.requestFinished({ ...call, method: `tools/call-${i}`, httpStatus: 1000 + i });
     }
-    observer.requestFinished({ ...call, store: 'postgres' as never });
+    observer.requestFinished({ ...call, store: 'postgres' });
+    observer.requestFinished({ ...call, store: 'Not a store name!' });
     const samples = await scrape(observer);
-    const methods = labelValues(samples, 'mcp_fleet_request_redis_seconds_count', 'method');
+    const methods = labelValues(samples, 'mcp_fleet_request_store_seconds_count', 'method');
     expect(methods).toEqual([...METHOD_LABELS, 'other'].sort());
     expect(valueOf(samples, 'mcp_fleet_request_duration_seconds_count', { method: 'other', status: 'other' })).toBe(200);
     expect(valueOf(samples, 'mcp_fleet_request_duration_seconds_count', { era: 'legacy', method: 'notification' })).toBe(1);
     expect(labelValues(samples, 'mcp_fleet_request_duration_seconds_count', 'status')).toEqual(['200', 'other']);
     expect(valueOf(samples, 'mcp_fleet_request_duration_seconds_count', { era: 'modern', method: 'notification' })).toBe(1);
-    expect(labelValues(samples, 'mcp_fleet_request_redis_seconds_count', 'store')).toEqual(['other', 'redis']);
+    expect(labelValues(samples, 'mcp_fleet_request_store_seconds_count', 'store')).toEqual(['other', 'postgres', 'redis']);
   });
 
-  it('records Redis command latency by folded operation, and errors separately', async () => {
+  it('records store command latency by folded operation, and errors separately', async () => {
     const observer = new PrometheusObserver({ defaultMetrics: false, maxOtherOperations: 2 });
     observer.storeCommand('HSET', 0.0002, true);
     observer.storeCommand('hset', 0.0003, true);
@@ -134,15 +135,26 @@ describe('PrometheusObserver', () => {
     observer.storeCommand('third_script', 0.001, false);
     observer.storeCommand('sess:{0b5e…}', 0.001, false);
     const samples = await scrape(observer);
-    expect(valueOf(samples, 'mcp_fleet_redis_command_seconds_count', { operation: 'hset' })).toBe(2);
-    expect(valueOf(samples, 'mcp_fleet_redis_command_seconds_sum', { operation: 'hset' })).toBeCloseTo(0.0005, 9);
-    expect(labelValues(samples, 'mcp_fleet_redis_command_seconds_count', 'operation')).toEqual(
+    expect(valueOf(samples, 'mcp_fleet_store_command_seconds_count', { operation: 'hset' })).toBe(2);
+    expect(valueOf(samples, 'mcp_fleet_store_command_seconds_sum', { operation: 'hset' })).toBeCloseTo(0.0005, 9);
+    expect(labelValues(samples, 'mcp_fleet_store_command_seconds_count', 'operation')).toEqual(
       ['append_event', 'evalsha', 'hset', 'other', 'route_answer'],
     );
-    expect(valueOf(samples, 'mcp_fleet_redis_command_seconds_count', { operation: 'other' })).toBe(2);
-    expect(valueOf(samples, 'mcp_fleet_redis_errors_total', { operation: 'evalsha' })).toBe(1);
-    expect(valueOf(samples, 'mcp_fleet_redis_errors_total', { operation: 'other' })).toBe(2);
-    expect(select(samples, 'mcp_fleet_redis_errors_total', { operation: 'hset' })).toHaveLength(0);
+    expect(valueOf(samples, 'mcp_fleet_store_command_seconds_count', { operation: 'other' })).toBe(2);
+    expect(valueOf(samples, 'mcp_fleet_store_errors_total', { operation: 'evalsha' })).toBe(1);
+    expect(valueOf(samples, 'mcp_fleet_store_errors_total', { operation: 'other' })).toBe(2);
+    expect(select(samples, 'mcp_fleet_store_errors_total', { operation: 'hset' })).toHaveLength(0);
+  });
+
+  it('labels store commands with the store the replica selected', async () => {
+    const observer = new PrometheusObserver({ defaultMetrics: false });
+    observer.storeSelected('redis');
+    observer.storeCommand('get', 0.0002, true);
+    observer.storeCommand('get', 0.0002, false);
+    const samples = await scrape(observer);
+    expect(valueOf(samples, 'mcp_fleet_store_command_seconds_count', { store: 'redis', operation: 'get' })).toBe(2);
+    expect(valueOf(samples, 'mcp_fleet_store_errors_total', { store: 'redis', operation: 'get' })).toBe(1);
+    expect(labelValues(samples, 'mcp_fleet_store_command_seconds_count', 'store')).toEqual(['redis']);
   });
 
   it('counts deliveries by kind and path from zero, with their latency', async () => {
@@ -269,10 +281,10 @@ describe('PrometheusObserver', () => {
     }).not.toThrow();
     const samples = await scrape(observer);
     expect(select(samples, 'mcp_fleet_request_duration_seconds_count').every((s) => s.value === 0)).toBe(true);
-    expect(select(samples, 'mcp_fleet_request_redis_seconds_count')).toHaveLength(0);
-    expect(select(samples, 'mcp_fleet_request_redis_commands_count')).toHaveLength(0);
-    expect(select(samples, 'mcp_fleet_redis_command_seconds_count')).toHaveLength(0);
-    expect(valueOf(samples, 'mcp_fleet_redis_errors_total', { operation: 'get' })).toBe(1);
+    expect(select(samples, 'mcp_fleet_request_store_seconds_count')).toHaveLength(0);
+    expect(select(samples, 'mcp_fleet_request_store_commands_count')).toHaveLength(0);
+    expect(select(samples, 'mcp_fleet_store_command_seconds_count')).toHaveLength(0);
+    expect(valueOf(samples, 'mcp_fleet_store_errors_total', { operation: 'get' })).toBe(1);
     expect(valueOf(samples, 'mcp_fleet_deliveries_total', { kind: 'notification', path: 'local' })).toBe(1);
     expect(valueOf(samples, 'mcp_fleet_replays_total')).toBe(0);
     expect(valueOf(samples, 'mcp_fleet_cached_sessions')).toBe(0);
@@ -307,7 +319,7 @@ describe.runIf(RUN_PROMTOOL_TESTS)('exposition checked by promtool', () => {
   it('accepts our metrics without a single lint finding', async () => {
     const text = await exercised().registry.metrics();
     const ours = text.split('\n').filter((line) => line.includes('mcp_fleet_')).join('\n') + '\n';
-    expect(ours).toContain('mcp_fleet_request_redis_seconds_bucket');
+    expect(ours).toContain('mcp_fleet_request_store_seconds_bucket');
     const result = promtool(['check', 'metrics'], ours);
     expect(result.output).toBe('');
     expect(result.status).toBe(0);

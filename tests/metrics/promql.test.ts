@@ -5,9 +5,9 @@ describe('metricNames', () => {
   it('finds the metrics of a quantile over a rate, ignoring functions, labels and grouping', () => {
     expect(
       metricNames(
-        'histogram_quantile(0.99, sum by (method, le) (rate(mcp_fleet_request_redis_seconds_bucket{namespace=~"$namespace", method!="GET"}[$__rate_interval])))',
+        'histogram_quantile(0.99, sum by (method, le) (rate(mcp_fleet_request_store_seconds_bucket{namespace=~"$namespace", method!="GET"}[$__rate_interval])))',
       ),
-    ).toEqual(['mcp_fleet_request_redis_seconds_bucket']);
+    ).toEqual(['mcp_fleet_request_store_seconds_bucket']);
   });
 
   it('finds every operand of binary operations and set operators', () => {
@@ -24,8 +24,8 @@ describe('metricNames', () => {
 
   it('lists what the observer exposes, histograms by their series names', async () => {
     const series = await observerSeries();
-    expect(series.has('mcp_fleet_request_redis_seconds_bucket')).toBe(true);
-    expect(series.has('mcp_fleet_request_redis_seconds')).toBe(false);
+    expect(series.has('mcp_fleet_request_store_seconds_bucket')).toBe(true);
+    expect(series.has('mcp_fleet_request_store_seconds')).toBe(false);
     expect(series.has('mcp_fleet_ready')).toBe(true);
     expect(series.has('process_resident_memory_bytes')).toBe(true);
   });

@@ -24,11 +24,11 @@ describe('monitoring/README.md', () => {
 
   it('documents the labels of each metric', () => {
     const documented = documentedMetrics();
-    expect(documented.get('mcp_fleet_request_redis_seconds')?.labels).toBe('`era`, `method`, `store`');
-    expect(documented.get('mcp_fleet_request_redis_commands')?.labels).toBe('`era`, `method`, `store`');
+    expect(documented.get('mcp_fleet_request_store_seconds')?.labels).toBe('`era`, `method`, `store`');
+    expect(documented.get('mcp_fleet_request_store_commands')?.labels).toBe('`era`, `method`, `store`');
     expect(documented.get('mcp_fleet_request_duration_seconds')?.labels).toBe('`era`, `method`, `status`');
     expect(documented.get('mcp_fleet_input_rounds_total')?.labels).toBe('`era`, `phase`');
-    expect(documented.get('mcp_fleet_redis_command_seconds')?.labels).toBe('`operation`');
+    expect(documented.get('mcp_fleet_store_command_seconds')?.labels).toBe('`store`, `operation`');
     expect(documented.get('mcp_fleet_deliveries_total')?.labels).toBe('`kind`, `path`');
     expect(documented.get('mcp_fleet_ready')?.labels).toBe('');
   });

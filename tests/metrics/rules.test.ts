@@ -38,8 +38,8 @@ describe('prometheus-rules.yaml', () => {
   it('has the alerts the fleet needs', () => {
     expect(alerts.map((a) => a.alert)).toEqual(
       expect.arrayContaining([
-        'McpFleetRedisOverheadHigh',
-        'McpFleetRedisErrors',
+        'McpFleetStoreOverheadHigh',
+        'McpFleetStoreErrors',
         'McpFleetDeliveryLatencyHigh',
         'McpFleetEventBusStalled',
         'McpFleetReplicaNotReady',

@@ -525,7 +525,7 @@ describe('optional objects', () => {
               labels: { severity: 'warning' },
               annotations: { summary: '{{ $labels.pod }} is not ready' },
             },
-            { record: 'mcp_fleet:redis_seconds_per_request:p99', expr: 'histogram_quantile(0.99, sum by (le) (rate(mcp_fleet_request_redis_seconds_bucket[5m])))' },
+            { record: 'mcp_fleet:store_seconds_per_request:p99', expr: 'histogram_quantile(0.99, sum by (le) (rate(mcp_fleet_request_store_seconds_bucket[5m])))' },
           ],
         },
       ],

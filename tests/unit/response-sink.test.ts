@@ -8,6 +8,9 @@ import { InMemoryStreamManager } from '../../src/backends/memory/stream-manager.
 import { InMemoryInFlightRegistry } from '../../src/backends/memory/inflight-registry.js';
 import { parseEventId } from '../../src/streams/event-id.js';
 import { readAnswer } from '../support/raw-mcp.js';
+import { StoreUnavailableError } from '../../src/backends/store-errors.js';
+import { notingSharedState, withToolStoreFailures } from '../../src/server/tool-store-failures.js';
+import type { SharedState } from '../../src/workload/types.js';
 
 const servers: http.Server[] = [];
 afterEach(() => {
@@ -41,7 +44,40 @@ async function serve(options: Partial<SinkOptions>, drive: (sink: ResponseSink) 
   return readAnswer(await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`));
 }
 
+const refusing: SharedState = {
+  get: async () => undefined,
+  set: async () => {
+    throw new StoreUnavailableError('Redis error: OOM command not allowed');
+  },
+  increment: async () => 1,
+};
+const toolError = (id: number): JSONRPCMessage => ({ jsonrpc: '2.0', id, result: { content: [{ type: 'text', text: 'failed' }], isError: true } });
+
 describe('ResponseSink', () => {
+  it("answers a tool's store failure with the store's 503 and reason, not a 200 tool error", async () => {
+    const answer = await serve({}, (sink) =>
+      withToolStoreFailures(async () => {
+        await notingSharedState(refusing).set('k', 'v').catch(() => {});
+        await sink.write(toolError(1));
+      }),
+    );
+    expect(answer.status).toBe(503);
+    expect(answer.headers.get('retry-after')).toBe('1');
+    expect(answer.headers.get('mcp-session-id')).toBe('session-1');
+    expect(answer.messages).toEqual([{ jsonrpc: '2.0', id: 1, error: { code: -32000, message: 'Service Unavailable: Redis error: OOM command not allowed' } }]);
+  });
+
+  it('keeps a 200 when the tool got past its store failure (its result is no error)', async () => {
+    const answer = await serve({}, (sink) =>
+      withToolStoreFailures(async () => {
+        await notingSharedState(refusing).set('k', 'v').catch(() => {});
+        await sink.write(result(1));
+      }),
+    );
+    expect(answer.status).toBe(200);
+    expect(answer.messages).toEqual([result(1)]);
+  });
+
   it('answers with plain JSON when the response is the first message out', async () => {
     const answer = await serve({}, (sink) => sink.write(result(1)));
     expect(answer.headers.get('content-type')).toBe('application/json');

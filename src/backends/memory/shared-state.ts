@@ -1,5 +1,6 @@
 import type { SharedState } from '../../workload/types.js';
 import { StateLimitError, type StateLimits } from '../../state/state-limits.js';
+import { StoreInputError } from '../store-errors.js';
 
 const UNLIMITED: StateLimits = { ttlSeconds: 365 * 24 * 3600, maxKeys: Number.MAX_SAFE_INTEGER };
 
@@ -21,7 +22,9 @@ export class InMemorySharedState implements SharedState {
   }
 
   async increment(key: string, by = 1): Promise<number> {
-    const next = Number(this.live(key)?.value ?? '0') + by;
+    const current = this.live(key)?.value ?? '0';
+    if (!/^-?\d+$/.test(current)) throw new StoreInputError(`the value of ${key} is not an integer`);
+    const next = Number(current) + by;
     this.write(key, String(next));
     return next;
   }

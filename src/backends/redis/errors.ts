@@ -1,4 +1,4 @@
-import { StoreUnavailableError } from '../store-errors.js';
+import { StoreInputError, StoreUnavailableError } from '../store-errors.js';
 
 export function describeRedisError(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
@@ -9,15 +9,25 @@ export function describeRedisError(error: unknown): string {
   if (/LOADING/.test(message)) return 'Redis is loading its data set';
   if (/READONLY/.test(message)) return 'Redis is read-only (failover in progress)';
   if (/BUSY/.test(message)) return 'Redis is busy';
+  // Redis 6 reads a script's `#!lua` flags line as Lua.
+  if (/Error compiling script.*unexpected symbol near '#'/s.test(message)) return 'Redis is older than 7.0, which the Lua scripts need (they declare their flags)';
   return `Redis error: ${message}`;
 }
 
-/** Wraps a Redis call so that any failure surfaces as StoreUnavailableError with a readable reason. */
+/** Error replies about the data a command was given (an increment of a value that is no integer): the input's fault, not Redis's. */
+const INPUT_ERROR = /\b(WRONGTYPE|value is not an integer|increment or decrement would overflow)/;
+
+/**
+ * Wraps a Redis call so that a failure surfaces as StoreInputError (Redis refused what it was
+ * given) or StoreUnavailableError (anything else), with a readable reason.
+ */
 export async function redisCall<T>(fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (error) {
-    if (error instanceof StoreUnavailableError) throw error;
+    if (error instanceof StoreUnavailableError || error instanceof StoreInputError) throw error;
+    const message = error instanceof Error ? error.message : String(error);
+    if (INPUT_ERROR.test(message)) throw new StoreInputError(`Redis refused the value: ${message.split('\n')[0]!.replace(/ script: .*$/, '')}`, { cause: error });
     throw new StoreUnavailableError(describeRedisError(error), { cause: error });
   }
 }

@@ -13,7 +13,7 @@ import type { FleetEventBusOptions } from '../../bus/event-bus.js';
  * subscriber out of order; naming the channel as the script's key sends every publish to the one
  * master that owns the channel's slot.
  */
-const PUBLISH_ON_CHANNEL_SLOT = new LuaScript('server_event_publish', `return redis.call('PUBLISH', KEYS[1], ARGV[1])`);
+const PUBLISH_ON_CHANNEL_SLOT = new LuaScript('server_event_publish', 'frees', `return redis.call('PUBLISH', KEYS[1], ARGV[1])`);
 
 export interface RedisEventBusOptions extends FleetEventBusOptions {
   /** Command connection (instrumented): carries the PUBLISH. */

@@ -76,10 +76,17 @@ export async function redisBackends(config: FleetConfig, settings: RedisSettings
   });
   commands.on('ready', () => (heartbeatFailing = false));
   let scriptsLoaded = false;
+  let scriptsProblem: string | undefined;
   commands.on('ready', () => {
     preloadScripts(commands).then(
-      () => (scriptsLoaded = true),
-      (error: unknown) => log.warn('could not preload Lua scripts (they load on first use)', { reason: describeRedisError(error) }),
+      () => {
+        scriptsLoaded = true;
+        scriptsProblem = undefined;
+      },
+      (error: unknown) => {
+        scriptsProblem = describeRedisError(error);
+        log.warn('could not preload Lua scripts (they load on first use)', { reason: scriptsProblem });
+      },
     );
   });
   cache?.invalidations.start();
@@ -108,7 +115,7 @@ export async function redisBackends(config: FleetConfig, settings: RedisSettings
     async unavailableReason() {
       if (commands.status !== 'ready') return `Redis is not connected (${lastError ?? commands.status})`;
       if (subscriber.status !== 'ready' || !subscribed) return 'Redis subscriber is not connected';
-      if (!scriptsLoaded) return 'Lua scripts are not loaded yet';
+      if (!scriptsLoaded) return scriptsProblem === undefined ? 'Lua scripts are not loaded yet' : `Lua scripts could not be loaded: ${scriptsProblem}`;
       try {
         await store.ping();
         return undefined;

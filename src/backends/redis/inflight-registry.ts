@@ -5,7 +5,7 @@ import { LuaScript } from './lua-script.js';
 import type { InFlightRecord, InFlightRegistry } from '../../inflight/inflight-registry.js';
 
 const RECORD = new LuaScript(
-  'inflight_record',
+  'inflight_record', 'writes',
   `redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[3]) then redis.call('PEXPIRE', KEYS[1], ARGV[3]) end
 return 1`,
@@ -13,7 +13,7 @@ return 1`,
 
 /** Deletes a record only if it is still the one read: a claim races other replicas' claims. */
 const CLAIM = new LuaScript(
-  'inflight_claim',
+  'inflight_claim', 'frees',
   `if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then return 0 end
 redis.call('HDEL', KEYS[1], ARGV[1])
 return 1`,

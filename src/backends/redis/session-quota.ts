@@ -5,7 +5,7 @@ import { redisCall } from './errors.js';
 import { LuaScript } from './lua-script.js';
 
 const ADMIT = new LuaScript(
-  'session_quota',
+  'session_quota', 'writes',
   `local now = tonumber(ARGV[1])
 local window = tonumber(ARGV[2])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)

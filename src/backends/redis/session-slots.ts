@@ -6,6 +6,7 @@ import { LuaScript } from './lua-script.js';
 /** A sorted set per session, each slot scored by its expiry: lapsed ones are dropped before counting. */
 const TAKE = new LuaScript(
   'session_slots_take',
+  'writes',
   `local now = tonumber(ARGV[1])
 local ttl = tonumber(ARGV[3])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)

@@ -7,7 +7,7 @@ import type { SessionReadCache } from '../../sessions/session-read-cache.js';
 import { SubscriptionLimitError, type NewSession, type SessionRecord, type SessionStore } from '../../sessions/session-store.js';
 
 const CREATE = new LuaScript(
-  'session_create',
+  'session_create', 'writes',
   `if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 redis.call('HSET', KEYS[1], 'v', ARGV[1], 'subs', '[]', 'slidAt', ARGV[2])
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
@@ -20,21 +20,21 @@ return 1`,
  * meanwhile is not brought back as a hash holding only `slidAt`.
  */
 const SLIDE = new LuaScript(
-  'session_slide',
+  'session_slide', 'writes',
   `if redis.call('PEXPIRE', KEYS[1], ARGV[1]) == 0 then return 0 end
 redis.call('HSET', KEYS[1], 'slidAt', ARGV[2])
 return 1`,
 );
 
 const SET_FIELD = new LuaScript(
-  'session_set',
+  'session_set', 'writes',
   `if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 return 1`,
 );
 
 const EDIT_SUBSCRIPTIONS = new LuaScript(
-  'session_subscriptions',
+  'session_subscriptions', 'writes',
   `local current = redis.call('HGET', KEYS[1], 'subs')
 if not current then return 0 end
 local subs = cjson.decode(current)
@@ -52,7 +52,7 @@ return 1`,
 );
 
 const DELETE = new LuaScript(
-  'session_delete',
+  'session_delete', 'frees',
   `local subs = redis.call('HGET', KEYS[1], 'subs')
 if not subs then return false end
 redis.call('DEL', KEYS[1])

@@ -10,7 +10,7 @@ import { StateLimitError, type StateLimits } from '../../state/state-limits.js';
  * the count and the write are one atomic step.
  */
 const WRITE = new LuaScript(
-  'state_write',
+  'state_write', 'writes',
   `redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[3])
 if redis.call('EXISTS', KEYS[1]) == 0 and redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[5]) then return {0} end
 redis.call('ZADD', KEYS[2], tonumber(ARGV[3]) + tonumber(ARGV[4]), KEYS[1])

@@ -14,7 +14,7 @@ import { compareEntryIds, type InstanceEnvelope, type ListenOptions, type Stream
  * session channel carries the session's hash tag, so it belongs to the slot of the script's keys).
  */
 const PUBLISH = new LuaScript(
-  'stream_publish',
+  'stream_publish', 'writes',
   `if ARGV[6] == '1' and redis.call('EXISTS', KEYS[2]) == 0 then return false end
 local id
 if ARGV[7] == '1' then
@@ -35,7 +35,7 @@ return id`,
  * holds the stream learns it from the reply, since it subscribed too late to hear that one's notice.
  */
 const CLAIM = new LuaScript(
-  'stream_claim',
+  'stream_claim', 'writes',
   `local owner = redis.call('GET', KEYS[1])
 if not owner or ARGV[1] > owner then
   owner = ARGV[1]
@@ -47,7 +47,7 @@ return owner`,
 
 /** Deletes every stream log of a session (one slot: they share its hash tag) and tells its listeners. */
 const TERMINATE = new LuaScript(
-  'stream_terminate',
+  'stream_terminate', 'frees',
   `for _, key in ipairs(redis.call('SMEMBERS', KEYS[1])) do redis.call('DEL', key) end
 redis.call('DEL', KEYS[1])
 redis.call(ARGV[2], ARGV[1], 'T')

@@ -96,7 +96,7 @@ export class GetStreams {
           writer?.event(missedEventsNotice(event.after, streamKey));
       }
     };
-    // The client may leave while the listener subscribes (a slow Redis): then nothing may outlive it.
+    // The client may leave while the listener subscribes (a slow store): then nothing may outlive it.
     let clientGone = false;
     const markGone = () => (clientGone = true);
     res.once('close', markGone);

@@ -69,7 +69,7 @@ export class OrphanWatch {
     this.timer = undefined;
   }
 
-  /** One check at a time: a slow Redis must not pile them up. */
+  /** One check at a time: a slow store must not pile them up. */
   private check(): Promise<void> {
     this.checking ??= this.checkNow()
       .catch((error: unknown) => log.warn('could not check the owners of resumed streams', { reason: String(error instanceof Error ? error.message : error) }))

@@ -1,10 +1,11 @@
 import type { ServerResponse } from 'node:http';
 import type { JSONRPCMessage, RequestId } from '@modelcontextprotocol/server';
-import { isAnswer } from '../jsonrpc.js';
 import type { FleetObserver } from '../../observability/observer.js';
 import { formatEventId, newPostStreamKey } from '../../streams/event-id.js';
 import type { InFlightRegistry } from '../../inflight/inflight-registry.js';
 import type { StreamManager } from '../../streams/stream-manager.js';
+import { ErrorCode, isAnswer, sendJsonRpcError } from '../jsonrpc.js';
+import { toolStoreFailure } from '../tool-store-failures.js';
 import { SseWriter } from './sse.js';
 
 /** The first protocol revision whose clients accept an SSE event with empty data (SEP-1699). */
@@ -28,7 +29,7 @@ export interface SinkOptions {
 
 /**
  * The HTTP answer to one POST carrying requests. It decides lazily: when the first message out is
- * the only response, it is sent as plain JSON (no event log, no extra Redis write); anything else
+ * the only response, it is sent as plain JSON (no event log, no extra store write); anything else
  * (a notification first, a server-to-client request, a batch, closeSSEStream) turns it into an SSE
  * stream whose events are logged for resumption. After the client disconnects or the server closes
  * the stream early, messages are still logged, for a resume through GET with Last-Event-ID.
@@ -109,6 +110,13 @@ export class ResponseSink {
     if (this.mode === 'pending' && completes && !this.options.forceSse && !this.detached) {
       this.mode = 'json';
       const { res } = this.options;
+      const storeFailure = isToolError(message) ? toolStoreFailure() : undefined;
+      if (storeFailure) {
+        // The tool failed because the store did: the answer any request gets then (the session endpoint's 503).
+        sendJsonRpcError(res, 503, ErrorCode.ServerError, `Service Unavailable: ${storeFailure.message}`, { 'Retry-After': '1', ...this.options.headers }, message.id);
+        this.complete(message);
+        return;
+      }
       res.writeHead(200, { 'Content-Type': 'application/json', ...this.options.headers });
       res.end(JSON.stringify(message));
       this.options.observer.delivered(kindOf(message), 'local', 0);
@@ -180,4 +188,8 @@ export class ResponseSink {
 function kindOf(message: JSONRPCMessage): 'notification' | 'request' | 'response' {
   if (isAnswer(message)) return 'response';
   return 'id' in message ? 'request' : 'notification';
+}
+
+function isToolError(message: JSONRPCMessage): message is JSONRPCMessage & { id: RequestId } {
+  return 'result' in message && (message.result as { isError?: unknown }).isError === true;
 }

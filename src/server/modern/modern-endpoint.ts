@@ -87,7 +87,7 @@ const requestIdOf = (body: { id?: unknown }): RequestId | undefined => (typeof b
  * The 2026-07-28 leg: stateless on every replica. Each request gets a fresh server instance from
  * the same factory as legacy sessions; `subscriptions/listen` streams are fed by the fleet's event
  * bus, so an event published on any replica reaches them; multi round-trip requests carry their
- * state sealed with the fleet's keys, so a retry may land anywhere. Nothing here touches Redis.
+ * state sealed with the fleet's keys, so a retry may land anywhere. Nothing here touches the store.
  */
 export class ModernEndpoint {
   private readonly handler: McpHttpHandler;
