@@ -129,13 +129,24 @@ function findSuite() {
   return { cli: path.join(path.dirname(manifestPath), bin), version: manifest.version };
 }
 
-/** What a revision requires of a server, and what it runs without scoring. */
+/**
+ * Extension scenarios the suite runs unscored that this project scores as required: it implements
+ * the io.modelcontextprotocol/tasks extension (src/tasks/), so its scenarios must pass.
+ */
+const SCORED_EXTENSION_SCENARIOS = /^tasks-/;
+
+/** What a revision requires of a server (the suite's set and this project's scored extensions), and what it runs without scoring. */
 function listRequirements(node, cli, revision) {
   const result = spawnSync(node, [cli, 'list', '--server', '--requirements', revision], { encoding: 'utf8' });
   if (result.status !== 0) throw new SetupError(`conformance list --requirements ${revision} failed:\n${result.stderr || result.stdout}`);
   const set = parseRequirementList(result.stdout);
   if (set.required.length === 0) throw new SetupError(`conformance list --requirements ${revision} printed no server scenarios:\n${result.stdout}`);
-  return set;
+  return scoreProjectExtensions(set);
+}
+
+function scoreProjectExtensions({ required, notScored }) {
+  const scored = notScored.filter(({ scenario }) => SCORED_EXTENSION_SCENARIOS.test(scenario)).map(({ scenario }) => scenario);
+  return { required: [...required, ...scored], notScored: notScored.filter(({ scenario }) => !scored.includes(scenario)) };
 }
 
 function readExpectedFailures() {
@@ -260,7 +271,8 @@ async function withFleet(_workDir, use) {
  */
 async function runSuite({ node, cli, url, revision, outDir, logPath, scenarios, verbose }) {
   const runs = scenarios
-    ? scenarios.map((s) => ['--scenario', s, '--spec-version', revision])
+    ? // --force: an extension scenario (tasks-*) is off the spec timeline, and runs only when forced.
+      scenarios.map((s) => ['--scenario', s, '--spec-version', revision, ...(SCORED_EXTENSION_SCENARIOS.test(s) ? ['--force'] : [])])
     : [['--requirements', revision]];
   for (const selection of runs) {
     const log = fs.openSync(logPath, 'a');

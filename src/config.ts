@@ -1,5 +1,6 @@
 import os from 'node:os';
 import { isScopeToken, parseToolScopes, splitScopes } from './scope-syntax.js';
+import { DEFAULT_TASK_SETTINGS, type TaskSettings } from './tasks/task-settings.js';
 
 /** Every setting the server reads, from environment variables. See README "Configuration". */
 export interface FleetConfig {
@@ -76,6 +77,8 @@ export interface FleetConfig {
    */
   requestStateKeys: string[];
   requestStateTtlSeconds: number;
+  /** MCP Tasks: TTLs, poll interval, limits (docs/tasks.md). */
+  tasks: TaskSettings;
   /** How long a legacy session's server-to-client request (sampling, elicitation, roots) waits for the client's answer. */
   clientRequestTimeoutMs: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
@@ -314,6 +317,17 @@ export function loadConfig(env: Env = process.env): FleetConfig {
     stateMaxKeys: r.int('STATE_MAX_KEYS', 10_000, 1, 10_000_000),
     requestStateKeys: r.list('REQUEST_STATE_KEYS'),
     requestStateTtlSeconds: r.int('REQUEST_STATE_TTL_SECONDS', 600, 1, 24 * 3600),
+    tasks: {
+      ttlMs: r.int('TASK_TTL_MS', DEFAULT_TASK_SETTINGS.ttlMs, 1000, 365 * 24 * 3_600_000),
+      maxTtlMs: r.int('TASK_MAX_TTL_MS', DEFAULT_TASK_SETTINGS.maxTtlMs, 1000, 365 * 24 * 3_600_000),
+      resultRetentionMs: r.int('TASK_RESULT_RETENTION_MS', DEFAULT_TASK_SETTINGS.resultRetentionMs, 1000, 365 * 24 * 3_600_000),
+      pollIntervalMs: r.int('TASK_POLL_INTERVAL_MS', DEFAULT_TASK_SETTINGS.pollIntervalMs, 1, 3_600_000),
+      maxActivePerPrincipal: r.int('TASKS_MAX_ACTIVE_PER_PRINCIPAL', DEFAULT_TASK_SETTINGS.maxActivePerPrincipal, 1, 1_000_000),
+      maxStored: r.int('TASKS_MAX_STORED', DEFAULT_TASK_SETTINGS.maxStored, 1, 100_000_000),
+      maxRunningPerReplica: r.int('TASKS_MAX_RUNNING_PER_REPLICA', DEFAULT_TASK_SETTINGS.maxRunningPerReplica, 1, 1_000_000),
+      resultMaxBytes: r.int('TASK_RESULT_MAX_BYTES', DEFAULT_TASK_SETTINGS.resultMaxBytes, 1024, 64 * 1024 * 1024),
+      maxAttempts: r.int('TASK_MAX_ATTEMPTS', DEFAULT_TASK_SETTINGS.maxAttempts, 1, 100),
+    },
     clientRequestTimeoutMs: r.int('CLIENT_REQUEST_TIMEOUT_MS', 300_000, 100, 3600_000),
     logLevel: r.oneOf('LOG_LEVEL', 'info', ['debug', 'info', 'warn', 'error', 'silent'] as const),
     auth: readAuth(r),
@@ -330,6 +344,7 @@ export function loadConfig(env: Env = process.env): FleetConfig {
   if (config.redis && config.requestStateKeys.length === 0) {
     r.problems.push('REQUEST_STATE_KEYS is required on Redis: every replica must seal and verify requestState with the same keys (comma list, each at least 32 bytes)');
   }
+  if (config.tasks.ttlMs > config.tasks.maxTtlMs) r.problems.push('TASK_TTL_MS must not exceed TASK_MAX_TTL_MS');
   if (r.problems.length > 0) throw new ConfigError(r.problems);
   return config;
 }

@@ -9,6 +9,7 @@ import type { DeliveryPath, FleetObserver } from '../observability/observer.js';
 import type { SessionStore } from '../sessions/session-store.js';
 import type { StateLimits } from '../state/state-limits.js';
 import type { StreamManager } from '../streams/stream-manager.js';
+import type { TaskStore } from '../tasks/task-store.js';
 import type { SharedState } from '../workload/types.js';
 
 /** Every seam, implemented by one backend; the server sees only this. */
@@ -26,6 +27,8 @@ export interface Backends {
   bus: FleetEventBus;
   /** Which instance runs which in-flight requests, and which instances are alive. */
   inflight: InFlightRegistry;
+  /** MCP Tasks (io.modelcontextprotocol/tasks) records, readable by every replica. */
+  tasks: TaskStore;
   /** Why the backends cannot serve now, or undefined when they can. */
   unavailableReason(): Promise<string | undefined>;
   /** Closes every seam once (the store included). */

@@ -7,6 +7,11 @@ export const USAGE = `usage: mcp-fleet-client <url> [options] <command> [argumen
 commands:
   tools                      list the server's tools
   call <tool> [json-args]    call a tool, e.g. call notify '{"message":"hi","count":3}'
+  call --task <tool> [json]  call a tool as an MCP Task (2026-07-28): print its status as it
+                             changes until it ends or asks for input (answered with
+                             --elicit-answer when given)
+  task get|cancel <id>       a task's status (and result), or cancel it
+  task answer <id> <json>    answer a task's input requests: {"<key>": <response>, ...}
   resources                  list resources and resource templates
   read <uri>                 read a resource
   listen [uri...]            print notifications as they come: 2025 era, those of the session's
@@ -46,6 +51,8 @@ export interface Options {
   /** file: URIs. */
   roots: string[];
   headers: Record<string, string>;
+  /** call --task: run the tool as an MCP Task. */
+  task: boolean;
 }
 
 export interface Invocation {
@@ -107,6 +114,7 @@ export function parse(argv: string[]): Invocation | undefined {
       elicitAnswer: values['elicit-answer'],
       roots: (values.root ?? []).map(parseRoot),
       headers: parseHeaders(values.header ?? []),
+      task: values.task ?? false,
     },
   };
 }
@@ -122,6 +130,7 @@ function parseOptions(argv: string[]) {
       'elicit-answer': { type: 'string' },
       root: { type: 'string', multiple: true },
       header: { type: 'string', multiple: true },
+      task: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });

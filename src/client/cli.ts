@@ -3,6 +3,7 @@ import { createInterface } from 'node:readline';
 import { Client, LOG_LEVEL_META_KEY, SdkHttpError } from '@modelcontextprotocol/client';
 import { answerServerRequests, Printer } from './cli-answers.js';
 import { CliError, parse, USAGE, type Options } from './cli-args.js';
+import { runTaskCommand } from './cli-tasks.js';
 import { Watches } from './cli-watches.js';
 import { versionNegotiation } from './era.js';
 import { RecoveringTransport } from './recovering-transport.js';
@@ -156,6 +157,7 @@ async function main(): Promise<number> {
     return 0;
   }
   const { url, command, rest, options } = invocation;
+  if (command === 'task' || (command === 'call' && options.task)) return runTaskCommand(url, command, rest, options, new Printer(options.json));
   const session = await connect(url, options, new Printer(options.json));
   try {
     return command === 'shell' ? await shell(session) : await run(session, command, rest, true);

@@ -45,6 +45,10 @@ export const DELIVERY_KIND_LABELS = ['notification', 'request', 'response', 'eve
 export const DELIVERY_PATH_LABELS = ['local', 'store'] as const;
 export const STREAM_KIND_LABELS = ['get', 'post', 'listen'] as const;
 export const INPUT_PHASE_LABELS = ['requested', 'resumed'] as const;
+export const TASK_STATUS_LABELS = ['completed', 'failed', 'cancelled'] as const;
+export const TASK_END_REASON_LABELS = ['ok', 'tool_error', 'protocol_error', 'cancelled', 'owner_lost', 'ttl', 'drain', 'result_too_large'] as const;
+export const TASK_ORPHAN_OUTCOME_LABELS = ['failed', 'rerun', 'cancelled'] as const;
+export const TASK_LIMIT_LABELS = ['active_per_principal', 'stored', 'running_per_replica'] as const;
 
 const STORE_NAME = /^[a-z][a-z0-9_-]{0,31}$/;
 

@@ -20,6 +20,10 @@ import {
   INPUT_PHASE_LABELS,
   OTHER,
   OperationFolder,
+  TASK_END_REASON_LABELS,
+  TASK_LIMIT_LABELS,
+  TASK_ORPHAN_OUTCOME_LABELS,
+  TASK_STATUS_LABELS,
   STREAM_KIND_LABELS,
   foldMethod,
   foldStatus,
@@ -72,6 +76,13 @@ export class PrometheusObserver implements FleetObserver {
   private readonly orphaned: Counter;
   private readonly openStreams: Gauge<'kind'>;
   private readonly inputRounds: Counter<'era' | 'phase'>;
+  private readonly tasksCreated: Counter;
+  private readonly tasksEnded: Counter<'status' | 'reason'>;
+  private readonly taskDuration: Histogram<'status'>;
+  private readonly tasksOrphaned: Counter<'outcome'>;
+  private readonly taskRefusals: Counter<'limit'>;
+  private readonly tasksRunningGauge: Gauge;
+  private readonly tasksOverdueGauge: Gauge;
   private readonly cachedSessionsGauge: Gauge;
   private readonly sessionCacheTrackingGauge: Gauge;
   private readonly ready: Gauge;
@@ -192,7 +203,45 @@ export class PrometheusObserver implements FleetObserver {
       registers,
     });
 
+    this.tasksCreated = new Counter({ name: 'mcp_fleet_tasks_created_total', help: 'MCP Tasks created on this replica.', registers });
+    this.tasksEnded = new Counter({
+      name: 'mcp_fleet_tasks_ended_total',
+      help: 'MCP Tasks ended by this replica, by terminal status and reason.',
+      labelNames: ['status', 'reason'],
+      registers,
+    });
+    this.taskDuration = new Histogram({
+      name: 'mcp_fleet_task_duration_seconds',
+      help: 'Age of a task when it ended (creation to terminal status), by status.',
+      labelNames: ['status'],
+      buckets: [0.1, 0.5, 1, 5, 15, 60, 300, 900, 3600, 4 * 3600, 24 * 3600],
+      registers,
+    });
+    this.tasksOrphaned = new Counter({
+      name: 'mcp_fleet_tasks_orphaned_total',
+      help: 'Tasks whose owner replica died, claimed by this replica: failed, re-run (resumable) or cancelled.',
+      labelNames: ['outcome'],
+      registers,
+    });
+    this.taskRefusals = new Counter({
+      name: 'mcp_fleet_task_limit_refusals_total',
+      help: 'New tasks refused by a limit (active per principal, stored, running per replica).',
+      labelNames: ['limit'],
+      registers,
+    });
+    this.tasksRunningGauge = new Gauge({ name: 'mcp_fleet_tasks_running', help: 'Task rounds running on this replica now.', registers });
+    this.tasksOverdueGauge = new Gauge({
+      name: 'mcp_fleet_tasks_overdue',
+      help: 'Task rounds still running on this replica past their task\'s TTL (their handler ignores the abort).',
+      registers,
+    });
+
     // Series that dashboards and alerts compare are present from the start, at zero.
+    for (const status of TASK_STATUS_LABELS) for (const reason of TASK_END_REASON_LABELS) this.tasksEnded.inc({ status, reason }, 0);
+    for (const outcome of TASK_ORPHAN_OUTCOME_LABELS) this.tasksOrphaned.inc({ outcome }, 0);
+    for (const limit of TASK_LIMIT_LABELS) this.taskRefusals.inc({ limit }, 0);
+    this.tasksRunningGauge.set(0);
+    this.tasksOverdueGauge.set(0);
     for (const kind of DELIVERY_KIND_LABELS) {
       for (const path of DELIVERY_PATH_LABELS) this.deliveries.inc({ kind, path }, 0);
     }
@@ -275,6 +324,32 @@ export class PrometheusObserver implements FleetObserver {
 
   inputRound(era: 'legacy' | 'modern', phase: 'requested' | 'resumed'): void {
     this.inputRounds.inc({ era: foldTo(ERA_LABELS, era), phase: foldTo(INPUT_PHASE_LABELS, phase) });
+  }
+
+  taskCreated(): void {
+    this.tasksCreated.inc();
+  }
+
+  taskEnded(status: 'completed' | 'failed' | 'cancelled', reason: string, durationSeconds: number): void {
+    const folded = foldTo(TASK_STATUS_LABELS, status);
+    this.tasksEnded.inc({ status: folded, reason: foldTo(TASK_END_REASON_LABELS, reason) });
+    const s = seconds(durationSeconds);
+    if (s !== undefined) this.taskDuration.observe({ status: folded }, s);
+  }
+
+  taskOrphaned(outcome: 'failed' | 'rerun' | 'cancelled'): void {
+    this.tasksOrphaned.inc({ outcome: foldTo(TASK_ORPHAN_OUTCOME_LABELS, outcome) });
+  }
+
+  taskRefused(limit: string): void {
+    this.taskRefusals.inc({ limit: foldTo(TASK_LIMIT_LABELS, limit) });
+  }
+
+  tasksRunning(running: number, overdue: number): void {
+    const r = count(running);
+    const o = count(overdue);
+    if (r !== undefined) this.tasksRunningGauge.set(r);
+    if (o !== undefined) this.tasksOverdueGauge.set(o);
   }
 
   cachedSessions(sessions: number): void {

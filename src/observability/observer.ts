@@ -50,6 +50,16 @@ export interface FleetObserver {
   /** Whether the store announces session changes to this replica, so that its session read cache serves. */
   sessionCacheTracking(on: boolean): void;
   readiness(ready: boolean): void;
+  /** A task was created on this replica. */
+  taskCreated(): void;
+  /** A task ended (by this replica's write): status, why, and its age in seconds. */
+  taskEnded(status: 'completed' | 'failed' | 'cancelled', reason: string, durationSeconds: number): void;
+  /** This replica claimed a task whose owner's liveness lapsed, and what became of it. */
+  taskOrphaned(outcome: 'failed' | 'rerun' | 'cancelled'): void;
+  /** A new task was refused by a limit (active_per_principal, stored, running_per_replica). */
+  taskRefused(limit: string): void;
+  /** Task rounds running on this replica now, and how many of them are past their task's TTL. */
+  tasksRunning(running: number, overdue: number): void;
 }
 
 export const NOOP_OBSERVER: FleetObserver = {
@@ -69,4 +79,9 @@ export const NOOP_OBSERVER: FleetObserver = {
   cachedSessions() {},
   sessionCacheTracking() {},
   readiness() {},
+  taskCreated() {},
+  taskEnded() {},
+  taskOrphaned() {},
+  taskRefused() {},
+  tasksRunning() {},
 };

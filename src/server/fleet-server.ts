@@ -11,6 +11,8 @@ import type { Workload } from '../workload/types.js';
 import { createHttpSurface } from './app.js';
 import { answerStart } from './answer-start.js';
 import { createBackends } from '../backends/index.js';
+import { TaskRunner } from '../tasks/task-runner.js';
+import { taskEventsOf } from './task-events.js';
 import { discardAfterAnswer, discardBoundsOf, releaseEarlyAnswer } from './http-guards.js';
 import { ErrorCode, sendJsonRpcError } from './jsonrpc.js';
 import { SessionEndpoint } from './legacy/session-endpoint.js';
@@ -51,6 +53,14 @@ export async function createFleetServer({ config, workload, observer = NOOP_OBSE
   const pending = new PendingClientRequests(streams.instanceId, { slots: backends.sessionSlots, slotTtlMs: config.clientRequestTimeoutMs + 60_000 });
   const auth = config.auth ? new ResourceServer(config.auth, config.mcpPath) : undefined;
   if (!auth) log.warn('authorization is off: any client that reaches this server may use it (set AUTH_ISSUER for anything public)');
+  const tasks = new TaskRunner({
+    store: backends.tasks,
+    liveness: backends.inflight,
+    tools: workload.taskTools ?? [],
+    settings: config.tasks,
+    events: taskEventsOf(observer),
+  });
+  tasks.start();
   const build: ServerBuildDeps = {
     workload: auth && auth.policy.toolScopes.size > 0 ? withToolVisibility(workload, auth.policy) : workload,
     replicaName: config.replicaName,
@@ -59,6 +69,7 @@ export async function createFleetServer({ config, workload, observer = NOOP_OBSE
     requestState: createKeyRingCodec({ keys: requestStateKeys(config), ttlSeconds: config.requestStateTtlSeconds, bind: bindToMethodAndPrincipal }),
     observer,
     clientRequestTimeoutMs: config.clientRequestTimeoutMs,
+    tasks,
   };
   const runtimeDeps = {
     build,
@@ -155,7 +166,8 @@ export async function createFleetServer({ config, workload, observer = NOOP_OBSE
       log.info('draining', { timeoutMs: config.drainTimeoutMs });
       server.close();
       server.closeIdleConnections();
-      await Promise.all([legacy.drain(config.drainTimeoutMs), modern.drain(config.drainTimeoutMs)]);
+      await Promise.all([legacy.drain(config.drainTimeoutMs), modern.drain(config.drainTimeoutMs), tasks.drain(config.drainTimeoutMs)]);
+      tasks.close();
       server.closeAllConnections();
       await runtimes.closeAll();
       pending.close();

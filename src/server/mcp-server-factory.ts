@@ -1,7 +1,9 @@
 import { McpServer, type RequestStateCodec, type ServerOptions } from '@modelcontextprotocol/server';
 import type { FleetObserver } from '../observability/observer.js';
-import type { Era, FleetEvents, SharedState, Workload } from '../workload/types.js';
+import type { Era, FleetEvents, SharedState, Workload, WorkloadContext } from '../workload/types.js';
 import { SharedSchemaValidator } from './shared-schema-validator.js';
+import type { TaskRunner } from '../tasks/task-runner.js';
+import { guardRequiredTaskTools, registerTaskMethods, registerTaskTool, TASKS_CAPABILITY } from '../tasks/task-protocol.js';
 import { notingFleetEvents, notingSharedState } from './tool-store-failures.js';
 
 export const SERVER_INFO = { name: 'mcp-fleet', version: '0.1.0' };
@@ -16,6 +18,8 @@ export interface ServerBuildDeps {
   observer: FleetObserver;
   /** How long one server-to-client request of a legacy session waits for its answer. */
   clientRequestTimeoutMs: number;
+  /** This replica's task runner; without one, task tools run synchronously only. */
+  tasks?: TaskRunner;
 }
 
 const SCHEMA_VALIDATOR = new SharedSchemaValidator();
@@ -47,6 +51,8 @@ export function buildMcpServer(era: Era, sessionId: string | undefined, deps: Se
       // A stateless legacy request has no session to remember a subscription in.
       resources: { subscribe: era === 'modern' || sessionId !== undefined, listChanged: true },
       prompts: { listChanged: true },
+      // The tasks extension is defined for 2026-07-28 only.
+      ...(era === 'modern' && deps.tasks ? TASKS_CAPABILITY : {}),
     },
     instructions: deps.workload.instructions,
     requestState: {
@@ -60,7 +66,7 @@ export function buildMcpServer(era: Era, sessionId: string | undefined, deps: Se
     jsonSchemaValidator: SCHEMA_VALIDATOR,
     inputRequired: { roundTimeoutMs: deps.clientRequestTimeoutMs },
   });
-  deps.workload.register(server, {
+  const ctx: WorkloadContext = {
     era,
     replicaName: deps.replicaName,
     sessionId,
@@ -73,6 +79,12 @@ export function buildMcpServer(era: Era, sessionId: string | undefined, deps: Se
       },
       verify: (state, ctx) => deps.requestState.verify(state, ctx),
     },
-  });
+  };
+  for (const tool of deps.workload.taskTools ?? []) registerTaskTool(server, ctx, tool, deps.tasks);
+  if (era === 'modern' && deps.tasks) {
+    registerTaskMethods(server, deps.tasks);
+    guardRequiredTaskTools(server, deps.workload.taskTools ?? []);
+  }
+  deps.workload.register(server, ctx);
   return server;
 }

@@ -7,6 +7,7 @@ import { registerInteractionTools } from './conformance/interaction-tools.js';
 import { registerConformancePrompts } from './conformance/prompts.js';
 import { registerProtocolTools } from './conformance/protocol-tools.js';
 import { registerConformanceResources } from './conformance/resources.js';
+import { CONFORMANCE_TASK_TOOLS, registerTaskScenarioTools } from './conformance/task-fixtures.js';
 
 /**
  * The fixtures of the official MCP conformance suite (@modelcontextprotocol/conformance, server
@@ -34,5 +35,7 @@ export const conformanceWorkload: Workload = {
     registerDiagnosticTools(server, ctx);
     registerConformanceResources(server, ctx);
     registerConformancePrompts(server);
+    registerTaskScenarioTools(server);
   },
+  taskTools: CONFORMANCE_TASK_TOOLS,
 };

@@ -2,6 +2,7 @@ import { inputRequired, inputResponse, ResourceTemplate } from '@modelcontextpro
 import type { CallToolResult, InputRequest, InputRequiredResult, InputResponseView, McpServer, ServerContext } from '@modelcontextprotocol/server';
 import { z } from 'zod';
 import type { Workload, WorkloadContext } from './types.js';
+import { generateReport } from './reference-tasks.js';
 import { sharedSchema } from './shared-schema.js';
 
 const text = (value: unknown): CallToolResult => ({
@@ -180,10 +181,12 @@ function registerPrompts(server: McpServer): void {
 /** The tools, resources and prompts that exercise every cross-replica path; load tests rely on their names. */
 export const referenceWorkload: Workload = {
   name: 'reference',
-  instructions: 'mcp-fleet reference workload: whoami, notify, progress, sample, elicit, roots, bump; resource counter://{name}.',
+  instructions:
+    'mcp-fleet reference workload: whoami, notify, progress, sample, elicit, roots, bump, generate_report (a task); resource counter://{name}.',
   register(server, ctx) {
     registerTools(server, ctx);
     registerResources(server, ctx);
     registerPrompts(server);
   },
+  taskTools: [generateReport],
 };

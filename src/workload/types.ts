@@ -1,4 +1,5 @@
 import type { McpServer, RequestStateCodec } from '@modelcontextprotocol/server';
+import type { TaskToolDefinition } from '../tasks/task-tool.js';
 
 /** The protocol era a server instance serves: 2025 sessions (`legacy`) or 2026-07-28 requests (`modern`). */
 export type Era = 'legacy' | 'modern';
@@ -51,4 +52,9 @@ export interface Workload {
   name: string;
   instructions?: string;
   register(server: McpServer, ctx: WorkloadContext): void;
+  /**
+   * Tools run as MCP Tasks (src/tasks/task-tool.ts): the fleet registers them on every server
+   * instance, and any replica's task runner can run any of their rounds.
+   */
+  taskTools?: readonly TaskToolDefinition<any>[];
 }

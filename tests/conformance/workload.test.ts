@@ -35,6 +35,14 @@ const SUITE_TOOLS = [
   'test_trigger_tool_change',
   'test_trigger_prompt_change',
   'test_x_mcp_header',
+  // tasks-* scenarios (io.modelcontextprotocol/tasks)
+  'greet',
+  'slow_compute',
+  'failing_job',
+  'protocol_error_job',
+  'confirm_delete',
+  'multi_input',
+  'test_tool_with_task',
 ];
 
 afterEach(closeAll);

@@ -19,4 +19,11 @@ export const EXPECTED_METRICS: Record<string, string> = {
   mcp_fleet_cached_sessions: 'gauge',
   mcp_fleet_session_cache_tracking: 'gauge',
   mcp_fleet_ready: 'gauge',
+  mcp_fleet_tasks_created_total: 'counter',
+  mcp_fleet_tasks_ended_total: 'counter',
+  mcp_fleet_task_duration_seconds: 'histogram',
+  mcp_fleet_tasks_orphaned_total: 'counter',
+  mcp_fleet_task_limit_refusals_total: 'counter',
+  mcp_fleet_tasks_running: 'gauge',
+  mcp_fleet_tasks_overdue: 'gauge',
 };

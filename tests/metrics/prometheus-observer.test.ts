@@ -26,6 +26,28 @@ function buckets(samples: Sample[], name: string, labels: Record<string, string>
 }
 
 describe('PrometheusObserver', () => {
+  it('counts tasks created, ended by status and reason, orphaned and refused, and the rounds running and overdue', async () => {
+    const observer = new PrometheusObserver({ defaultMetrics: false });
+    let samples = await scrape(observer);
+    expect(valueOf(samples, 'mcp_fleet_tasks_ended_total', { status: 'failed', reason: 'owner_lost' })).toBe(0);
+    expect(valueOf(samples, 'mcp_fleet_tasks_orphaned_total', { outcome: 'rerun' })).toBe(0);
+    observer.taskCreated();
+    observer.taskEnded('completed', 'tool_error', 2);
+    observer.taskEnded('failed', 'not-a-reason', 1);
+    observer.taskOrphaned('rerun');
+    observer.taskRefused('active_per_principal');
+    observer.tasksRunning(3, 1);
+    samples = await scrape(observer);
+    expect(valueOf(samples, 'mcp_fleet_tasks_created_total', {})).toBe(1);
+    expect(valueOf(samples, 'mcp_fleet_tasks_ended_total', { status: 'completed', reason: 'tool_error' })).toBe(1);
+    expect(valueOf(samples, 'mcp_fleet_tasks_ended_total', { status: 'failed', reason: 'other' })).toBe(1);
+    expect(valueOf(samples, 'mcp_fleet_task_duration_seconds_count', { status: 'completed' })).toBe(1);
+    expect(valueOf(samples, 'mcp_fleet_tasks_orphaned_total', { outcome: 'rerun' })).toBe(1);
+    expect(valueOf(samples, 'mcp_fleet_task_limit_refusals_total', { limit: 'active_per_principal' })).toBe(1);
+    expect(valueOf(samples, 'mcp_fleet_tasks_running', {})).toBe(3);
+    expect(valueOf(samples, 'mcp_fleet_tasks_overdue', {})).toBe(1);
+  });
+
   it('uses its own registry, with the default process metrics, and leaves the global one alone', async () => {
     const before = (await globalRegistry.getMetricsAsJSON()).length;
     const observer = new PrometheusObserver();

@@ -261,6 +261,24 @@ sends clients) and with server.mcpPath.
   value: {{ int $s.stateMaxKeys | quote }}
 - name: LOG_LEVEL
   value: {{ $s.logLevel | quote }}
+- name: TASK_TTL_MS
+  value: {{ int $s.tasks.ttlMs | quote }}
+- name: TASK_MAX_TTL_MS
+  value: {{ int $s.tasks.maxTtlMs | quote }}
+- name: TASK_RESULT_RETENTION_MS
+  value: {{ int $s.tasks.resultRetentionMs | quote }}
+- name: TASK_POLL_INTERVAL_MS
+  value: {{ int $s.tasks.pollIntervalMs | quote }}
+- name: TASKS_MAX_ACTIVE_PER_PRINCIPAL
+  value: {{ int $s.tasks.maxActivePerPrincipal | quote }}
+- name: TASKS_MAX_STORED
+  value: {{ int $s.tasks.maxStored | quote }}
+- name: TASKS_MAX_RUNNING_PER_REPLICA
+  value: {{ int $s.tasks.maxRunningPerReplica | quote }}
+- name: TASK_RESULT_MAX_BYTES
+  value: {{ int $s.tasks.resultMaxBytes | quote }}
+- name: TASK_MAX_ATTEMPTS
+  value: {{ int $s.tasks.maxAttempts | quote }}
 - name: REQUEST_STATE_KEYS
   valueFrom:
     secretKeyRef:

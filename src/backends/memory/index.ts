@@ -9,6 +9,7 @@ import { InMemorySessionSlots } from './session-slots.js';
 import { InMemorySessionStore } from './session-store.js';
 import { InMemorySharedState } from './shared-state.js';
 import { InMemoryStreamManager } from './stream-manager.js';
+import { InMemoryTaskStore } from './task-store.js';
 
 /** One process, nothing shared: the default, for a single replica and for tests. */
 export function memoryBackends(config: FleetConfig, observer: FleetObserver): Backends {
@@ -24,6 +25,7 @@ export function memoryBackends(config: FleetConfig, observer: FleetObserver): Ba
     store,
     streams,
     inflight,
+    tasks: new InMemoryTaskStore(),
     shared: new InMemorySharedState(stateLimitsOf(config)),
     sessionRate: new InMemoryRateLimiter(config.newSessionsPerAddressPerSecond),
     sessionQuota: new InMemorySessionQuota(config.sessionTtlSeconds * 1000),

@@ -15,6 +15,7 @@ import { RedisSessionSlots } from './session-slots.js';
 import { RedisSessionStore } from './session-store.js';
 import { RedisSharedState } from './shared-state.js';
 import { RedisStreamManager } from './stream-manager.js';
+import { RedisTaskStore } from './task-store.js';
 import { trackedSessionReads } from './tracked-session-reads.js';
 
 /** Every seam on one Redis (single, Sentinel or Cluster): the fleet shares sessions, streams and state. */
@@ -107,6 +108,7 @@ export async function redisBackends(config: FleetConfig, settings: RedisSettings
     store,
     streams,
     inflight,
+    tasks: new RedisTaskStore(commands, settings.keyPrefix),
     shared: new RedisSharedState(commands, settings.keyPrefix, stateLimitsOf(config)),
     sessionRate: new RedisRateLimiter(commands, settings.keyPrefix, config.newSessionsPerAddressPerSecond),
     sessionQuota: new RedisSessionQuota(commands, settings.keyPrefix, config.sessionTtlSeconds * 1000),

@@ -1,0 +1,147 @@
+import { isInputRequiredResult, ProtocolError, type CallToolResult, type McpServer, type ServerContext } from '@modelcontextprotocol/server';
+import { z } from 'zod';
+import { principalKey, principalOf } from '../auth/principal.js';
+import type { WorkloadContext } from '../workload/types.js';
+import { TaskRunnerLimitError, type TaskRunner } from './task-runner.js';
+import { StoreUnavailableError } from '../backends/store-errors.js';
+import { TaskLimitError } from './task-store.js';
+import { isInputNeeded, type TaskToolDefinition } from './task-tool.js';
+import { createTaskResult, detailedTask } from './task-wire.js';
+
+export const TASKS_EXTENSION = 'io.modelcontextprotocol/tasks';
+const MISSING_CAPABILITY = -32021;
+const INVALID_PARAMS = -32602;
+/** A task refused by a limit (tasks per caller, stored, running on this replica), or the task store down. */
+export const TASK_LIMIT_ERROR = -32000;
+
+/** The server/discover capability that advertises the extension (there is no `capabilities.tasks`). */
+export const TASKS_CAPABILITY = { extensions: { [TASKS_EXTENSION]: {} } };
+
+const missingCapability = (what: string) =>
+  new ProtocolError(MISSING_CAPABILITY, `${what} needs the ${TASKS_EXTENSION} extension, which this request does not declare`, {
+    requiredCapabilities: { extensions: { [TASKS_EXTENSION]: {} } },
+  });
+
+/** The same answer for an unknown, purged and another caller's task. */
+const unknownTask = (taskId: string) => new ProtocolError(INVALID_PARAMS, `Unknown task: ${taskId} (it does not exist or has expired)`);
+
+/** Whether a 2026-07-28 request declared the extension in its per-request client capabilities. */
+export function declaresTasks(request: ServerContext): boolean {
+  const envelope = request.mcpReq.envelope as Record<string, unknown> | undefined;
+  const capabilities = envelope?.['io.modelcontextprotocol/clientCapabilities'] as { extensions?: Record<string, unknown> } | undefined;
+  return capabilities?.extensions?.[TASKS_EXTENSION] !== undefined;
+}
+
+/** The caller a task is bound to: its token's principal, '' with authorization off. */
+export const callerOf = (request: ServerContext): string => {
+  const principal = principalOf(request.http?.authInfo);
+  return principal === undefined ? '' : principalKey(principal);
+};
+
+const TASK_PARAMS = z.object({ taskId: z.string() }).passthrough();
+// The SDK lifts `inputResponses` out of the params into the request context.
+const UPDATE_PARAMS = z.object({ taskId: z.string(), inputResponses: z.record(z.string(), z.unknown()).optional() }).passthrough();
+
+/** The store is down: a JSON-RPC error with the reason (the SDK answers in-band errors with HTTP 200). */
+async function storeErrorsAnswered<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (error instanceof StoreUnavailableError) throw new ProtocolError(TASK_LIMIT_ERROR, `The task store is unavailable: ${error.message}`);
+    throw error;
+  }
+}
+
+/** tasks/get, tasks/update and tasks/cancel on a 2026-07-28 server instance (tasks/list and tasks/result stay -32601). */
+export function registerTaskMethods(server: McpServer, runner: TaskRunner): void {
+  server.server.setRequestHandler('tasks/get', { params: TASK_PARAMS }, (params, request) => storeErrorsAnswered(async () => {
+    if (!declaresTasks(request)) throw missingCapability('tasks/get');
+    const record = await runner.get(params.taskId, callerOf(request));
+    if (!record) throw unknownTask(params.taskId);
+    return detailedTask(record);
+  }));
+  server.server.setRequestHandler('tasks/update', { params: UPDATE_PARAMS }, (params, request) => storeErrorsAnswered(async () => {
+    if (!declaresTasks(request)) throw missingCapability('tasks/update');
+    const responses = params.inputResponses ?? (request.mcpReq.inputResponses as Record<string, unknown> | undefined) ?? {};
+    if (!(await runner.update(params.taskId, callerOf(request), responses))) throw unknownTask(params.taskId);
+    return {};
+  }));
+  server.server.setRequestHandler('tasks/cancel', { params: TASK_PARAMS }, (params, request) => storeErrorsAnswered(async () => {
+    if (!declaresTasks(request)) throw missingCapability('tasks/cancel');
+    if (!(await runner.cancel(params.taskId, callerOf(request)))) throw unknownTask(params.taskId);
+    return {};
+  }));
+}
+
+type StoredHandler = (request: { params?: { name?: unknown } }, ctx: ServerContext) => Promise<unknown>;
+
+/**
+ * A required task tool called by a client that did not declare the extension answers -32021:
+ * McpServer turns whatever a tool handler throws into an error result, so this is decided in
+ * front of its tools/call handler.
+ */
+export function guardRequiredTaskTools(server: McpServer, tools: readonly TaskToolDefinition<any>[]): void {
+  const required = new Set(tools.filter((tool) => tool.taskSupport === 'required').map((tool) => tool.name));
+  if (required.size === 0) return;
+  const handlers = (server.server as unknown as { _requestHandlers?: Map<string, StoredHandler> })._requestHandlers;
+  const callTool = handlers?.get('tools/call');
+  if (!handlers || !callTool) throw new Error('this SDK version keeps no tools/call handler where expected: required task tools cannot answer -32021');
+  handlers.set('tools/call', async (request, ctx) => {
+    const name = request.params?.name;
+    if (typeof name === 'string' && required.has(name) && !declaresTasks(ctx)) throw missingCapability(`The tool ${name}`);
+    return callTool(request, ctx);
+  });
+}
+
+/** What a synchronous run seals in its requestState between input rounds. */
+interface SyncRound {
+  round: number;
+  memory: unknown;
+}
+
+/**
+ * A task tool on a server instance: a declaring 2026-07-28 client gets a task (created durably,
+ * first round started here); any other client gets an optional tool run synchronously, its input
+ * rounds as multi round-trip requests, and a required one -32021.
+ */
+export function registerTaskTool(server: McpServer, ctx: WorkloadContext, tool: TaskToolDefinition<any>, runner: TaskRunner | undefined): void {
+  const owner = `task:${tool.name}`;
+  const handler = async (args: Record<string, unknown>, request: ServerContext) => {
+    const asTask = runner !== undefined && ctx.era === 'modern' && declaresTasks(request);
+    const sealed = request.mcpReq.requestState<{ owner?: unknown; memory?: SyncRound }>();
+    const resumed = sealed?.owner === owner ? sealed.memory : undefined;
+    if (!asTask && tool.taskSupport === 'required') throw missingCapability(`The tool ${tool.name}`);
+    let memory = resumed?.memory;
+    if (resumed === undefined && tool.prepare) {
+      const prepared = await tool.prepare(request, ctx);
+      if (isInputRequiredResult(prepared)) return prepared;
+      memory = prepared.memory;
+    }
+    if (asTask) {
+      try {
+        return createTaskResult(await runner.create(tool, args, callerOf(request), memory));
+      } catch (error) {
+        if (error instanceof TaskLimitError || error instanceof TaskRunnerLimitError) {
+          throw new ProtocolError(TASK_LIMIT_ERROR, error.message, { limit: error instanceof TaskLimitError ? error.limit : 'running_per_replica' });
+        }
+        throw error;
+      }
+    }
+    const round = resumed ? resumed.round + 1 : 1;
+    const outcome = await tool.round({
+      args,
+      memory,
+      answers: resumed ? { ...(request.mcpReq.inputResponses ?? {}) } : {},
+      signal: request.mcpReq.signal,
+      round,
+      setStatus: async () => {},
+    });
+    if (!isInputNeeded(outcome)) return outcome as CallToolResult;
+    const requestState = await ctx.requestState.mint({ owner, memory: { round, memory: outcome.memory } satisfies SyncRound }, request);
+    return { resultType: 'input_required' as const, inputRequests: outcome.inputRequests, requestState };
+  };
+  // The SDK calls a tool without an input schema with the context alone.
+  const register = server.registerTool.bind(server) as (name: string, config: unknown, cb: (...parameters: any[]) => Promise<unknown>) => void;
+  if (tool.config.inputSchema === undefined) register(tool.name, tool.config, (request: ServerContext) => handler({}, request));
+  else register(tool.name, tool.config, (args: Record<string, unknown>, request: ServerContext) => handler(args, request));
+}
