@@ -1,11 +1,11 @@
 #!/usr/bin/env node
 // Runs the official MCP conformance suite's server scenarios against mcp-fleet: the requirement set
 // of each protocol revision (2025-11-25 on the session wire, 2026-07-28 on the stateless wire),
-// against one in-memory server process and against a local fleet of three replicas on Redis behind a
-// load balancer: four runs. Prints them side by side and exits non-zero on any failure of a required
+// against one in-memory server process and against a local fleet of three replicas behind a load
+// balancer, once on Redis and once on PostgreSQL: six runs. Prints them side by side and exits non-zero on any failure of a required
 // scenario not listed, with its reason, in conformance/expected-failures.json.
 //
-//   npm run conformance [-- --target single|fleet|all] [--revision 2025-11-25|2026-07-28|all]
+//   npm run conformance [-- --target single|fleet|fleet-postgres|all] [--revision 2025-11-25|2026-07-28|all]
 //                       [--scenario NAME[,NAME...]] [--verbose] [--keep]
 //
 // The suite needs Node >= 22 (the project itself runs on Node 20): set CONFORMANCE_NODE, or see the
@@ -38,13 +38,14 @@ const REVISIONS = ['2025-11-25', '2026-07-28'];
 const SERVER_START_TIMEOUT_MS = 20_000;
 const SUITE_TIMEOUT_MS = 10 * 60_000;
 /** Settings of the server that the targets decide themselves, whatever the caller's environment says. */
-const SERVER_SETTINGS = /^(PORT|HOST|MCP_PATH|METRICS_PORT|SESSION_MODE|MCP_WORKLOAD|ALLOWED_ORIGINS|ALLOWED_HOSTS|REDIS_.*)$/;
+const SERVER_SETTINGS = /^(PORT|HOST|MCP_PATH|METRICS_PORT|SESSION_MODE|MCP_WORKLOAD|ALLOWED_ORIGINS|ALLOWED_HOSTS|REDIS_.*|DATABASE_.*)$/;
+const ALL_TARGETS = ['single', 'fleet', 'fleet-postgres'];
 
 /** A problem with the setup rather than with the server: reported as such, exit code 2. */
 class SetupError extends Error {}
 
 function parseArgs(argv) {
-  const options = { targets: ['single', 'fleet'], revisions: REVISIONS, scenarios: undefined, verbose: false, keep: false };
+  const options = { targets: ALL_TARGETS, revisions: REVISIONS, scenarios: undefined, verbose: false, keep: false };
   for (let i = 0; i < argv.length; i += 1) {
     const arg = argv[i];
     const value = () => {
@@ -55,8 +56,8 @@ function parseArgs(argv) {
     };
     if (arg === '--target') {
       const target = value();
-      if (!['single', 'fleet', 'all'].includes(target)) throw new SetupError('--target is single, fleet or all');
-      options.targets = target === 'all' ? ['single', 'fleet'] : [target];
+      if (![...ALL_TARGETS, 'all'].includes(target)) throw new SetupError(`--target is ${ALL_TARGETS.join(', ')} or all`);
+      options.targets = target === 'all' ? ALL_TARGETS : [target];
     } else if (arg === '--revision') {
       const revision = value();
       if (![...REVISIONS, 'all'].includes(revision)) throw new SetupError(`--revision is ${REVISIONS.join(', ')} or all`);
@@ -237,8 +238,8 @@ function mcpEndpoint(url) {
   return parsed.href;
 }
 
-/** Three replicas on Redis behind the local load balancer, from the fleet launcher. */
-async function withFleet(_workDir, use) {
+/** Three replicas on `store` (redis or postgres) behind the local load balancer, from the fleet launcher. */
+async function withFleet(_workDir, use, store = 'redis') {
   const entry = path.join(ROOT, 'dist', 'fleet', 'index.js');
   if (!fs.existsSync(entry)) {
     throw new SetupError(
@@ -251,7 +252,7 @@ async function withFleet(_workDir, use) {
   if (typeof startFleet !== 'function') throw new SetupError('dist/fleet/index.js exports no startFleet');
   let fleet;
   try {
-    fleet = await startFleet({ replicas: 3, env: { MCP_WORKLOAD: 'conformance' } });
+    fleet = await startFleet({ replicas: 3, store, env: { MCP_WORKLOAD: 'conformance' } });
   } catch (error) {
     throw new SetupError(`the fleet did not start: ${error instanceof Error ? error.message : String(error)}`);
   }
@@ -310,7 +311,8 @@ async function runSuite({ node, cli, url, revision, outDir, logPath, scenarios, 
 
 const TARGETS = {
   single: { title: 'one replica in memory', start: withSingleServer },
-  fleet: { title: 'the fleet (3 replicas on Redis behind HAProxy)', start: withFleet },
+  fleet: { title: 'the fleet (3 replicas on Redis behind HAProxy)', start: (workDir, use) => withFleet(workDir, use, 'redis') },
+  'fleet-postgres': { title: 'the fleet (3 replicas on PostgreSQL behind HAProxy)', start: (workDir, use) => withFleet(workDir, use, 'postgres') },
 };
 
 /** A revision's scenarios narrowed to the ones chosen with --scenario. */

@@ -1,4 +1,5 @@
 import os from 'node:os';
+import { SCHEMA_NAME, type PostgresSettings } from './backends/postgres/settings.js';
 import { isScopeToken, parseToolScopes, splitScopes } from './scope-syntax.js';
 import { DEFAULT_TASK_SETTINGS, type TaskSettings } from './tasks/task-settings.js';
 
@@ -14,6 +15,8 @@ export interface FleetConfig {
   sessionMode: 'stateful' | 'stateless';
   sessionTtlSeconds: number;
   redis: RedisSettings | undefined;
+  /** PostgreSQL as the store (DATABASE_URL); never together with Redis. */
+  postgres: PostgresSettings | undefined;
   allowedOrigins: string[];
   allowedHosts: string[];
   maxBodyBytes: number;
@@ -131,7 +134,7 @@ type Env = Record<string, string | undefined>;
 
 class Reader {
   readonly problems: string[] = [];
-  constructor(private readonly env: Env) {}
+  constructor(readonly env: Env) {}
 
   raw(name: string): string | undefined {
     const value = this.env[name];
@@ -205,6 +208,28 @@ class Reader {
     }
     return value;
   }
+}
+
+function readPostgres(r: Reader): PostgresSettings | undefined {
+  const url = r.url('DATABASE_URL', ['postgres:', 'postgresql:']);
+  const listenUrl = r.url('DATABASE_LISTEN_URL', ['postgres:', 'postgresql:']);
+  const settings: PostgresSettings = {
+    url: url ?? '',
+    listenUrl,
+    schema: r.string('DATABASE_SCHEMA', 'mcp_fleet'),
+    poolSize: r.int('DATABASE_POOL_SIZE', 10, 1, 1000),
+    statementTimeoutMs: r.int('DATABASE_STATEMENT_TIMEOUT_MS', 2000, 10, 60_000),
+    connectTimeoutMs: r.int('DATABASE_CONNECT_TIMEOUT_MS', 5000, 100, 120_000),
+  };
+  if (url === undefined) {
+    const others = ['DATABASE_LISTEN_URL', 'DATABASE_SCHEMA', 'DATABASE_POOL_SIZE'].filter((name) => r.raw(name) !== undefined);
+    if (others.length > 0) r.problems.push(`${others.join(', ')} set without DATABASE_URL`);
+    return undefined;
+  }
+  if (!SCHEMA_NAME.test(settings.schema)) r.problems.push('DATABASE_SCHEMA may use only lowercase letters, digits and _ (not first), at most 24');
+  const redisSettings = Object.keys(r.env).filter((name) => name.startsWith('REDIS_') && r.raw(name) !== undefined);
+  if (redisSettings.length > 0) r.problems.push(`DATABASE_URL and ${redisSettings.join(', ')} are both set: choose one store (PostgreSQL or Redis)`);
+  return settings;
 }
 
 function readRedis(r: Reader): RedisSettings | undefined {
@@ -286,6 +311,7 @@ export function loadConfig(env: Env = process.env): FleetConfig {
     sessionMode: r.oneOf('SESSION_MODE', 'stateful', ['stateful', 'stateless'] as const),
     sessionTtlSeconds: r.int('SESSION_TTL_SECONDS', 3600, 1, 30 * 24 * 3600),
     redis: readRedis(r),
+    postgres: readPostgres(r),
     allowedOrigins: r.list('ALLOWED_ORIGINS'),
     allowedHosts: r.list('ALLOWED_HOSTS'),
     maxBodyBytes: r.int('MAX_BODY_BYTES', 4 * 1024 * 1024, 1024, 64 * 1024 * 1024),
@@ -341,8 +367,8 @@ export function loadConfig(env: Env = process.env): FleetConfig {
       r.problems.push(`REQUEST_STATE_KEYS: key ${index + 1} is shorter than ${MIN_REQUEST_STATE_KEY_BYTES} bytes`);
     }
   });
-  if (config.redis && config.requestStateKeys.length === 0) {
-    r.problems.push('REQUEST_STATE_KEYS is required on Redis: every replica must seal and verify requestState with the same keys (comma list, each at least 32 bytes)');
+  if ((config.redis || config.postgres) && config.requestStateKeys.length === 0) {
+    r.problems.push(`REQUEST_STATE_KEYS is required on ${config.postgres ? 'PostgreSQL' : 'Redis'}: every replica must seal and verify requestState with the same keys (comma list, each at least 32 bytes)`);
   }
   if (config.tasks.ttlMs > config.tasks.maxTtlMs) r.problems.push('TASK_TTL_MS must not exceed TASK_MAX_TTL_MS');
   if (r.problems.length > 0) throw new ConfigError(r.problems);

@@ -2,6 +2,7 @@ import type { FleetConfig } from '../config.js';
 import type { FleetObserver, StoreKind } from '../observability/observer.js';
 import type { Backends } from './backends.js';
 import { memoryBackends } from './memory/index.js';
+import { postgresBackends } from './postgres/index.js';
 import { redisBackends } from './redis/index.js';
 
 export type { Backends } from './backends.js';
@@ -30,6 +31,7 @@ function backend<S>(
 /** One line per backend: the first the config selects serves the replica; memory when none does. */
 const BACKENDS: readonly Backend[] = [
   backend('redis', (config) => config.redis, redisBackends),
+  backend('postgres', (config) => config.postgres, postgresBackends),
 ];
 
 /** In memory when the config selects no other backend. */

@@ -3,7 +3,9 @@ export interface CliOptions {
   /** The load balancer's port; 0 picks a free one. */
   port: number;
   basePort: number | undefined;
+  store: 'redis' | 'postgres';
   redisUrl: string | undefined;
+  databaseUrl: string | undefined;
   logDir: string;
   verbose: boolean;
   env: Record<string, string>;
@@ -12,14 +14,16 @@ export interface CliOptions {
 
 export const USAGE = `Usage: npm run fleet -- [options]
 
-Starts a local mcp-fleet: a redis-server, N server replicas and HAProxy balancing every request
+Starts a local mcp-fleet: a store (redis-server, or a PostgreSQL cluster with --store postgres), N server replicas and HAProxy balancing every request
 over them, round-robin, with no affinity. Ctrl-C stops everything it started.
 
 Options:
   --replicas N        server processes (default 3)
   --port P            the load balancer's port (default 8080; 0 picks a free port)
   --base-port P       put the replicas on consecutive ports from P (default: free ports)
+  --store S           redis (default) or postgres: the store every replica shares
   --redis-url URL     use this Redis instead of starting redis-server (default: $REDIS_URL)
+  --database-url URL  use this PostgreSQL instead of starting a private cluster (default: $DATABASE_URL; implies --store postgres)
   --env NAME=VALUE    extra environment for every replica (repeatable), e.g. --env GET_STREAM_MAX_MS=5000
   --log-dir DIR       where each process's log goes (default .fleet/logs)
   --verbose           copy the replicas' output to this terminal too
@@ -40,7 +44,9 @@ export function parseCliArgs(argv: string[], environment: NodeJS.ProcessEnv = pr
     replicas: 3,
     port: 8080,
     basePort: undefined,
+    store: environment.DATABASE_URL ? 'postgres' : 'redis',
     redisUrl: environment.REDIS_URL || undefined,
+    databaseUrl: environment.DATABASE_URL || undefined,
     logDir: '.fleet/logs',
     verbose: false,
     env: {},
@@ -65,6 +71,16 @@ export function parseCliArgs(argv: string[], environment: NodeJS.ProcessEnv = pr
         break;
       case '--base-port':
         options.basePort = integer(flag, value(), 1, 65000);
+        break;
+      case '--store': {
+        const store = value();
+        if (store !== 'redis' && store !== 'postgres') throw new UsageError(`--store must be redis or postgres (got ${JSON.stringify(store)})`);
+        options.store = store;
+        break;
+      }
+      case '--database-url':
+        options.databaseUrl = value();
+        options.store = 'postgres';
         break;
       case '--redis-url':
         options.redisUrl = value();

@@ -19,7 +19,9 @@ function describe(fleet: Fleet): string {
   return [
     '',
     `MCP endpoint (load balancer, every request round-robin): ${fleet.url}`,
-    `Redis: ${fleet.redisUrl}${fleet.redis ? ' (started by the launcher, nothing persisted)' : ''}`,
+    fleet.store === 'postgres'
+      ? `PostgreSQL: ${fleet.storeUrl}${fleet.postgres ? ` (started by the launcher, data in ${fleet.postgres.dir}, removed on stop)` : ''}`
+      : `Redis: ${fleet.storeUrl}${fleet.redis ? ' (started by the launcher, nothing persisted)' : ''}`,
     'Replicas:',
     ...rows,
     `Logs: ${fleet.logDir}`,
@@ -37,7 +39,9 @@ async function run(options: CliOptions): Promise<void> {
   process.stdout.write(`starting ${options.replicas} replicas ...\n`);
   const fleet = await startFleet({
     replicas: options.replicas,
+    store: options.store,
     redisUrl: options.redisUrl,
+    databaseUrl: options.databaseUrl,
     env: options.env,
     basePort: options.basePort,
     lbPort: options.port === 0 ? undefined : options.port,

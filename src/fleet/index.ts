@@ -5,19 +5,25 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { leavesRotationWithinMs } from './haproxy-config.js';
 import { findHaproxy, LoadBalancer, type RotationState } from './load-balancer.js';
+import { PostgresProcess } from './postgres-process.js';
 import { freePort, RedisProcess } from './redis-process.js';
 import { Replica } from './replica.js';
 import { track } from './reaper.js';
 
 export { findHaproxy, HAPROXY_MISSING } from './load-balancer.js';
 export { RedisProcess } from './redis-process.js';
+export { PostgresProcess } from './postgres-process.js';
 export { Replica } from './replica.js';
 
 export interface FleetOptions {
   /** How many server processes (default 3). */
   replicas?: number;
-  /** Use this Redis instead of starting a private redis-server. */
+  /** The fleet's store: Redis (default) or PostgreSQL. */
+  store?: FleetStore;
+  /** Use this Redis instead of starting a private redis-server (store redis). */
   redisUrl?: string;
+  /** Use this PostgreSQL instead of starting a private cluster (store postgres). */
+  databaseUrl?: string;
   /** Extra environment for every replica (on top of this process's environment). */
   env?: Record<string, string>;
   /**
@@ -39,9 +45,13 @@ export interface Fleet {
   lbPort: number;
   /** The load balancer's process id, while it runs. */
   readonly lbPid: number | undefined;
-  /** The private redis-server the fleet started; undefined when it was given a URL. */
+  store: FleetStore;
+  /** The private redis-server the fleet started; undefined when it was given a URL or runs on PostgreSQL. */
   redis: RedisProcess | undefined;
-  redisUrl: string;
+  /** The private PostgreSQL cluster the fleet started; undefined when it was given a URL or runs on Redis. */
+  postgres: PostgresProcess | undefined;
+  /** The store's URL the replicas use (REDIS_URL or DATABASE_URL). */
+  storeUrl: string;
   replicas: Replica[];
   logDir: string;
   /** The generated load balancer configuration. */
@@ -52,12 +62,14 @@ export interface Fleet {
   backendConnections(): Promise<{ opened: number; reused: number }>;
   /** Requests the load balancer refused itself as malformed so far (none reached a replica). */
   requestErrors(): Promise<number>;
-  /** Stops the load balancer, the replicas (SIGTERM, drain) and the Redis it started; resolves when all have exited. */
+  /** Stops the load balancer, the replicas (SIGTERM, drain) and the store it started; resolves when all have exited. */
   stop(): Promise<void>;
 }
 
 /** Settings the launcher decides for each replica, whatever this process's environment says. */
-const DECIDED = /^(PORT|HOST|METRICS_PORT|POD_NAME|REDIS_URL|REDIS_SENTINELS|REDIS_SENTINEL_NAME|REDIS_CLUSTER_NODES)$/;
+const DECIDED = /^(PORT|HOST|METRICS_PORT|POD_NAME|REDIS_URL|REDIS_SENTINELS|REDIS_SENTINEL_NAME|REDIS_CLUSTER_NODES|DATABASE_URL|DATABASE_LISTEN_URL)$/;
+
+export type FleetStore = 'redis' | 'postgres';
 
 function packageRoot(): string {
   let dir = path.dirname(fileURLToPath(import.meta.url));
@@ -104,8 +116,10 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
   const logDir = options.logDir ?? workDir;
   fs.mkdirSync(logDir, { recursive: true });
 
-  const redisUrl = options.redisUrl ?? options.env?.REDIS_URL;
+  const store: FleetStore = options.store ?? (options.databaseUrl !== undefined || options.env?.DATABASE_URL !== undefined ? 'postgres' : 'redis');
+  const givenUrl = store === 'postgres' ? (options.databaseUrl ?? options.env?.DATABASE_URL) : (options.redisUrl ?? options.env?.REDIS_URL);
   let redis: RedisProcess | undefined;
+  let postgres: PostgresProcess | undefined;
   let lb: LoadBalancer | undefined;
   const replicas: Replica[] = [];
   let stopped: Promise<void> | undefined;
@@ -115,19 +129,26 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
       await lb?.stop();
       await Promise.all(replicas.map((replica) => replica.kill('SIGTERM')));
       await redis?.dispose();
+      await postgres?.dispose();
       fs.rmSync(workDir, { recursive: true, force: true });
     })();
     return stopped;
   };
 
   try {
-    if (redisUrl === undefined) {
+    if (givenUrl === undefined && store === 'redis') {
       redis = await RedisProcess.start();
       track(redis.pid);
     }
-    const url = redisUrl ?? redis!.url;
-    const env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([name]) => !DECIDED.test(name)));
-    Object.assign(env, options.env, { REDIS_URL: url });
+    if (givenUrl === undefined && store === 'postgres') {
+      postgres = await PostgresProcess.start();
+      track(postgres.pid);
+    }
+    const url = givenUrl ?? redis?.url ?? postgres!.url;
+    // The store's settings are the launcher's: a REDIS_* setting beside DATABASE_URL is a configuration error.
+    const storeSetting = store === 'postgres' ? /^(REDIS_|DATABASE_)/ : /^(REDIS_URL|REDIS_SENTINELS|REDIS_SENTINEL_NAME|REDIS_CLUSTER_NODES|DATABASE_)/;
+    const env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([name]) => !DECIDED.test(name) && !storeSetting.test(name)));
+    Object.assign(env, options.env, store === 'postgres' ? { DATABASE_URL: url } : { REDIS_URL: url });
     // One fleet, one key ring: a requestState sealed by one replica must verify on every other.
     env.REQUEST_STATE_KEYS ??= randomBytes(32).toString('base64url');
     // Like a preStop hook: a replica told to stop stays up until HAProxy has taken it out of rotation.
@@ -169,8 +190,10 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
       get lbPid() {
         return started.pid;
       },
+      store,
       redis,
-      redisUrl: url,
+      postgres,
+      storeUrl: url,
       replicas,
       logDir,
       lbConfigFile: started.configFile,

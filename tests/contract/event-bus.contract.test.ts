@@ -16,6 +16,10 @@ import { StoreUnavailableError } from '../../src/backends/store-errors.js';
 import { useRedisServer } from '../support/redis.js';
 import { clusterReady, useRedisCluster } from '../support/redis-cluster.js';
 import { redisSettings } from '../support/redis-settings.js';
+import { openPostgresReplica, terminateListenConnections, usePostgresServer } from '../support/postgres.js';
+import { PgFleetEventBus } from '../../src/backends/postgres/event-bus.js';
+import { Spill } from '../../src/backends/postgres/spill.js';
+import { channelsOf } from '../../src/backends/postgres/schema.js';
 
 const redisServer = useRedisServer();
 
@@ -43,6 +47,8 @@ async function startSentinel(): Promise<{ master: RedisProcess; sentinel: ChildP
 }
 
 const redisSentinel = useRedisSentinel();
+
+const postgresServer = usePostgresServer();
 
 /** Replicas of one fleet: `a` and `b` are separate processes on Redis, the same bus in memory. */
 interface Fleet {
@@ -199,7 +205,41 @@ async function settle(publisher: FleetEventBus, inboxes: Inbox[]): Promise<void>
 
 const kindsAndUris = (events: ServerEvent[]) => events.map((e) => (e.kind === 'resource_updated' ? e.uri : e.kind));
 
-describe.each([memoryImplementation(), singleRedis, sentinelRedis, clusterRedis])('FleetEventBus contract: $name', (implementation) => {
+/** A fleet's key prefix stands for its schema. */
+const schemaOf = (prefix: string) => `t_${prefix.replace(/[^a-z0-9]/g, '')}`;
+
+const postgres: Implementation = {
+  name: 'PgFleetEventBus',
+  remotePath: 'store',
+  open: async (prefix, options) => {
+    const replica = async (name: 'a' | 'b') => {
+      const connections = await openPostgresReplica(postgresServer().url, schemaOf(prefix));
+      const bus = new PgFleetEventBus({ ...options(name), db: connections.db, listener: connections.listener, schema: connections.schema });
+      cleanups.push(() => connections.close());
+      cleanups.push(() => bus.close());
+      await bus.start();
+      return bus;
+    };
+    return { a: await replica('a'), b: await replica('b') };
+  },
+  publishRaw: async (prefix, payload) => {
+    const connections = await openPostgresReplica(postgresServer().url, schemaOf(prefix));
+    try {
+      await new Spill(connections.db, connections.schema).notify('test', channelsOf(connections.schema).bus, payload);
+    } finally {
+      await connections.close();
+    }
+  },
+  stopRedis: async () => {
+    await postgresServer().stop();
+    return () => postgresServer().restart();
+  },
+  dropSubscribers: async () => {
+    if ((await terminateListenConnections(postgresServer())) < 2) throw new Error("expected both replicas' listen connections to be ended");
+  },
+};
+
+describe.each([memoryImplementation(), singleRedis, sentinelRedis, clusterRedis, postgres])('FleetEventBus contract: $name', (implementation) => {
   const open = (options: (replica: 'a' | 'b') => FleetEventBusOptions = () => ({}), prefix = `bus-${randomUUID().slice(0, 8)}:`) =>
     implementation.open(prefix, options);
 

@@ -9,9 +9,17 @@ import { useRedisServer } from '../support/redis.js';
 import { useRedisCluster } from '../support/redis-cluster.js';
 import { redisSettings } from '../support/redis-settings.js';
 import type { RedisSettings } from '../../src/config.js';
+import { freshSchema, openPostgresReplica, usePostgresServer } from '../support/postgres.js';
+import { PgInFlightRegistry } from '../../src/backends/postgres/inflight-registry.js';
+import { InstancePresence } from '../../src/backends/postgres/presence.js';
 
 const redisServer = useRedisServer();
 const redisCluster = useRedisCluster();
+const postgresServer = usePostgresServer();
+const postgresCleanups: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  for (const cleanup of postgresCleanups.splice(0)) await cleanup();
+});
 const clients: RedisClient[] = [];
 const registries: InFlightRegistry[] = [];
 
@@ -50,7 +58,23 @@ function redisFleet(settings: () => Promise<RedisSettings>) {
   };
 }
 
+/** Each instance with its own pool and LISTEN connection, on one schema. */
+async function postgresFleet(livenessMs = LIVENESS_MS): Promise<Fleet> {
+  const schema = freshSchema();
+  const make = async () => {
+    const connections = await openPostgresReplica(postgresServer().url, schema);
+    postgresCleanups.push(() => connections.close());
+    const presence = new InstancePresence(connections.db, schema, randomBytes(9).toString('base64url'), livenessMs, connections.listener);
+    const registry = new PgInFlightRegistry({ db: connections.db, schema, presence, recordTtlMs: 60_000 });
+    registries.push(registry);
+    await registry.start();
+    return registry;
+  };
+  return { a: await make(), b: await make() };
+}
+
 const implementations: Array<[string, (livenessMs?: number) => Promise<Fleet>]> = [
+  ['PgInFlightRegistry', postgresFleet],
   [
     'InMemoryInFlightRegistry',
     async (livenessMs = LIVENESS_MS) => {

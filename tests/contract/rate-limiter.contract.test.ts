@@ -12,8 +12,21 @@ import { connectRedis, createRedisClient, type RedisClient } from '../../src/bac
 import { useRedisServer } from '../support/redis.js';
 import { redisSettings } from '../support/redis-settings.js';
 import type { IncomingMessage } from 'node:http';
+import { freshSchema, openPostgresReplica, usePostgresServer } from '../support/postgres.js';
+import { PgRateLimiter, PgSessionQuota } from '../../src/backends/postgres/limits.js';
 
 const redisServer = useRedisServer();
+const postgresServer = usePostgresServer();
+const postgresCleanups: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  for (const cleanup of postgresCleanups.splice(0)) await cleanup();
+});
+
+const postgresConnections = async (schema = freshSchema()) => {
+  const connections = await openPostgresReplica(postgresServer().url, schema);
+  postgresCleanups.push(() => connections.close());
+  return connections;
+};
 const clients: RedisClient[] = [];
 afterEach(() => {
   for (const client of clients.splice(0)) client.disconnect();
@@ -36,6 +49,11 @@ const implementations: Array<[string, (perSecond: number, now: () => number) => 
     return [limiter, limiter];
   }],
   ['RedisRateLimiter', redisLimiters],
+  ['PgRateLimiter', async (perSecond, now) => {
+    const schema = freshSchema();
+    const [here, there] = [await postgresConnections(schema), await postgresConnections(schema)];
+    return [new PgRateLimiter(here.db, schema, perSecond, now), new PgRateLimiter(there.db, schema, perSecond, now)];
+  }],
 ];
 
 describe.each(implementations)('RateLimiter contract: %s', (_name, make) => {
@@ -57,6 +75,10 @@ const quotas: Array<[string, (windowMs: number, now: () => number) => Promise<Se
     clients.push(client);
     await connectRedis(client);
     return new RedisSessionQuota(client, `quota-${randomUUID().slice(0, 8)}:`, windowMs, now);
+  }],
+  ['PgSessionQuota', async (windowMs, now) => {
+    const connections = await postgresConnections();
+    return new PgSessionQuota(connections.db, connections.schema, windowMs, now);
   }],
 ];
 

@@ -8,8 +8,11 @@ import { RedisSessionStore } from '../../src/backends/redis/session-store.js';
 import type { NewSession, SessionStore } from '../../src/sessions/session-store.js';
 import { useRedisServer } from '../support/redis.js';
 import { redisSettings } from '../support/redis-settings.js';
+import { openPostgresReplica, usePostgresServer } from '../support/postgres.js';
+import { PgSessionStore } from '../../src/backends/postgres/session-store.js';
 
 const redisServer = useRedisServer();
+const postgresServer = usePostgresServer();
 
 interface Harness {
   store: SessionStore;
@@ -43,9 +46,19 @@ async function redisHarness(ttlSeconds: number): Promise<Harness> {
   };
 }
 
+async function postgresHarness(ttlSeconds: number): Promise<Harness> {
+  const replica = await openPostgresReplica(postgresServer().url);
+  return {
+    store: new PgSessionStore(replica.db, replica.schema, ttlSeconds),
+    elapse: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+    dispose: () => replica.close(),
+  };
+}
+
 const implementations: Array<[string, (ttlSeconds: number) => Promise<Harness> | Harness]> = [
   ['InMemorySessionStore', memoryHarness],
   ['RedisSessionStore', redisHarness],
+  ['PgSessionStore', postgresHarness],
 ];
 
 const newSession = (overrides: Partial<NewSession> = {}): NewSession => ({

@@ -9,8 +9,21 @@ import { StoreInputError } from '../../src/backends/store-errors.js';
 import type { SharedState } from '../../src/workload/types.js';
 import { useRedisServer } from '../support/redis.js';
 import { redisSettings } from '../support/redis-settings.js';
+import { openPostgresReplica, usePostgresServer } from '../support/postgres.js';
+import { PgSharedState } from '../../src/backends/postgres/shared-state.js';
 
 const redisServer = useRedisServer();
+const postgresServer = usePostgresServer();
+const postgresCleanups: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  for (const cleanup of postgresCleanups.splice(0)) await cleanup();
+});
+
+async function postgresState(limits: StateLimits): Promise<SharedState> {
+  const connections = await openPostgresReplica(postgresServer().url);
+  postgresCleanups.push(() => connections.close());
+  return new PgSharedState(connections.db, connections.schema, limits);
+}
 const clients: RedisClient[] = [];
 
 afterEach(() => {
@@ -27,6 +40,7 @@ async function redisState(limits: StateLimits): Promise<SharedState> {
 const implementations: Array<[string, (limits: StateLimits) => Promise<SharedState> | SharedState]> = [
   ['InMemorySharedState', (limits) => new InMemorySharedState(limits)],
   ['RedisSharedState', redisState],
+  ['PgSharedState', postgresState],
 ];
 
 describe.each(implementations)('SharedState contract: %s', (_name, make) => {

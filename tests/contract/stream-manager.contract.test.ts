@@ -12,9 +12,13 @@ import { compareEntryIds, type InstanceEnvelope, type StreamEvent, type StreamMa
 import { useRedisServer } from '../support/redis.js';
 import { useRedisCluster } from '../support/redis-cluster.js';
 import { redisSettings } from '../support/redis-settings.js';
+import { openPostgresReplica, terminateListenConnections, usePostgresServer, type PostgresReplica } from '../support/postgres.js';
+import { PgStreamManager } from '../../src/backends/postgres/stream-manager.js';
+import { InstancePresence } from '../../src/backends/postgres/presence.js';
 
 const redisServer = useRedisServer();
 const redisCluster = useRedisCluster();
+const postgresServer = usePostgresServer();
 
 interface Harness {
   /** Two managers standing for two replicas (the same object in memory: one process). */
@@ -78,8 +82,44 @@ async function redisHarness(maxEntries: number, servers: () => Promise<RedisProc
   };
 }
 
+/** Two replicas on one schema, each with its pool, LISTEN connection and presence row. */
+async function postgresHarness(maxEntries: number): Promise<Harness> {
+  const first = await openPostgresReplica(postgresServer().url);
+  const replicas: PostgresReplica[] = [first];
+  const presences: InstancePresence[] = [];
+  const replica = async (connections: PostgresReplica) => {
+    const manager = new PgStreamManager({ db: connections.db, listener: connections.listener, schema: connections.schema, retentionSeconds: 60, maxEntriesPerStream: maxEntries });
+    const presence = new InstancePresence(connections.db, connections.schema, manager.instanceId, 3000, connections.listener);
+    presences.push(presence);
+    await manager.start();
+    await presence.start();
+    return manager;
+  };
+  const here = await replica(first);
+  const second = await openPostgresReplica(postgresServer().url, first.schema);
+  replicas.push(second);
+  const there = await replica(second);
+  return {
+    here,
+    there,
+    createSession: async (id) => {
+      await first.db.query('test', `INSERT INTO ${first.schema}.sessions (id, record, expires_at) VALUES ($1, '{}', now() + interval '1 hour')`, [id]);
+    },
+    dropSubscribers: async () => {
+      await terminateListenConnections(postgresServer());
+    },
+    dispose: async () => {
+      await here.close();
+      await there.close();
+      for (const presence of presences) await presence.close();
+      for (const connections of replicas) await connections.close();
+    },
+  };
+}
+
 const implementations: Array<[string, (maxEntries: number) => Promise<Harness> | Harness]> = [
   ['InMemoryStreamManager', memoryHarness],
+  ['PgStreamManager', postgresHarness],
   ['RedisStreamManager (single Redis)', (maxEntries) => redisHarness(maxEntries, async () => [redisServer()], async () => redisSettings(redisServer().url))],
   [
     'RedisStreamManager (Cluster)',

@@ -10,10 +10,27 @@ import { ended, newTaskId, updateTask } from '../../src/tasks/task-updates.js';
 import { useRedisServer } from '../support/redis.js';
 import { useRedisCluster } from '../support/redis-cluster.js';
 import { redisSettings } from '../support/redis-settings.js';
+import { openPostgresReplica, usePostgresServer, freshSchema } from '../support/postgres.js';
+import { PgTaskStore } from '../../src/backends/postgres/task-store.js';
 
 const redisServer = useRedisServer();
 const redisCluster = useRedisCluster();
 const clients: RedisClient[] = [];
+const postgresServer = usePostgresServer();
+const postgresCleanups: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  for (const cleanup of postgresCleanups.splice(0)) await cleanup();
+});
+
+async function postgresPair(): Promise<Pair> {
+  const schema = freshSchema();
+  const make = async () => {
+    const connections = await openPostgresReplica(postgresServer().url, schema);
+    postgresCleanups.push(() => connections.close());
+    return new PgTaskStore(connections.db, schema);
+  };
+  return { a: await make(), b: await make() };
+}
 
 afterEach(() => {
   for (const client of clients.splice(0)) client.disconnect();
@@ -46,6 +63,7 @@ const implementations: Array<[string, () => Promise<Pair>]> = [
       return { a: store, b: store };
     },
   ],
+  ['PgTaskStore', postgresPair],
   ['RedisTaskStore (single)', redisPair(async () => redisSettings(redisServer().url))],
   ['RedisTaskStore (Cluster)', redisPair(async () => redisSettings('', { url: undefined, clusterNodes: (await redisCluster()).map((n) => ({ host: '127.0.0.1', port: n.port })) }))],
 ];

@@ -1,22 +1,14 @@
 import { Client } from "@modelcontextprotocol/client";
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RecoveringTransport } from '../../src/client/index.js';
-import { startFleet, type Fleet } from '../../src/fleet/index.js';
+import { startFleet, type Fleet, type FleetStore } from '../../src/fleet/index.js';
 import { FleetClient, tally } from '../support/fleet-client.js';
+import { flushStore, FLEET_STORES } from '../support/fleet-stores.js';
 import { callTool, initialize, post, request, toolJson, untilForgotten } from '../support/raw-mcp.js';
 
 /** Every MCP feature through the load balancer only: no request names a replica. */
 let fleet: Fleet;
 const clients: FleetClient[] = [];
-
-beforeAll(async () => {
-  fleet = await startFleet({ replicas: 3, env: { LOG_LEVEL: 'warn' } });
-});
-
-afterAll(async () => {
-  for (const client of clients) await client.close().catch(() => {});
-  await fleet?.stop();
-});
 
 async function connect(): Promise<FleetClient> {
   const client = await FleetClient.connect(fleet.url);
@@ -24,7 +16,16 @@ async function connect(): Promise<FleetClient> {
   return client;
 }
 
-describe('a three-replica fleet behind a round-robin load balancer', () => {
+describe.each(FLEET_STORES)('a three-replica fleet behind a round-robin load balancer, on %s', (store: FleetStore) => {
+  beforeAll(async () => {
+    fleet = await startFleet({ replicas: 3, store, env: { LOG_LEVEL: 'warn' } });
+  });
+
+  afterAll(async () => {
+    for (const client of clients.splice(0)) await client.close().catch(() => {});
+    await fleet?.stop();
+  });
+
   it('spreads the requests of one session over every replica', async () => {
     const client = await connect();
     for (let i = 0; i < 6; i++) await client.tool('whoami');
@@ -86,7 +87,7 @@ describe('a three-replica fleet behind a round-robin load balancer', () => {
     for (const s of subscribers) await expect.poll(() => s.updates.filter((u) => u === uri).length).toBe(3);
   });
 
-  it('recovers through the load balancer after a DELETE, a Redis flush and a TTL expiry: each call resolves, one recovery each', async () => {
+  it('recovers through the load balancer after a DELETE, a flush of the store and a TTL expiry: each call resolves, one recovery each', async () => {
     const recovering = async (url: string) => {
       const transport = new RecoveringTransport(new URL(url));
       const client = new Client({ name: 'fleet-recovery', version: '1.0.0' });
@@ -104,13 +105,13 @@ describe('a three-replica fleet behind a round-robin load balancer', () => {
     expect((await c.whoami()).sessionId).toBe(c.transport.sessionId);
     expect(c.transport.recoveries).toBe(1);
     const flushed = c.transport.sessionId!;
-    await fleet.redis!.flushAll();
+    await flushStore(fleet);
     await untilForgotten(replicaUrls, flushed);
     expect((await c.whoami()).sessionId).toBe(c.transport.sessionId);
     expect(c.transport.recoveries).toBe(2);
     await c.client.close();
 
-    const shortLived = await startFleet({ replicas: 2, env: { LOG_LEVEL: 'warn', SESSION_TTL_SECONDS: '1' } });
+    const shortLived = await startFleet({ replicas: 2, store, env: { LOG_LEVEL: 'warn', SESSION_TTL_SECONDS: '1' } });
     try {
       const t = await recovering(shortLived.url);
       const first = t.transport.sessionId;

@@ -1,24 +1,14 @@
 import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RedisProcess } from '../../src/fleet/redis-process.js';
+import type { FleetStore } from '../../src/fleet/index.js';
+import { FLEET_STORES, startStore } from '../support/fleet-stores.js';
 import { callTool, initialize, post, request, SseStream, toolJson } from '../support/raw-mcp.js';
 import { ServerProcess } from '../support/server-process.js';
 
-let redis: RedisProcess;
 let A: ServerProcess;
 let B: ServerProcess;
 let C: ServerProcess;
 
-beforeAll(async () => {
-  redis = await RedisProcess.start();
-  const started = await Promise.all(['replica-a', 'replica-b', 'replica-c'].map((name) => ServerProcess.start(name, { REDIS_URL: redis.url })));
-  [A, B, C] = started as [ServerProcess, ServerProcess, ServerProcess];
-});
-
-afterAll(async () => {
-  await Promise.all([A, B, C].map((s) => s?.stop('SIGKILL')));
-  await redis?.dispose();
-});
 
 interface Routed {
   method: string;
@@ -65,7 +55,21 @@ const spreadRule = (method: string, body: Record<string, unknown> | undefined): 
   return B;
 };
 
-describe('one session served by three replica processes sharing Redis', () => {
+describe.each(FLEET_STORES)('one session served by three replica processes sharing one store: %s', (store: FleetStore) => {
+  let stopStore: (() => Promise<void>) | undefined;
+
+  beforeAll(async () => {
+    const started = await startStore(store);
+    stopStore = () => started.dispose();
+    const replicas = await Promise.all(['replica-a', 'replica-b', 'replica-c'].map((name) => ServerProcess.start(name, started.env)));
+    [A, B, C] = replicas as [ServerProcess, ServerProcess, ServerProcess];
+  });
+
+  afterAll(async () => {
+    await Promise.all([A, B, C].map((s) => s?.stop('SIGKILL')));
+    await stopStore?.();
+  });
+
   it('spreads one session over every replica and rebuilds it where it was never initialized', async () => {
     const log: Routed[] = [];
     const { client, transport } = await connectClient(spreadRule, log);

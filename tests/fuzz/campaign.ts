@@ -60,7 +60,7 @@ export async function runCampaign(options: CampaignOptions): Promise<Figures> {
   const started = performance.now();
   options.log(`fuzz: seed ${options.seed}, ${options.cases} runs${options.path ? `, replaying path ${options.path}` : ''}`);
   const fleet = await startFleet({ replicas: 3, logDir: options.logDir, env: { LOG_LEVEL: options.logDir ? 'debug' : 'warn', REDIS_KEY_PREFIX: KEY_PREFIX } });
-  const watch = await RedisWatch.start(fleet.redisUrl, KEY_PREFIX);
+  const watch = await RedisWatch.start(fleet.storeUrl, KEY_PREFIX);
   const figures = newFigures(options.seed);
   const bystanders: Array<LegacyBystander | ModernBystander> = [];
   try {

@@ -53,4 +53,20 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ REDIS_URL: 'redis://x' })).toThrow(/REQUEST_STATE_KEYS is required on Redis/);
     expect(loadConfig({ ...KEYS, REDIS_URL: 'redis://x' }).requestStateKeys).toHaveLength(1);
   });
+
+  it('selects PostgreSQL by DATABASE_URL, with its own settings and the same key-ring rule as Redis', () => {
+    const config = loadConfig({ ...KEYS, DATABASE_URL: 'postgresql://u:p@db:5432/mcp?sslmode=require', DATABASE_LISTEN_URL: 'postgres://u:p@db-direct/mcp', DATABASE_SCHEMA: 'fleet_a' });
+    expect(config.postgres).toMatchObject({ url: 'postgresql://u:p@db:5432/mcp?sslmode=require', listenUrl: 'postgres://u:p@db-direct/mcp', schema: 'fleet_a' });
+    expect(config.redis).toBeUndefined();
+    expect(loadConfig({}).postgres).toBeUndefined();
+    expect(() => loadConfig({ DATABASE_URL: 'postgres://db/mcp' })).toThrow(/REQUEST_STATE_KEYS is required on PostgreSQL/);
+    expect(() => loadConfig({ ...KEYS, DATABASE_URL: 'mysql://db/mcp' })).toThrow(/DATABASE_URL must use postgres: or postgresql:/);
+    expect(() => loadConfig({ ...KEYS, DATABASE_URL: 'postgres://db/mcp', DATABASE_SCHEMA: 'Drop Table' })).toThrow(/DATABASE_SCHEMA/);
+    expect(() => loadConfig({ ...KEYS, DATABASE_LISTEN_URL: 'postgres://db/mcp' })).toThrow(/DATABASE_LISTEN_URL set without DATABASE_URL/);
+  });
+
+  it('refuses PostgreSQL and Redis settings together: one store per fleet', () => {
+    expect(() => loadConfig({ ...KEYS, DATABASE_URL: 'postgres://db/mcp', REDIS_URL: 'redis://x' })).toThrow(/DATABASE_URL and REDIS_URL are both set/);
+    expect(() => loadConfig({ ...KEYS, DATABASE_URL: 'postgres://db/mcp', REDIS_KEY_PREFIX: 'x:' })).toThrow(/DATABASE_URL and REDIS_KEY_PREFIX are both set/);
+  });
 });
