@@ -43,7 +43,6 @@ async function initialize(url) {
 }
 
 async function run(label, urls, tool, args) {
-  const costs = [];
   const session = await initialize(urls[0]);
   const latencies = [];
   let next = 0;

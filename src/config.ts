@@ -1,7 +1,7 @@
 import os from 'node:os';
 import { SCHEMA_NAME, type PostgresSettings } from './backends/postgres/settings.js';
+import { isScopeToken, parseToolScopes, splitScopes } from './scope-syntax.js';
 import { DEFAULT_TASK_SETTINGS, type TaskSettings } from './tasks/task-settings.js';
-import { isScopeToken, parseToolScopes, splitScopes } from './auth/scopes.js';
 
 /** Every setting the server reads, from environment variables. See README "Configuration". */
 export interface FleetConfig {

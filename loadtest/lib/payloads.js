@@ -29,7 +29,7 @@ export function toolJson(result) {
   if (!result || !result.content || !result.content[0] || typeof result.content[0].text !== 'string') return undefined;
   try {
     return JSON.parse(result.content[0].text);
-  } catch (error) {
+  } catch (_error) {
     return undefined;
   }
 }

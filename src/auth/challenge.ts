@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import type { RequestId } from '@modelcontextprotocol/server';
-import { ErrorCode, sendJsonRpcError } from '../server/jsonrpc.js';
+import { ErrorCode, sendJsonRpcError } from '../http/jsonrpc-error.js';
 
 export interface Challenge {
   /** RFC 6750 error code; absent when the request carried no token at all. */

@@ -2,7 +2,7 @@ import { createRemoteJWKSet, errors, jwtVerify, type JWTPayload, type JWTVerifyG
 import type { AuthInfo } from '@modelcontextprotocol/server';
 import type { AuthSettings } from '../config.js';
 import { discoverJwksUrl } from './issuer-metadata.js';
-import { splitScopes } from './scopes.js';
+import { splitScopes } from '../scope-syntax.js';
 
 /** The token is not acceptable here: 401 invalid_token. */
 export class TokenRejectedError extends Error {}

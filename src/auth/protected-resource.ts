@@ -1,7 +1,7 @@
 import express from 'express';
 import { getOAuthProtectedResourceMetadataUrl, type OAuthProtectedResourceMetadata } from '@modelcontextprotocol/server';
 import type { AuthSettings } from '../config.js';
-import { ErrorCode, sendJsonRpcError } from '../server/jsonrpc.js';
+import { ErrorCode, sendJsonRpcError } from '../http/jsonrpc-error.js';
 
 const WELL_KNOWN = '/.well-known/oauth-protected-resource';
 

@@ -3,7 +3,7 @@ import type { AuthInfo, RequestId } from '@modelcontextprotocol/server';
 import type { Router } from 'express';
 import type { AuthSettings } from '../config.js';
 import { log } from '../log.js';
-import { ErrorCode, sendJsonRpcError } from '../server/jsonrpc.js';
+import { ErrorCode, sendJsonRpcError } from '../http/jsonrpc-error.js';
 import { sendChallenge } from './challenge.js';
 import { AuthServerUnavailableError, JwtAccessTokenVerifier, TokenRejectedError } from './jwt-verifier.js';
 import type { AuthenticatedRequest } from './principal.js';

@@ -3,6 +3,7 @@ import type { FleetConfig } from '../config.js';
 import type { InFlightRegistry } from '../inflight/inflight-registry.js';
 import type { RateLimiter } from '../limits/rate-limiter.js';
 import type { SessionQuota } from '../limits/session-quota.js';
+import type { SessionSlots } from '../limits/session-slots.js';
 import { log } from '../log.js';
 import type { DeliveryPath, FleetObserver } from '../observability/observer.js';
 import type { SessionStore } from '../sessions/session-store.js';
@@ -20,6 +21,8 @@ export interface Backends {
   sessionRate: RateLimiter;
   /** Sessions opened per principal and in total within one session TTL. */
   sessionQuota: SessionQuota;
+  /** A legacy session's server-to-client requests waiting for answers, counted fleet-wide. */
+  sessionSlots: SessionSlots;
   /** Change events for modern listen streams on every replica. */
   bus: FleetEventBus;
   /** Which instance runs which in-flight requests, and which instances are alive. */

@@ -18,7 +18,7 @@ export function probe(url: string, timeoutMs = 2000): Promise<number | undefined
  * Polls `url` until it answers 200. Fails early, with the end of its log, when `process` exits
  * first, and after `timeoutMs` otherwise.
  */
-export async function waitForOk(url: string, what: string, process: ManagedProcess | undefined, timeoutMs = 20_000): Promise<void> {
+export async function waitForOk(url: string, what: string, process: ManagedProcess | undefined, timeoutMs = 45_000): Promise<void> {
   let last: number | undefined;
   await pollUntil(
     async () => {

@@ -15,7 +15,7 @@ import { TaskRunner } from '../tasks/task-runner.js';
 import { taskEventsOf } from './task-events.js';
 import { discardAfterAnswer, discardBoundsOf, releaseEarlyAnswer } from './http-guards.js';
 import { ErrorCode, sendJsonRpcError } from './jsonrpc.js';
-import { McpEndpoint } from './legacy/session-endpoint.js';
+import { SessionEndpoint } from './legacy/session-endpoint.js';
 import { PendingClientRequests } from './legacy/pending-client-requests.js';
 import { FleetResourceEvents } from './legacy/resource-events.js';
 import { FleetEventPublisher } from './fleet-events.js';
@@ -49,7 +49,8 @@ export interface FleetServer {
 export async function createFleetServer({ config, workload, observer = NOOP_OBSERVER }: FleetServerOptions): Promise<FleetServer> {
   const backends = await createBackends(config, observer);
   const { store, streams, shared, bus } = backends;
-  const pending = new PendingClientRequests(streams.instanceId);
+  // A slot outlives a replica that died holding it by as long as its request could have waited.
+  const pending = new PendingClientRequests(streams.instanceId, { slots: backends.sessionSlots, slotTtlMs: config.clientRequestTimeoutMs + 60_000 });
   const auth = config.auth ? new ResourceServer(config.auth, config.mcpPath) : undefined;
   if (!auth) log.warn('authorization is off: any client that reaches this server may use it (set AUTH_ISSUER for anything public)');
   const tasks = new TaskRunner({
@@ -79,7 +80,7 @@ export async function createFleetServer({ config, workload, observer = NOOP_OBSE
     pending,
   };
   const runtimes = new RuntimeCache(runtimeDeps, observer, config.runtimeIdleSeconds * 1000, config.runtimeCacheMaxSessions);
-  const legacy = new McpEndpoint({ config, store, streams, inflight: backends.inflight, runtimes, runtimeDeps, pending, observer, sessionRate: backends.sessionRate, sessionQuota: backends.sessionQuota });
+  const legacy = new SessionEndpoint({ config, store, streams, inflight: backends.inflight, runtimes, runtimeDeps, pending, observer, sessionRate: backends.sessionRate, sessionQuota: backends.sessionQuota });
   const modern = new ModernEndpoint({ config, build, bus, observer });
   let draining = false;
   const { app, listener } = createHttpSurface({

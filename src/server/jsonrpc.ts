@@ -1,42 +1,9 @@
-import type { ServerResponse } from 'node:http';
-import type { JSONRPCMessage, JSONRPCRequest, RequestId } from "@modelcontextprotocol/server";
+import { isJSONRPCResponse, type JSONRPCMessage, type JSONRPCResponse, type RequestId } from '@modelcontextprotocol/server';
 
-/** JSON-RPC error codes the transport answers with (the MCP SDK uses the same). */
-export const ErrorCode = {
-  ParseError: -32700,
-  InvalidRequest: -32600,
-  InternalError: -32603,
-  InvalidParams: -32602,
-  /** Transport-level errors: bad headers, unknown session, store unavailable. */
-  ServerError: -32000,
-  SessionNotFound: -32001,
-} as const;
+/** The server's modules take these from here; they live in src/http/, below both the server and authorization. */
+export { ErrorCode, sendJsonRpcError } from '../http/jsonrpc-error.js';
 
-export function sendJsonRpcError(
-  res: ServerResponse,
-  httpStatus: number,
-  code: number,
-  message: string,
-  extraHeaders: Record<string, string> = {},
-  id: RequestId | null = null,
-): void {
-  if (res.headersSent) {
-    if (!res.writableEnded) res.end();
-    return;
-  }
-  const body = JSON.stringify({ jsonrpc: '2.0', error: { code, message }, id });
-  res.writeHead(httpStatus, { 'Content-Type': 'application/json', ...extraHeaders });
-  res.end(body);
-}
-
-export function isRequest(message: JSONRPCMessage): message is JSONRPCRequest {
-  return 'method' in message && 'id' in message && message.id !== undefined;
-}
-
-export function isNotification(message: JSONRPCMessage): boolean {
-  return 'method' in message && !('id' in message && message.id !== undefined);
-}
-
-export function isResponse(message: JSONRPCMessage): message is Extract<JSONRPCMessage, { id: RequestId }> & ({ result: unknown } | { error: unknown }) {
-  return ('result' in message || 'error' in message) && 'id' in message;
+/** The SDK's response guard, narrowed to responses that name their request (an error response may not). */
+export function isAnswer(message: JSONRPCMessage): message is JSONRPCResponse & { id: RequestId } {
+  return isJSONRPCResponse(message) && message.id !== undefined;
 }

@@ -9,7 +9,7 @@ import { eraOf } from './era.js';
 import { checkOrigin, isValidHost, toOriginForm } from './http-guards.js';
 import { MAX_JSON_DEPTH, parseJsonBody, TOO_DEEP } from './json-body.js';
 import { ErrorCode, sendJsonRpcError } from './jsonrpc.js';
-import type { McpEndpoint } from './legacy/session-endpoint.js';
+import type { SessionEndpoint } from './legacy/session-endpoint.js';
 import type { ModernEndpoint } from './modern/modern-endpoint.js';
 import { answerRequestError, createBodyReader, type RequestError } from './request-body.js';
 import { methodLabel, setMethodLabel } from './request-labels.js';
@@ -17,7 +17,7 @@ import { methodLabel, setMethodLabel } from './request-labels.js';
 export interface McpRouteDeps {
   config: FleetConfig;
   /** The 2025 leg: sessions, GET streams, registration replay. */
-  legacy: McpEndpoint;
+  legacy: SessionEndpoint;
   /** The 2026-07-28 leg: stateless requests, listen streams, multi round-trip requests. */
   modern: ModernEndpoint;
   /** The OAuth resource server in front of /mcp; undefined when authorization is off. */

@@ -33,10 +33,10 @@ describe('issuer metadata discovery', () => {
 
   it('takes jwks_uri from the first document found, and refuses one naming another issuer', async () => {
     documents.set('/tenant/.well-known/openid-configuration', { issuer: `${origin}/tenant`, jwks_uri: `${origin}/keys` });
-    expect(await discoverJwksUrl(`${origin}/tenant`, 1000)).toBe(`${origin}/keys`);
+    expect(await discoverJwksUrl(`${origin}/tenant`, 10_000)).toBe(`${origin}/keys`);
     documents.set('/.well-known/oauth-authorization-server/evil', { issuer: 'https://honest.test', jwks_uri: `${origin}/keys` });
-    await expect(discoverJwksUrl(`${origin}/evil`, 1000)).rejects.toThrow(/names issuer "https:\/\/honest.test"/);
-    await expect(discoverJwksUrl(`${origin}/none`, 1000)).rejects.toThrow(/no metadata document/);
+    await expect(discoverJwksUrl(`${origin}/evil`, 10_000)).rejects.toThrow(/names issuer "https:\/\/honest.test"/);
+    await expect(discoverJwksUrl(`${origin}/none`, 10_000)).rejects.toThrow(/no metadata document/);
   });
 });
 

@@ -61,13 +61,15 @@ describe.each(implementations)('SharedState contract: %s', (_name, make) => {
   });
 
   it('forgets a key its TTL after its last write, and slides the TTL on each write', async () => {
-    const state = await make({ ttlSeconds: 1, maxKeys: 10 });
+    // Writes 700 ms apart keep a 2 s TTL alive with room for a stalled test process; 2.8 s in all pass it.
+    const state = await make({ ttlSeconds: 2, maxKeys: 10 });
     await state.set('idle', 'x');
     await state.increment('busy');
     for (let i = 0; i < 3; i++) {
-      await new Promise((resolve) => setTimeout(resolve, 450));
+      await new Promise((resolve) => setTimeout(resolve, 700));
       await state.increment('busy');
     }
+    await new Promise((resolve) => setTimeout(resolve, 700));
     expect(await state.get('idle')).toBeUndefined();
     expect(await state.get('busy')).toBe('4');
   });

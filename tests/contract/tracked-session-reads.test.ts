@@ -86,7 +86,7 @@ afterEach(async () => {
 
 describe('session reads tracked by Redis (two replicas, one Redis)', () => {
   it('serve a warm touch without any Redis command', async () => {
-    const { a, b, session } = await pairWithSession();
+    const { b, session } = await pairWithSession();
     expect(await b.store.touch(session.id)).toMatchObject({ id: session.id, protocolVersion: '2025-11-25' });
     // The announcement of the create may reach B after its first read, and drop what it kept.
     await new Promise((resolve) => setTimeout(resolve, 50));

@@ -129,7 +129,8 @@ describe('Redis unavailable', () => {
     expect(answer.status).toBe(503);
     expect(answer.headers.get('retry-after')).toBe('1');
     expect(answer.messages[0]).toMatchObject({ jsonrpc: '2.0', error: { code: -32000, message: expect.stringMatching(/Redis/) } });
-    expect(Date.now() - started).toBeLessThan(3000);
+    // Redis stays away until restarted below: a hang would never end; the bound leaves room for a busy machine.
+    expect(Date.now() - started).toBeLessThan(10_000);
     const readiness = await fetch(`${server.base}/readyz`);
     expect(readiness.status).toBe(503);
     expect(((await readiness.json()) as { reason: string }).reason).toMatch(/Redis/);
@@ -151,14 +152,16 @@ describe('Redis unavailable', () => {
   it('answers a slow Redis with a timeout error, not a hang, and does not crash; a session it has read is still served', async () => {
     const cached = await initialize(server.url);
     const session = await initializeOnly(server.url);
-    const paused = redis.command('CLIENT', 'PAUSE', '3000', 'ALL');
-    await paused;
-    const started = Date.now();
-    expect((await callTool(server.url, cached, 'whoami')).status).toBe(200);
-    const answer = await callTool(server.url, session, 'whoami');
-    expect(answer.status).toBe(503);
-    expect(answer.messages[0]!.error.message).toMatch(/did not answer in time/);
-    expect(Date.now() - started).toBeLessThan(2900);
+    // Paused until the answers are in, however slow this machine: a 503 can only come from the command timeout.
+    redis.freeze();
+    try {
+      expect((await callTool(server.url, cached, 'whoami')).status).toBe(200);
+      const answer = await callTool(server.url, session, 'whoami');
+      expect(answer.status).toBe(503);
+      expect(answer.messages[0]!.error.message).toMatch(/did not answer in time/);
+    } finally {
+      redis.thaw();
+    }
     expect(server.alive).toBe(true);
     await expect.poll(async () => (await callTool(server.url, session, 'whoami')).status, { timeout: 10_000 }).toBe(200);
   });

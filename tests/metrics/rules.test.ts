@@ -46,6 +46,7 @@ describe('prometheus-rules.yaml', () => {
         'McpFleetTargetDown',
         'McpFleetNoReadyReplica',
         'McpFleetSessionNotFoundHigh',
+        'McpFleetEventLoopStalled',
       ]),
     );
     expect(new Set(alerts.map((a) => a.alert)).size).toBe(alerts.length);

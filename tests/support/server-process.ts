@@ -43,7 +43,8 @@ export class ServerProcess {
     this.child = child;
     child.stdout!.on('data', (chunk: Buffer) => (this.output += chunk.toString()));
     child.stderr!.on('data', (chunk: Buffer) => (this.output += chunk.toString()));
-    const deadline = Date.now() + 15_000;
+    // Generous: a server starting on a busy machine takes its time; a crash fails at once (exitCode).
+    const deadline = Date.now() + 45_000;
     for (;;) {
       if (child.exitCode !== null) throw new Error(`${this.name} exited with ${child.exitCode}: ${this.output}`);
       const ok = await fetch(`${this.base}/readyz`).then((r) => r.ok, () => false);

@@ -5,6 +5,7 @@ import { InMemoryFleetEventBus } from './event-bus.js';
 import { InMemoryInFlightRegistry } from './inflight-registry.js';
 import { InMemoryRateLimiter } from './rate-limiter.js';
 import { InMemorySessionQuota } from './session-quota.js';
+import { InMemorySessionSlots } from './session-slots.js';
 import { InMemorySessionStore } from './session-store.js';
 import { InMemorySharedState } from './shared-state.js';
 import { InMemoryStreamManager } from './stream-manager.js';
@@ -28,6 +29,7 @@ export function memoryBackends(config: FleetConfig, observer: FleetObserver): Ba
     shared: new InMemorySharedState(stateLimitsOf(config)),
     sessionRate: new InMemoryRateLimiter(config.newSessionsPerAddressPerSecond),
     sessionQuota: new InMemorySessionQuota(config.sessionTtlSeconds * 1000),
+    sessionSlots: new InMemorySessionSlots(),
     bus,
     unavailableReason: async () => undefined,
     close: async () => {

@@ -13,6 +13,7 @@ import { RedisInFlightRegistry } from './inflight-registry.js';
 import { preloadScripts } from './lua-script.js';
 import { RedisRateLimiter } from './rate-limiter.js';
 import { RedisSessionQuota } from './session-quota.js';
+import { RedisSessionSlots } from './session-slots.js';
 import { RedisSessionStore } from './session-store.js';
 import { RedisSharedState } from './shared-state.js';
 import { RedisStreamManager } from './stream-manager.js';
@@ -117,6 +118,7 @@ export async function redisBackends(config: FleetConfig, settings: RedisSettings
     shared: new RedisSharedState(commands, settings.keyPrefix, stateLimitsOf(config)),
     sessionRate: new RedisRateLimiter(commands, settings.keyPrefix, config.newSessionsPerAddressPerSecond),
     sessionQuota: new RedisSessionQuota(commands, settings.keyPrefix, config.sessionTtlSeconds * 1000),
+    sessionSlots: new RedisSessionSlots(commands, settings.keyPrefix),
     bus,
     async unavailableReason() {
       if (commands.status !== 'ready') return `Redis is not connected (${report.problem ?? commands.status})`;

@@ -1,6 +1,14 @@
-import type { Transport, TransportSendOptions, JSONRPCMessage, JSONRPCRequest, MessageExtraInfo, RequestId } from "@modelcontextprotocol/server";
+import {
+  isJSONRPCRequest,
+  type JSONRPCMessage,
+  type JSONRPCRequest,
+  type MessageExtraInfo,
+  type RequestId,
+  type Transport,
+  type TransportSendOptions,
+} from '@modelcontextprotocol/server';
+import { isAnswer } from '../jsonrpc.js';
 import { STANDALONE_STREAM, type StreamManager } from '../../streams/stream-manager.js';
-import { isRequest, isResponse } from '../jsonrpc.js';
 import type { AnswerTarget, PendingClientRequests } from './pending-client-requests.js';
 import type { ResponseSink } from './response-sink.js';
 
@@ -22,7 +30,7 @@ export class FleetTransport implements Transport, AnswerTarget {
     readonly sessionId: string | undefined,
     private readonly streams: StreamManager | undefined,
     private readonly pending: PendingClientRequests,
-    /** Server-to-client requests of this session that may wait for answers at once, on this replica. */
+    /** Server-to-client requests of this session that may wait for answers at once (fleet-wide with a session). */
     private readonly maxPending = Infinity,
   ) {}
 
@@ -71,7 +79,7 @@ export class FleetTransport implements Transport, AnswerTarget {
 
   async send(message: JSONRPCMessage, options?: TransportSendOptions): Promise<void> {
     if (this.closed) return;
-    if (isResponse(message)) {
+    if (isAnswer(message)) {
       const internal = this.internal.get(message.id);
       if (internal) {
         this.internal.delete(message.id);
@@ -81,7 +89,7 @@ export class FleetTransport implements Transport, AnswerTarget {
       await this.sinks.get(message.id)?.write(message);
       return;
     }
-    const outgoing = isRequest(message) ? { ...message, id: this.pending.register(this, message.id, this.sessionId, this.maxPending) } : this.withFleetIds(message);
+    const outgoing = isJSONRPCRequest(message) ? { ...message, id: await this.pending.register(this, message.id, this.sessionId, this.maxPending) } : this.withFleetIds(message);
     const related = options?.relatedRequestId;
     const sink = related === undefined ? undefined : this.sinks.get(related);
     if (sink && !sink.done) {

@@ -1,10 +1,10 @@
 import type { ServerResponse } from 'node:http';
-import type { JSONRPCMessage, RequestId } from "@modelcontextprotocol/server";
+import type { JSONRPCMessage, RequestId } from '@modelcontextprotocol/server';
 import type { FleetObserver } from '../../observability/observer.js';
 import { formatEventId, newPostStreamKey } from '../../streams/event-id.js';
 import type { InFlightRegistry } from '../../inflight/inflight-registry.js';
 import type { StreamManager } from '../../streams/stream-manager.js';
-import { ErrorCode, isResponse, sendJsonRpcError } from '../jsonrpc.js';
+import { ErrorCode, isAnswer, sendJsonRpcError } from '../jsonrpc.js';
 import { toolStoreFailure } from '../tool-store-failures.js';
 import { SseWriter } from './sse.js';
 
@@ -106,7 +106,7 @@ export class ResponseSink {
 
   private async writeNow(message: JSONRPCMessage): Promise<void> {
     if (this.finished) return;
-    const completes = isResponse(message) && this.awaiting.has(message.id) && this.awaiting.size === 1;
+    const completes = isAnswer(message) && this.awaiting.has(message.id) && this.awaiting.size === 1;
     if (this.mode === 'pending' && completes && !this.options.forceSse && !this.detached) {
       this.mode = 'json';
       const { res } = this.options;
@@ -153,7 +153,7 @@ export class ResponseSink {
   }
 
   private complete(message: JSONRPCMessage): void {
-    if (!isResponse(message) || !this.awaiting.delete(message.id)) return;
+    if (!isAnswer(message) || !this.awaiting.delete(message.id)) return;
     if (this.awaiting.size > 0) {
       // A batch answered in parts: the record names only what is still unanswered.
       if (this.recorded) this.recordInFlight();
@@ -186,7 +186,7 @@ export class ResponseSink {
 }
 
 function kindOf(message: JSONRPCMessage): 'notification' | 'request' | 'response' {
-  if (isResponse(message)) return 'response';
+  if (isAnswer(message)) return 'response';
   return 'id' in message ? 'request' : 'notification';
 }
 

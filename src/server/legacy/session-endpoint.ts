@@ -1,57 +1,29 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { JSONRPCMessageSchema } from '@modelcontextprotocol/core';
-import { isInitializeRequest } from '@modelcontextprotocol/server';
-import type { InitializeRequest, JSONRPCMessage, JSONRPCRequest, LoggingLevel, MessageExtraInfo, RequestId } from '@modelcontextprotocol/server';
-import { principalKey, requestPrincipal, samePrincipal, type AuthenticatedRequest } from '../../auth/principal.js';
+import { isInitializeRequest, isJSONRPCRequest, type InitializeRequest, type JSONRPCMessage, type JSONRPCRequest } from '@modelcontextprotocol/server';
+import { requestPrincipal, samePrincipal } from '../../auth/principal.js';
+import { StoreInputError, StoreUnavailableError } from '../../backends/store-errors.js';
 import type { FleetConfig } from '../../config.js';
 import type { InFlightRegistry } from '../../inflight/inflight-registry.js';
-import type { FleetObserver } from '../../observability/observer.js';
-import { StoreInputError, StoreUnavailableError } from '../../backends/store-errors.js';
-import { isWellFormedSessionId, type SessionRecord, type SessionStore } from '../../sessions/session-store.js';
-import { formatEventId, parseEventId } from '../../streams/event-id.js';
-import { newListenerId } from '../../streams/listener-state.js';
-import { STANDALONE_STREAM, type StreamEvent, type StreamManager } from '../../streams/stream-manager.js';
-import {
-  acceptsEventStream,
-  acceptsPost,
-  checkProtocolVersion,
-  hasJsonBody,
-  protocolVersionOf,
-  type GuardFailure,
-} from '../http-guards.js';
-import { addressKey, clientAddress } from '../../limits/client-address.js';
 import type { RateLimiter } from '../../limits/rate-limiter.js';
 import type { SessionQuota } from '../../limits/session-quota.js';
-import { NOT_JSON } from '../json-body.js';
-import { ErrorCode, isRequest, isResponse, sendJsonRpcError } from '../jsonrpc.js';
-import { setMethodLabel } from '../request-labels.js';
-import { cancelledRequestOf } from './fleet-transport.js';
-import { OrphanWatch } from './orphan-watch.js';
-import { PendingClientRequests } from './pending-client-requests.js';
-import { PRIMING_PROTOCOL_VERSION, ResponseSink } from './response-sink.js';
-import type { RuntimeCache } from './runtime-cache.js';
-import { SessionRuntime, type RuntimeDeps } from './session-runtime.js';
-import { SseWriter } from './sse.js';
 import { log } from '../../log.js';
-
-const LOGGING_LEVELS: readonly LoggingLevel[] = ['debug', 'info', 'notice', 'warning', 'error', 'critical', 'alert', 'emergency'];
-const isLoggingLevel = (value: unknown): value is LoggingLevel => LOGGING_LEVELS.includes(value as LoggingLevel);
-
-/** What a resumed stream says first when its log no longer holds everything after the resume position. */
-const missedEventsNotice = (after: string, streamKey: string): JSONRPCMessage => ({
-  jsonrpc: '2.0',
-  method: 'notifications/message',
-  params: {
-    level: 'warning',
-    logger: 'mcp-fleet',
-    data: {
-      missedEvents: true,
-      resumedAfter: formatEventId(streamKey, after),
-      reason: 'the event log no longer holds every event after this position (trimmed to EVENT_MAX_PER_STREAM or expired after EVENT_RETENTION_SECONDS)',
-    },
-  },
-});
+import type { FleetObserver } from '../../observability/observer.js';
+import { isWellFormedSessionId, type SessionRecord, type SessionStore } from '../../sessions/session-store.js';
+import type { StreamManager } from '../../streams/stream-manager.js';
+import { acceptsEventStream, acceptsPost, checkProtocolVersion, hasJsonBody, protocolVersionOf } from '../http-guards.js';
+import { NOT_JSON } from '../json-body.js';
+import { ErrorCode, sendJsonRpcError } from '../jsonrpc.js';
+import { setMethodLabel } from '../request-labels.js';
+import { admitNewSession } from './admission.js';
+import { MessageDispatch } from './dispatch.js';
+import { GetStreams } from './get-streams.js';
+import { fail, HttpError, sessionHeaders, sessionIdOf } from './http-error.js';
+import type { PendingClientRequests } from './pending-client-requests.js';
+import type { RuntimeCache } from './runtime-cache.js';
+import type { RuntimeDeps } from './session-runtime.js';
+import { Sessionless } from './sessionless.js';
 
 /** Revisions from 2025-06-18 on removed JSON-RPC batching. */
 const FIRST_REVISION_WITHOUT_BATCHES = '2025-06-18';
@@ -70,26 +42,6 @@ export interface EndpointDeps {
   sessionQuota: SessionQuota;
 }
 
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: number,
-    message: string,
-    readonly headers: Record<string, string> = {},
-  ) {
-    super(message);
-  }
-}
-
-const fail = (failure: GuardFailure | undefined, code: number = ErrorCode.ServerError): void => {
-  if (failure) throw new HttpError(failure.status, code, failure.message);
-};
-
-const sessionHeader = (req: IncomingMessage): string | undefined => {
-  const value = req.headers['mcp-session-id'];
-  return Array.isArray(value) ? value[0] : value;
-};
-
 /**
  * The revision a request is answered at: clients may send an older supported revision in the
  * header than the one the session negotiated, and must not lose features (priming events) for it.
@@ -100,26 +52,21 @@ function effectiveVersion(req: IncomingMessage, record: SessionRecord): string {
 }
 
 /**
- * The Streamable HTTP endpoint. Stateless about sessions itself: every request loads its session
- * from the store, so any replica can serve any request.
+ * The legacy (2025) leg's Streamable HTTP endpoint: its verbs. It keeps no session itself: every
+ * request loads its session from the store, so any replica can serve any request. What a POST
+ * carries goes through MessageDispatch, GET streams are GetStreams', and the sessionless mode
+ * (SESSION_MODE=stateless) is Sessionless'.
  */
-export class McpEndpoint {
-  private readonly openGetStreams = new Set<() => void>();
+export class SessionEndpoint {
   private readonly inFlight = new Set<Promise<void>>();
-  private readonly orphans: OrphanWatch;
+  private readonly messages: MessageDispatch;
+  private readonly getStreams: GetStreams;
+  private readonly sessionless: Sessionless | undefined;
 
   constructor(private readonly deps: EndpointDeps) {
-    this.orphans = new OrphanWatch({ inflight: deps.inflight, streams: deps.streams, onOrphaned: (count) => deps.observer.requestsOrphaned(count) });
-    deps.streams.onInstanceMessage((envelope) => {
-      if (envelope.type === 'cancel') {
-        this.applyCancellation(envelope.sessionId, envelope.message);
-        return;
-      }
-      if (envelope.type !== 'client-response' || !isResponse(envelope.message)) return;
-      if (deps.pending.resolve(envelope.message, envelope.sessionId)) {
-        deps.observer.delivered('response', deps.streams.deliveryPath, (Date.now() - envelope.publishedAt) / 1000);
-      }
-    });
+    this.messages = new MessageDispatch(deps);
+    this.getStreams = new GetStreams(deps);
+    this.sessionless = deps.config.sessionMode === 'stateless' ? new Sessionless(deps.runtimeDeps, this.messages) : undefined;
   }
 
   /**
@@ -170,14 +117,6 @@ export class McpEndpoint {
     }
   }
 
-  private get stateless(): boolean {
-    return this.deps.config.sessionMode === 'stateless';
-  }
-
-  private responseHeaders(sessionId: string | undefined): Record<string, string> {
-    return sessionId === undefined ? {} : { 'mcp-session-id': sessionId };
-  }
-
   private parseBody(raw: unknown): { messages: JSONRPCMessage[]; batch: boolean } {
     if (raw === NOT_JSON || raw === undefined) throw new HttpError(400, ErrorCode.ParseError, 'Parse error: Invalid JSON');
     const batch = Array.isArray(raw);
@@ -194,7 +133,7 @@ export class McpEndpoint {
 
   /** Loads the session named by the request, or answers 400 (no id) / 404 (unknown, expired, deleted). */
   private async requireSession(req: IncomingMessage): Promise<SessionRecord> {
-    const id = sessionHeader(req);
+    const id = sessionIdOf(req);
     if (id === undefined || id === '') throw new HttpError(400, ErrorCode.ServerError, 'Bad Request: Mcp-Session-Id header is required');
     if (!isWellFormedSessionId(id)) throw new HttpError(404, ErrorCode.SessionNotFound, 'Session not found');
     const record = await this.deps.store.touch(id);
@@ -216,7 +155,7 @@ export class McpEndpoint {
     const { messages, batch } = this.parseBody(body);
     fail(checkProtocolVersion(req));
     const first = messages[0]!;
-    setMethodLabel(res, batch ? 'batch' : 'method' in first ? (isRequest(first) ? first.method : 'notification') : 'response');
+    setMethodLabel(res, batch ? 'batch' : 'method' in first ? (isJSONRPCRequest(first) ? first.method : 'notification') : 'response');
 
     if (messages.some((m) => 'method' in m && m.method === 'initialize' && !('id' in m))) {
       throw new HttpError(400, ErrorCode.InvalidRequest, 'Invalid Request: initialize is a request and needs an id');
@@ -224,12 +163,12 @@ export class McpEndpoint {
     const initialize = messages.find((m) => isInitializeRequest(m));
     if (initialize) {
       if (messages.length > 1) throw new HttpError(400, ErrorCode.InvalidRequest, 'Invalid Request: initialize must be sent on its own');
-      await this.admitNewSession(req);
+      if (!this.sessionless) await admitNewSession(req, this.deps);
       await this.initialize(req, res, initialize as JSONRPCRequest & InitializeRequest);
       return;
     }
-    if (this.stateless) {
-      await this.serveStateless(req, res, messages, batch);
+    if (this.sessionless) {
+      await this.sessionless.serve(req, res, messages, batch);
       return;
     }
     const record = await this.requireSession(req);
@@ -237,30 +176,7 @@ export class McpEndpoint {
       throw new HttpError(400, ErrorCode.InvalidRequest, `Invalid Request: JSON-RPC batches are not allowed in protocol ${record.protocolVersion}`);
     }
     const runtime = await this.deps.runtimes.get(record);
-    await this.dispatch(req, res, runtime, messages, batch, record.id, effectiveVersion(req, record));
-  }
-
-  /** New sessions are limited per client address and second, per principal and in total (429 with Retry-After). */
-  private async admitNewSession(req: IncomingMessage): Promise<void> {
-    const { config, sessionRate, sessionQuota } = this.deps;
-    if (this.stateless) return;
-    if (config.newSessionsPerAddressPerSecond > 0 && !(await sessionRate.take(`sessions:${addressKey(clientAddress(req, config.trustedProxyHops))}`))) {
-      throw new HttpError(429, ErrorCode.ServerError, `Too Many Requests: at most ${config.newSessionsPerAddressPerSecond} new sessions per second from one address`, { 'Retry-After': '1' });
-    }
-    const principal = requestPrincipal(req);
-    const quotas: Array<[string, number, string]> = [
-      ['total', config.maxSessionsTotal, 'the fleet'],
-      ...(principal ? ([[`principal:${addressKey(principalKey(principal))}`, config.maxSessionsPerPrincipal, 'one principal']] as Array<[string, number, string]>) : []),
-    ];
-    for (const [key, limit, who] of quotas) {
-      if (limit === 0) continue;
-      const verdict = await sessionQuota.admit(key, limit);
-      if (!verdict.admitted) {
-        throw new HttpError(429, ErrorCode.ServerError, `Too Many Requests: ${who} may open at most ${limit} sessions within SESSION_TTL_SECONDS`, {
-          'Retry-After': String(Math.ceil(verdict.retryAfterMs / 1000)),
-        });
-      }
-    }
+    await this.messages.dispatch(req, res, runtime, messages, batch, record.id, effectiveVersion(req, record));
   }
 
   private async initialize(req: IncomingMessage, res: ServerResponse, request: JSONRPCRequest & InitializeRequest): Promise<void> {
@@ -269,12 +185,8 @@ export class McpEndpoint {
     if (recordBytes > this.deps.config.sessionRecordMaxBytes) {
       throw new HttpError(400, ErrorCode.InvalidParams, `Invalid params: capabilities and clientInfo take ${recordBytes} bytes, more than the ${this.deps.config.sessionRecordMaxBytes} a session may keep`);
     }
-    if (this.stateless) {
-      const runtime = await SessionRuntime.create(undefined, this.deps.runtimeDeps);
-      const response = await runtime.initialize(request);
-      await runtime.close();
-      res.writeHead(200, { 'Content-Type': 'application/json' });
-      res.end(JSON.stringify(response));
+    if (this.sessionless) {
+      await this.sessionless.initialize(res, request);
       return;
     }
     const sessionId = randomUUID();
@@ -300,216 +212,28 @@ export class McpEndpoint {
       throw error;
     }
     this.deps.observer.sessionCreated();
-    res.writeHead(200, { 'Content-Type': 'application/json', ...this.responseHeaders(sessionId) });
+    res.writeHead(200, { 'Content-Type': 'application/json', ...sessionHeaders(sessionId) });
     res.end(JSON.stringify(response));
-  }
-
-  private async serveStateless(req: IncomingMessage, res: ServerResponse, messages: JSONRPCMessage[], batch: boolean): Promise<void> {
-    const runtime = await SessionRuntime.create(undefined, this.deps.runtimeDeps);
-    try {
-      await this.dispatch(req, res, runtime, messages, batch, undefined, protocolVersionOf(req) ?? PRIMING_PROTOCOL_VERSION);
-    } finally {
-      await runtime.close();
-    }
-  }
-
-  /** Hands a POST's messages to the session's server and waits until its answer is complete. */
-  private async dispatch(
-    req: IncomingMessage,
-    res: ServerResponse,
-    runtime: SessionRuntime,
-    messages: JSONRPCMessage[],
-    batch: boolean,
-    sessionId: string | undefined,
-    protocolVersion: string,
-  ): Promise<void> {
-    const requests: JSONRPCRequest[] = [];
-    for (const message of messages) {
-      if (isResponse(message)) await this.routeClientResponse(message, sessionId);
-      else if (isRequest(message)) requests.push(message);
-      else await this.dispatchNotification(runtime, message, sessionId);
-    }
-    if (requests.length === 0) {
-      res.writeHead(202, this.responseHeaders(sessionId));
-      res.end();
-      return;
-    }
-    const sink = new ResponseSink({
-      res,
-      requestIds: requests.map((r) => r.id),
-      session: sessionId === undefined ? undefined : { id: sessionId, streams: this.deps.streams, inflight: this.deps.inflight },
-      protocolVersion,
-      headers: this.responseHeaders(sessionId),
-      retryMs: this.deps.config.sseRetryMs,
-      keepAliveMs: this.deps.config.sseKeepAliveMs,
-      maxUnsentBytes: this.deps.config.sseMaxUnsentBytes,
-      observer: this.deps.observer,
-      forceSse: batch,
-    });
-    const finished = new Promise<void>((resolve) => sink.onDone(resolve));
-    const abandoned = new Promise<void>((resolve) => res.once('close', resolve));
-    for (const request of requests) {
-      if (request.method === 'logging/setLevel') {
-        const level = (request.params as { level?: unknown } | undefined)?.level;
-        if (!isLoggingLevel(level)) {
-          await sink.write({ jsonrpc: '2.0', id: request.id, error: { code: ErrorCode.InvalidParams, message: `Invalid params: level must be one of ${LOGGING_LEVELS.join(', ')}` } });
-          continue;
-        }
-        if (sessionId !== undefined) await this.rememberLogLevel(sessionId, runtime, level);
-      }
-      const extra: MessageExtraInfo = {
-        closeSSEStream: sink.resumable ? () => sink.closeStream() : undefined,
-        closeStandaloneSSEStream: sessionId === undefined ? undefined : () => void this.deps.streams.disconnect(sessionId, STANDALONE_STREAM).catch(() => {}),
-        authInfo: (req as AuthenticatedRequest).auth,
-      };
-      // Checked just before dispatching, with no await between: its answer would go to the first
-      // one's stream, and this one would never be answered.
-      if (runtime.transport.runs(request.id)) {
-        await sink.write({ jsonrpc: '2.0', id: request.id, error: { code: ErrorCode.InvalidRequest, message: `Invalid Request: a request with id ${JSON.stringify(request.id)} is already in progress in this session` } });
-        continue;
-      }
-      runtime.transport.dispatchRequest(request, sink, extra);
-    }
-    // The HTTP request is over when the answer is complete or the client has gone (the server
-    // keeps working and logging for a resume).
-    await Promise.race([finished, abandoned]);
-  }
-
-  /** Stores the level for replicas that rebuild the session. */
-  /**
-   * A cancellation stops the request on the replica running it: here, or on whichever replica holds
-   * it, told through a broadcast (the one whose runtime runs that request applies it).
-   */
-  private async dispatchNotification(runtime: SessionRuntime, message: JSONRPCMessage, sessionId: string | undefined): Promise<void> {
-    const cancelled = cancelledRequestOf(message);
-    if (cancelled === undefined || sessionId === undefined || runtime.transport.runs(cancelled)) {
-      runtime.transport.dispatchNotification(message);
-      return;
-    }
-    await this.deps.streams.broadcast({ type: 'cancel', sessionId, message, publishedAt: Date.now() });
-  }
-
-  private applyCancellation(sessionId: string | undefined, message: JSONRPCMessage): void {
-    const requestId = cancelledRequestOf(message);
-    if (sessionId === undefined || requestId === undefined) return;
-    const runtime = this.deps.runtimes.peek(sessionId);
-    if (runtime?.transport.runs(requestId)) runtime.transport.dispatchNotification(message);
-  }
-
-  private async rememberLogLevel(sessionId: string, runtime: SessionRuntime, level: LoggingLevel): Promise<void> {
-    await this.deps.store.setLogLevel(sessionId, level);
-    runtime.appliedLogLevel = level;
-  }
-
-  /** A client's answer to a server-to-client request goes to the instance waiting for it. */
-  private async routeClientResponse(message: JSONRPCMessage & { id: RequestId }, sessionId: string | undefined): Promise<void> {
-    const instance = PendingClientRequests.instanceOf(message.id);
-    if (instance === undefined) return;
-    if (instance === this.deps.pending.instanceId) {
-      if (this.deps.pending.resolve(message, sessionId)) this.deps.observer.delivered('response', 'local', 0);
-      return;
-    }
-    const delivered = await this.deps.streams.sendToInstance(instance, { type: 'client-response', sessionId, message, publishedAt: Date.now() });
-    if (!delivered) {
-      throw new HttpError(409, ErrorCode.ServerError, 'Conflict: the replica that sent this request is gone, and the request it answers with it; retry the call');
-    }
   }
 
   private async get(req: IncomingMessage, res: ServerResponse): Promise<void> {
     fail(acceptsEventStream(req));
-    if (this.stateless) {
-      sendJsonRpcError(res, 405, ErrorCode.ServerError, 'Method not allowed: stateless mode has no standalone stream', { Allow: 'POST' });
+    if (this.sessionless) {
+      sendJsonRpcError(res, 405, ErrorCode.ServerError, 'Method not allowed: the sessionless mode has no standalone stream', { Allow: 'POST' });
       return;
     }
     fail(checkProtocolVersion(req));
     const record = await this.requireSession(req);
-    const lastEventId = req.headers['last-event-id'];
-    let streamKey = STANDALONE_STREAM;
-    let after: string | undefined;
-    if (typeof lastEventId === 'string' && lastEventId !== '') {
-      const parsed = parseEventId(lastEventId);
-      if (!parsed) throw new HttpError(400, ErrorCode.ServerError, 'Bad Request: Last-Event-ID is not an event id of this server');
-      streamKey = parsed.streamKey;
-      after = parsed.entryId;
-    }
-    await this.holdStream(res, record, streamKey, after, effectiveVersion(req, record));
-  }
-
-  private async holdStream(res: ServerResponse, record: SessionRecord, streamKey: string, after: string | undefined, protocolVersion: string): Promise<void> {
-    const { streams, observer, config } = this.deps;
-    const path = streams.deliveryPath;
-    let writer: SseWriter | undefined;
-    let closed = false;
-    const finish = (retry: boolean) => {
-      if (closed) return;
-      closed = true;
-      if (retry) writer?.retry(config.sseRetryMs);
-      writer?.end();
-    };
-    const write = (event: StreamEvent) => {
-      switch (event.type) {
-        case 'message':
-          writer?.event(event.message, formatEventId(streamKey, event.entryId));
-          observer.delivered(isRequest(event.message) ? 'request' : 'notification', path, Math.max(0, Date.now() - event.publishedAt) / 1000);
-          return;
-        case 'end':
-        case 'takeover':
-        case 'interrupted':
-          finish(true);
-          return;
-        case 'terminated':
-          finish(false);
-          return;
-        case 'gap':
-          // Without an event id, so the client's resume position stays where it was.
-          writer?.event(missedEventsNotice(event.after, streamKey));
-      }
-    };
-    // The client may leave while the listener subscribes (a slow store): then nothing may outlive it.
-    let clientGone = false;
-    const markGone = () => (clientGone = true);
-    res.once('close', markGone);
-    const listener = await streams.listen(record.id, streamKey, { after, listenerId: newListenerId(), exclusive: true }, write);
-    res.off('close', markGone);
-    if (clientGone || res.destroyed) {
-      await listener.close();
-      return;
-    }
-    writer = SseWriter.open(res, this.responseHeaders(record.id), config.sseKeepAliveMs, config.sseMaxUnsentBytes);
-    observer.streamOpened('get');
-    const drainHook = () => finish(true);
-    this.openGetStreams.add(drainHook);
-    let maxAge: NodeJS.Timeout | undefined;
-    if (config.getStreamMaxMs > 0) maxAge = setTimeout(() => finish(true), config.getStreamMaxMs);
-    // A POST stream still running: its owner may die, and then this resume must end with an error.
-    const complete = streamKey === STANDALONE_STREAM || listener.backlog.some((e) => e.type === 'end');
-    const unwatch = complete ? undefined : this.orphans.watch(record.id, streamKey);
-    res.once('close', () => {
-      closed = true;
-      unwatch?.();
-      if (maxAge) clearTimeout(maxAge);
-      this.openGetStreams.delete(drainHook);
-      observer.streamClosed('get');
-      void listener.close();
-    });
-    // Resumed streams get a priming event too, at the resume position: a client that tracks the last
-    // id per connection (the SDK's does) would otherwise reconnect without Last-Event-ID when this
-    // stream closes before carrying an event, and miss what was published in between.
-    if (protocolVersion >= PRIMING_PROTOCOL_VERSION) {
-      writer.priming(formatEventId(streamKey, after ?? listener.cursor), config.sseRetryMs);
-    }
-    if (after !== undefined) observer.replayServed(listener.backlog.filter((e) => e.type === 'message').length);
-    for (const event of listener.backlog) write(event);
-    listener.start();
+    await this.getStreams.serve(req, res, record, effectiveVersion(req, record));
   }
 
   private async delete(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    if (this.stateless) {
-      sendJsonRpcError(res, 405, ErrorCode.ServerError, 'Method not allowed: stateless mode has no sessions', { Allow: 'POST' });
+    if (this.sessionless) {
+      sendJsonRpcError(res, 405, ErrorCode.ServerError, 'Method not allowed: the sessionless mode has no sessions', { Allow: 'POST' });
       return;
     }
     fail(checkProtocolVersion(req));
-    const id = sessionHeader(req);
+    const id = sessionIdOf(req);
     if (id === undefined || id === '') throw new HttpError(400, ErrorCode.ServerError, 'Bad Request: Mcp-Session-Id header is required');
     if (requestPrincipal(req) !== undefined) await this.requireSession(req);
     if (!isWellFormedSessionId(id) || !(await this.deps.store.delete(id))) {
@@ -518,11 +242,10 @@ export class McpEndpoint {
     this.deps.observer.sessionDeleted();
     await this.deps.streams.terminate(id);
     await this.deps.runtimes.drop(id);
-    res.writeHead(200, this.responseHeaders(id));
+    res.writeHead(200, sessionHeaders(id));
     res.end();
   }
 
-  /** SIGTERM: close GET streams with a retry hint, then wait (bounded) for in-flight requests. */
   /**
    * SIGTERM: close GET streams with a retry hint, then let every request finish up to the deadline:
    * those whose client is still connected and the detached ones (client gone, or stream closed
@@ -530,7 +253,7 @@ export class McpEndpoint {
    * each unanswered request ends with an error response, logged the same way: never silently.
    */
   async drain(timeoutMs: number): Promise<void> {
-    for (const close of [...this.openGetStreams]) close();
+    this.getStreams.closeAll();
     const sinks = () => this.deps.runtimes.all.flatMap((runtime) => runtime.transport.openSinks);
     const answered = Promise.allSettled([...this.inFlight, ...sinks().map((sink) => new Promise<void>((resolve) => sink.onDone(resolve)))]);
     let timer: NodeJS.Timeout | undefined;

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { Splice, type Value } from '../case.js';
+import type { Value } from '../case.js';
 import { framed, lastEventId, sessionId, type Draft } from './frame.js';
 import { capabilities, clientInfo, message, notification, request, response } from './messages.js';
 import { anyJson, LEGACY_VERSIONS, mostly, protocolVersion, requestId } from './values.js';
