@@ -75,7 +75,12 @@ const fleet = await startFleet({ replicas: 3, env: { LOG_LEVEL: 'warn' } });
 try {
   const sessions = [];
   for (let i = 0; i < CONCURRENCY; i++) {
-    const response = await post(fleet.url, { jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'bench', version: '1' } } });
+    const response = await post(fleet.url, {
+      jsonrpc: '2.0',
+      id: 0,
+      method: 'initialize',
+      params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'bench', version: '1' } },
+    });
     sessions.push(response.headers.get('mcp-session-id'));
   }
   const scrape = () => Promise.all(fleet.replicas.map((r) => fetch(r.metricsUrl).then((x) => x.text())));
@@ -103,12 +108,20 @@ try {
   const delta = (series) => total(after, series, labels) - total(before, series, labels);
   const commandsPerCall = delta('mcp_fleet_request_store_commands_sum') / delta('mcp_fleet_request_store_commands_count');
   const ms = (v) => (v * 1000).toFixed(3);
-  console.log(`${CALLS} tools/call (whoami) through HAProxy to 3 replica processes on one redis-server, ${CONCURRENCY} sessions in parallel, ${(CALLS / seconds).toFixed(0)} calls/s`);
-  console.log('figure (from the replicas\' histograms)      | p50 ms  | p99 ms  | observations');
+  console.log(
+    `${CALLS} tools/call (whoami) through HAProxy to 3 replica processes on one redis-server, ${CONCURRENCY} sessions in parallel, ${(CALLS / seconds).toFixed(0)} calls/s`,
+  );
+  console.log("figure (from the replicas' histograms)      | p50 ms  | p99 ms  | observations");
   console.log('-------------------------------------------|---------|---------|-------------');
-  console.log(`Redis time per tools/call                  | ${ms(quantile(0.5, redis)).padStart(7)} | ${ms(quantile(0.99, redis)).padStart(7)} | ${redis.at(-1)[1]}`);
-  console.log(`tools/call duration inside the replica     | ${ms(quantile(0.5, duration)).padStart(7)} | ${ms(quantile(0.99, duration)).padStart(7)} | ${duration.at(-1)[1]}`);
-  console.log(`Redis commands per tools/call (mean)       | ${commandsPerCall.toFixed(2).padStart(7)} |         | ${delta('mcp_fleet_request_store_commands_count')}`);
+  console.log(
+    `Redis time per tools/call                  | ${ms(quantile(0.5, redis)).padStart(7)} | ${ms(quantile(0.99, redis)).padStart(7)} | ${redis.at(-1)[1]}`,
+  );
+  console.log(
+    `tools/call duration inside the replica     | ${ms(quantile(0.5, duration)).padStart(7)} | ${ms(quantile(0.99, duration)).padStart(7)} | ${duration.at(-1)[1]}`,
+  );
+  console.log(
+    `Redis commands per tools/call (mean)       | ${commandsPerCall.toFixed(2).padStart(7)} |         | ${delta('mcp_fleet_request_store_commands_count')}`,
+  );
 } finally {
   await fleet.stop();
 }

@@ -17,7 +17,9 @@ import { latencySummary } from './lib/stats.js';
 const pending = new Set();
 /** Sends a message to the parent (or prints it as a JSON line when run by hand); exits wait for these. */
 function send(message) {
-  const sent = new Promise((resolve) => (process.send ? process.send(message, () => resolve()) : process.stdout.write(`${JSON.stringify(message)}\n`, () => resolve())));
+  const sent = new Promise((resolve) =>
+    process.send ? process.send(message, () => resolve()) : process.stdout.write(`${JSON.stringify(message)}\n`, () => resolve()),
+  );
   pending.add(sent);
   void sent.then(() => pending.delete(sent));
 }
@@ -166,7 +168,9 @@ async function runNotify(config) {
   const stream = await openStream(config.streamUrl, { session, listen: legacy ? undefined : [resource], agent, onMessage: (m, at) => arrivals.deliver(m, at) });
   if (stream.status !== 200) throw new Error(`stream on ${config.streamUrl}: HTTP ${stream.status}`);
   const trigger = () =>
-    legacy ? callTool(config.triggerUrl, session, 'notify', { message: tag, count: 1 }, agent) : callTool(config.triggerUrl, undefined, 'bump', { name: config.resourceName ?? 'bench' }, agent);
+    legacy
+      ? callTool(config.triggerUrl, session, 'notify', { message: tag, count: 1 }, agent)
+      : callTool(config.triggerUrl, undefined, 'bump', { name: config.resourceName ?? 'bench' }, agent);
 
   const latencies = [];
   let delivered = 0;

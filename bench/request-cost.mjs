@@ -36,7 +36,12 @@ async function initialize(url) {
   const response = await fetch(url, {
     method: 'POST',
     headers: HEADERS,
-    body: JSON.stringify({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'bench', version: '1' } } }),
+    body: JSON.stringify({
+      jsonrpc: '2.0',
+      id: 0,
+      method: 'initialize',
+      params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'bench', version: '1' } },
+    }),
   });
   await response.text();
   return response.headers.get('mcp-session-id');
@@ -74,7 +79,17 @@ function row(result, costs) {
   const redisMs = (costs.reduce((s, c) => s + c.storeSeconds, 0) / Math.max(1, costs.length)) * 1000;
   const redisSorted = costs.map((c) => c.storeSeconds * 1000).sort((a, b) => a - b);
   const rq = (p) => (redisSorted.length ? redisSorted[Math.min(redisSorted.length - 1, Math.floor(p * redisSorted.length))].toFixed(3) : '0');
-  return [result.label, (CALLS / result.seconds).toFixed(0), result.q(0.5), result.q(0.95), result.q(0.99), commands.toFixed(2), redisMs.toFixed(3), rq(0.5), rq(0.99)];
+  return [
+    result.label,
+    (CALLS / result.seconds).toFixed(0),
+    result.q(0.5),
+    result.q(0.95),
+    result.q(0.99),
+    commands.toFixed(2),
+    redisMs.toFixed(3),
+    rq(0.5),
+    rq(0.99),
+  ];
 }
 
 const redis = await RedisProcess.start();
@@ -92,9 +107,19 @@ for (const scenario of scenarios) {
   const costs = [];
   const replicas = [];
   for (let i = 0; i < scenario.replicas; i++) replicas.push(await replica(`bench-${i}`, scenario.env, costs));
-  await run('warm-up', replicas.map((r) => r.url), scenario.tool, scenario.args);
+  await run(
+    'warm-up',
+    replicas.map((r) => r.url),
+    scenario.tool,
+    scenario.args,
+  );
   costs.length = 0;
-  const result = await run(scenario.label, replicas.map((r) => r.url), scenario.tool, scenario.args);
+  const result = await run(
+    scenario.label,
+    replicas.map((r) => r.url),
+    scenario.tool,
+    scenario.args,
+  );
   rows.push(row(result, costs));
   for (const r of replicas) await r.server.shutdown();
 }

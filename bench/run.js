@@ -107,7 +107,9 @@ async function compare() {
           continue;
         }
         entry.scenarios[scenario.id] = m;
-        log(`round ${round + 1}/${settings.rounds} ${scenario.id}: ${m.callsPerSecond.toFixed(0)} calls/s, p50 ${m.p50Ms.toFixed(2)} ms, ${m.serverCpuUsPerCall.toFixed(0)} µs CPU/call${m.errors ? `, ${m.errors} errors` : ''}`);
+        log(
+          `round ${round + 1}/${settings.rounds} ${scenario.id}: ${m.callsPerSecond.toFixed(0)} calls/s, p50 ${m.p50Ms.toFixed(2)} ms, ${m.serverCpuUsPerCall.toFixed(0)} µs CPU/call${m.errors ? `, ${m.errors} errors` : ''}`,
+        );
       }
       for (const scenario of order) {
         const target = byId.get(`${scenario.impl}/${scenario.setup}`);

@@ -50,9 +50,11 @@ setTimeout(() => {
 /** Runs `task(i)` for i < count, `concurrency` at a time. */
 async function pool(count, concurrency, task) {
   let next = 0;
-  await Promise.all(Array.from({ length: Math.min(concurrency, count) }, async () => {
-    while (next < count) await task(next++);
-  }));
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, count) }, async () => {
+      while (next < count) await task(next++);
+    }),
+  );
 }
 
 async function metricsOf(replica) {
@@ -98,7 +100,14 @@ const streams = [];
 const result = {
   date: new Date().toISOString(),
   machine: { nproc: os.availableParallelism?.() ?? os.cpus().length, cpuModel: os.cpus()[0]?.model.trim(), node: process.version, loadAverage: os.loadavg() },
-  settings: { sessions: SESSIONS, legacyStreams: LEGACY_STREAMS, modernStreams: MODERN_STREAMS, concurrency: CONCURRENCY, streamsVia: VIA_LB ? 'lb' : 'replicas', runtimeIdleSeconds: IDLE_SECONDS },
+  settings: {
+    sessions: SESSIONS,
+    legacyStreams: LEGACY_STREAMS,
+    modernStreams: MODERN_STREAMS,
+    concurrency: CONCURRENCY,
+    streamsVia: VIA_LB ? 'lb' : 'replicas',
+    runtimeIdleSeconds: IDLE_SECONDS,
+  },
 };
 try {
   // Warm the replicas up a little, so the baseline is not a cold process.
@@ -173,7 +182,11 @@ try {
   const answer = await bump();
   const bumpAnsweredMs = performance.now() - armedAt;
   await waitAll((s) => s.at !== undefined, 30_000);
-  const delivery = (list) => ({ streams: list.length, delivered: list.filter((s) => s.at !== undefined).length, ...latencySummary(list.filter((s) => s.at !== undefined).map((s) => s.at - armedAt)) });
+  const delivery = (list) => ({
+    streams: list.length,
+    delivered: list.filter((s) => s.at !== undefined).length,
+    ...latencySummary(list.filter((s) => s.at !== undefined).map((s) => s.at - armedAt)),
+  });
   result.broadcast = {
     bumpStatus: answer.status,
     bumpAnsweredMs,

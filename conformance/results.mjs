@@ -144,7 +144,11 @@ function informationalCell(row) {
 function renderTable(header, lines) {
   const rows = [header, ...lines];
   const widths = header.map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-  const render = (r) => r.map((text, i) => text.padEnd(widths[i])).join('  ').trimEnd();
+  const render = (r) =>
+    r
+      .map((text, i) => text.padEnd(widths[i]))
+      .join('  ')
+      .trimEnd();
   return [render(header), widths.map((w) => '-'.repeat(w)).join('  '), ...lines.map(render)].join('\n');
 }
 
@@ -175,8 +179,7 @@ export function formatSideBySide(columns) {
   const tables = [renderTable(header, lines)];
   const extra = union(columns.map((c) => c.evaluation?.informational.map((r) => r.scenario) ?? []));
   if (extra.length > 0) {
-    const reasonOf = (scenario) =>
-      columns.flatMap((c) => c.evaluation?.informational ?? []).find((r) => r.scenario === scenario)?.reason ?? '';
+    const reasonOf = (scenario) => columns.flatMap((c) => c.evaluation?.informational ?? []).find((r) => r.scenario === scenario)?.reason ?? '';
     const extraLines = extra.map((scenario) => [
       `${scenario} (${reasonOf(scenario)})`,
       ...columns.map((c) => (c.evaluation ? informationalCell(c.evaluation.informational.find((r) => r.scenario === scenario)) : '-')),

@@ -18,14 +18,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import {
-  evaluateRun,
-  formatSideBySide,
-  parseExpectedFailures,
-  parseRequirementList,
-  scenarioFromResultDir,
-  summarizeChecks,
-} from './results.mjs';
+import { evaluateRun, formatSideBySide, parseExpectedFailures, parseRequirementList, scenarioFromResultDir, summarizeChecks } from './results.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const requireFromRoot = createRequire(path.join(ROOT, 'package.json'));
@@ -120,9 +113,7 @@ function findSuite() {
   try {
     manifestPath = requireFromRoot.resolve(`${SUITE_PACKAGE}/package.json`);
   } catch {
-    throw new SetupError(
-      `${SUITE_PACKAGE} is not installed: it is a dev dependency (${SUITE_VERSION}), run npm ci`,
-    );
+    throw new SetupError(`${SUITE_PACKAGE} is not installed: it is a dev dependency (${SUITE_VERSION}), run npm ci`);
   }
   const manifest = JSON.parse(fs.readFileSync(manifestPath, 'utf8'));
   const bin = typeof manifest.bin === 'string' ? manifest.bin : manifest.bin?.conformance;

@@ -18,7 +18,16 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const redis = await RedisProcess.start();
 const port = await freePort();
 const replica = spawn(process.execPath, [path.join(root, 'dist/main.js')], {
-  env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', METRICS_PORT: '0', REDIS_URL: redis.url, OWNER_LIVENESS_MS: String(livenessMs), LOG_LEVEL: 'error', REQUEST_STATE_KEYS: 'measure-owner-stall-key-0123456789' },
+  env: {
+    ...process.env,
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    METRICS_PORT: '0',
+    REDIS_URL: redis.url,
+    OWNER_LIVENESS_MS: String(livenessMs),
+    LOG_LEVEL: 'error',
+    REQUEST_STATE_KEYS: 'measure-owner-stall-key-0123456789',
+  },
   stdio: ['ignore', 'ignore', 'inherit'],
 });
 try {

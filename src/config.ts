@@ -269,7 +269,9 @@ const isLoopback = (hostname: string): boolean => hostname === 'localhost' || ho
 
 function readAuth(r: Reader): AuthSettings | undefined {
   const issuer = r.url('AUTH_ISSUER', ['https:', 'http:']);
-  const others = ['AUTH_RESOURCE_URL', 'AUTH_AUDIENCE', 'AUTH_JWKS_URL', 'AUTH_REQUIRED_SCOPES', 'AUTH_TOOL_SCOPES'].filter((name) => r.raw(name) !== undefined);
+  const others = ['AUTH_RESOURCE_URL', 'AUTH_AUDIENCE', 'AUTH_JWKS_URL', 'AUTH_REQUIRED_SCOPES', 'AUTH_TOOL_SCOPES'].filter(
+    (name) => r.raw(name) !== undefined,
+  );
   if (issuer === undefined) {
     if (others.length > 0) r.problems.push(`${others.join(', ')} set without AUTH_ISSUER: authorization is on only with an issuer`);
     return undefined;
@@ -291,7 +293,10 @@ function readAuth(r: Reader): AuthSettings | undefined {
   if (resourceUrl === undefined) r.problems.push('AUTH_RESOURCE_URL is required with AUTH_ISSUER: the public URL of the MCP endpoint, as clients reach it');
   else if (URL.canParse(resourceUrl) && new URL(resourceUrl).hash !== '') r.problems.push('AUTH_RESOURCE_URL must not have a fragment');
   if (settings.audiences.length === 0 && resourceUrl !== undefined) settings.audiences = [resourceUrl];
-  for (const [name, url] of [['AUTH_ISSUER', issuer], ['AUTH_JWKS_URL', jwksUrl]] as const) {
+  for (const [name, url] of [
+    ['AUTH_ISSUER', issuer],
+    ['AUTH_JWKS_URL', jwksUrl],
+  ] as const) {
     if (url === undefined || !URL.canParse(url)) continue;
     const parsed = new URL(url);
     if (parsed.protocol !== 'https:' && !isLoopback(parsed.hostname)) r.problems.push(`${name} must use https (http only on a loopback address)`);
@@ -393,7 +398,9 @@ export function loadConfig(env: Env = process.env): FleetConfig {
     }
   });
   if ((config.redis || config.postgres) && config.requestStateKeys.length === 0) {
-    r.problems.push(`REQUEST_STATE_KEYS is required on ${config.postgres ? 'PostgreSQL' : 'Redis'}: every replica must seal and verify requestState with the same keys (comma list, each at least 32 bytes)`);
+    r.problems.push(
+      `REQUEST_STATE_KEYS is required on ${config.postgres ? 'PostgreSQL' : 'Redis'}: every replica must seal and verify requestState with the same keys (comma list, each at least 32 bytes)`,
+    );
   }
   if (config.tasks.ttlMs > config.tasks.maxTtlMs) r.problems.push('TASK_TTL_MS must not exceed TASK_MAX_TTL_MS');
   if (r.problems.length > 0) throw new ConfigError(r.problems);

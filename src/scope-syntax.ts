@@ -19,7 +19,10 @@ export function splitScopes(value: string): string[] {
 export function parseToolScopes(value: string | undefined): { toolScopes: Map<string, string[]>; problems: string[] } {
   const toolScopes = new Map<string, string[]>();
   const problems: string[] = [];
-  for (const entry of (value ?? '').split(';').map((e) => e.trim()).filter((e) => e !== '')) {
+  for (const entry of (value ?? '')
+    .split(';')
+    .map((e) => e.trim())
+    .filter((e) => e !== '')) {
     const eq = entry.indexOf('=');
     const tool = eq < 0 ? '' : entry.slice(0, eq).trim();
     const scopes = eq < 0 ? [] : splitScopes(entry.slice(eq + 1));

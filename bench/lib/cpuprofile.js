@@ -7,7 +7,10 @@ import path from 'node:path';
 export function readProfiles(paths) {
   const files = paths.flatMap((p) =>
     fs.statSync(p).isDirectory()
-      ? fs.readdirSync(p).filter((f) => f.endsWith('.cpuprofile')).map((f) => path.join(p, f))
+      ? fs
+          .readdirSync(p)
+          .filter((f) => f.endsWith('.cpuprofile'))
+          .map((f) => path.join(p, f))
       : [p],
   );
   return files.map((file) => ({ file, profile: JSON.parse(fs.readFileSync(file, 'utf8')) }));
@@ -40,7 +43,12 @@ export function packageOf(url) {
     return rest[0].startsWith('@') ? `${rest[0]}/${rest[1]}` : rest[0];
   }
   const dist = url.indexOf('/dist/');
-  if (dist >= 0) return `mcp-fleet ${url.slice(dist + 1).split('/').slice(0, 2).join('/')}`;
+  if (dist >= 0)
+    return `mcp-fleet ${url
+      .slice(dist + 1)
+      .split('/')
+      .slice(0, 2)
+      .join('/')}`;
   return path.basename(url);
 }
 
@@ -64,7 +72,12 @@ export function selfTimes(profiles, window = {}) {
     let entry = functions.get(key);
     if (!entry) {
       const pkg = frame.functionName === '(garbage collector)' ? '(garbage collector)' : packageOf(frame.url);
-      entry = { name: frame.functionName || '(anonymous)', location: frame.url ? `${frame.url.replace(/^file:\/\//, '')}:${frame.lineNumber + 1}` : '', pkg, selfUs: 0 };
+      entry = {
+        name: frame.functionName || '(anonymous)',
+        location: frame.url ? `${frame.url.replace(/^file:\/\//, '')}:${frame.lineNumber + 1}` : '',
+        pkg,
+        selfUs: 0,
+      };
       functions.set(key, entry);
     }
     return [key, entry];
@@ -147,18 +160,27 @@ export function topPackages(times, per = {}) {
 /** Text tables of the top functions and packages. */
 export function renderSummary(times, { top = 25, calls, cpuUsPerCall, title = 'CPU profile' } = {}) {
   const per = (v) => (Number.isFinite(v) ? v.toFixed(1).padStart(9) : '        –');
-  const perCallNote = cpuUsPerCall !== undefined ? `, µs/call = share × ${cpuUsPerCall.toFixed(0)} µs server CPU per call (/proc)` : calls ? ', µs/call = sampled self time / calls' : '';
+  const perCallNote =
+    cpuUsPerCall !== undefined
+      ? `, µs/call = share × ${cpuUsPerCall.toFixed(0)} µs server CPU per call (/proc)`
+      : calls
+        ? ', µs/call = sampled self time / calls'
+        : '';
   const lines = [
     `${title}: busy ${(times.busyUs / 1000).toFixed(0)} ms, idle ${(times.idleUs / 1000).toFixed(0)} ms${calls ? `, ${calls} calls` : ''}${perCallNote}`,
     '',
     '  self ms   share   µs/call  package                        function (location)',
   ];
   for (const f of topFunctions(times, { top, calls, cpuUsPerCall })) {
-    lines.push(`${f.selfMs.toFixed(1).padStart(9)} ${(f.share * 100).toFixed(1).padStart(6)}% ${per(f.usPerCall)}  ${f.pkg.padEnd(30).slice(0, 30)} ${f.name}${f.location ? ` (${shortLocation(f.location)})` : ''}`);
+    lines.push(
+      `${f.selfMs.toFixed(1).padStart(9)} ${(f.share * 100).toFixed(1).padStart(6)}% ${per(f.usPerCall)}  ${f.pkg.padEnd(30).slice(0, 30)} ${f.name}${f.location ? ` (${shortLocation(f.location)})` : ''}`,
+    );
   }
   lines.push('', ' total ms   share   µs/call  package                        function, inclusive of what it calls (own code and MCP libraries)');
   for (const f of topInclusive(times, { calls, cpuUsPerCall })) {
-    lines.push(`${f.totalMs.toFixed(1).padStart(9)} ${(f.share * 100).toFixed(1).padStart(6)}% ${per(f.usPerCall)}  ${f.pkg.padEnd(30).slice(0, 30)} ${f.name}${f.location ? ` (${shortLocation(f.location)})` : ''}`);
+    lines.push(
+      `${f.totalMs.toFixed(1).padStart(9)} ${(f.share * 100).toFixed(1).padStart(6)}% ${per(f.usPerCall)}  ${f.pkg.padEnd(30).slice(0, 30)} ${f.name}${f.location ? ` (${shortLocation(f.location)})` : ''}`,
+    );
   }
   lines.push('', '  self ms   share   µs/call  package');
   for (const p of topPackages(times, { calls, cpuUsPerCall }).slice(0, 15)) {

@@ -1,4 +1,8 @@
-export interface LoadgenMessage { type: string; name?: string; [field: string]: any }
+export interface LoadgenMessage {
+  type: string;
+  name?: string;
+  [field: string]: any;
+}
 export interface Loadgen {
   pid: number | undefined;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;

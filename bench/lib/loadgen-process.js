@@ -39,10 +39,11 @@ export function startLoadgen(config) {
   return {
     pid: child.pid,
     exited,
-    next: (type, name) => new Promise((resolve, reject) => {
-      waiters.push({ type, name, resolve, reject });
-      deliver();
-    }),
+    next: (type, name) =>
+      new Promise((resolve, reject) => {
+        waiters.push({ type, name, resolve, reject });
+        deliver();
+      }),
     send: (message) => child.send(message),
     kill: () => child.kill('SIGKILL'),
   };

@@ -111,8 +111,15 @@ export async function measureLoad(target, era, settings) {
 /** Load with no measurement, to warm a scenario's processes up. */
 export async function primeLoad(target, era, settings) {
   const loadgen = startLoadgen({
-    mode: 'load', url: target.url, era, clients: settings.clients, tool: 'whoami', args: {},
-    phases: [{ name: 'prime', ms: settings.primeMs }], maxCalls: settings.maxCalls, timeoutMs: settings.timeoutMs,
+    mode: 'load',
+    url: target.url,
+    era,
+    clients: settings.clients,
+    tool: 'whoami',
+    args: {},
+    phases: [{ name: 'prime', ms: settings.primeMs }],
+    maxCalls: settings.maxCalls,
+    timeoutMs: settings.timeoutMs,
   });
   try {
     await loadgen.next('phase-end', 'prime');

@@ -20,7 +20,9 @@ export function flameGraph(profileFile, out) {
   } catch {
     return undefined;
   }
-  execFileSync(process.execPath, [cmd, '--visualize-cpu-profile', profileFile, '--output-html', out, '--title', path.basename(out, '.html')], { stdio: 'ignore' });
+  execFileSync(process.execPath, [cmd, '--visualize-cpu-profile', profileFile, '--output-html', out, '--title', path.basename(out, '.html')], {
+    stdio: 'ignore',
+  });
   return out;
 }
 

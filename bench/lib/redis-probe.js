@@ -18,13 +18,15 @@ export function parseResp(buffer, offset = 0) {
       return [new Error(line), next];
     case 0x3a: // :
       return [Number(line), next];
-    case 0x24: { // $
+    case 0x24: {
+      // $
       const length = Number(line);
       if (length < 0) return [null, next];
       if (buffer.length < next + length + 2) return undefined;
       return [buffer.toString('utf8', next, next + length), next + length + 2];
     }
-    case 0x2a: { // *
+    case 0x2a: {
+      // *
       const count = Number(line);
       if (count < 0) return [null, next];
       const items = [];

@@ -1,8 +1,17 @@
 import type { LatencySummary } from './stats.js';
 
-export interface Scenario { id: string; impl: string; setup: string; era: string }
+export interface Scenario {
+  id: string;
+  impl: string;
+  setup: string;
+  era: string;
+}
 export type RoundMetrics = Partial<Record<(typeof METRICS)[number], number>>;
-export interface NotifyProbe { samples: number; delivered: number; latency: LatencySummary }
+export interface NotifyProbe {
+  samples: number;
+  delivered: number;
+  latency: LatencySummary;
+}
 export interface Round {
   scenarios: Record<string, RoundMetrics>;
   notifications?: Record<string, { same?: NotifyProbe; cross?: NotifyProbe }>;
@@ -24,11 +33,23 @@ export interface ScenarioSummary {
   };
   ratios: Record<string, { id: string; callsPerSecond: number; serverCpuUsPerCall: number }>;
 }
-export interface TargetCheck { target: string; measured: number; met: boolean }
+export interface TargetCheck {
+  target: string;
+  measured: number;
+  met: boolean;
+}
 
 export const METRICS: readonly [
-  'callsPerSecond', 'p50Ms', 'p99Ms', 'serverCpuUsPerCall', 'lbCpuUsPerCall', 'redisCpuUsPerCall',
-  'redisCommandsPerCall', 'redisRoundTripsPerCall', 'rssMbPerReplica', 'errors',
+  'callsPerSecond',
+  'p50Ms',
+  'p99Ms',
+  'serverCpuUsPerCall',
+  'lbCpuUsPerCall',
+  'redisCpuUsPerCall',
+  'redisCommandsPerCall',
+  'redisRoundTripsPerCall',
+  'rssMbPerReplica',
+  'errors',
 ];
 export const TABLE_HEADER: string[];
 export function scenarioId(impl: string, setup: string, era: string): string;

@@ -36,21 +36,23 @@ export function summarise(results) {
     const per = (metric) => results.rounds.map((round) => round.scenarios[scenario.id]?.[metric]);
     const medians = Object.fromEntries(METRICS.map((metric) => [metric, median(per(metric))]));
     const notes = results.rounds.map((round) => round.notifications?.[scenario.id]).filter(Boolean);
-    const notifications = notes.length === 0 ? undefined : {
-      sameP50Ms: median(notes.map((n) => n.same?.latency.p50)),
-      crossP50Ms: median(notes.map((n) => n.cross?.latency.p50)),
-      // The difference within each round, then its median.
-      crossMinusSameMs: median(notes.map((n) => (n.cross && n.same ? n.cross.latency.p50 - n.same.latency.p50 : NaN))),
-      delivered: {
-        same: sumDelivered(notes.map((n) => n.same)),
-        cross: sumDelivered(notes.map((n) => n.cross)),
-      },
-    };
+    const notifications =
+      notes.length === 0
+        ? undefined
+        : {
+            sameP50Ms: median(notes.map((n) => n.same?.latency.p50)),
+            crossP50Ms: median(notes.map((n) => n.cross?.latency.p50)),
+            // The difference within each round, then its median.
+            crossMinusSameMs: median(notes.map((n) => (n.cross && n.same ? n.cross.latency.p50 - n.same.latency.p50 : NaN))),
+            delivered: {
+              same: sumDelivered(notes.map((n) => n.same)),
+              cross: sumDelivered(notes.map((n) => n.cross)),
+            },
+          };
     const ratios = {};
     for (const [name, referenceId] of Object.entries(referencesOf(scenario))) {
       if (!results.scenarios.some((s) => s.id === referenceId)) continue;
-      const within = (metric) =>
-        median(results.rounds.map((round) => ratio(round.scenarios[scenario.id]?.[metric], round.scenarios[referenceId]?.[metric])));
+      const within = (metric) => median(results.rounds.map((round) => ratio(round.scenarios[scenario.id]?.[metric], round.scenarios[referenceId]?.[metric])));
       ratios[name] = { id: referenceId, callsPerSecond: within('callsPerSecond'), serverCpuUsPerCall: within('serverCpuUsPerCall') };
     }
     summary[scenario.id] = { medians, notifications, ratios };
@@ -170,16 +172,22 @@ export function renderMarkdown(results, summary, checks) {
     markdownTable(TABLE_HEADER, tableRows(results, summary)),
     '',
     'Server CPU: the server processes (replicas) from /proc; LB: HAProxy. Redis CPU: INFO used_cpu_sys + used_cpu_user of the ' +
-      'setup\'s own redis-server, less its idle rate measured before the rounds. Redis cmds/call: INFO commandstats (commands run ' +
+      "setup's own redis-server, less its idle rate measured before the rounds. Redis cmds/call: INFO commandstats (commands run " +
       'inside scripts count too); round trips/call: commands sent by clients in a MONITOR census, a batch of calls after the measured window with nothing else in flight ' +
-      '(PING, which readiness checks send, left out of both; each replica\'s liveness heartbeat, a SET once a second, left out of the census). Notify: trigger sent until the notification ' +
+      "(PING, which readiness checks send, left out of both; each replica's liveness heartbeat, a SET once a second, left out of the census). Notify: trigger sent until the notification " +
       'arrives (legacy: notify to a GET stream; modern: bump to a listen stream), same replica vs another replica; ' +
-      '(n/m) = delivered/sent where some never arrived (tmcp sends a tool\'s notifications on that call\'s own response, ' +
-      'not on the GET stream; the SDK\'s stock server has no bus between processes). Ratios: mcp-fleet / reference (tmcp: same setup and era; SDK: stock ' +
+      "(n/m) = delivered/sent where some never arrived (tmcp sends a tool's notifications on that call's own response, " +
+      "not on the GET stream; the SDK's stock server has no bus between processes). Ratios: mcp-fleet / reference (tmcp: same setup and era; SDK: stock " +
       'createMcpHandler server, modern, as many replicas).',
   ];
   if (checks.length > 0) {
-    lines.push('', markdownTable(['target (issue 16)', 'measured', 'met'], checks.map((c) => [c.target, f2(c.measured), c.met ? 'yes' : 'no'])));
+    lines.push(
+      '',
+      markdownTable(
+        ['target (issue 16)', 'measured', 'met'],
+        checks.map((c) => [c.target, f2(c.measured), c.met ? 'yes' : 'no']),
+      ),
+    );
   }
   return `${lines.join('\n')}\n`;
 }

@@ -1,4 +1,9 @@
-export interface LatencySummary { count: number; p50: number; p99: number; max: number }
+export interface LatencySummary {
+  count: number;
+  p50: number;
+  p99: number;
+  max: number;
+}
 export function percentile(sorted: number[], p: number): number;
 export function median(values: Array<number | undefined>): number;
 export function latencySummary(latencies: number[]): LatencySummary;

@@ -74,7 +74,13 @@ export function loadConfig(env) {
     summaryJson: text(e, 'K6_MCP_SUMMARY_JSON', ''),
   };
   if (config.listenSettleMs + config.listenMarginMs >= config.listenWindowMs) {
-    throw new Error('K6_MCP_LISTEN_WINDOW_MS (' + config.listenWindowMs + ') must exceed K6_MCP_LISTEN_SETTLE_MS + K6_MCP_LISTEN_MARGIN_MS (' + (config.listenSettleMs + config.listenMarginMs) + ')');
+    throw new Error(
+      'K6_MCP_LISTEN_WINDOW_MS (' +
+        config.listenWindowMs +
+        ') must exceed K6_MCP_LISTEN_SETTLE_MS + K6_MCP_LISTEN_MARGIN_MS (' +
+        (config.listenSettleMs + config.listenMarginMs) +
+        ')',
+    );
   }
   return config;
 }

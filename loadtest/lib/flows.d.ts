@@ -38,4 +38,6 @@ export declare function crossReplicaNotifications(ctx: FlowContext): Promise<Not
 export declare function recoveryAfter404(ctx: FlowContext): Promise<RecoveryReport>;
 export declare function sustainedToolCall(ctx: FlowContext, state: VuState, n: number): Promise<ToolCallReport>;
 export declare function closeSession(state: VuState): Promise<void>;
-export declare function smoke(ctx: FlowContext): Promise<{ ok: boolean; notifications: NotificationsReport; recovery: RecoveryReport; calls: ToolCallReport[] }>;
+export declare function smoke(
+  ctx: FlowContext,
+): Promise<{ ok: boolean; notifications: NotificationsReport; recovery: RecoveryReport; calls: ToolCallReport[] }>;

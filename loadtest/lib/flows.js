@@ -16,7 +16,12 @@ export function uniqueTag(prefix) {
 /** Resolves with the index of the first promise to settle. */
 function firstSettled(promises) {
   return new Promise((resolve) => {
-    promises.forEach((promise, index) => promise.then(() => resolve(index), () => resolve(index)));
+    promises.forEach((promise, index) =>
+      promise.then(
+        () => resolve(index),
+        () => resolve(index),
+      ),
+    );
   });
 }
 
@@ -26,10 +31,15 @@ function explainStreamFailure(ctx, stream) {
   if (stream.ok || warnedAboutStreamEnd) return;
   warnedAboutStreamEnd = true;
   ctx.log(
-    'GET stream failed (status ' + stream.status + (stream.error ? ', ' + stream.error : '') + '). ' +
+    'GET stream failed (status ' +
+      stream.status +
+      (stream.error ? ', ' + stream.error : '') +
+      '). ' +
       'This scenario reads each GET stream when the server ends it: the server must close GET streams after a ' +
       'poll window (GET_STREAM_MAX_MS, chart value server.getStreamMaxMs, e.g. 2000) shorter than ' +
-      'K6_MCP_STREAM_TIMEOUT_MS (' + ctx.config.streamTimeoutMs + ' ms).',
+      'K6_MCP_STREAM_TIMEOUT_MS (' +
+      ctx.config.streamTimeoutMs +
+      ' ms).',
   );
 }
 

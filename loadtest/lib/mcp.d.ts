@@ -70,7 +70,11 @@ export declare class McpSession {
   initialize(tags?: Record<string, string>): Promise<Answer>;
   request(method: string, params?: Record<string, unknown>, tags?: Record<string, string>, options?: { expect404?: boolean }): Promise<Answer>;
   callTool(name: string, args?: Record<string, unknown>, tags?: Record<string, string>, options?: { expect404?: boolean }): Promise<Answer>;
-  callToolRecovering(name: string, args?: Record<string, unknown>, tags?: Record<string, string>): Promise<{ answer: Answer; notFound: boolean; recovered: boolean }>;
+  callToolRecovering(
+    name: string,
+    args?: Record<string, unknown>,
+    tags?: Record<string, string>,
+  ): Promise<{ answer: Answer; notFound: boolean; recovered: boolean }>;
   remove(tags?: Record<string, string>, options?: { expect404?: boolean }): Promise<number>;
   getStream(lastEventId?: string, tags?: Record<string, string>): Promise<StreamAnswer>;
   handle(): McpSession;

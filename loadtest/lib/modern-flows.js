@@ -97,23 +97,42 @@ export async function listenAndBump(ctx, client) {
 function explainListen(ctx, listened, ready, complete) {
   const config = ctx.config;
   if (!listened.ok && listened.status !== 0) {
-    explainOnce(ctx, 'status', 'subscriptions/listen was answered with HTTP ' + listened.status + (listened.error ? ' (' + listened.error + ')' : '') + ' instead of a stream.');
+    explainOnce(
+      ctx,
+      'status',
+      'subscriptions/listen was answered with HTTP ' + listened.status + (listened.error ? ' (' + listened.error + ')' : '') + ' instead of a stream.',
+    );
   } else if (!listened.ok) {
     explainOnce(
       ctx,
       'stream',
-      'subscriptions/listen got no complete answer (' + listened.error + '). ' +
+      'subscriptions/listen got no complete answer (' +
+        listened.error +
+        '). ' +
         'This scenario reads each listen stream when the server ends it: replicas must end listen streams after ' +
-        'LISTEN_STREAM_MAX_MS (K6_MCP_LISTEN_WINDOW_MS=' + config.listenWindowMs + ') shorter than K6_MCP_STREAM_TIMEOUT_MS (' + config.streamTimeoutMs + ' ms).',
+        'LISTEN_STREAM_MAX_MS (K6_MCP_LISTEN_WINDOW_MS=' +
+        config.listenWindowMs +
+        ') shorter than K6_MCP_STREAM_TIMEOUT_MS (' +
+        config.streamTimeoutMs +
+        ' ms).',
     );
   } else if (!ready) {
-    explainOnce(ctx, 'ready', 'the start marker did not reach the listen stream: it was not subscribed K6_MCP_LISTEN_SETTLE_MS (' + config.listenSettleMs + ' ms) after it was opened, or had already ended.');
+    explainOnce(
+      ctx,
+      'ready',
+      'the start marker did not reach the listen stream: it was not subscribed K6_MCP_LISTEN_SETTLE_MS (' +
+        config.listenSettleMs +
+        ' ms) after it was opened, or had already ended.',
+    );
   } else if (!complete) {
     explainOnce(
       ctx,
       'complete',
       'the end marker did not reach the listen stream: it ended before the bumps were done; the server must end listen streams no sooner than K6_MCP_LISTEN_WINDOW_MS (' +
-        config.listenWindowMs + ' ms, its LISTEN_STREAM_MAX_MS), and bumps must take less than K6_MCP_LISTEN_MARGIN_MS (' + config.listenMarginMs + ' ms) each.',
+        config.listenWindowMs +
+        ' ms, its LISTEN_STREAM_MAX_MS), and bumps must take less than K6_MCP_LISTEN_MARGIN_MS (' +
+        config.listenMarginMs +
+        ' ms) each.',
     );
   }
 }
@@ -208,7 +227,12 @@ export async function sampleAcrossReplicas(ctx, client, prompt) {
   const retry = await client.callTool('sample', { prompt: prompt }, { inputResponses: { sample: samplingAnswer(text) }, requestState: first.requestState });
   const json = toolJson(retry.result);
   const completed =
-    retry.ok && retry.result.resultType !== 'input_required' && json !== undefined && json.answer === text && json.model === 'k6' && json.replica === retry.replica;
+    retry.ok &&
+    retry.result.resultType !== 'input_required' &&
+    json !== undefined &&
+    json.answer === text &&
+    json.model === 'k6' &&
+    json.replica === retry.replica;
   metrics.add('mcp_mrtr_completed', completed);
   metrics.check('the sampling retry completed with the answer', completed);
   const cross = first.answer.replica !== undefined && retry.replica !== undefined && retry.replica !== first.answer.replica;
@@ -224,7 +248,11 @@ export async function tamperedRetry(ctx, client, prompt) {
     metrics.add('mcp_mrtr_tamper_rejected', false);
     return { ok: false, error: undefined };
   }
-  const retry = await client.callTool('sample', { prompt: prompt }, { inputResponses: { sample: samplingAnswer('tampered') }, requestState: tamperedState(first.requestState) });
+  const retry = await client.callTool(
+    'sample',
+    { prompt: prompt },
+    { inputResponses: { sample: samplingAnswer('tampered') }, requestState: tamperedState(first.requestState) },
+  );
   const rejected = retry.status === 200 && retry.result === undefined && retry.rpcError !== undefined && retry.rpcError.code === -32602;
   metrics.add('mcp_mrtr_tamper_rejected', rejected);
   metrics.check('a tampered requestState was refused with -32602', rejected);

@@ -12,7 +12,14 @@ export const RESOURCE_UPDATED = 'notifications/resources/updated';
 export const TASKS_EXTENSION = 'io.modelcontextprotocol/tasks';
 
 /** The methods whose Mcp-Name header carries params.name (tools, prompts), params.uri (resources) or params.taskId (tasks). */
-const NAMED = { 'tools/call': 'name', 'prompts/get': 'name', 'resources/read': 'uri', 'tasks/get': 'taskId', 'tasks/update': 'taskId', 'tasks/cancel': 'taskId' };
+const NAMED = {
+  'tools/call': 'name',
+  'prompts/get': 'name',
+  'resources/read': 'uri',
+  'tasks/get': 'taskId',
+  'tasks/update': 'taskId',
+  'tasks/cancel': 'taskId',
+};
 
 function merge(a, b) {
   return Object.assign({}, a || {}, b || {});

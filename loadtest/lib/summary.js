@@ -8,7 +8,8 @@ function measured(metric) {
   if (metric.type === 'counter') return 'count=' + (v.count || 0);
   if (metric.type === 'trend') {
     const parts = [];
-    for (const stat of ['avg', 'med', 'p(95)', 'p(99)', 'max']) if (v[stat] !== undefined) parts.push(stat + '=' + round(v[stat]) + (metric.contains === 'time' ? 'ms' : ''));
+    for (const stat of ['avg', 'med', 'p(95)', 'p(99)', 'max'])
+      if (v[stat] !== undefined) parts.push(stat + '=' + round(v[stat]) + (metric.contains === 'time' ? 'ms' : ''));
     return parts.join(' ');
   }
   return JSON.stringify(v);
@@ -40,7 +41,20 @@ export function formatSummary(scenario, data, url) {
       lines.push('  ' + (ok ? '✓' : '✗') + ' ' + name + ' ' + expression + '   ' + measured(metric));
     }
   }
-  for (const name of ['mcp_notifications_expected', 'mcp_notifications_received', 'mcp_listen_updates_received', 'mcp_listen_bumps_skipped', 'mcp_stream_polls', 'mcp_task_polls', 'mcp_task_questions_answered', 'mcp_task_duration', 'mcp_sessions_killed', 'mcp_session_not_found', 'http_reqs', 'iterations']) {
+  for (const name of [
+    'mcp_notifications_expected',
+    'mcp_notifications_received',
+    'mcp_listen_updates_received',
+    'mcp_listen_bumps_skipped',
+    'mcp_stream_polls',
+    'mcp_task_polls',
+    'mcp_task_questions_answered',
+    'mcp_task_duration',
+    'mcp_sessions_killed',
+    'mcp_session_not_found',
+    'http_reqs',
+    'iterations',
+  ]) {
     const metric = (data.metrics || {})[name];
     if (metric && !metric.thresholds) lines.push('    ' + name + '   ' + measured(metric));
   }

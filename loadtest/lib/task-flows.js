@@ -53,8 +53,14 @@ export function judgeStatuses(statuses) {
 async function createTask(ctx, client, topic) {
   const answer = await client.callTool(TASK_TOOL, { topic: topic, stepMs: ctx.config.taskStepMs });
   const result = answer.result || {};
-  const created = answer.status === 200 && result.resultType === 'task' && typeof result.taskId === 'string' && result.taskId !== '' && !isTerminal(result.status);
-  if (!created) explainOnce(ctx, 'create', 'tools/call ' + TASK_TOOL + ' did not answer a task: HTTP ' + answer.status + ' ' + (answer.error || JSON.stringify(answer.rpcError || answer.result)));
+  const created =
+    answer.status === 200 && result.resultType === 'task' && typeof result.taskId === 'string' && result.taskId !== '' && !isTerminal(result.status);
+  if (!created)
+    explainOnce(
+      ctx,
+      'create',
+      'tools/call ' + TASK_TOOL + ' did not answer a task: HTTP ' + answer.status + ' ' + (answer.error || JSON.stringify(answer.rpcError || answer.result)),
+    );
   return { created: created, taskId: result.taskId, status: result.status, replica: answer.replica };
 }
 
@@ -122,12 +128,28 @@ export async function runTask(ctx, client, topic) {
   const task = await createTask(ctx, client, topic);
   metrics.add('mcp_task_created', task.created);
   metrics.check('tools/call answered a task', task.created);
-  if (!task.created) return { ok: false, created: false, taskId: undefined, statuses: [], terminals: [], regressions: 0, pollReplicas: [], createReplica: task.replica, cross: false };
+  if (!task.created)
+    return {
+      ok: false,
+      created: false,
+      taskId: undefined,
+      statuses: [],
+      terminals: [],
+      regressions: 0,
+      pollReplicas: [],
+      createReplica: task.replica,
+      cross: false,
+    };
   metrics.add('mcp_tasks_created', 1);
   const polled = await pollTask(ctx, client, task);
   const judged = judgeStatuses(polled.statuses);
   if (!judged.once) {
-    const why = judged.terminals.length === 0 ? 'never ended within K6_MCP_TASK_TIMEOUT_MS' : judged.terminals.length > 1 ? 'ended in ' + judged.terminals.join(' and ') : 'was seen not terminal after it ended';
+    const why =
+      judged.terminals.length === 0
+        ? 'never ended within K6_MCP_TASK_TIMEOUT_MS'
+        : judged.terminals.length > 1
+          ? 'ended in ' + judged.terminals.join(' and ')
+          : 'was seen not terminal after it ended';
     explainOnce(ctx, 'once:' + why, 'a task ' + why + ': statuses polled ' + polled.statuses.join(' → '));
   }
   metrics.add('mcp_task_terminal_once', judged.once);

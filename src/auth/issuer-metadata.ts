@@ -7,11 +7,7 @@ export function metadataUrls(issuer: string): string[] {
   const path = url.pathname.replace(/\/$/, '');
   const at = (pathname: string) => new URL(pathname, url.origin).href;
   if (path === '') return [at('/.well-known/oauth-authorization-server'), at('/.well-known/openid-configuration')];
-  return [
-    at(`/.well-known/oauth-authorization-server${path}`),
-    at(`/.well-known/openid-configuration${path}`),
-    at(`${path}/.well-known/openid-configuration`),
-  ];
+  return [at(`/.well-known/oauth-authorization-server${path}`), at(`/.well-known/openid-configuration${path}`), at(`${path}/.well-known/openid-configuration`)];
 }
 
 /**
@@ -21,9 +17,13 @@ export function metadataUrls(issuer: string): string[] {
 export async function discoverJwksUrl(issuer: string, timeoutMs: number): Promise<string> {
   const tried: string[] = [];
   for (const url of metadataUrls(issuer)) {
-    const response = await fetch(url, { headers: { Accept: 'application/json' }, redirect: 'error', signal: AbortSignal.timeout(timeoutMs) }).catch((error: unknown) => {
-      throw new Error(error instanceof Error && error.name === 'TimeoutError' ? `${url} timed out` : `${url}: ${String((error as { cause?: unknown }).cause ?? error)}`);
-    });
+    const response = await fetch(url, { headers: { Accept: 'application/json' }, redirect: 'error', signal: AbortSignal.timeout(timeoutMs) }).catch(
+      (error: unknown) => {
+        throw new Error(
+          error instanceof Error && error.name === 'TimeoutError' ? `${url} timed out` : `${url}: ${String((error as { cause?: unknown }).cause ?? error)}`,
+        );
+      },
+    );
     if (response.status === 404) {
       tried.push(`${url}: 404`);
       continue;

@@ -41,7 +41,9 @@ export function protectedResourceRouter(settings: AuthSettings, mcpPath: string)
       res.setHeader('Cache-Control', 'public, max-age=300');
       res.type('application/json').send(document);
     } else {
-      sendJsonRpcError(res, 405, ErrorCode.ServerError, 'Method not allowed: the protected resource metadata is read with GET', { Allow: 'GET, HEAD, OPTIONS' });
+      sendJsonRpcError(res, 405, ErrorCode.ServerError, 'Method not allowed: the protected resource metadata is read with GET', {
+        Allow: 'GET, HEAD, OPTIONS',
+      });
     }
   });
   return router;

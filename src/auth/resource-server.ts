@@ -27,8 +27,7 @@ function bearerToken(req: IncomingMessage): string | 'none' | 'malformed' {
   return /^Bearer(\s|$)/i.test(header) ? 'malformed' : 'none';
 }
 
-const isListen = (body: unknown): boolean =>
-  typeof body === 'object' && body !== null && (body as { method?: unknown }).method === 'subscriptions/listen';
+const isListen = (body: unknown): boolean => typeof body === 'object' && body !== null && (body as { method?: unknown }).method === 'subscriptions/listen';
 
 /** The client reconnects (a 2025 GET stream resumes with Last-Event-ID) with a fresh token. */
 function endAtExpiry(res: ServerResponse, expiresAt: number | undefined): void {
@@ -71,7 +70,12 @@ export class ResourceServer {
       return false;
     }
     if (token === 'malformed') {
-      sendChallenge(res, { error: 'invalid_request', description: 'the Authorization header is not Bearer <token>', scopes, resourceMetadataUrl: this.metadataUrl });
+      sendChallenge(res, {
+        error: 'invalid_request',
+        description: 'the Authorization header is not Bearer <token>',
+        scopes,
+        resourceMetadataUrl: this.metadataUrl,
+      });
       return false;
     }
     let auth: AuthInfo;
@@ -91,7 +95,12 @@ export class ResourceServer {
     }
     const missing = scopes.filter((s) => !auth.scopes.includes(s));
     if (missing.length > 0) {
-      sendChallenge(res, { error: 'insufficient_scope', description: `this server needs the scope ${missing.join(' ')}`, scopes, resourceMetadataUrl: this.metadataUrl });
+      sendChallenge(res, {
+        error: 'insufficient_scope',
+        description: `this server needs the scope ${missing.join(' ')}`,
+        scopes,
+        resourceMetadataUrl: this.metadataUrl,
+      });
       return false;
     }
     req.auth = auth;

@@ -17,8 +17,7 @@ const KINDS: ReadonlySet<string> = new Set<EventKind>(['tools_list_changed', 'pr
 
 const isKind = (value: unknown): value is EventKind => typeof value === 'string' && KINDS.has(value);
 
-const isRecord = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
+const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /**
  * The event rebuilt from its known fields, or undefined when it is not one: an unknown kind, a

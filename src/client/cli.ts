@@ -25,7 +25,7 @@ function networkCode(error: unknown): string | undefined {
 /** The JSON-RPC error message of a refused HTTP answer (the server's reason), if the SDK kept it. */
 function serverReason(text: string): string | undefined {
   const match = /"message":"((?:[^"\\]|\\.)*)"/.exec(text);
-  return match ? JSON.parse(`"${match[1]}"`) as string : undefined;
+  return match ? (JSON.parse(`"${match[1]}"`) as string) : undefined;
 }
 
 /** mcp-fleet's /readyz reason, for a 503 whose body the SDK did not keep. */
@@ -140,9 +140,7 @@ async function run(session: Session, command: string, rest: string[], hold: bool
       const [name, args] = rest;
       if (!name) throw new CliError('prompt needs a prompt name', 2);
       const result = await client.getPrompt({ name, arguments: jsonArgs(args) as Record<string, string> });
-      printer.result(result, () =>
-        result.messages.map((m) => `${m.role}: ${m.content.type === 'text' ? m.content.text : `[${m.content.type}]`}`).join('\n'),
-      );
+      printer.result(result, () => result.messages.map((m) => `${m.role}: ${m.content.type === 'text' ? m.content.text : `[${m.content.type}]`}`).join('\n'));
       return 0;
     }
     case 'resources': {
@@ -183,7 +181,11 @@ async function shell(session: Session): Promise<number> {
   rl.prompt();
   let failures = 0;
   for await (const line of rl) {
-    const words = line.trim().match(/'[^']*'|"(?:\\.|[^"])*"|\S+/g)?.map((w) => (w.startsWith("'") ? w.slice(1, -1) : w)) ?? [];
+    const words =
+      line
+        .trim()
+        .match(/'[^']*'|"(?:\\.|[^"])*"|\S+/g)
+        ?.map((w) => (w.startsWith("'") ? w.slice(1, -1) : w)) ?? [];
     const [command, ...rest] = words;
     if (command === undefined) {
       rl.prompt();
@@ -213,7 +215,10 @@ async function main(): Promise<number> {
   const { url, command, rest, options } = invocation;
   if (command === 'task' || (command === 'call' && options.task)) return runTaskCommand(url, command, rest, options, new Printer(options.json));
   const session = await connect(url, options, new Printer(options.json));
-  if (options.era === 'auto') session.printer.info(`era: ${session.transport.era === 'modern' ? '2026-07-28 (modern)' : '2025 sessions (legacy)'}, chosen by server/discover (--era to pin one)`);
+  if (options.era === 'auto')
+    session.printer.info(
+      `era: ${session.transport.era === 'modern' ? '2026-07-28 (modern)' : '2025 sessions (legacy)'}, chosen by server/discover (--era to pin one)`,
+    );
   try {
     return command === 'shell' ? await shell(session) : await run(session, command, rest, true);
   } finally {

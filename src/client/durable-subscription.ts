@@ -108,7 +108,9 @@ export class DurableSubscription {
       } catch (error) {
         // A closed Client will not connect again by itself: no point in waiting out the attempts.
         if (attempts >= this.backoff.maxAttempts || this.client.transport === undefined) {
-          this.lose(new Error(`subscriptions/listen could not be re-opened after ${attempts} attempt(s): ${error instanceof Error ? error.message : String(error)}`));
+          this.lose(
+            new Error(`subscriptions/listen could not be re-opened after ${attempts} attempt(s): ${error instanceof Error ? error.message : String(error)}`),
+          );
           return;
         }
       }

@@ -89,7 +89,9 @@ export class ReissuingRequests {
       this.fail(entry, 'broke again after the request was re-issued');
       return;
     }
-    this.attempt(this.reissue(entry, 'stream-broke')).catch((error: unknown) => this.fail(entry, `broke, and re-issuing the request failed: ${describe(error)}`));
+    this.attempt(this.reissue(entry, 'stream-broke')).catch((error: unknown) =>
+      this.fail(entry, `broke, and re-issuing the request failed: ${describe(error)}`),
+    );
   }
 
   private reissue(entry: InFlight, cause: Reissue['cause']): InFlight {

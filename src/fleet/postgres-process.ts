@@ -14,7 +14,10 @@ export function findPostgresBin(): string | undefined {
   if (onPath && which('postgres')) return path.dirname(fs.realpathSync(onPath));
   const root = '/usr/lib/postgresql';
   if (!fs.existsSync(root)) return undefined;
-  const versions = fs.readdirSync(root).filter((v) => /^\d+$/.test(v)).sort((a, b) => Number(b) - Number(a));
+  const versions = fs
+    .readdirSync(root)
+    .filter((v) => /^\d+$/.test(v))
+    .sort((a, b) => Number(b) - Number(a));
   return versions.map((v) => path.join(root, v, 'bin')).find((dir) => fs.existsSync(path.join(dir, 'initdb')));
 }
 
@@ -94,16 +97,26 @@ export class PostgresProcess {
 
   private async startProcess(): Promise<void> {
     const args = [
-      '-D', this.dataDir,
-      '-p', String(this.port),
-      '-c', 'listen_addresses=127.0.0.1',
-      '-c', `unix_socket_directories=${this.dir}`,
-      '-c', 'fsync=off',
-      '-c', 'synchronous_commit=off',
-      '-c', 'full_page_writes=off',
-      '-c', 'max_connections=400',
-      '-c', 'shared_buffers=32MB',
-      '-c', 'log_min_messages=fatal',
+      '-D',
+      this.dataDir,
+      '-p',
+      String(this.port),
+      '-c',
+      'listen_addresses=127.0.0.1',
+      '-c',
+      `unix_socket_directories=${this.dir}`,
+      '-c',
+      'fsync=off',
+      '-c',
+      'synchronous_commit=off',
+      '-c',
+      'full_page_writes=off',
+      '-c',
+      'max_connections=400',
+      '-c',
+      'shared_buffers=32MB',
+      '-c',
+      'log_min_messages=fatal',
     ];
     const child = spawn(path.join(this.bin, 'postgres'), args, {
       stdio: ['ignore', 'ignore', 'ignore'],

@@ -92,14 +92,22 @@ export class RedisProcess {
 
   private async startProcess(): Promise<void> {
     const args = [
-      '--port', String(this.port),
-      '--bind', '127.0.0.1',
-      '--save', '',
-      '--appendonly', 'no',
-      '--dir', this.dir,
-      '--daemonize', 'no',
-      '--loglevel', 'warning',
-      '--maxclients', '4000',
+      '--port',
+      String(this.port),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--dir',
+      this.dir,
+      '--daemonize',
+      'no',
+      '--loglevel',
+      'warning',
+      '--maxclients',
+      '4000',
       ...this.extraArgs,
     ];
     const child = spawn(this.binary, args, { stdio: ['ignore', 'ignore', 'inherit'], detached: this.detached });

@@ -10,7 +10,10 @@ export function clientAddress(req: IncomingMessage, trustedHops: number): string
   const peer = req.socket.remoteAddress ?? 'unknown';
   if (trustedHops === 0) return peer;
   const header = req.headers['x-forwarded-for'];
-  const hops = (Array.isArray(header) ? header.join(',') : (header ?? '')).split(',').map((s) => s.trim()).filter(Boolean);
+  const hops = (Array.isArray(header) ? header.join(',') : (header ?? ''))
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   return hops[hops.length - trustedHops] ?? peer;
 }
 

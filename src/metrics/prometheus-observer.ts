@@ -1,18 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type {
-  DeliveryKind,
-  DeliveryPath,
-  FleetObserver,
-  RequestFinished,
-  StoreKind,
-  StreamKind,
-} from '../observability/observer.js';
-import {
-  DELIVERY_SECONDS_BUCKETS,
-  STORE_COMMAND_COUNT_BUCKETS,
-  STORE_SECONDS_BUCKETS,
-  REQUEST_SECONDS_BUCKETS,
-} from './buckets.js';
+import type { DeliveryKind, DeliveryPath, FleetObserver, RequestFinished, StoreKind, StreamKind } from '../observability/observer.js';
+import { DELIVERY_SECONDS_BUCKETS, STORE_COMMAND_COUNT_BUCKETS, STORE_SECONDS_BUCKETS, REQUEST_SECONDS_BUCKETS } from './buckets.js';
 import {
   DELIVERY_KIND_LABELS,
   DELIVERY_PATH_LABELS,
@@ -232,7 +220,7 @@ export class PrometheusObserver implements FleetObserver {
     this.tasksRunningGauge = new Gauge({ name: 'mcp_fleet_tasks_running', help: 'Task rounds running on this replica now.', registers });
     this.tasksOverdueGauge = new Gauge({
       name: 'mcp_fleet_tasks_overdue',
-      help: 'Task rounds still running on this replica past their task\'s TTL (their handler ignores the abort).',
+      help: "Task rounds still running on this replica past their task's TTL (their handler ignores the abort).",
       registers,
     });
 

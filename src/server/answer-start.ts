@@ -7,7 +7,9 @@ import { discardBoundsOf, holdEarlyAnswer } from './http-guards.js';
  * reaches the client whole (the rest of the body is read and dropped before the close), and it
  * names the replica that served it.
  */
-export function answerStart(config: Pick<FleetConfig, 'maxBodyBytes' | 'bodyReadTimeoutMs' | 'replicaHeader' | 'replicaName'>): (req: IncomingMessage, res: ServerResponse) => void {
+export function answerStart(
+  config: Pick<FleetConfig, 'maxBodyBytes' | 'bodyReadTimeoutMs' | 'replicaHeader' | 'replicaName'>,
+): (req: IncomingMessage, res: ServerResponse) => void {
   const discardBounds = discardBoundsOf(config);
   return (req, res) => {
     holdEarlyAnswer(req, res, discardBounds);

@@ -48,7 +48,9 @@ function createApp({ config, auth, observer, storeKind, notReadyReason }: AppDep
   app.get('/readyz', async (_req, res) => {
     const reason = await notReadyReason();
     observer.readiness(reason === undefined);
-    res.status(reason === undefined ? 200 : 503).json({ status: reason === undefined ? 'ready' : 'not ready', reason, replica: config.replicaName, store: storeKind });
+    res
+      .status(reason === undefined ? 200 : 503)
+      .json({ status: reason === undefined ? 'ready' : 'not ready', reason, replica: config.replicaName, store: storeKind });
   });
 
   if (auth) app.use(auth.metadataRouter);

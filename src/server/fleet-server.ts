@@ -80,7 +80,18 @@ export async function createFleetServer({ config, workload, observer = NOOP_OBSE
     pending,
   };
   const runtimes = new RuntimeCache(runtimeDeps, observer, config.runtimeIdleSeconds * 1000, config.runtimeCacheMaxSessions);
-  const legacy = new SessionEndpoint({ config, store, streams, inflight: backends.inflight, runtimes, runtimeDeps, pending, observer, sessionRate: backends.sessionRate, sessionQuota: backends.sessionQuota });
+  const legacy = new SessionEndpoint({
+    config,
+    store,
+    streams,
+    inflight: backends.inflight,
+    runtimes,
+    runtimeDeps,
+    pending,
+    observer,
+    sessionRate: backends.sessionRate,
+    sessionQuota: backends.sessionQuota,
+  });
   const modern = new ModernEndpoint({ config, build, bus, observer });
   let draining = false;
   const { app, listener } = createHttpSurface({
@@ -127,7 +138,8 @@ export async function createFleetServer({ config, workload, observer = NOOP_OBSE
     }
     if (!socket.writable || current?.headersSent) return socket.destroy();
     const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
-    const reason = status === 408 ? 'Request Timeout: the request was not received in time' : `Bad Request: malformed HTTP request (${error.code ?? 'parse error'})`;
+    const reason =
+      status === 408 ? 'Request Timeout: the request was not received in time' : `Bad Request: malformed HTTP request (${error.code ?? 'parse error'})`;
     const body = JSON.stringify({ jsonrpc: '2.0', error: { code: -32600, message: reason }, id: null });
     socket.end(
       `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,

@@ -87,7 +87,11 @@ function collect(req: IncomingMessage, res: ServerResponse, maxBytes: number, do
   const onEnd = () => {
     stop();
     if (length !== undefined && received !== length) {
-      return answerRequestError(res, { name: 'BadRequestError', message: 'request size did not match content length', type: 'request.size.invalid', status: 400 }, maxBytes);
+      return answerRequestError(
+        res,
+        { name: 'BadRequestError', message: 'request size did not match content length', type: 'request.size.invalid', status: 400 },
+        maxBytes,
+      );
     }
     done(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, received));
   };

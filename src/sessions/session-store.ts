@@ -1,4 +1,4 @@
-import type { ClientCapabilities, Implementation, LoggingLevel } from "@modelcontextprotocol/server";
+import type { ClientCapabilities, Implementation, LoggingLevel } from '@modelcontextprotocol/server';
 import type { Principal } from '../auth/principal.js';
 import type { StoreKind } from '../observability/observer.js';
 

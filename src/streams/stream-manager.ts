@@ -1,4 +1,4 @@
-import type { JSONRPCMessage } from "@modelcontextprotocol/server";
+import type { JSONRPCMessage } from '@modelcontextprotocol/server';
 import type { DeliveryPath } from '../observability/observer.js';
 
 /** The standalone GET stream of a session; POST streams get a random key each. */

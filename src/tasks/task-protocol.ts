@@ -54,23 +54,29 @@ async function storeErrorsAnswered<T>(work: () => Promise<T>): Promise<T> {
 
 /** tasks/get, tasks/update and tasks/cancel on a 2026-07-28 server instance (tasks/list and tasks/result stay -32601). */
 export function registerTaskMethods(server: McpServer, runner: TaskRunner): void {
-  server.server.setRequestHandler('tasks/get', { params: TASK_PARAMS }, (params, request) => storeErrorsAnswered(async () => {
-    if (!declaresTasks(request)) throw missingCapability('tasks/get');
-    const record = await runner.get(params.taskId, callerOf(request));
-    if (!record) throw unknownTask(params.taskId);
-    return detailedTask(record);
-  }));
-  server.server.setRequestHandler('tasks/update', { params: UPDATE_PARAMS }, (params, request) => storeErrorsAnswered(async () => {
-    if (!declaresTasks(request)) throw missingCapability('tasks/update');
-    const responses = params.inputResponses ?? (request.mcpReq.inputResponses as Record<string, unknown> | undefined) ?? {};
-    if (!(await runner.update(params.taskId, callerOf(request), responses))) throw unknownTask(params.taskId);
-    return {};
-  }));
-  server.server.setRequestHandler('tasks/cancel', { params: TASK_PARAMS }, (params, request) => storeErrorsAnswered(async () => {
-    if (!declaresTasks(request)) throw missingCapability('tasks/cancel');
-    if (!(await runner.cancel(params.taskId, callerOf(request)))) throw unknownTask(params.taskId);
-    return {};
-  }));
+  server.server.setRequestHandler('tasks/get', { params: TASK_PARAMS }, (params, request) =>
+    storeErrorsAnswered(async () => {
+      if (!declaresTasks(request)) throw missingCapability('tasks/get');
+      const record = await runner.get(params.taskId, callerOf(request));
+      if (!record) throw unknownTask(params.taskId);
+      return detailedTask(record);
+    }),
+  );
+  server.server.setRequestHandler('tasks/update', { params: UPDATE_PARAMS }, (params, request) =>
+    storeErrorsAnswered(async () => {
+      if (!declaresTasks(request)) throw missingCapability('tasks/update');
+      const responses = params.inputResponses ?? (request.mcpReq.inputResponses as Record<string, unknown> | undefined) ?? {};
+      if (!(await runner.update(params.taskId, callerOf(request), responses))) throw unknownTask(params.taskId);
+      return {};
+    }),
+  );
+  server.server.setRequestHandler('tasks/cancel', { params: TASK_PARAMS }, (params, request) =>
+    storeErrorsAnswered(async () => {
+      if (!declaresTasks(request)) throw missingCapability('tasks/cancel');
+      if (!(await runner.cancel(params.taskId, callerOf(request)))) throw unknownTask(params.taskId);
+      return {};
+    }),
+  );
 }
 
 type StoredHandler = (request: { params?: { name?: unknown } }, ctx: ServerContext) => Promise<unknown>;

@@ -205,7 +205,8 @@ export class TaskRunner {
   async cancel(taskId: string, principal: string): Promise<boolean> {
     if (!(await this.get(taskId, principal))) return false;
     const written = await updateTask(this.options.store, taskId, (current) => {
-      if (current.owner === undefined) return ended(current, { status: 'cancelled', statusMessage: 'Cancelled by the client' }, this.now(), this.options.settings.resultRetentionMs);
+      if (current.owner === undefined)
+        return ended(current, { status: 'cancelled', statusMessage: 'Cancelled by the client' }, this.now(), this.options.settings.resultRetentionMs);
       if (current.cancelRequested) return undefined;
       return { ...current, cancelRequested: true, lastUpdatedAt: this.now() };
     });
@@ -249,17 +250,24 @@ export class TaskRunner {
         const message = `The result is larger than TASK_RESULT_MAX_BYTES (${this.options.settings.resultMaxBytes})`;
         outcome = { ending: { status: 'failed', error: { code: -32603, message }, statusMessage: message }, reason: 'result_too_large' };
       } else {
-        outcome = { ending: { status: 'completed', result: result as Record<string, unknown> }, reason: (result as { isError?: unknown }).isError === true ? 'tool_error' : 'ok' };
+        outcome = {
+          ending: { status: 'completed', result: result as Record<string, unknown> },
+          reason: (result as { isError?: unknown }).isError === true ? 'tool_error' : 'ok',
+        };
       }
     } catch (error) {
       const reason = controller.signal.aborted ? controller.signal.reason : undefined;
       if (reason === 'cancel') outcome = { ending: { status: 'cancelled', statusMessage: 'Cancelled by the client' }, reason: 'cancelled' };
-      else if (reason === 'ttl') outcome = { ending: { status: 'failed', error: { code: -32603, message: TTL_MESSAGE }, statusMessage: TTL_MESSAGE }, reason: 'ttl' };
+      else if (reason === 'ttl')
+        outcome = { ending: { status: 'failed', error: { code: -32603, message: TTL_MESSAGE }, statusMessage: TTL_MESSAGE }, reason: 'ttl' };
       else outcome = { ending: { status: 'failed', error: asTaskError(error) }, reason: 'protocol_error' };
     }
     if (entry.detached) return;
     await this.settle(record, outcome).catch((error: unknown) =>
-      log.warn('could not record the end of a task round; its owner will count as lost', { task: record.taskId, reason: error instanceof Error ? error.message : String(error) }),
+      log.warn('could not record the end of a task round; its owner will count as lost', {
+        task: record.taskId,
+        reason: error instanceof Error ? error.message : String(error),
+      }),
     );
   }
 
@@ -278,7 +286,14 @@ export class TaskRunner {
       }
       if ('park' in outcome) {
         const { owner: _owner, ...rest } = current;
-        return { ...rest, status: 'input_required', inputRequests: outcome.park.inputRequests, inputResponses: {}, memory: outcome.park.memory, lastUpdatedAt: now };
+        return {
+          ...rest,
+          status: 'input_required',
+          inputRequests: outcome.park.inputRequests,
+          inputResponses: {},
+          memory: outcome.park.memory,
+          lastUpdatedAt: now,
+        };
       }
       reason = outcome.reason;
       return ended(current, outcome.ending, now, this.options.settings.resultRetentionMs);
@@ -369,7 +384,12 @@ export class TaskRunner {
         return { ...current, owner: this.instanceId, attempt: current.attempt + 1, lastUpdatedAt: now };
       }
       outcome = 'failed';
-      return ended(current, { status: 'failed', error: { code: -32603, message: OWNER_LOST_MESSAGE }, statusMessage: OWNER_LOST_MESSAGE }, now, settings.resultRetentionMs);
+      return ended(
+        current,
+        { status: 'failed', error: { code: -32603, message: OWNER_LOST_MESSAGE }, statusMessage: OWNER_LOST_MESSAGE },
+        now,
+        settings.resultRetentionMs,
+      );
     });
     if (!written || !outcome) return;
     this.events.orphaned(outcome);
@@ -396,7 +416,12 @@ export class TaskRunner {
         if (entry.record.resumable) return;
         const written = await updateTask(this.options.store, entry.record.taskId, (current) =>
           current.owner === this.instanceId
-            ? ended(current, { status: 'failed', error: { code: -32603, message: DRAIN_MESSAGE }, statusMessage: DRAIN_MESSAGE }, this.now(), this.options.settings.resultRetentionMs)
+            ? ended(
+                current,
+                { status: 'failed', error: { code: -32603, message: DRAIN_MESSAGE }, statusMessage: DRAIN_MESSAGE },
+                this.now(),
+                this.options.settings.resultRetentionMs,
+              )
             : undefined,
         );
         if (written) this.reportEnd(written, 'drain');

@@ -12,11 +12,7 @@ const MAX_ATTEMPTS = 32;
  * compare-and-sets it, again from a fresh read whenever another writer came first. Resolves with
  * the record written, or undefined when nothing was (unknown, ended, or `change` declined).
  */
-export async function updateTask(
-  store: TaskStore,
-  taskId: string,
-  change: (current: TaskRecord) => TaskRecord | undefined,
-): Promise<TaskRecord | undefined> {
+export async function updateTask(store: TaskStore, taskId: string, change: (current: TaskRecord) => TaskRecord | undefined): Promise<TaskRecord | undefined> {
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt += 1) {
     const current = await store.get(taskId);
     if (!current || isTerminal(current.status)) return undefined;

@@ -95,7 +95,12 @@ function registerTools(server: McpServer, ctx: WorkloadContext): void {
     async ({ prompt }, request): Promise<CallToolResult | InputRequiredResult> => {
       const view = answerTo(request, 'sample');
       if (view.kind !== 'sampling') {
-        return ask(ctx, request, 'sample', inputRequired.createMessage({ messages: [{ role: 'user', content: { type: 'text', text: prompt } }], maxTokens: 256 }));
+        return ask(
+          ctx,
+          request,
+          'sample',
+          inputRequired.createMessage({ messages: [{ role: 'user', content: { type: 'text', text: prompt } }], maxTokens: 256 }),
+        );
       }
       const content = Array.isArray(view.result.content) ? view.result.content[0] : view.result.content;
       const answer = content?.type === 'text' ? content.text : `[${content?.type ?? 'empty'}]`;
@@ -182,8 +187,7 @@ function registerPrompts(server: McpServer): void {
 /** The tools, resources and prompts that exercise every cross-replica path; load tests rely on their names. */
 export const referenceWorkload: Workload = {
   name: 'reference',
-  instructions:
-    'mcp-fleet reference workload: whoami, notify, progress, sample, elicit, roots, bump, generate_report (a task); resource counter://{name}.',
+  instructions: 'mcp-fleet reference workload: whoami, notify, progress, sample, elicit, roots, bump, generate_report (a task); resource counter://{name}.',
   register(server, ctx) {
     registerTools(server, ctx);
     registerResources(server, ctx);

@@ -52,6 +52,8 @@ describe('authorization settings', () => {
 
   it('allow http only for a loopback issuer', () => {
     expect(loadConfig({ AUTH_ISSUER: 'http://127.0.0.1:4000', AUTH_RESOURCE_URL: 'http://127.0.0.1:3000/mcp' }).auth!.issuer).toBe('http://127.0.0.1:4000');
-    expect(loadConfig({ AUTH_ISSUER: 'http://localhost:4000/realms/x', AUTH_RESOURCE_URL: 'http://localhost:3000/mcp' }).auth!.issuer).toBe('http://localhost:4000/realms/x');
+    expect(loadConfig({ AUTH_ISSUER: 'http://localhost:4000/realms/x', AUTH_RESOURCE_URL: 'http://localhost:3000/mcp' }).auth!.issuer).toBe(
+      'http://localhost:4000/realms/x',
+    );
   });
 });

@@ -128,7 +128,9 @@ describe.skipIf(skipFleet)('authorization through a three-replica fleet', () => 
         const call = await post(url, request('tools/call', { name: 'whoami', arguments: {} }), id, bearer(bob));
         expect(call.status).toBe(404);
         expect(rpcError(call)).toEqual({ code: -32001, message: 'Session not found' });
-        const stream = await fetch(url, { headers: { Accept: 'text/event-stream', 'Mcp-Session-Id': id, 'MCP-Protocol-Version': PROTOCOL_VERSION, ...bearer(bob) } });
+        const stream = await fetch(url, {
+          headers: { Accept: 'text/event-stream', 'Mcp-Session-Id': id, 'MCP-Protocol-Version': PROTOCOL_VERSION, ...bearer(bob) },
+        });
         expect(stream.status).toBe(404);
         expect(await stream.json()).toMatchObject({ error: { code: -32001 } });
         const deleted = await fetch(url, { method: 'DELETE', headers: { 'Mcp-Session-Id': id, 'MCP-Protocol-Version': PROTOCOL_VERSION, ...bearer(bob) } });
@@ -146,7 +148,8 @@ describe.skipIf(skipFleet)('authorization through a three-replica fleet', () => 
   it("refuses a requestState minted for one principal in another principal's retry, on any replica", async () => {
     const [alice, bob] = [await token(CLIENTS.alice), await token(CLIENTS.bob)];
     const replica = (i: number) => fleet.replicas[i]!.url;
-    const call = (extra: Record<string, unknown> = {}) => modernRequest('tools/call', { name: 'sample', arguments: { prompt: 'p' }, ...extra }, { sampling: {} });
+    const call = (extra: Record<string, unknown> = {}) =>
+      modernRequest('tools/call', { name: 'sample', arguments: { prompt: 'p' }, ...extra }, { sampling: {} });
     const first = (await postModern(replica(0), call(), bearer(alice))).messages[0]!.result;
     expect(first).toMatchObject({ resultType: 'input_required' });
     const answer = { role: 'assistant', model: 'raw', content: { type: 'text', text: 'forty-two' } };

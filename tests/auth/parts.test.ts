@@ -23,7 +23,10 @@ describe('issuer metadata discovery', () => {
   afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
   it('tries the locations in the order MCP clients do', () => {
-    expect(metadataUrls('https://auth.test')).toEqual(['https://auth.test/.well-known/oauth-authorization-server', 'https://auth.test/.well-known/openid-configuration']);
+    expect(metadataUrls('https://auth.test')).toEqual([
+      'https://auth.test/.well-known/oauth-authorization-server',
+      'https://auth.test/.well-known/openid-configuration',
+    ]);
     expect(metadataUrls('https://auth.test/tenant1/')).toEqual([
       'https://auth.test/.well-known/oauth-authorization-server/tenant1',
       'https://auth.test/.well-known/openid-configuration/tenant1',
@@ -44,17 +47,27 @@ describe('audience comparison', () => {
   it('ignores a fragment, one trailing slash and the case of scheme and host, nothing else', () => {
     const mine = canonicalResource('https://mcp.test/mcp');
     for (const same of ['https://mcp.test/mcp/', 'HTTPS://MCP.TEST/mcp', 'https://mcp.test/mcp#x']) expect(canonicalResource(same)).toBe(mine);
-    for (const other of ['https://mcp.test/MCP', 'https://mcp.test/mcp/x', 'https://mcp.test:8443/mcp', 'http://mcp.test/mcp']) expect(canonicalResource(other)).not.toBe(mine);
+    for (const other of ['https://mcp.test/MCP', 'https://mcp.test/mcp/x', 'https://mcp.test:8443/mcp', 'http://mcp.test/mcp'])
+      expect(canonicalResource(other)).not.toBe(mine);
     expect(canonicalResource('my-api')).toBe('my-api');
   });
 });
 
 describe('scopes', () => {
-  const policy = new ScopePolicy(['mcp:use'], new Map([['bump', ['mcp:counters']], ['notify', ['mcp:admin', 'mcp:counters']]]));
+  const policy = new ScopePolicy(
+    ['mcp:use'],
+    new Map([
+      ['bump', ['mcp:counters']],
+      ['notify', ['mcp:admin', 'mcp:counters']],
+    ]),
+  );
 
   it('finds every tools/call in a message or a batch', () => {
     expect(calledTools({ method: 'tools/call', params: { name: 'bump' } })).toEqual(['bump']);
-    expect(calledTools([{ method: 'tools/list' }, { method: 'tools/call', params: { name: 'a' } }, { method: 'tools/call', params: { name: 'b' } }])).toEqual(['a', 'b']);
+    expect(calledTools([{ method: 'tools/list' }, { method: 'tools/call', params: { name: 'a' } }, { method: 'tools/call', params: { name: 'b' } }])).toEqual([
+      'a',
+      'b',
+    ]);
     expect(calledTools({ method: 'tools/call', params: { name: 7 } })).toEqual([]);
     expect(calledTools(undefined)).toEqual([]);
   });

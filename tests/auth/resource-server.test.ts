@@ -23,12 +23,15 @@ beforeAll(async () => {
   const port = await freePort();
   idp = await IdentityProvider.start([`http://127.0.0.1:${port}/mcp`, OTHER_RESOURCE]);
   stops.push(() => idp.stop());
-  rs = await startAuthServer({
-    AUTH_ISSUER: idp.issuer,
-    AUTH_REQUIRED_SCOPES: 'mcp:use',
-    AUTH_TOOL_SCOPES: 'bump=mcp:counters;notify=mcp:admin mcp:counters',
-    AUTH_CLOCK_TOLERANCE_SECONDS: '0',
-  }, port);
+  rs = await startAuthServer(
+    {
+      AUTH_ISSUER: idp.issuer,
+      AUTH_REQUIRED_SCOPES: 'mcp:use',
+      AUTH_TOOL_SCOPES: 'bump=mcp:counters;notify=mcp:admin mcp:counters',
+      AUTH_CLOCK_TOLERANCE_SECONDS: '0',
+    },
+    port,
+  );
   stops.push(() => rs.server.shutdown());
 });
 
@@ -144,7 +147,11 @@ describe('per-tool scopes', () => {
       expect(rpcError(answer).message).toMatch(/bump/);
       expect(answer.messages[0]!.id).not.toBeNull();
     }
-    const both = await postModern(rs.url, modernRequest('tools/call', { name: 'notify', arguments: { message: 'm' } }), bearer(await token(CLIENTS.alice, 'mcp:use')));
+    const both = await postModern(
+      rs.url,
+      modernRequest('tools/call', { name: 'notify', arguments: { message: 'm' } }),
+      bearer(await token(CLIENTS.alice, 'mcp:use')),
+    );
     expect(challengeOf(both).scope).toBe('mcp:use mcp:admin mcp:counters');
   });
 
@@ -172,14 +179,19 @@ describe('streams that outlive requests', () => {
   /** Opens a stream and resolves when the server ends it (or after 15 s). */
   async function ended(response: Response): Promise<boolean> {
     expect(response.status).toBe(200);
-    const done = response.text().then(() => true, () => true);
+    const done = response.text().then(
+      () => true,
+      () => true,
+    );
     return Promise.race([done, new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 15_000))]);
   }
 
-  it("end when the token expires: a 2025 GET stream and a 2026-07-28 listen stream", async () => {
+  it('end when the token expires: a 2025 GET stream and a 2026-07-28 listen stream', async () => {
     const brief = await token(CLIENTS.brief);
     const sessionId = await initializeAs(rs.url, brief);
-    const get = fetch(rs.url, { headers: { Accept: 'text/event-stream', 'Mcp-Session-Id': sessionId, 'MCP-Protocol-Version': PROTOCOL_VERSION, ...bearer(brief) } });
+    const get = fetch(rs.url, {
+      headers: { Accept: 'text/event-stream', 'Mcp-Session-Id': sessionId, 'MCP-Protocol-Version': PROTOCOL_VERSION, ...bearer(brief) },
+    });
     const listen = fetch(rs.url, {
       method: 'POST',
       headers: { ...POST_HEADERS, 'MCP-Protocol-Version': MODERN_PROTOCOL_VERSION, 'Mcp-Method': 'subscriptions/listen', ...bearer(brief) },
@@ -198,7 +210,10 @@ describe('streams that outlive requests', () => {
       signal: controller.signal,
     });
     expect(response.status).toBe(200);
-    const done = response.text().then(() => 'ended', () => 'aborted');
+    const done = response.text().then(
+      () => 'ended',
+      () => 'aborted',
+    );
     const outcome = await Promise.race([done, new Promise((resolve) => setTimeout(() => resolve('open'), 2500))]);
     controller.abort();
     expect(outcome).toBe('open');

@@ -42,7 +42,11 @@ describe.skipIf(skipFleet)('tasks and principals', () => {
     const unknownId = 'AAAAAAAAAAAAAAAAAAAAAA';
     for (const replica of fleet.replicas) {
       expect((await call(replica.url, alice, 'tasks/get', { taskId }, { 'Mcp-Name': taskId })).message.result).toMatchObject({ taskId, status: 'working' });
-      for (const [method, extra] of [['tasks/get', {}], ['tasks/update', { inputResponses: {} }], ['tasks/cancel', {}]] as const) {
+      for (const [method, extra] of [
+        ['tasks/get', {}],
+        ['tasks/update', { inputResponses: {} }],
+        ['tasks/cancel', {}],
+      ] as const) {
         const foreign = await call(replica.url, bob, method, { taskId, ...extra }, { 'Mcp-Name': taskId });
         const unknown = await call(replica.url, bob, method, { taskId: unknownId, ...extra }, { 'Mcp-Name': unknownId });
         expect(foreign.message.error.code).toBe(-32602);

@@ -51,8 +51,18 @@ describe('the load generator', () => {
   it('gives each legacy client its own session, runs every phase, then exits by itself', async () => {
     const before = seen.toolCalls;
     const loadgen = startLoadgen({
-      mode: 'load', url, era: 'legacy', clients: 3, tool: 'whoami', args: {},
-      phases: [{ name: 'warmup', ms: 50 }, { name: 'measure', ms: 100 }], maxCalls: 1_000_000, timeoutMs: 5000,
+      mode: 'load',
+      url,
+      era: 'legacy',
+      clients: 3,
+      tool: 'whoami',
+      args: {},
+      phases: [
+        { name: 'warmup', ms: 50 },
+        { name: 'measure', ms: 100 },
+      ],
+      maxCalls: 1_000_000,
+      timeoutMs: 5000,
     });
     expect((await loadgen.next('ready')).sessions).toBe(3);
     const [warmup, measure] = await collect(loadgen, ['warmup', 'measure']);
@@ -70,8 +80,18 @@ describe('the load generator', () => {
   it('stops at its call bound even when its phases would run for minutes', async () => {
     const before = seen.toolCalls;
     const loadgen = startLoadgen({
-      mode: 'load', url, era: 'modern', clients: 4, tool: 'whoami', args: {},
-      phases: [{ name: 'warmup', ms: 600_000 }, { name: 'measure', ms: 600_000 }], maxCalls: 25, timeoutMs: 5000,
+      mode: 'load',
+      url,
+      era: 'modern',
+      clients: 4,
+      tool: 'whoami',
+      args: {},
+      phases: [
+        { name: 'warmup', ms: 600_000 },
+        { name: 'measure', ms: 600_000 },
+      ],
+      maxCalls: 25,
+      timeoutMs: 5000,
     });
     await loadgen.next('ready');
     expect(await loadgen.exited).toEqual({ code: 0, signal: null });
@@ -82,8 +102,16 @@ describe('the load generator', () => {
 
   it('runs a census of exactly the asked number of calls, with nothing else in flight, once told to go', async () => {
     const loadgen = startLoadgen({
-      mode: 'load', url, era: 'legacy', clients: 3, tool: 'whoami', args: {},
-      phases: [{ name: 'measure', ms: 50 }], maxCalls: 1_000_000, timeoutMs: 5000, census: { calls: 7 },
+      mode: 'load',
+      url,
+      era: 'legacy',
+      clients: 3,
+      tool: 'whoami',
+      args: {},
+      phases: [{ name: 'measure', ms: 50 }],
+      maxCalls: 1_000_000,
+      timeoutMs: 5000,
+      census: { calls: 7 },
     });
     await loadgen.next('phase', 'census');
     const before = seen.toolCalls;
@@ -97,8 +125,15 @@ describe('the load generator', () => {
   it('refuses a target that is not on loopback, sending nothing', async () => {
     const before = seen.toolCalls + seen.initialize;
     const loadgen = startLoadgen({
-      mode: 'load', url: 'http://10.0.0.1:80/mcp', era: 'modern', clients: 1, tool: 'whoami', args: {},
-      phases: [{ name: 'measure', ms: 100 }], maxCalls: 10, timeoutMs: 1000,
+      mode: 'load',
+      url: 'http://10.0.0.1:80/mcp',
+      era: 'modern',
+      clients: 1,
+      tool: 'whoami',
+      args: {},
+      phases: [{ name: 'measure', ms: 100 }],
+      maxCalls: 10,
+      timeoutMs: 1000,
     });
     await expect(loadgen.next('ready')).rejects.toThrow(/loopback/);
     expect((await loadgen.exited).code).toBe(1);

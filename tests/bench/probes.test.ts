@@ -16,16 +16,24 @@ describe('Redis replies', () => {
   });
 
   it('reads INFO fields and commandstats, leaving the probe and readiness pings out of the count', () => {
-    expect(parseInfo('# CPU\r\nused_cpu_sys:1.500000\r\nused_cpu_user:0.25\r\nrole:master\r\n')).toEqual({ used_cpu_sys: 1.5, used_cpu_user: 0.25, role: 'master' });
+    expect(parseInfo('# CPU\r\nused_cpu_sys:1.500000\r\nused_cpu_user:0.25\r\nrole:master\r\n')).toEqual({
+      used_cpu_sys: 1.5,
+      used_cpu_user: 0.25,
+      role: 'master',
+    });
     const before = parseCommandStats('cmdstat_evalsha:calls=10,usec=1\r\ncmdstat_info:calls=2,usec=1\r\n');
-    const after = parseCommandStats('cmdstat_evalsha:calls=30,usec=1\r\ncmdstat_hgetall:calls=20,usec=1\r\ncmdstat_info:calls=9,usec=1\r\ncmdstat_ping:calls=7,usec=1\r\n');
+    const after = parseCommandStats(
+      'cmdstat_evalsha:calls=30,usec=1\r\ncmdstat_hgetall:calls=20,usec=1\r\ncmdstat_info:calls=9,usec=1\r\ncmdstat_ping:calls=7,usec=1\r\n',
+    );
     expect(after).toEqual({ evalsha: 30, hgetall: 20, info: 9, ping: 7 });
     expect(commandsBetween(before, after)).toBe(40);
   });
 
   it('attributes server time per call to each command, probe and pings left out', () => {
     const before = parseCommandUsec('cmdstat_evalsha:calls=10,usec=50,usec_per_call=5.00\r\ncmdstat_info:calls=2,usec=9\r\n');
-    const after = parseCommandUsec('cmdstat_evalsha:calls=30,usec=150,usec_per_call=5.00\r\ncmdstat_hgetall:calls=20,usec=12\r\ncmdstat_info:calls=9,usec=40\r\ncmdstat_ping:calls=7,usec=3\r\n');
+    const after = parseCommandUsec(
+      'cmdstat_evalsha:calls=30,usec=150,usec_per_call=5.00\r\ncmdstat_hgetall:calls=20,usec=12\r\ncmdstat_info:calls=9,usec=40\r\ncmdstat_ping:calls=7,usec=3\r\n',
+    );
     expect(after).toEqual({ evalsha: 150, hgetall: 12, info: 40, ping: 3 });
     expect(perCallBetween(before, after, 20)).toEqual({ evalsha: 5, hgetall: 0.6 });
   });
@@ -81,7 +89,7 @@ describe('CPU profiles', () => {
     expect(times.packages.get('(garbage collector)')).toBe(100);
   });
 
-  it('counts each function on a sample\'s stack once for its total time', () => {
+  it("counts each function on a sample's stack once for its total time", () => {
     const times = selfTimes([a, b]);
     // handler is on the stack of every busy sample: work, gc and its own.
     expect(times.inclusive.get('handler /app/dist/server/app.js:10')).toBe(350);

@@ -140,18 +140,27 @@ describe('the order of a round', () => {
 
   it('runs each mcp-fleet scenario next to its references, every scenario once', () => {
     expect(ids(0)).toEqual([
-      'mcp-fleet/memory-1/legacy', 'tmcp/memory-1/legacy',
-      'mcp-fleet/memory-1/modern', 'tmcp/memory-1/modern', 'sdk/memory-1/modern',
-      'mcp-fleet/redis-3-lb/legacy', 'tmcp/redis-3-lb/legacy',
-      'mcp-fleet/redis-3-lb/modern', 'tmcp/redis-3-lb/modern', 'sdk/memory-3-lb/modern',
+      'mcp-fleet/memory-1/legacy',
+      'tmcp/memory-1/legacy',
+      'mcp-fleet/memory-1/modern',
+      'tmcp/memory-1/modern',
+      'sdk/memory-1/modern',
+      'mcp-fleet/redis-3-lb/legacy',
+      'tmcp/redis-3-lb/legacy',
+      'mcp-fleet/redis-3-lb/modern',
+      'tmcp/redis-3-lb/modern',
+      'sdk/memory-3-lb/modern',
     ]);
     for (const round of [1, 2, 3, 4]) expect([...ids(round)].sort()).toEqual([...ids(0)].sort());
   });
 
   it('rotates the groups and flips the order within them every other round', () => {
     expect(ids(1).slice(0, 5)).toEqual([
-      'sdk/memory-1/modern', 'tmcp/memory-1/modern', 'mcp-fleet/memory-1/modern',
-      'tmcp/redis-3-lb/legacy', 'mcp-fleet/redis-3-lb/legacy',
+      'sdk/memory-1/modern',
+      'tmcp/memory-1/modern',
+      'mcp-fleet/memory-1/modern',
+      'tmcp/redis-3-lb/legacy',
+      'mcp-fleet/redis-3-lb/legacy',
     ]);
     expect(ids(1).slice(-2)).toEqual(['tmcp/memory-1/legacy', 'mcp-fleet/memory-1/legacy']);
     expect(ids(4)).toEqual(ids(0));

@@ -33,7 +33,10 @@ describe('mcp-fleet-client task commands', () => {
   it('call --task without an answer leaves the task waiting; task answer and task get finish it; task cancel of an ended task is harmless', () => {
     const asked = run('call', '--task', 'generate_report', '{"topic":"cost","stepMs":0}', '--json');
     expect(asked.code).toBe(0);
-    const tasks = asked.stdout.trim().split('\n').map((line) => JSON.parse(line));
+    const tasks = asked.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
     const parked = tasks.at(-1);
     expect(parked).toMatchObject({ status: 'input_required', inputRequests: { appendix: expect.anything() } });
     const answered = run('task', 'answer', parked.taskId, '{"appendix":{"action":"decline"}}', '--json');
@@ -44,7 +47,7 @@ describe('mcp-fleet-client task commands', () => {
     expect(run('task', 'cancel', parked.taskId).code).toBe(0);
   });
 
-  it('task get of an unknown task fails with the server\'s error', () => {
+  it("task get of an unknown task fails with the server's error", () => {
     const out = run('task', 'get', 'no-such-task');
     expect(out.code).toBe(1);
     expect(out.stderr).toMatch(/-32602/);

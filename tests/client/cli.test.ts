@@ -127,7 +127,11 @@ describe('mcp-fleet-client: prompts, progress, the era auto chose, help in the s
   it.each(['legacy', 'modern'] as const)('--era %s: shows the progress notifications of a call', (era) => {
     const call = run(server.url, '--era', era, 'call', 'progress', '{"steps":3}');
     expect(call.code).toBe(0);
-    expect(lines(call.stderr).filter((l) => l.startsWith('progress '))).toEqual(['progress 1/3: step 1 of 3', 'progress 2/3: step 2 of 3', 'progress 3/3: step 3 of 3']);
+    expect(lines(call.stderr).filter((l) => l.startsWith('progress '))).toEqual([
+      'progress 1/3: step 1 of 3',
+      'progress 2/3: step 2 of 3',
+      'progress 3/3: step 3 of 3',
+    ]);
   });
 
   it('auto says which era it chose; a pinned era says nothing', () => {
@@ -144,7 +148,7 @@ describe('mcp-fleet-client: prompts, progress, the era auto chose, help in the s
 });
 
 describe('mcp-fleet-client against a replica that cannot serve', () => {
-  it.each(['legacy', 'modern'] as const)('--era %s: a 503 is reported with the server\'s reason, exit 4', async (era) => {
+  it.each(['legacy', 'modern'] as const)("--era %s: a 503 is reported with the server's reason, exit 4", async (era) => {
     // A replica whose Redis is not there: it answers MCP requests and /readyz 503 with the reason.
     const unavailable = http.createServer((req, res) => {
       res.writeHead(503, { 'Content-Type': 'application/json' });
@@ -183,7 +187,10 @@ describe('mcp-fleet-client', () => {
     await expect.poll(sessionOf, { timeout: 10_000 }).toBeDefined();
     await callTool(server.url, sessionOf()!, 'notify', { message: 'to-the-cli', count: 3 });
     await expect.poll(() => lines(listener.out.stdout).filter((l) => l.includes('to-the-cli')).length, { timeout: 10_000 }).toBe(3);
-    expect(JSON.parse(lines(listener.out.stdout)[0]!)).toMatchObject({ method: 'notifications/message', params: { data: { message: 'to-the-cli', index: 0 } } });
+    expect(JSON.parse(lines(listener.out.stdout)[0]!)).toMatchObject({
+      method: 'notifications/message',
+      params: { data: { message: 'to-the-cli', index: 0 } },
+    });
     expect(await listener.stop()).toBe(0);
   });
 
@@ -203,7 +210,9 @@ describe('mcp-fleet-client', () => {
 
   it('2026-07-28: listen opens subscriptions/listen for list changes and the URIs given', async () => {
     const listener = start(server.url, '--era', 'modern', 'listen', 'counter://listened', '--json');
-    await expect.poll(() => listener.out.stderr, { timeout: 10_000 }).toMatch(/listening for tools, prompts, resources list changes; updates of counter:\/\/listened/);
+    await expect
+      .poll(() => listener.out.stderr, { timeout: 10_000 })
+      .toMatch(/listening for tools, prompts, resources list changes; updates of counter:\/\/listened/);
     expect(run(server.url, 'call', 'bump', '{"name":"listened"}').code).toBe(0);
     await expect.poll(() => lines(listener.out.stdout), { timeout: 10_000 }).toHaveLength(1);
     expect(JSON.parse(lines(listener.out.stdout)[0]!)).toMatchObject({ method: 'notifications/resources/updated', params: { uri: 'counter://listened' } });

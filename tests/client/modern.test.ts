@@ -214,10 +214,14 @@ describe('2026-07-28: a dropped subscriptions/listen is listened again', () => {
     const lonely = await ServerProcess.start('modern-lonely', {});
     const c = await modernClient(lonely.url);
     const lost: Error[] = [];
-    const subscription = await DurableSubscription.open(c.client, { toolsListChanged: true }, {
-      backoff: { initialDelayMs: 10, maxDelayMs: 50, maxAttempts: 3 },
-      onLost: (error) => lost.push(error),
-    });
+    const subscription = await DurableSubscription.open(
+      c.client,
+      { toolsListChanged: true },
+      {
+        backoff: { initialDelayMs: 10, maxDelayMs: 50, maxAttempts: 3 },
+        onLost: (error) => lost.push(error),
+      },
+    );
     await lonely.stop('SIGKILL');
     const ended = await subscription.ended;
     expect(ended).toBeInstanceOf(Error);

@@ -83,10 +83,7 @@ export async function modernClient(handler: McpHttpHandler, capabilities: Client
   const transport = new StreamableHTTPClientTransport(new URL(ENDPOINT), {
     fetch: (url, init) => handler.fetch(new Request(url, init)),
   });
-  const client = new Client(
-    { name: 'conformance-test', version: '0.0.0' },
-    { capabilities, versionNegotiation: { mode: { pin: MODERN_PROTOCOL_VERSION } } },
-  );
+  const client = new Client({ name: 'conformance-test', version: '0.0.0' }, { capabilities, versionNegotiation: { mode: { pin: MODERN_PROTOCOL_VERSION } } });
   await client.connect(transport);
   open.push(client);
   return client;

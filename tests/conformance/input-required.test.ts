@@ -46,7 +46,11 @@ describe('input_required fixtures on a 2026-07-28 request', () => {
       method: 'sampling/createMessage',
       params: { maxTokens: 100, messages: [{ role: 'user', content: { type: 'text', text: 'What is the capital of France?' } }] },
     });
-    const sampledAnswer = await rawModern(handler, 'tools/call', tool('test_input_required_result_sampling', { inputResponses: { capital_question: sampled('Paris.') } }));
+    const sampledAnswer = await rawModern(
+      handler,
+      'tools/call',
+      tool('test_input_required_result_sampling', { inputResponses: { capital_question: sampled('Paris.') } }),
+    );
     expect(text(sampledAnswer.body)).toBe('The LLM said: Paris.');
     const roots = await rawModern(handler, 'tools/call', tool('test_input_required_result_list_roots'));
     expect(roots.body.result.inputRequests.client_roots).toMatchObject({ method: 'roots/list' });
@@ -97,7 +101,11 @@ describe('input_required fixtures on a 2026-07-28 request', () => {
     ).body.result;
     expect(Object.keys(round2.inputRequests)).toEqual(['step2']);
     expect(round2.requestState).not.toBe(round1.requestState);
-    const round3 = await rawModern(handler, 'tools/call', tool(name, { inputResponses: { step2: accept({ color: 'blue' }) }, requestState: round2.requestState }));
+    const round3 = await rawModern(
+      handler,
+      'tools/call',
+      tool(name, { inputResponses: { step2: accept({ color: 'blue' }) }, requestState: round2.requestState }),
+    );
     expect(text(round3.body)).toBe("Alice's favorite color is blue.");
   });
 
@@ -111,7 +119,11 @@ describe('input_required fixtures on a 2026-07-28 request', () => {
       client_roots: 'roots/list',
     });
     const round2 = (
-      await rawModern(handler, 'tools/call', tool(name, { inputResponses: { user_name: accept({ name: 'Alice' }), client_roots: ROOTS }, requestState: round1.requestState }))
+      await rawModern(
+        handler,
+        'tools/call',
+        tool(name, { inputResponses: { user_name: accept({ name: 'Alice' }), client_roots: ROOTS }, requestState: round1.requestState }),
+      )
     ).body.result;
     expect(Object.keys(round2.inputRequests)).toEqual(['greeting']);
     const done = await rawModern(handler, 'tools/call', tool(name, { inputResponses: { greeting: sampled('Hello') }, requestState: round2.requestState }));
@@ -131,7 +143,10 @@ describe('input_required fixtures on a 2026-07-28 request', () => {
     const handler = modernHandler(replicaDeps());
     const first = await rawModern(handler, 'prompts/get', { name: 'test_input_required_result_prompt' });
     expect(first.body.result).toMatchObject({ resultType: 'input_required', inputRequests: { user_context: { method: 'elicitation/create' } } });
-    const done = await rawModern(handler, 'prompts/get', { name: 'test_input_required_result_prompt', inputResponses: { user_context: accept({ context: 'tests' }) } });
+    const done = await rawModern(handler, 'prompts/get', {
+      name: 'test_input_required_result_prompt',
+      inputResponses: { user_context: accept({ context: 'tests' }) },
+    });
     expect(done.body.result.messages[0].content.text).toContain('tests');
   });
 

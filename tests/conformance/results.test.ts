@@ -50,7 +50,7 @@ const pass = summary(1);
 const fail = summary(0, 1);
 
 describe('parseRequirementList', () => {
-  it("takes the server scenarios a revision requires and the server ones it runs unscored, with the reason", () => {
+  it('takes the server scenarios a revision requires and the server ones it runs unscored, with the reason', () => {
     expect(parseRequirementList(REQUIREMENTS_OUTPUT)).toEqual({
       required: ['server-stateless', 'caching'],
       notScored: [
@@ -152,10 +152,21 @@ describe('evaluateRun', () => {
 
 describe('formatSideBySide', () => {
   it('lines up one column per run, blank where a revision does not require a scenario, with totals and unscored scenarios', () => {
-    const legacy = evaluateRun({ required: ['ping', 'polling'] }, new Map([['ping', pass], ['polling', summary(0, 0, 2)]]), {});
+    const legacy = evaluateRun(
+      { required: ['ping', 'polling'] },
+      new Map([
+        ['ping', pass],
+        ['polling', summary(0, 0, 2)],
+      ]),
+      {},
+    );
     const modern = evaluateRun(
       { required: ['ping', 'caching'], notScored: [{ scenario: 'tasks', reason: 'extension' }] },
-      new Map([['ping', pass], ['caching', summary(7, 0, 0, 1)], ['tasks', fail]]),
+      new Map([
+        ['ping', pass],
+        ['caching', summary(7, 0, 0, 1)],
+        ['tasks', fail],
+      ]),
       {},
     );
     const table = formatSideBySide([

@@ -104,7 +104,11 @@ describe.each<Era>(['legacy', 'modern'])('conformance workload, %s era', (era) =
     expect(firstText(await call(client, 'test_simple_text'))).toBe('This is a simple text response for testing.');
     const image = (await call(client, 'test_image_content')).content[0];
     expect(image).toMatchObject({ type: 'image', mimeType: 'image/png' });
-    expect(Buffer.from((image as { data: string }).data, 'base64').subarray(1, 4).toString()).toBe('PNG');
+    expect(
+      Buffer.from((image as { data: string }).data, 'base64')
+        .subarray(1, 4)
+        .toString(),
+    ).toBe('PNG');
     const audio = (await call(client, 'test_audio_content')).content[0];
     expect(audio).toMatchObject({ type: 'audio', mimeType: 'audio/wav' });
     const wav = Buffer.from((audio as { data: string }).data, 'base64');

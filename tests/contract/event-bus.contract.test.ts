@@ -40,7 +40,17 @@ async function startSentinel(): Promise<{ master: RedisProcess; sentinel: ChildP
   const master = await RedisProcess.start();
   const sentinelPort = await freePort();
   const config = path.join(master.dir, 'sentinel.conf');
-  writeFileSync(config, [`port ${sentinelPort}`, 'bind 127.0.0.1', `dir ${master.dir}`, `sentinel monitor fleet 127.0.0.1 ${master.port} 1`, 'sentinel down-after-milliseconds fleet 2000', ''].join('\n'));
+  writeFileSync(
+    config,
+    [
+      `port ${sentinelPort}`,
+      'bind 127.0.0.1',
+      `dir ${master.dir}`,
+      `sentinel monitor fleet 127.0.0.1 ${master.port} 1`,
+      'sentinel down-after-milliseconds fleet 2000',
+      '',
+    ].join('\n'),
+  );
   const sentinel = spawn('redis-server', [config, '--sentinel'], { stdio: 'ignore' });
   await waitForPort(sentinelPort);
   return { master, sentinel, sentinelPort };
@@ -288,9 +298,10 @@ describe.each([memoryImplementation(), singleRedis, sentinelRedis, clusterRedis,
   it('keeps delivering to the other listeners when one throws, and reports the throw', async () => {
     const errors = { a: [] as Error[], b: [] as Error[] };
     const { a, b } = await open((replica) => ({ onError: (error) => errors[replica].push(error) }));
-    const thrower = (bus: FleetEventBus) => bus.subscribe((event) => {
-      if (!isMarker(event)) throw new Error('listener failed');
-    });
+    const thrower = (bus: FleetEventBus) =>
+      bus.subscribe((event) => {
+        if (!isMarker(event)) throw new Error('listener failed');
+      });
     thrower(a);
     const onA = new Inbox(a);
     thrower(b);

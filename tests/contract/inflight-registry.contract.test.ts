@@ -85,7 +85,10 @@ const implementations: Array<[string, (livenessMs?: number) => Promise<Fleet>]> 
     },
   ],
   ['RedisInFlightRegistry (single)', redisFleet(async () => redisSettings(redisServer().url))],
-  ['RedisInFlightRegistry (Cluster)', redisFleet(async () => redisSettings('', { url: undefined, clusterNodes: (await redisCluster()).map((n) => ({ host: '127.0.0.1', port: n.port })) }))],
+  [
+    'RedisInFlightRegistry (Cluster)',
+    redisFleet(async () => redisSettings('', { url: undefined, clusterNodes: (await redisCluster()).map((n) => ({ host: '127.0.0.1', port: n.port })) })),
+  ],
 ];
 
 const session = () => randomUUID();
@@ -148,7 +151,10 @@ describe('RedisInFlightRegistry liveness', () => {
     clients[0]!.disconnect();
     // The window is the liveness key's own TTL, whatever the timing of this process.
     const observer = clients[1]!;
-    const left = (await observer.keys(`*instance-alive:${fleet.a.instanceId}`)).length === 0 ? 0 : await observer.pttl((await observer.keys(`*instance-alive:${fleet.a.instanceId}`))[0]!);
+    const left =
+      (await observer.keys(`*instance-alive:${fleet.a.instanceId}`)).length === 0
+        ? 0
+        : await observer.pttl((await observer.keys(`*instance-alive:${fleet.a.instanceId}`))[0]!);
     expect(left).toBeLessThanOrEqual(LIVENESS_MS);
     const stoppedAt = Date.now();
     let claimed;

@@ -12,7 +12,14 @@ import { StoreInputError, StoreUnavailableError } from '../../src/backends/store
 import { freePort } from '../../src/fleet/redis-process.js';
 import { NOOP_OBSERVER } from '../../src/observability/observer.js';
 import type { InstanceEnvelope, StreamEvent } from '../../src/streams/stream-manager.js';
-import { freshSchema, openPostgresReplica, postgresSettings, terminateListenConnections, usePostgresServer, type PostgresReplica } from '../support/postgres.js';
+import {
+  freshSchema,
+  openPostgresReplica,
+  postgresSettings,
+  terminateListenConnections,
+  usePostgresServer,
+  type PostgresReplica,
+} from '../support/postgres.js';
 
 const postgresServer = usePostgresServer();
 const cleanups: Array<() => Promise<void>> = [];
@@ -52,8 +59,13 @@ async function until(condition: () => boolean | Promise<boolean>, timeoutMs = 10
   }
 }
 
-const note = (n: number, pad = 0): JSONRPCMessage => ({ jsonrpc: '2.0', method: 'notifications/message', params: { level: 'info', data: { n, pad: 'x'.repeat(pad) } } });
-const dataOf = (event: StreamEvent) => (event.type === 'message' ? (event.message as unknown as { params: { data: { n: number; pad: string } } }).params.data : undefined);
+const note = (n: number, pad = 0): JSONRPCMessage => ({
+  jsonrpc: '2.0',
+  method: 'notifications/message',
+  params: { level: 'info', data: { n, pad: 'x'.repeat(pad) } },
+});
+const dataOf = (event: StreamEvent) =>
+  event.type === 'message' ? (event.message as unknown as { params: { data: { n: number; pad: string } } }).params.data : undefined;
 const seqOf = (entryId: string) => Number(entryId.split('-')[0]);
 
 describe('PostgreSQL stream log', () => {
@@ -76,7 +88,7 @@ describe('PostgreSQL stream log', () => {
     await listener.close();
   });
 
-  it('delivers messages over NOTIFY\'s 8000 bytes whole and in order with the small ones around them', async () => {
+  it("delivers messages over NOTIFY's 8000 bytes whole and in order with the small ones around them", async () => {
     const { here, there } = await twoStreamManagers();
     const session = randomUUID();
     const received: StreamEvent[] = [];
@@ -185,7 +197,11 @@ describe('PostgreSQL as the store', () => {
   });
 
   it('fails fast with StoreUnavailableError and a reason when PostgreSQL is unreachable or does not answer in time', async () => {
-    const unreachable = new PgDatabase(postgresSettings(`postgresql://postgres@127.0.0.1:${await freePort()}/postgres`, { connectTimeoutMs: 500 }), NOOP_OBSERVER, 'down');
+    const unreachable = new PgDatabase(
+      postgresSettings(`postgresql://postgres@127.0.0.1:${await freePort()}/postgres`, { connectTimeoutMs: 500 }),
+      NOOP_OBSERVER,
+      'down',
+    );
     cleanups.push(() => unreachable.close());
     const down = await unreachable.query('test', 'SELECT 1').catch((error: unknown) => error);
     expect(down).toBeInstanceOf(StoreUnavailableError);

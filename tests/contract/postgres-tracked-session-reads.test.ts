@@ -39,7 +39,8 @@ async function replica(schema: string, ttlSeconds = 60): Promise<Replica> {
   return made;
 }
 
-const tracking = (r: Replica) => pollUntil(async () => (r.reads.active ? true : undefined), { timeoutMs: 5000, timedOut: () => new Error('tracking never came on') });
+const tracking = (r: Replica) =>
+  pollUntil(async () => (r.reads.active ? true : undefined), { timeoutMs: 5000, timedOut: () => new Error('tracking never came on') });
 
 async function pairWithSession(ttlSeconds = 60): Promise<{ a: Replica; b: Replica; session: NewSession }> {
   const schema = freshSchema();
@@ -86,11 +87,30 @@ describe('session reads kept coherent by PostgreSQL triggers (two replicas, one 
     const { a, b, session } = await pairWithSession();
     await b.store.touch(session.id);
     await a.store.setLogLevel(session.id, 'error');
-    expect((await seenWithin(() => b.store.touch(session.id), (r) => r?.logLevel === 'error'))?.logLevel).toBe('error');
+    expect(
+      (
+        await seenWithin(
+          () => b.store.touch(session.id),
+          (r) => r?.logLevel === 'error',
+        )
+      )?.logLevel,
+    ).toBe('error');
     await a.store.subscribe(session.id, 'counter://x');
-    expect((await seenWithin(() => b.store.touch(session.id), (r) => r?.subscriptions.length === 1))?.subscriptions).toEqual(['counter://x']);
+    expect(
+      (
+        await seenWithin(
+          () => b.store.touch(session.id),
+          (r) => r?.subscriptions.length === 1,
+        )
+      )?.subscriptions,
+    ).toEqual(['counter://x']);
     await a.store.delete(session.id);
-    expect(await seenWithin(() => b.store.touch(session.id), (r) => r === undefined)).toBeUndefined();
+    expect(
+      await seenWithin(
+        () => b.store.touch(session.id),
+        (r) => r === undefined,
+      ),
+    ).toBeUndefined();
   });
 
   it('see their own writes at once, before the announcement', async () => {
@@ -132,14 +152,24 @@ describe('session reads kept coherent by PostgreSQL triggers (two replicas, one 
     expect(await b.store.touch(again.id)).toBeDefined();
     expect(b.sent()).toEqual([]);
     await a.store.delete(again.id);
-    expect(await seenWithin(() => b.store.touch(again.id), (r) => r === undefined)).toBeUndefined();
+    expect(
+      await seenWithin(
+        () => b.store.touch(again.id),
+        (r) => r === undefined,
+      ),
+    ).toBeUndefined();
   });
 
   it('drop everything when the sessions table is truncated, and the rows the sweeper deletes', async () => {
     const { a, b, session } = await pairWithSession();
     await b.store.touch(session.id);
     await a.connections.db.query('test', `TRUNCATE ${a.connections.schema}.sessions CASCADE`);
-    expect(await seenWithin(() => b.store.touch(session.id), (r) => r === undefined)).toBeUndefined();
+    expect(
+      await seenWithin(
+        () => b.store.touch(session.id),
+        (r) => r === undefined,
+      ),
+    ).toBeUndefined();
     expect(b.reads.active).toBe(true);
     const swept = newSession();
     await a.store.create(swept);
@@ -147,6 +177,11 @@ describe('session reads kept coherent by PostgreSQL triggers (two replicas, one 
     // Expired (as the database sees it) and removed by a sweep: no replica serves it from its cache.
     await a.connections.db.query('test', `UPDATE ${a.connections.schema}.sessions SET expires_at = now() - interval '1 second' WHERE id = $1`, [swept.id]);
     await a.connections.db.query('test', `DELETE FROM ${a.connections.schema}.sessions WHERE expires_at <= now()`);
-    expect(await seenWithin(() => b.store.touch(swept.id), (r) => r === undefined)).toBeUndefined();
+    expect(
+      await seenWithin(
+        () => b.store.touch(swept.id),
+        (r) => r === undefined,
+      ),
+    ).toBeUndefined();
   });
 });

@@ -44,16 +44,22 @@ async function redisLimiters(perSecond: number, now: () => number): Promise<[Rat
 }
 
 const implementations: Array<[string, (perSecond: number, now: () => number) => Promise<[RateLimiter, RateLimiter]>]> = [
-  ['InMemoryRateLimiter', async (perSecond, now) => {
-    const limiter = new InMemoryRateLimiter(perSecond, now);
-    return [limiter, limiter];
-  }],
+  [
+    'InMemoryRateLimiter',
+    async (perSecond, now) => {
+      const limiter = new InMemoryRateLimiter(perSecond, now);
+      return [limiter, limiter];
+    },
+  ],
   ['RedisRateLimiter', redisLimiters],
-  ['PgRateLimiter', async (perSecond, now) => {
-    const schema = freshSchema();
-    const [here, there] = [await postgresConnections(schema), await postgresConnections(schema)];
-    return [new PgRateLimiter(here.db, schema, perSecond, now), new PgRateLimiter(there.db, schema, perSecond, now)];
-  }],
+  [
+    'PgRateLimiter',
+    async (perSecond, now) => {
+      const schema = freshSchema();
+      const [here, there] = [await postgresConnections(schema), await postgresConnections(schema)];
+      return [new PgRateLimiter(here.db, schema, perSecond, now), new PgRateLimiter(there.db, schema, perSecond, now)];
+    },
+  ],
 ];
 
 describe.each(implementations)('RateLimiter contract: %s', (_name, make) => {
@@ -70,16 +76,22 @@ describe.each(implementations)('RateLimiter contract: %s', (_name, make) => {
 
 const quotas: Array<[string, (windowMs: number, now: () => number) => Promise<SessionQuota>]> = [
   ['InMemorySessionQuota', async (windowMs, now) => new InMemorySessionQuota(windowMs, now)],
-  ['RedisSessionQuota', async (windowMs, now) => {
-    const client = createRedisClient({ settings: redisSettings(redisServer().url), observer: NOOP_OBSERVER, name: 'quota-contract' });
-    clients.push(client);
-    await connectRedis(client);
-    return new RedisSessionQuota(client, `quota-${randomUUID().slice(0, 8)}:`, windowMs, now);
-  }],
-  ['PgSessionQuota', async (windowMs, now) => {
-    const connections = await postgresConnections();
-    return new PgSessionQuota(connections.db, connections.schema, windowMs, now);
-  }],
+  [
+    'RedisSessionQuota',
+    async (windowMs, now) => {
+      const client = createRedisClient({ settings: redisSettings(redisServer().url), observer: NOOP_OBSERVER, name: 'quota-contract' });
+      clients.push(client);
+      await connectRedis(client);
+      return new RedisSessionQuota(client, `quota-${randomUUID().slice(0, 8)}:`, windowMs, now);
+    },
+  ],
+  [
+    'PgSessionQuota',
+    async (windowMs, now) => {
+      const connections = await postgresConnections();
+      return new PgSessionQuota(connections.db, connections.schema, windowMs, now);
+    },
+  ],
 ];
 
 describe.each(quotas)('SessionQuota contract: %s', (_name, make) => {
@@ -99,7 +111,8 @@ describe.each(quotas)('SessionQuota contract: %s', (_name, make) => {
 });
 
 describe('client addresses', () => {
-  const req = (peer: string, forwarded?: string) => ({ socket: { remoteAddress: peer }, headers: forwarded ? { 'x-forwarded-for': forwarded } : {} }) as unknown as IncomingMessage;
+  const req = (peer: string, forwarded?: string) =>
+    ({ socket: { remoteAddress: peer }, headers: forwarded ? { 'x-forwarded-for': forwarded } : {} }) as unknown as IncomingMessage;
 
   it('trusts only as many X-Forwarded-For entries as there are proxies, from the right', () => {
     expect(clientAddress(req('10.0.0.1', 'spoofed, 198.51.100.7'), 0)).toBe('10.0.0.1');

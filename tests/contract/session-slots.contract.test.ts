@@ -42,7 +42,10 @@ const implementations: Array<[string, Make]> = [
     },
   ],
   ['RedisSessionSlots (single)', redisSlots(async () => redisSettings(redisServer().url))],
-  ['RedisSessionSlots (Cluster)', redisSlots(async () => redisSettings('', { url: undefined, clusterNodes: (await redisCluster()).map((n) => ({ host: '127.0.0.1', port: n.port })) }))],
+  [
+    'RedisSessionSlots (Cluster)',
+    redisSlots(async () => redisSettings('', { url: undefined, clusterNodes: (await redisCluster()).map((n) => ({ host: '127.0.0.1', port: n.port })) })),
+  ],
 ];
 
 describe.each(implementations)('SessionSlots contract: %s', (_name, make) => {

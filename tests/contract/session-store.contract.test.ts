@@ -23,7 +23,11 @@ interface Harness {
 
 function memoryHarness(ttlSeconds: number): Harness {
   let offset = 0;
-  const store = new InMemorySessionStore(ttlSeconds, () => {}, () => Date.now() + offset);
+  const store = new InMemorySessionStore(
+    ttlSeconds,
+    () => {},
+    () => Date.now() + offset,
+  );
   return {
     store,
     elapse: async (ms) => {

@@ -27,7 +27,14 @@ async function replica(nodes: RedisProcess[], prefix: string): Promise<RedisStre
   const subscriber = createRedisClient({ settings, observer: NOOP_OBSERVER, subscriber: true, name: 'sharded-sub' });
   clients.push(redis, subscriber);
   await Promise.all([connectRedis(redis), connectRedis(subscriber)]);
-  const manager = new RedisStreamManager({ redis, subscriber, prefix, retentionSeconds: 60, maxEntriesPerStream: 1000, sessionKey: (id) => `${prefix}session:{${id}}` });
+  const manager = new RedisStreamManager({
+    redis,
+    subscriber,
+    prefix,
+    retentionSeconds: 60,
+    maxEntriesPerStream: 1000,
+    sessionKey: (id) => `${prefix}session:{${id}}`,
+  });
   managers.push(manager);
   await manager.start();
   return manager;
@@ -38,7 +45,11 @@ async function ownerOf(nodes: RedisProcess[], channel: string): Promise<RedisPro
   const slot = Number((await nodes[0]!.command('CLUSTER', 'KEYSLOT', channel)).slice(1));
   for (const node of nodes) {
     const myself = (await node.command('CLUSTER', 'NODES')).split('\n').find((line) => line.includes('myself'))!;
-    const ranges = myself.trim().split(' ').slice(8).map((range) => range.split('-').map(Number));
+    const ranges = myself
+      .trim()
+      .split(' ')
+      .slice(8)
+      .map((range) => range.split('-').map(Number));
     if (ranges.some(([from, to = from]) => slot >= from! && slot <= to!)) return node;
   }
   throw new Error(`no node owns slot ${slot}`);
@@ -66,7 +77,7 @@ async function until(condition: () => boolean, timeoutMs = 5000): Promise<void> 
 }
 
 describe('Sharded delivery on a Redis Cluster', () => {
-  it('keeps session events and instance envelopes on the master of their slot, and counts an instance\'s subscribers exactly', async () => {
+  it("keeps session events and instance envelopes on the master of their slot, and counts an instance's subscribers exactly", async () => {
     const nodes = await redisCluster();
     const prefix = `sharded-${randomUUID().slice(0, 8)}:`;
     const [here, there] = [await replica(nodes, prefix), await replica(nodes, prefix)];
@@ -88,12 +99,19 @@ describe('Sharded delivery on a Redis Cluster', () => {
     await until(() => atHere.length === count);
 
     const after = await Promise.all(nodes.map(busReceived));
-    const seen = nodes.map((node, i) => ({ port: node.port, publish: after[i]!.publish - before[i]!.publish, publishshard: after[i]!.publishshard - before[i]!.publishshard }));
+    const seen = nodes.map((node, i) => ({
+      port: node.port,
+      publish: after[i]!.publish - before[i]!.publish,
+      publishshard: after[i]!.publishshard - before[i]!.publishshard,
+    }));
     console.log(`pub/sub messages each node received over the cluster bus for ${count} session events and ${count} envelopes`, JSON.stringify(seen));
     // No node but the slot's master sees them (this cluster has no replicas, which would get shard messages).
     for (const entry of seen) expect(entry).toEqual({ port: entry.port, publish: 0, publishshard: 0 });
     // Each shard channel is subscribed on the master of its slot, and there only.
-    for (const [owner, channel] of [[sessionOwner, `${prefix}session-events:{${session}}`], [instanceOwner, `${prefix}instance:${here.instanceId}`]] as const) {
+    for (const [owner, channel] of [
+      [sessionOwner, `${prefix}session-events:{${session}}`],
+      [instanceOwner, `${prefix}instance:${here.instanceId}`],
+    ] as const) {
       expect(await Promise.all(nodes.map((node) => shardSubscribers(node, channel)))).toEqual(nodes.map((node) => (node === owner ? 1 : 0)));
     }
     // A Cluster can tell an instance that nobody listens for.

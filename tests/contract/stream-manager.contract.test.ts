@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { JSONRPCMessage } from "@modelcontextprotocol/server";
+import type { JSONRPCMessage } from '@modelcontextprotocol/server';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RedisSettings } from '../../src/config.js';
 import type { RedisProcess } from '../../src/fleet/redis-process.js';
@@ -88,7 +88,13 @@ async function postgresHarness(maxEntries: number): Promise<Harness> {
   const replicas: PostgresReplica[] = [first];
   const presences: InstancePresence[] = [];
   const replica = async (connections: PostgresReplica) => {
-    const manager = new PgStreamManager({ db: connections.db, listener: connections.listener, schema: connections.schema, retentionSeconds: 60, maxEntriesPerStream: maxEntries });
+    const manager = new PgStreamManager({
+      db: connections.db,
+      listener: connections.listener,
+      schema: connections.schema,
+      retentionSeconds: 60,
+      maxEntriesPerStream: maxEntries,
+    });
     const presence = new InstancePresence(connections.db, connections.schema, manager.instanceId, 3000, connections.listener);
     presences.push(presence);
     await manager.start();
@@ -120,7 +126,15 @@ async function postgresHarness(maxEntries: number): Promise<Harness> {
 const implementations: Array<[string, (maxEntries: number) => Promise<Harness> | Harness]> = [
   ['InMemoryStreamManager', memoryHarness],
   ['PgStreamManager', postgresHarness],
-  ['RedisStreamManager (single Redis)', (maxEntries) => redisHarness(maxEntries, async () => [redisServer()], async () => redisSettings(redisServer().url))],
+  [
+    'RedisStreamManager (single Redis)',
+    (maxEntries) =>
+      redisHarness(
+        maxEntries,
+        async () => [redisServer()],
+        async () => redisSettings(redisServer().url),
+      ),
+  ],
   [
     'RedisStreamManager (Cluster)',
     (maxEntries) =>
@@ -282,7 +296,8 @@ describe.each(implementations)('StreamManager contract: %s', (_name, makeHarness
     const session = randomUUID();
     await createSession(session);
     const ids: string[] = [];
-    for (let i = 0; i < 250; i++) ids.push((await there.publish(session, 'g', { jsonrpc: '2.0', method: 'notifications/message', params: { level: 'info', data: i } }))!);
+    for (let i = 0; i < 250; i++)
+      ids.push((await there.publish(session, 'g', { jsonrpc: '2.0', method: 'notifications/message', params: { level: 'info', data: i } }))!);
     const resume = async (after: string) => {
       const listener = await here.listen(session, 'g', { after, listenerId: randomUUID(), exclusive: false }, () => {});
       await listener.close();
@@ -309,7 +324,11 @@ describe.each(implementations)('StreamManager contract: %s', (_name, makeHarness
     await there.publish(session, 'g', message);
     await there.publish(other, 'pAAAAAAAAAAAAAAAAAAAA', message);
     await there.terminate(session);
-    for (const [id, key, left] of [[session, 'pAAAAAAAAAAAAAAAAAAAA', 0], [session, 'g', 0], [other, 'pAAAAAAAAAAAAAAAAAAAA', 1]] as const) {
+    for (const [id, key, left] of [
+      [session, 'pAAAAAAAAAAAAAAAAAAAA', 0],
+      [session, 'g', 0],
+      [other, 'pAAAAAAAAAAAAAAAAAAAA', 1],
+    ] as const) {
       const replay = await here.listen(id, key, { after: '0-0', listenerId: randomUUID(), exclusive: false }, () => {});
       expect(replay.backlog.filter((e) => e.type === 'message')).toHaveLength(left);
       await replay.close();

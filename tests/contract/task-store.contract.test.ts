@@ -65,7 +65,10 @@ const implementations: Array<[string, () => Promise<Pair>]> = [
   ],
   ['PgTaskStore', postgresPair],
   ['RedisTaskStore (single)', redisPair(async () => redisSettings(redisServer().url))],
-  ['RedisTaskStore (Cluster)', redisPair(async () => redisSettings('', { url: undefined, clusterNodes: (await redisCluster()).map((n) => ({ host: '127.0.0.1', port: n.port })) }))],
+  [
+    'RedisTaskStore (Cluster)',
+    redisPair(async () => redisSettings('', { url: undefined, clusterNodes: (await redisCluster()).map((n) => ({ host: '127.0.0.1', port: n.port })) })),
+  ],
 ];
 
 const LIMITS: TaskStoreLimits = { maxActivePerPrincipal: 50, maxStored: 10_000 };
@@ -122,7 +125,16 @@ describe.each(implementations)('TaskStore contract: %s', (_name, makePair) => {
     for (const status of ['completed', 'failed', 'cancelled'] as const) {
       const task = record();
       await a.create(task, LIMITS);
-      const end = ended(task, { status, ...(status === 'completed' ? { result: { content: [], isError: true } } : {}), ...(status === 'failed' ? { error: { code: -32603, message: 'x' } } : {}) }, Date.now(), 60_000);
+      const end = ended(
+        task,
+        {
+          status,
+          ...(status === 'completed' ? { result: { content: [], isError: true } } : {}),
+          ...(status === 'failed' ? { error: { code: -32603, message: 'x' } } : {}),
+        },
+        Date.now(),
+        60_000,
+      );
       expect(await a.compareAndSet({ ...end, version: 2 })).toBe(true);
       expect(await b.compareAndSet({ ...end, status: 'working', version: 3 })).toBe(false);
       expect(await updateTask(b, task.taskId, (current) => ({ ...current, status: 'working' }))).toBeUndefined();
@@ -138,9 +150,7 @@ describe.each(implementations)('TaskStore contract: %s', (_name, makePair) => {
     const task = record({ args: { n: 0 } });
     await a.create(task, LIMITS);
     await Promise.all(
-      Array.from({ length: 8 }, (_, i) =>
-        updateTask(i % 2 ? a : b, task.taskId, (current) => ({ ...current, args: { n: (current.args.n as number) + 1 } })),
-      ),
+      Array.from({ length: 8 }, (_, i) => updateTask(i % 2 ? a : b, task.taskId, (current) => ({ ...current, args: { n: (current.args.n as number) + 1 } }))),
     );
     const stored = await a.get(task.taskId);
     expect(stored?.args.n).toBe(8);
@@ -198,7 +208,9 @@ describe.each(implementations)('TaskStore contract: %s', (_name, makePair) => {
     expect(await b.compareAndSet({ ...tasks[0]!, owner: 'alive', version: 2 })).toBe(true);
     expect(await a.ownedBy(dead)).toEqual([tasks[1]!.taskId]);
     expect(await a.ownedBy('alive')).toEqual([tasks[0]!.taskId]);
-    expect(await a.compareAndSet({ ...ended(tasks[1]!, { status: 'failed', error: { code: -32603, message: 'x' } }, Date.now(), 1000), version: 2 })).toBe(true);
+    expect(await a.compareAndSet({ ...ended(tasks[1]!, { status: 'failed', error: { code: -32603, message: 'x' } }, Date.now(), 1000), version: 2 })).toBe(
+      true,
+    );
     expect(await a.ownedBy(dead)).toEqual([]);
     expect(await b.owners()).not.toContain(dead);
   });
@@ -210,7 +222,9 @@ describe.each(implementations)('TaskStore contract: %s', (_name, makePair) => {
     await a.create(task, LIMITS);
     const claims = await Promise.all(
       ['r1', 'r2', 'r3', 'r4'].map((claimant, i) =>
-        updateTask(i % 2 ? a : b, task.taskId, (current) => (current.owner === dead ? { ...current, owner: claimant, attempt: current.attempt + 1 } : undefined)),
+        updateTask(i % 2 ? a : b, task.taskId, (current) =>
+          current.owner === dead ? { ...current, owner: claimant, attempt: current.attempt + 1 } : undefined,
+        ),
       ),
     );
     const winners = claims.filter((claim) => claim !== undefined);

@@ -47,7 +47,8 @@ async function replica(prefix: string, ttlSeconds = 60, settings = {}): Promise<
   return made;
 }
 
-const tracking = (r: Replica) => pollUntil(async () => (r.tracked.reads.active ? true : undefined), { timeoutMs: 5000, timedOut: () => new Error('tracking never came on') });
+const tracking = (r: Replica) =>
+  pollUntil(async () => (r.tracked.reads.active ? true : undefined), { timeoutMs: 5000, timedOut: () => new Error('tracking never came on') });
 
 /** Two replicas on one prefix, both tracking, and a session created through the first. */
 async function pairWithSession(ttlSeconds = 60): Promise<{ a: Replica; b: Replica; session: NewSession }> {
@@ -100,11 +101,30 @@ describe('session reads tracked by Redis (two replicas, one Redis)', () => {
     const { a, b, session } = await pairWithSession();
     await b.store.touch(session.id);
     await a.store.setLogLevel(session.id, 'error');
-    expect((await seenWithin(() => b.store.touch(session.id), (r) => r?.logLevel === 'error'))?.logLevel).toBe('error');
+    expect(
+      (
+        await seenWithin(
+          () => b.store.touch(session.id),
+          (r) => r?.logLevel === 'error',
+        )
+      )?.logLevel,
+    ).toBe('error');
     await a.store.subscribe(session.id, 'counter://x');
-    expect((await seenWithin(() => b.store.touch(session.id), (r) => r?.subscriptions.length === 1))?.subscriptions).toEqual(['counter://x']);
+    expect(
+      (
+        await seenWithin(
+          () => b.store.touch(session.id),
+          (r) => r?.subscriptions.length === 1,
+        )
+      )?.subscriptions,
+    ).toEqual(['counter://x']);
     await a.store.delete(session.id);
-    expect(await seenWithin(() => b.store.touch(session.id), (r) => r === undefined)).toBeUndefined();
+    expect(
+      await seenWithin(
+        () => b.store.touch(session.id),
+        (r) => r === undefined,
+      ),
+    ).toBeUndefined();
   });
 
   it('see their own writes at once, before Redis announces them', async () => {
@@ -148,7 +168,12 @@ describe('session reads tracked by Redis (two replicas, one Redis)', () => {
     expect(await b.store.touch(again.id)).toBeDefined();
     expect(b.sent()).toEqual([]);
     await a.store.delete(again.id);
-    expect(await seenWithin(() => b.store.touch(again.id), (r) => r === undefined)).toBeUndefined();
+    expect(
+      await seenWithin(
+        () => b.store.touch(again.id),
+        (r) => r === undefined,
+      ),
+    ).toBeUndefined();
     admin.disconnect();
   });
 
@@ -156,7 +181,12 @@ describe('session reads tracked by Redis (two replicas, one Redis)', () => {
     const { a, b, session } = await pairWithSession();
     await b.store.touch(session.id);
     await a.commands.flushdb();
-    expect(await seenWithin(() => b.store.touch(session.id), (r) => r === undefined)).toBeUndefined();
+    expect(
+      await seenWithin(
+        () => b.store.touch(session.id),
+        (r) => r === undefined,
+      ),
+    ).toBeUndefined();
     expect(b.tracked.reads.active).toBe(true);
   });
 

@@ -1,6 +1,18 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisProcess } from '../../src/fleet/redis-process.js';
-import { callTool, initialize, initializeOnly, post, POST_HEADERS, PROTOCOL_VERSION, rawHttp, readAnswer, request, SseStream, toolJson } from '../support/raw-mcp.js';
+import {
+  callTool,
+  initialize,
+  initializeOnly,
+  post,
+  POST_HEADERS,
+  PROTOCOL_VERSION,
+  rawHttp,
+  readAnswer,
+  request,
+  SseStream,
+  toolJson,
+} from '../support/raw-mcp.js';
 import { ServerProcess } from '../support/server-process.js';
 
 let redis: RedisProcess;
@@ -17,7 +29,6 @@ afterAll(async () => {
   await server?.stop('SIGKILL');
   await redis?.dispose();
 });
-
 
 const expectRpcError = (answer: { status: number; messages: Array<Record<string, any>> }, status: number, code: number) => {
   expect(answer.status).toBe(status);

@@ -30,16 +30,31 @@ afterEach(async () => {
 async function startReplica(env: Record<string, string>): Promise<Replica> {
   const port = await freePort();
   const child = spawn(process.execPath, [MAIN], {
-    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', METRICS_PORT: '0', POD_NAME: 'stopper', REQUEST_STATE_KEYS: TEST_REQUEST_STATE_KEY, DRAIN_TIMEOUT_MS: String(DRAIN_TIMEOUT_MS), ...env },
+    env: {
+      ...process.env,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      METRICS_PORT: '0',
+      POD_NAME: 'stopper',
+      REQUEST_STATE_KEYS: TEST_REQUEST_STATE_KEY,
+      DRAIN_TIMEOUT_MS: String(DRAIN_TIMEOUT_MS),
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
   const replica = { child, port, output: () => output, exited };
   started.push(replica);
-  await until(() => output.includes('"msg":"listening"'), () => `the replica did not listen: ${output}`, exited);
+  await until(
+    () => output.includes('"msg":"listening"'),
+    () => `the replica did not listen: ${output}`,
+    exited,
+  );
   return replica;
 }
 
@@ -53,7 +68,11 @@ async function until(condition: () => boolean | Promise<boolean>, message: () =>
   }
 }
 
-const readyStatus = (r: Replica): Promise<number> => fetch(`http://127.0.0.1:${r.port}/readyz`).then((res) => res.status, () => 0);
+const readyStatus = (r: Replica): Promise<number> =>
+  fetch(`http://127.0.0.1:${r.port}/readyz`).then(
+    (res) => res.status,
+    () => 0,
+  );
 
 /** The time from SIGTERM to the exit, and how it exited. */
 async function timeStop(r: Replica, signal: NodeJS.Signals = 'SIGTERM'): Promise<{ ms: number; code: number | null }> {
@@ -67,9 +86,10 @@ async function timeStop(r: Replica, signal: NodeJS.Signals = 'SIGTERM'): Promise
 
 /** Waits out a few of the connection's reconnection attempts (the state a stop used to hang in). */
 const reconnecting = (r: Replica) =>
-  until(() => (r.output().match(/redis connection problem|Redis is not connected/g) ?? []).length > 0, () => `no Redis warning: ${r.output()}`).then(
-    () => new Promise((resolve) => setTimeout(resolve, 5000)),
-  );
+  until(
+    () => (r.output().match(/redis connection problem|Redis is not connected/g) ?? []).length > 0,
+    () => `no Redis warning: ${r.output()}`,
+  ).then(() => new Promise((resolve) => setTimeout(resolve, 5000)));
 
 describe('a stop is bounded', () => {
   it('a replica whose Redis is down from the start exits 0 on SIGTERM within DRAIN_TIMEOUT_MS + a few seconds', async () => {
@@ -84,9 +104,15 @@ describe('a stop is bounded', () => {
   it('a replica whose Redis goes down while it runs exits 0 on SIGTERM within the same bound', async () => {
     redis = await RedisProcess.start();
     const replica = await startReplica({ REDIS_URL: redis.url });
-    await until(async () => (await readyStatus(replica)) === 200, () => `never ready: ${replica.output()}`);
+    await until(
+      async () => (await readyStatus(replica)) === 200,
+      () => `never ready: ${replica.output()}`,
+    );
     await redis.stop();
-    await until(async () => (await readyStatus(replica)) === 503, () => `still ready without Redis: ${replica.output()}`);
+    await until(
+      async () => (await readyStatus(replica)) === 503,
+      () => `still ready without Redis: ${replica.output()}`,
+    );
     await reconnecting(replica);
     const { ms, code } = await timeStop(replica);
     expect(code).toBe(0);
@@ -97,7 +123,10 @@ describe('a stop is bounded', () => {
     // The first SIGTERM leaves rotation for a minute before draining: only the second can end it soon.
     const replica = await startReplica({ SHUTDOWN_DELAY_MS: '60000' });
     replica.child.kill('SIGTERM');
-    await until(() => replica.output().includes('leaving rotation'), () => `no stop began: ${replica.output()}`);
+    await until(
+      () => replica.output().includes('leaving rotation'),
+      () => `no stop began: ${replica.output()}`,
+    );
     const { code } = await timeStop(replica, 'SIGINT');
     expect(code).toBe(130);
     expect(replica.output()).toMatch(/"level":"error","msg":"stopping at once: a second signal during the drain","signal":"SIGINT"/);

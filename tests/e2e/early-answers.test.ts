@@ -95,7 +95,9 @@ describe.skipIf(skipFleet)('bounds on the body read after an early answer', () =
     await new Promise<void>((resolve) => {
       socket.on('error', () => {});
       socket.on('close', () => resolve());
-      socket.write(`POST /mcp HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nOrigin: https://evil.example\r\nContent-Type: application/json\r\nContent-Length: ${total}\r\n\r\n`);
+      socket.write(
+        `POST /mcp HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nOrigin: https://evil.example\r\nContent-Type: application/json\r\nContent-Length: ${total}\r\n\r\n`,
+      );
       const chunk = Buffer.alloc(64 * 1024, 'x');
       const pump = () => {
         while (!socket.destroyed && written < total) {
@@ -117,12 +119,18 @@ describe.skipIf(skipFleet)('a large 2026-07-28 error sent with Expect: 100-conti
     const id = 'i'.repeat(100_000);
     // The body names another method than the Mcp-Method header: a 400 that carries the request's id.
     const body = Buffer.from(JSON.stringify({ ...modernRequest('tools/list'), id }));
-    const request = { method: 'POST', path: '/mcp', headers: headers(['MCP-Protocol-Version', MODERN_PROTOCOL_VERSION], ['Mcp-Method', 'tools/call'], ['Expect', '100-continue']), body };
+    const request = {
+      method: 'POST',
+      path: '/mcp',
+      headers: headers(['MCP-Protocol-Version', MODERN_PROTOCOL_VERSION], ['Mcp-Method', 'tools/call'], ['Expect', '100-continue']),
+      body,
+    };
     const seen: Record<string, number> = {};
     for (let i = 0; i < 100; i++) {
       const outcome = await exchange(endpoint('balancer'), request, byHand());
       const message = outcome.messages[0] as { id?: unknown; error?: { code?: unknown } } | undefined;
-      const key = message?.id === id ? `${outcome.status} ${String(message.error?.code)} with its id` : `${outcome.status} cut after ${outcome.body.length} characters`;
+      const key =
+        message?.id === id ? `${outcome.status} ${String(message.error?.code)} with its id` : `${outcome.status} cut after ${outcome.body.length} characters`;
       seen[key] = (seen[key] ?? 0) + 1;
     }
     expect(seen).toEqual({ '400 -32020 with its id': 100 });

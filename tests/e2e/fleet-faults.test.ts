@@ -1,4 +1,4 @@
-import { Client } from "@modelcontextprotocol/client";
+import { Client } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RecoveringTransport } from '../../src/client/index.js';
 import { startFleet, type Fleet, type FleetStore } from '../../src/fleet/index.js';
@@ -194,7 +194,10 @@ describe.each(FLEET_STORES)('faults, on %s', (store: FleetStore) => {
     await server.stop();
     // Until a replica has seen its connections close, it may still serve the session it has cached.
     await expect
-      .poll(async () => (await Promise.all(fleet.replicas.map((r) => fetch(r.readyUrl).then((x) => x.status)))).every((s) => s === 503), { timeout: 5000, interval: 20 })
+      .poll(async () => (await Promise.all(fleet.replicas.map((r) => fetch(r.readyUrl).then((x) => x.status)))).every((s) => s === 503), {
+        timeout: 5000,
+        interval: 20,
+      })
       .toBe(true);
     const during = await Promise.all([0, 1, 2].map(() => callTool(fleet.url, session, 'whoami')));
     const statuses = during.map((a) => a.status);

@@ -1,4 +1,4 @@
-import { Client } from "@modelcontextprotocol/client";
+import { Client } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RecoveringTransport } from '../../src/client/index.js';
 import { startFleet, type Fleet, type FleetStore } from '../../src/fleet/index.js';
@@ -51,9 +51,7 @@ describe.each(FLEET_STORES)('a three-replica fleet behind a round-robin load bal
       expect({ received, duplicates }).toEqual({ received: perRound, duplicates: 0 });
       expect(indexes).toEqual([...Array(perRound).keys()]);
     }
-    expect(listener.notifications.map((n) => n.message)).toEqual(
-      Array.from({ length: rounds * perRound }, (_, i) => `round-${Math.floor(i / perRound)}`),
-    );
+    expect(listener.notifications.map((n) => n.message)).toEqual(Array.from({ length: rounds * perRound }, (_, i) => `round-${Math.floor(i / perRound)}`));
     expect(senders.size).toBe(3);
     expect([...senders].filter((s) => s !== listener.streamReplica).length).toBeGreaterThanOrEqual(2);
   });

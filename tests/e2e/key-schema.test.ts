@@ -13,7 +13,13 @@ import { TEST_REQUEST_STATE_KEY } from '../support/server-process.js';
 const redis = useRedisServer();
 
 async function reasonOnceSettled(prefix: string): Promise<string | undefined> {
-  const config = loadConfig({ REDIS_URL: redis().url, REDIS_KEY_PREFIX: prefix, REQUEST_STATE_KEYS: TEST_REQUEST_STATE_KEY, POD_NAME: 'schema-test', LOG_LEVEL: 'silent' });
+  const config = loadConfig({
+    REDIS_URL: redis().url,
+    REDIS_KEY_PREFIX: prefix,
+    REQUEST_STATE_KEYS: TEST_REQUEST_STATE_KEY,
+    POD_NAME: 'schema-test',
+    LOG_LEVEL: 'silent',
+  });
   const backends = await createBackends(config, NOOP_OBSERVER);
   try {
     let reason = await backends.unavailableReason();

@@ -39,7 +39,10 @@ describe('legacy requests from arrival to answer', () => {
     const channel = `mcp-fleet:session-events:{${session}}`;
     await redis.command('CLIENT', 'PAUSE', '800', 'ALL');
     const abort = new AbortController();
-    const get = fetch(B.url, { headers: { Accept: 'text/event-stream', 'Mcp-Session-Id': session, 'MCP-Protocol-Version': '2025-11-25' }, signal: abort.signal }).catch(() => undefined);
+    const get = fetch(B.url, {
+      headers: { Accept: 'text/event-stream', 'Mcp-Session-Id': session, 'MCP-Protocol-Version': '2025-11-25' },
+      signal: abort.signal,
+    }).catch(() => undefined);
     setTimeout(() => abort.abort(), 200);
     await get;
     await new Promise((resolve) => setTimeout(resolve, 1500));
@@ -71,7 +74,12 @@ describe('legacy requests from arrival to answer', () => {
     const attacker = await initialize(A.url, { sampling: {} });
     const response = await fetch(B.url, {
       method: 'POST',
-      headers: { 'Content-Type': 'application/json', Accept: 'application/json, text/event-stream', 'Mcp-Session-Id': victim, 'MCP-Protocol-Version': '2025-11-25' },
+      headers: {
+        'Content-Type': 'application/json',
+        Accept: 'application/json, text/event-stream',
+        'Mcp-Session-Id': victim,
+        'MCP-Protocol-Version': '2025-11-25',
+      },
       body: JSON.stringify(request('tools/call', { name: 'sample', arguments: { prompt: 'mine' } })),
     });
     const reader = response.body!.getReader();

@@ -82,7 +82,7 @@ describe('modern listen streams the server ends', () => {
   const listenBody = () => ({ ...modernRequest('subscriptions/listen', { notifications: { toolsListChanged: true } }), id: 'listen-7' });
   const graceful = { jsonrpc: '2.0', id: 'listen-7', result: { resultType: 'complete', _meta: { 'io.modelcontextprotocol/subscriptionId': 'listen-7' } } };
 
-  it('end the spec\'s graceful way on SIGTERM: a complete result to the listen request, then the end', async () => {
+  it("end the spec's graceful way on SIGTERM: a complete result to the listen request, then the end", async () => {
     const server = await ServerProcess.start('listen-drain', { REDIS_URL: redis.url });
     const stream = await SseStream.listen(server.url, listenBody());
     await stream.waitFor((s) => s.messages.length >= 1);

@@ -42,8 +42,10 @@ async function scrapeUntil(target: { metrics: string }, predicate: (samples: Sam
 }
 
 /** Change of each series between two scrapes. */
-const deltaOf = (before: Sample[], after: Sample[]) => (name: string, labels: Record<string, string> = {}) =>
-  valueOf(after, name, labels) - valueOf(before, name, labels);
+const deltaOf =
+  (before: Sample[], after: Sample[]) =>
+  (name: string, labels: Record<string, string> = {}) =>
+    valueOf(after, name, labels) - valueOf(before, name, labels);
 
 beforeAll(async () => {
   redis = await RedisProcess.start();
@@ -199,9 +201,7 @@ describe('/metrics of running replicas', () => {
   it.runIf(RUN_PROMTOOL_TESTS)('promtool check metrics accepts the exposition (prom-client’s own *_total gauges aside)', async () => {
     const { text } = await scrape(a);
     const result = promtool(['check', 'metrics'], text);
-    const findings = result.output
-      .split('\n')
-      .filter((line) => line.trim() !== '' && !/^nodejs_active_\w+_total /.test(line));
+    const findings = result.output.split('\n').filter((line) => line.trim() !== '' && !/^nodejs_active_\w+_total /.test(line));
     expect(findings).toEqual([]);
   });
 });

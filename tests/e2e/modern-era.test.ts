@@ -58,7 +58,8 @@ describe('2026-07-28 clients on a three-replica fleet', () => {
   });
 
   it('seals requestState so that a retry on any replica completes, and a tampered one is refused', async () => {
-    const call = (extra: Record<string, unknown> = {}) => modernRequest('tools/call', { name: 'sample', arguments: { prompt: 'p' }, ...extra }, { sampling: {} });
+    const call = (extra: Record<string, unknown> = {}) =>
+      modernRequest('tools/call', { name: 'sample', arguments: { prompt: 'p' }, ...extra }, { sampling: {} });
     const first = resultOf(await postModern(replicaUrl(0), call())).result;
     expect(first).toMatchObject({ resultType: 'input_required', inputRequests: { sample: { method: 'sampling/createMessage' } } });
     expect(typeof first.requestState).toBe('string');

@@ -1,4 +1,4 @@
-import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
+import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FleetStore } from '../../src/fleet/index.js';
 import { FLEET_STORES, startStore } from '../support/fleet-stores.js';
@@ -8,7 +8,6 @@ import { ServerProcess } from '../support/server-process.js';
 let A: ServerProcess;
 let B: ServerProcess;
 let C: ServerProcess;
-
 
 interface Routed {
   method: string;
@@ -158,7 +157,12 @@ describe.each(FLEET_STORES)('one session served by three replica processes shari
     await callTool(C.url, session, 'notify', { message: 'live', count: 2 });
     await resumed.waitFor((s) => s.messages.length === 6);
     expect(resumed.messages.map((m) => `${m.params.data.message}#${m.params.data.index}`)).toEqual([
-      'missed#0', 'missed#1', 'missed#2', 'missed#3', 'live#0', 'live#1',
+      'missed#0',
+      'missed#1',
+      'missed#2',
+      'missed#3',
+      'live#0',
+      'live#1',
     ]);
     resumed.close();
   });

@@ -9,7 +9,24 @@ let server: ServerProcess;
 
 beforeAll(async () => {
   redis = await RedisProcess.start();
-  await redis.command('ACL', 'SETUSER', 'mcp-fleet', 'on', '>acl-test-password', '~mcp-fleet:*', '&mcp-fleet:*', '&__redis__:invalidate', '+@read', '+@write', '+@stream', '+@pubsub', '+@scripting', '+@connection', '-@dangerous', '+info');
+  await redis.command(
+    'ACL',
+    'SETUSER',
+    'mcp-fleet',
+    'on',
+    '>acl-test-password',
+    '~mcp-fleet:*',
+    '&mcp-fleet:*',
+    '&__redis__:invalidate',
+    '+@read',
+    '+@write',
+    '+@stream',
+    '+@pubsub',
+    '+@scripting',
+    '+@connection',
+    '-@dangerous',
+    '+info',
+  );
   server = await ServerProcess.start('acl', { REDIS_URL: redis.url, REDIS_USERNAME: 'mcp-fleet', REDIS_PASSWORD: 'acl-test-password' });
 });
 

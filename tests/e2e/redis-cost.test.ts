@@ -26,7 +26,14 @@ async function replica(name: string): Promise<string> {
       if (currentRequestCost()) operations.push(operation);
     },
   };
-  const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', POD_NAME: name, REDIS_URL: redis.url, METRICS_PORT: '0', REQUEST_STATE_KEYS: TEST_REQUEST_STATE_KEY });
+  const config = loadConfig({
+    PORT: '0',
+    HOST: '127.0.0.1',
+    POD_NAME: name,
+    REDIS_URL: redis.url,
+    METRICS_PORT: '0',
+    REQUEST_STATE_KEYS: TEST_REQUEST_STATE_KEY,
+  });
   const server = await createFleetServer({ config, workload: referenceWorkload, observer });
   servers.push(server);
   const port = await server.listen();

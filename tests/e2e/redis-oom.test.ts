@@ -29,7 +29,10 @@ describe('Redis out of memory (maxmemory reached, noeviction)', () => {
     await redis.command('CONFIG', 'SET', 'maxmemory-policy', 'noeviction');
     await redis.command('CONFIG', 'SET', 'maxmemory', '1');
     try {
-      const refused = await post(server.url, request('initialize', { protocolVersion: PROTOCOL_VERSION, capabilities: {}, clientInfo: { name: 'oom', version: '1' } }));
+      const refused = await post(
+        server.url,
+        request('initialize', { protocolVersion: PROTOCOL_VERSION, capabilities: {}, clientInfo: { name: 'oom', version: '1' } }),
+      );
       expect(refused.status).toBe(503);
       const reason = refused.messages[0]?.error?.message as string;
       expect(reason).toMatch(/OOM/);

@@ -17,7 +17,10 @@ afterAll(async () => {
 
 async function crossReplicaSession(env: Record<string, string>): Promise<[ServerProcess, ServerProcess]> {
   const [a, b] = await Promise.all([ServerProcess.start('topo-a', env), ServerProcess.start('topo-b', env)]);
-  cleanups.push(() => a.stop('SIGKILL'), () => b.stop('SIGKILL'));
+  cleanups.push(
+    () => a.stop('SIGKILL'),
+    () => b.stop('SIGKILL'),
+  );
   await sessionAcross(a, b);
   return [a, b];
 }
@@ -51,15 +54,17 @@ async function answerToKilledOwner(env: Record<string, string>, survivor: string
   const asked = call.messages().find((m) => m.method === 'sampling/createMessage')!;
   await owner.stop('SIGKILL');
   await new Promise((resolve) => setTimeout(resolve, 700));
-  const answer = await post(survivor, { jsonrpc: '2.0', id: asked.id, result: { role: 'assistant', model: 'm', content: { type: 'text', text: 'late' } } }, session);
+  const answer = await post(
+    survivor,
+    { jsonrpc: '2.0', id: asked.id, result: { role: 'assistant', model: 'm', content: { type: 'text', text: 'late' } } },
+    session,
+  );
   expect(answer.status).toBe(409);
 }
 
 describe('Redis topologies', () => {
   it('Redis Cluster (three masters) through REDIS_CLUSTER_NODES', async () => {
-    const nodes = await Promise.all(
-      [0, 1, 2].map(() => RedisProcess.start({ args: ['--cluster-enabled', 'yes', '--cluster-node-timeout', '2000'] })),
-    );
+    const nodes = await Promise.all([0, 1, 2].map(() => RedisProcess.start({ args: ['--cluster-enabled', 'yes', '--cluster-node-timeout', '2000'] })));
     cleanups.push(...nodes.map((node) => () => node.dispose()));
     const created = spawnSync('redis-cli', ['--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', '0', '--cluster-yes'], {
       encoding: 'utf8',
@@ -79,8 +84,14 @@ describe('Redis topologies', () => {
     await new Promise((resolve) => setTimeout(resolve, 5000));
     expect([a.alive, b.alive]).toEqual([true, true]);
     await nodes[1]!.restart();
-    await expect.poll(async () => (await Promise.all(nodes.map((n) => n.command('CLUSTER', 'INFO')))).every((info) => info.includes('cluster_state:ok')), { timeout: 20_000 }).toBe(true);
-    await expect.poll(async () => (await fetch(`${a.base}/readyz`)).status === 200 && (await fetch(`${b.base}/readyz`)).status === 200, { timeout: 20_000 }).toBe(true);
+    await expect
+      .poll(async () => (await Promise.all(nodes.map((n) => n.command('CLUSTER', 'INFO')))).every((info) => info.includes('cluster_state:ok')), {
+        timeout: 20_000,
+      })
+      .toBe(true);
+    await expect
+      .poll(async () => (await fetch(`${a.base}/readyz`)).status === 200 && (await fetch(`${b.base}/readyz`)).status === 200, { timeout: 20_000 })
+      .toBe(true);
     await sessionAcross(a, b);
   });
 
@@ -89,7 +100,17 @@ describe('Redis topologies', () => {
     cleanups.push(() => master.dispose());
     const sentinelPort = await freePort();
     const config = path.join(master.dir, 'sentinel.conf');
-    writeFileSync(config, [`port ${sentinelPort}`, 'bind 127.0.0.1', `dir ${master.dir}`, `sentinel monitor fleet 127.0.0.1 ${master.port} 1`, 'sentinel down-after-milliseconds fleet 2000', ''].join('\n'));
+    writeFileSync(
+      config,
+      [
+        `port ${sentinelPort}`,
+        'bind 127.0.0.1',
+        `dir ${master.dir}`,
+        `sentinel monitor fleet 127.0.0.1 ${master.port} 1`,
+        'sentinel down-after-milliseconds fleet 2000',
+        '',
+      ].join('\n'),
+    );
     const sentinel: ChildProcess = spawn('redis-server', [config, '--sentinel'], { stdio: 'ignore' });
     cleanups.push(async () => sentinel.kill('SIGKILL'));
     await waitForPort(sentinelPort);

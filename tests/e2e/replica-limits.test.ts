@@ -22,7 +22,9 @@ describe('replica limits', () => {
       let text = '';
       const body = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' });
       socket.on('connect', () => {
-        socket.write(`POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\nContent-Length: ${body.length}\r\n\r\n`);
+        socket.write(
+          `POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\nContent-Length: ${body.length}\r\n\r\n`,
+        );
         let sent = 0;
         const drip = setInterval(() => (sent < body.length ? socket.write(body[sent++]!) : clearInterval(drip)), 300);
         socket.on('close', () => clearInterval(drip));
@@ -75,7 +77,12 @@ describe('per-client limits', () => {
   });
 
   const initializeFrom = (address: string) =>
-    post(limited.url, request('initialize', { protocolVersion: PROTOCOL_VERSION, capabilities: { sampling: {} }, clientInfo: { name: 'x', version: '1' } }), undefined, { 'X-Forwarded-For': `203.0.113.9, ${address}` });
+    post(
+      limited.url,
+      request('initialize', { protocolVersion: PROTOCOL_VERSION, capabilities: { sampling: {} }, clientInfo: { name: 'x', version: '1' } }),
+      undefined,
+      { 'X-Forwarded-For': `203.0.113.9, ${address}` },
+    );
 
   it('answers new sessions past NEW_SESSIONS_PER_ADDRESS_PER_SECOND from one address with 429 and Retry-After, others unaffected', async () => {
     await new Promise((resolve) => setTimeout(resolve, 1000 - (Date.now() % 1000) + 20));
@@ -105,7 +112,7 @@ describe('per-client limits', () => {
     await reader.cancel();
   });
 
-  it('refuses a listen stream past MAX_LISTEN_STREAMS with the spec\'s in-band error', async () => {
+  it("refuses a listen stream past MAX_LISTEN_STREAMS with the spec's in-band error", async () => {
     const listen = () => postModern(limited.url, modernRequest('subscriptions/listen', { notifications: { toolsListChanged: true } }));
     const open = fetch(limited.url, {
       method: 'POST',
@@ -126,7 +133,10 @@ describe('sessions in total', () => {
     try {
       await initialize(capped.url);
       await initialize(capped.url);
-      const refused = await post(capped.url, request('initialize', { protocolVersion: PROTOCOL_VERSION, capabilities: {}, clientInfo: { name: 'x', version: '1' } }));
+      const refused = await post(
+        capped.url,
+        request('initialize', { protocolVersion: PROTOCOL_VERSION, capabilities: {}, clientInfo: { name: 'x', version: '1' } }),
+      );
       expect(refused.status).toBe(429);
       expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
       expect(refused.messages[0]).toMatchObject({ jsonrpc: '2.0', error: { code: -32000, message: expect.stringMatching(/at most 2 sessions/) } });
@@ -157,7 +167,9 @@ describe('slow SSE clients', () => {
       socket.pause();
     });
     const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
-    socket.write(`GET /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\nMcp-Session-Id: ${session}\r\nMCP-Protocol-Version: ${PROTOCOL_VERSION}\r\n\r\n`);
+    socket.write(
+      `GET /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\nMcp-Session-Id: ${session}\r\nMCP-Protocol-Version: ${PROTOCOL_VERSION}\r\n\r\n`,
+    );
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(received).toMatch(/^HTTP\/1\.1 200/);
     const before = replica.rssBytes();

@@ -30,13 +30,18 @@ const waitFor = async (condition: () => boolean, timeoutMs = 15_000) => {
 };
 
 describe('cancellation', () => {
-  for (const [where, target] of [['on the same replica', () => A], ['on another replica', () => B]] as const) {
+  for (const [where, target] of [
+    ['on the same replica', () => A],
+    ['on another replica', () => B],
+  ] as const) {
     it(`stops the handler and ends its POST stream without a result when notifications/cancelled arrives ${where}`, async () => {
       const session = await initialize(A.url);
       // 60 s of progress: the cancellation must cut it short, however slow this machine is.
       const call = startToolCall(A.url, session, 41, 'progress', { steps: 600, delayMs: 100 });
       await waitFor(() => call.messages().length >= 2);
-      expect((await post(target().url, { jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 41, reason: 'test' } }, session)).status).toBe(202);
+      expect((await post(target().url, { jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 41, reason: 'test' } }, session)).status).toBe(
+        202,
+      );
       await waitFor(() => call.ended);
       expect(call.messages().filter((m) => 'result' in m || 'error' in m)).toEqual([]);
       const progressed = call.messages().length;
@@ -55,7 +60,11 @@ describe('an owner that is gone', () => {
     await waitFor(() => call.messages().some((m) => m.method === 'sampling/createMessage'));
     const asked = call.messages().find((m) => m.method === 'sampling/createMessage')!;
     await E.stop('SIGKILL');
-    const answer = await post(B.url, { jsonrpc: '2.0', id: asked.id, result: { role: 'assistant', model: 'm', content: { type: 'text', text: 'late' } } }, session);
+    const answer = await post(
+      B.url,
+      { jsonrpc: '2.0', id: asked.id, result: { role: 'assistant', model: 'm', content: { type: 'text', text: 'late' } } },
+      session,
+    );
     expect(answer.status).toBe(409);
     expect(answer.messages[0]).toMatchObject({ jsonrpc: '2.0', error: { code: -32000, message: expect.stringMatching(/gone/) } });
   });
@@ -75,7 +84,10 @@ describe("a resume of a dead owner's stream", () => {
     await resumed.waitFor((s) => s.messages.some((m) => m.id === 81), 20_000);
     // About OWNER_LIVENESS_MS (3 s) plus a check interval on an idle machine; a busy one only delays it.
     console.log(`orphaned request ended ${Date.now() - killedAt} ms after its owner was killed`);
-    expect(resumed.messages.find((m) => m.id === 81)).toMatchObject({ jsonrpc: '2.0', error: { code: -32603, message: expect.stringMatching(/stopped before answering/) } });
+    expect(resumed.messages.find((m) => m.id === 81)).toMatchObject({
+      jsonrpc: '2.0',
+      error: { code: -32603, message: expect.stringMatching(/stopped before answering/) },
+    });
     await resumed.waitFor((s) => s.ended, 10_000);
     // A second resume (any replica) replays the same error from the log and ends at once.
     const again = await SseStream.open(A.url, session, resumeFrom);
@@ -99,7 +111,11 @@ describe("a resume of a dead owner's stream", () => {
       await new Promise((resolve) => setTimeout(resolve, 3000));
       expect(resumed.messages.filter((m) => m.id === 91)).toEqual([]);
       expect(resumed.ended).toBe(false);
-      const answer = await post(A.url, { jsonrpc: '2.0', id: asked.id, result: { role: 'assistant', model: 'm', content: { type: 'text', text: 'here' } } }, session);
+      const answer = await post(
+        A.url,
+        { jsonrpc: '2.0', id: asked.id, result: { role: 'assistant', model: 'm', content: { type: 'text', text: 'here' } } },
+        session,
+      );
       expect(answer.status).toBe(202);
       await resumed.waitFor((s) => s.messages.some((m) => m.id === 91), 15_000);
       expect(resumed.messages.find((m) => m.id === 91)).toHaveProperty('result');
@@ -141,4 +157,3 @@ describe('drain', () => {
     resumed.close();
   });
 });
-

@@ -40,7 +40,12 @@ async function createTask(target: string, tool: string, args: Record<string, unk
   return { taskId: result.taskId, replica: answer.headers.get('x-mcp-replica') };
 }
 
-async function taskCall(target: string, method: 'tasks/get' | 'tasks/update' | 'tasks/cancel', taskId: string, extra: Record<string, unknown> = {}): Promise<any> {
+async function taskCall(
+  target: string,
+  method: 'tasks/get' | 'tasks/update' | 'tasks/cancel',
+  taskId: string,
+  extra: Record<string, unknown> = {},
+): Promise<any> {
   return resultOf(await postModern(target, modernRequest(method, { taskId, ...extra }, TASKS), { 'Mcp-Name': taskId }));
 }
 
@@ -93,7 +98,9 @@ describe.skipIf(skipFleet)('MCP Tasks through a three-replica fleet', () => {
         }
       }),
     );
-    console.log(`tasks flow: ${created.length} created (owners ${JSON.stringify(countBy(created.map((c) => c.replica ?? '?')))}), ${[...endings.values()].filter((e) => e[0] === 'completed').length} completed, polls per replica ${JSON.stringify(pollsPerReplica)}`);
+    console.log(
+      `tasks flow: ${created.length} created (owners ${JSON.stringify(countBy(created.map((c) => c.replica ?? '?')))}), ${[...endings.values()].filter((e) => e[0] === 'completed').length} completed, polls per replica ${JSON.stringify(pollsPerReplica)}`,
+    );
     expect([...endings.values()].every((e) => e.length === 1 && e[0] === 'completed')).toBe(true);
     expect(endings.size).toBe(created.length);
     expect(Object.keys(pollsPerReplica).filter((r) => r !== '?')).toHaveLength(3);
@@ -112,7 +119,9 @@ describe.skipIf(skipFleet)('MCP Tasks through a three-replica fleet', () => {
     const { taskId } = await createTask(url(0), 'confirm_delete', { filename: 'report.txt' });
     const parked = await untilStatus(url(1), taskId, ['input_required']);
     const [key] = Object.keys(parked.inputRequests);
-    expect((await taskCall(url(2), 'tasks/update', taskId, { inputResponses: { [key!]: { action: 'accept', content: { confirm: true } } } })).result).toMatchObject({ resultType: 'complete' });
+    expect(
+      (await taskCall(url(2), 'tasks/update', taskId, { inputResponses: { [key!]: { action: 'accept', content: { confirm: true } } } })).result,
+    ).toMatchObject({ resultType: 'complete' });
     const done = await untilStatus(url(1), taskId, ['completed', 'failed', 'cancelled']);
     expect(done).toMatchObject({ status: 'completed', result: { content: [{ type: 'text', text: 'Deleted report.txt' }] } });
   });
@@ -130,7 +139,9 @@ describe.skipIf(skipFleet)('MCP Tasks through a three-replica fleet', () => {
       expect(failed).toMatchObject({ status: 'failed', error: { code: -32603, message: expect.stringMatching(/stopped before it finished/) } });
       await victim.start();
     }
-    console.log(`owner SIGKILL -> failed over 10 kills: median ${median(took)} ms, max ${Math.max(...took)} ms (OWNER_LIVENESS_MS ${LIVENESS_MS}, tick ${TICK_MS}): ${took.join(', ')}`);
+    console.log(
+      `owner SIGKILL -> failed over 10 kills: median ${median(took)} ms, max ${Math.max(...took)} ms (OWNER_LIVENESS_MS ${LIVENESS_MS}, tick ${TICK_MS}): ${took.join(', ')}`,
+    );
     // The bound plus the slack of a loaded machine (the polls, the sweep's own reads).
     expect(median(took)).toBeLessThanOrEqual(LIVENESS_MS + TICK_MS + 500);
   }, 180_000);

@@ -69,7 +69,7 @@ async function modern(): Promise<ModernClient> {
 }
 
 describe.skipIf(skipFleet)('the example project on 3 replicas', () => {
-  it('runs the installed package\'s bin with the example\'s workload on every replica', async () => {
+  it("runs the installed package's bin with the example's workload on every replica", async () => {
     expect(fleet.replicas).toHaveLength(3);
     const client = await modern();
     const tools = (await client.client.listTools()).tools.map((t) => t.name).sort();
@@ -96,7 +96,10 @@ describe.skipIf(skipFleet)('the example project on 3 replicas', () => {
     const counts: number[] = [];
     const replicas = new Set<string>();
     for (let i = 0; i < 6; i++) {
-      for (const [era, client] of [['legacy', old], ['modern', now]] as const) {
+      for (const [era, client] of [
+        ['legacy', old],
+        ['modern', now],
+      ] as const) {
         const vote = await client.tool('vote', { option });
         counts.push(vote.votes);
         replicas.add(vote.replica);

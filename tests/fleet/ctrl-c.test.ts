@@ -45,7 +45,11 @@ afterEach(() => {
 async function startFleetCli(logDir?: string): Promise<{ tmp: string; pid: number; output: () => string; exited: Promise<number | null> }> {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ctrl-c-'));
   tmpDirs.push(tmp);
-  const child = spawn(process.execPath, [CLI, '--port', '0', '--replicas', '2', ...(logDir ? ['--log-dir', logDir] : [])], { env: { ...process.env, TMPDIR: tmp }, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [CLI, '--port', '0', '--replicas', '2', ...(logDir ? ['--log-dir', logDir] : [])], {
+    env: { ...process.env, TMPDIR: tmp },
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (out += chunk.toString()));
@@ -78,7 +82,7 @@ function redisAnswers(output: string): Promise<boolean> {
 }
 
 describe.skipIf(skipFleet)('Ctrl-C on npm run fleet', () => {
-  it('one Ctrl-C (SIGINT to the terminal\'s process group) stops every process and removes the temporary folders', async () => {
+  it("one Ctrl-C (SIGINT to the terminal's process group) stops every process and removes the temporary folders", async () => {
     const logs = fs.mkdtempSync(path.join(os.tmpdir(), 'ctrl-c-logs-'));
     tmpDirs.push(logs);
     const fleet = await startFleetCli(logs);

@@ -14,7 +14,6 @@ import { skipFleet } from './available.js';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const CLI = path.join(ROOT, 'dist/fleet/cli.js');
 
-
 interface Answer {
   status: number;
   replica: string | undefined;
@@ -139,9 +138,21 @@ describe.skipIf(skipFleet)('the local fleet launcher', () => {
     const headers = { ...MCP_HEADERS, 'Mcp-Session-Id': session, 'MCP-Protocol-Version': '2025-11-25' };
     const served = new Set<string>();
     for (let i = 0; i < 6; i++) {
-      const answer = await send(fleet.url, false, 'POST', JSON.stringify({ jsonrpc: '2.0', id: 10 + i, method: 'tools/call', params: { name: 'whoami', arguments: {} } }), headers);
+      const answer = await send(
+        fleet.url,
+        false,
+        'POST',
+        JSON.stringify({ jsonrpc: '2.0', id: 10 + i, method: 'tools/call', params: { name: 'whoami', arguments: {} } }),
+        headers,
+      );
       expect(answer.status).toBe(200);
-      const text = answer.body.includes('data:') ? answer.body.split('\n').filter((l) => l.startsWith('data: {')).map((l) => l.slice(6)).at(-1)! : answer.body;
+      const text = answer.body.includes('data:')
+        ? answer.body
+            .split('\n')
+            .filter((l) => l.startsWith('data: {'))
+            .map((l) => l.slice(6))
+            .at(-1)!
+        : answer.body;
       const whoami = JSON.parse(JSON.parse(text).result.content[0].text);
       expect(whoami).toEqual({ replica: answer.replica, sessionId: session });
       served.add(whoami.replica);
@@ -163,7 +174,12 @@ describe.skipIf(skipFleet)('the local fleet launcher', () => {
     try {
       // The priming event arrives while the stream is open: nothing holds it back.
       await expect.poll(() => received, { timeout: 3000 }).toMatch(/^id: /);
-      const call = JSON.stringify({ jsonrpc: '2.0', id: 4, method: 'tools/call', params: { name: 'notify', arguments: { message: 'through-haproxy', count: 2 } } });
+      const call = JSON.stringify({
+        jsonrpc: '2.0',
+        id: 4,
+        method: 'tools/call',
+        params: { name: 'notify', arguments: { message: 'through-haproxy', count: 2 } },
+      });
       expect((await send(fleet.url, false, 'POST', call, { ...MCP_HEADERS, ...sessionHeaders })).status).toBe(200);
       await expect.poll(() => (received.match(/through-haproxy/g) ?? []).length, { timeout: 3000 }).toBe(2);
       expect(ended).toBe(false);

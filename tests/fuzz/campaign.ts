@@ -44,7 +44,10 @@ async function notReady(fleet: Fleet): Promise<string[]> {
   const states = await Promise.all(
     fleet.replicas.map(async (r) => {
       if (!r.running) return `${r.name} is not running`;
-      const status = await fetch(r.readyUrl, { signal: AbortSignal.timeout(5000) }).then((res) => res.status, (e: Error) => e.message);
+      const status = await fetch(r.readyUrl, { signal: AbortSignal.timeout(5000) }).then(
+        (res) => res.status,
+        (e: Error) => e.message,
+      );
       return status === 200 ? undefined : `${r.name} /readyz: ${status}`;
     }),
   );
@@ -78,7 +81,13 @@ export async function runCampaign(options: CampaignOptions): Promise<Figures> {
         options.log(`fuzz: ${figures.runs} runs, ${figures.cases} cases, ${bad} violations, ${((performance.now() - started) / 1000).toFixed(0)} s`);
       }
     });
-    const details = await fc.check(property, { numRuns: options.cases, seed: options.seed, path: options.path, endOnFailure: options.keepGoing, includeErrorInReport: true });
+    const details = await fc.check(property, {
+      numRuns: options.cases,
+      seed: options.seed,
+      path: options.path,
+      endOnFailure: options.keepGoing,
+      includeErrorInReport: true,
+    });
     figures.learned = { ...pools.learned };
     if (details.failed) {
       figures.failure = fc.defaultReportMessage(details) ?? 'the property failed';

@@ -140,9 +140,21 @@ export function resolveCase(fuzzCase: FuzzCase, pools: Pools): WireRequest {
 
 /** The request as a reproduction: a short text a person can replay with curl or a socket. */
 export function describeRequest(fuzzCase: FuzzCase, wire: WireRequest, via: string): string {
-  const body = wire.body === undefined ? '' : wire.body.length > 600 ? `${wire.body.subarray(0, 600).toString('latin1')}… (${wire.body.length} bytes)` : wire.body.toString('latin1');
+  const body =
+    wire.body === undefined
+      ? ''
+      : wire.body.length > 600
+        ? `${wire.body.subarray(0, 600).toString('latin1')}… (${wire.body.length} bytes)`
+        : wire.body.toString('latin1');
   const target = fuzzCase.target === 'balancer' ? 'balancer' : `replica-${fuzzCase.target.replica}`;
-  const flags = via === 'fetch' ? [] : [fuzzCase.httpVersion === '1.0' ? 'HTTP/1.0' : '', fuzzCase.omitHost ? 'no Host' : '', fuzzCase.framing === 'length' ? '' : `framing ${fuzzCase.framing}`].filter(Boolean);
+  const flags =
+    via === 'fetch'
+      ? []
+      : [
+          fuzzCase.httpVersion === '1.0' ? 'HTTP/1.0' : '',
+          fuzzCase.omitHost ? 'no Host' : '',
+          fuzzCase.framing === 'length' ? '' : `framing ${fuzzCase.framing}`,
+        ].filter(Boolean);
   // Values with control or non-ASCII characters are shown as JSON strings, so they can be replayed exactly.
   const shown = (v: string) => (/^[\x20-\x7e]*$/.test(v) ? v : JSON.stringify(v));
   const headers = wire.headers.map(([n, v]) => `${shown(n)}: ${v.length > 200 ? `${shown(v.slice(0, 200))}… (${v.length} chars)` : shown(v)}`);

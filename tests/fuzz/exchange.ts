@@ -196,12 +196,18 @@ export async function exchange(endpoint: Endpoint, request: WireRequest, socket:
         });
     const opened = await Promise.race([opening.then(async (r) => ({ reader: r, head: await r.head })), deadline]);
     if (opened === 'timeout') {
-      void opening.then((r) => r.close(), () => {});
+      void opening.then(
+        (r) => r.close(),
+        () => {},
+      );
       return outcome({ timedOut: 'head' });
     }
     ({ reader, head } = opened);
   } catch (error) {
-    const message = error instanceof NoResponseError ? error.message : `${(error as Error).message}${(error as Error).cause ? ` (${String((error as { cause: unknown }).cause)})` : ''}`;
+    const message =
+      error instanceof NoResponseError
+        ? error.message
+        : `${(error as Error).message}${(error as Error).cause ? ` (${String((error as { cause: unknown }).cause)})` : ''}`;
     return outcome({ failure: message });
   }
 
@@ -232,7 +238,17 @@ export async function exchange(endpoint: Endpoint, request: WireRequest, socket:
   const timedOut = read === 'timeout' && !staysOpen ? 'body' : undefined;
   const elapsedMs = (staysOpen ? headAt : performance.now()) - started;
   const cut = reader.cut && closedByTest === undefined;
-  return outcome({ status: head.status, headers: head.headers, body, eventStream, closedByTest, timedOut, cut, elapsedMs, ...messagesOf(head, body, eventStream) });
+  return outcome({
+    status: head.status,
+    headers: head.headers,
+    body,
+    eventStream,
+    closedByTest,
+    timedOut,
+    cut,
+    elapsedMs,
+    ...messagesOf(head, body, eventStream),
+  });
 }
 
 function isServerRequest(message: unknown): boolean {

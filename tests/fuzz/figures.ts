@@ -38,7 +38,16 @@ export interface Figures {
   replicasNotReady: string[];
 }
 
-export const VIOLATION_KINDS: ViolationKind[] = ['5xx', 'hang', 'bodiless-error', 'malformed-answer', 'no-answer', 'foreign-key-or-channel', 'bystander-error', 'replica-down'];
+export const VIOLATION_KINDS: ViolationKind[] = [
+  '5xx',
+  'hang',
+  'bodiless-error',
+  'malformed-answer',
+  'no-answer',
+  'foreign-key-or-channel',
+  'bystander-error',
+  'replica-down',
+];
 
 export function newFigures(seed: number): Figures {
   return {

@@ -68,17 +68,31 @@ describe('building requests', () => {
   it('renders pool references (spoiled as asked) and splices giants into the JSON text', () => {
     const pools = new Pools();
     pools.add('session', 'abc');
-    const text = renderJson({ a: new Ref('session', 7), b: new Ref('session', 0, { kind: 'append', text: '!' }), deep: new Splice('deep-array', 3), s: new Splice('long-string', 4) }, pools);
+    const text = renderJson(
+      { a: new Ref('session', 7), b: new Ref('session', 0, { kind: 'append', text: '!' }), deep: new Splice('deep-array', 3), s: new Splice('long-string', 4) },
+      pools,
+    );
     expect(text).toBe('{"a":"abc","b":"abc!","deep":[[[]]],"s":"xxxx"}');
     expect(renderJson({ missing: new Ref('requestState', 0) }, pools)).toBe('{"missing":"missing-requestState"}');
   });
 
   it('writes each body framing by hand, and never announces more bytes than it sends', () => {
-    const request = { method: 'POST', path: '/mcp', headers: [['X-A', '1'], ['X-A', '2']] as Array<[string, string]>, body: Buffer.from('{"a":1}') };
+    const request = {
+      method: 'POST',
+      path: '/mcp',
+      headers: [
+        ['X-A', '1'],
+        ['X-A', '2'],
+      ] as Array<[string, string]>,
+      body: Buffer.from('{"a":1}'),
+    };
     const endpoint = { host: '127.0.0.1', port: 1 };
-    const wire = (framing: Parameters<typeof socketPayload>[2]['framing'], omitHost = false) => socketPayload(endpoint, request, { httpVersion: '1.1', omitHost, framing }).toString();
+    const wire = (framing: Parameters<typeof socketPayload>[2]['framing'], omitHost = false) =>
+      socketPayload(endpoint, request, { httpVersion: '1.1', omitHost, framing }).toString();
     expect(wire('length')).toBe('POST /mcp HTTP/1.1\r\nHost: 127.0.0.1:1\r\nX-A: 1\r\nX-A: 2\r\nContent-Length: 7\r\nConnection: close\r\n\r\n{"a":1}');
-    expect(wire('chunked', true)).toBe('POST /mcp HTTP/1.1\r\nX-A: 1\r\nX-A: 2\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n7\r\n{"a":1}\r\n0\r\n\r\n');
+    expect(wire('chunked', true)).toBe(
+      'POST /mcp HTTP/1.1\r\nX-A: 1\r\nX-A: 2\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n7\r\n{"a":1}\r\n0\r\n\r\n',
+    );
     expect(wire('length-short')).toContain('Content-Length: 3\r\n');
     expect(wire('both')).toContain('Content-Length: 7\r\nTransfer-Encoding: chunked\r\n');
     expect(wire('none')).not.toMatch(/Content-Length|Transfer-Encoding/);
@@ -125,7 +139,12 @@ describe('reading answers', () => {
     server.close();
   });
   const endpoint = () => ({ host: '127.0.0.1', port });
-  const get = (path: string, socket = false) => exchange(endpoint(), { method: 'GET', path, headers: [], body: undefined }, socket ? { httpVersion: '1.1', omitHost: false, framing: 'length' } : undefined);
+  const get = (path: string, socket = false) =>
+    exchange(
+      endpoint(),
+      { method: 'GET', path, headers: [], body: undefined },
+      socket ? { httpVersion: '1.1', omitHost: false, framing: 'length' } : undefined,
+    );
 
   it('reads a JSON answer whole, by fetch and by hand', async () => {
     for (const socket of [false, true]) {

@@ -1,6 +1,14 @@
 import type { Outcome } from './exchange.js';
 
-export type ViolationKind = '5xx' | 'hang' | 'bodiless-error' | 'malformed-answer' | 'no-answer' | 'foreign-key-or-channel' | 'bystander-error' | 'replica-down';
+export type ViolationKind =
+  | '5xx'
+  | 'hang'
+  | 'bodiless-error'
+  | 'malformed-answer'
+  | 'no-answer'
+  | 'foreign-key-or-channel'
+  | 'bystander-error'
+  | 'replica-down';
 
 export interface Violation {
   kind: ViolationKind;
@@ -49,8 +57,15 @@ export function judgeAnswer(method: string, outcome: Outcome): Violation[] {
   if (outcome.cut) found.push({ kind: 'malformed-answer', detail: `${status} cut short after ${outcome.body.length} characters` });
   if (status >= 500) found.push({ kind: '5xx', detail: `${status} ${outcome.body.slice(0, 300)}` });
   if (status >= 400 && method !== 'HEAD' && !refusedByBalancer(outcome) && !outcome.timedOut && !isJsonRpcError(outcome.messages[0])) {
-    found.push({ kind: 'bodiless-error', detail: `${status} with ${outcome.body === '' ? 'an empty body' : `body ${JSON.stringify(outcome.body.slice(0, 300))}`} (${outcome.headers.get('content-type') ?? 'no content-type'})` });
+    found.push({
+      kind: 'bodiless-error',
+      detail: `${status} with ${outcome.body === '' ? 'an empty body' : `body ${JSON.stringify(outcome.body.slice(0, 300))}`} (${outcome.headers.get('content-type') ?? 'no content-type'})`,
+    });
   }
-  if (outcome.unparsable) found.push({ kind: 'malformed-answer', detail: `${status} ${outcome.headers.get('content-type')} body does not parse: ${JSON.stringify(outcome.body.slice(0, 300))}` });
+  if (outcome.unparsable)
+    found.push({
+      kind: 'malformed-answer',
+      detail: `${status} ${outcome.headers.get('content-type')} body does not parse: ${JSON.stringify(outcome.body.slice(0, 300))}`,
+    });
   return found;
 }

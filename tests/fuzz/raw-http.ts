@@ -143,7 +143,12 @@ export function rawExchange(port: number, payload: Buffer, bodiless: boolean, ho
   let socketError: string | undefined;
   const closed = () => {
     if (!ended && head && (framing.kind === 'length' || framing.kind === 'chunked')) cut = true;
-    if (!head) rejectHead(new NoResponseError(`the connection closed${socketError ? ` (${socketError})` : ''} after ${buffered.length} bytes, before a response head; ${socket.bytesWritten} of ${payload.length} request bytes written`));
+    if (!head)
+      rejectHead(
+        new NoResponseError(
+          `the connection closed${socketError ? ` (${socketError})` : ''} after ${buffered.length} bytes, before a response head; ${socket.bytesWritten} of ${payload.length} request bytes written`,
+        ),
+      );
     finish();
   };
   socket.on('end', closed);

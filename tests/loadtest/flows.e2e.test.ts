@@ -98,7 +98,9 @@ describe.skipIf(skipFleet)('load scenarios over a local fleet', () => {
       expect(ctx.metrics.sum('mcp_listen_updates_received')).toBe(ctx.metrics.sum('mcp_listen_updates_expected'));
       const samples = reports.flatMap((r) => r.samples);
       expect(samples.map((s) => s.ok && s.cross)).toEqual(Array(8).fill(true));
-      expect(reports.map((r) => r.tamper.error)).toEqual(Array(4).fill({ code: -32602, message: 'Invalid or expired requestState', data: { reason: 'invalid_request_state' } }));
+      expect(reports.map((r) => r.tamper.error)).toEqual(
+        Array(4).fill({ code: -32602, message: 'Invalid or expired requestState', data: { reason: 'invalid_request_state' } }),
+      );
       const replicas = new Set(reports.flatMap((r) => [r.listen.streamReplica, ...r.listen.bumpReplicas]));
       expect(replicas).toEqual(new Set(['replica-0', 'replica-1', 'replica-2']));
       expect(ctx.logs).toEqual([]);
@@ -187,46 +189,73 @@ describe.skipIf(skipFleet)('load scenarios over a local fleet', () => {
       expect(failed.map((v) => `${v.key} ${v.expression}`)).toEqual([`mcp_task_cross_replica rate>=${ctx.config.crossReplicaFloor}`]);
     });
 
-    it('a task that does not end within the client\'s wait fails the run, and it says why', async () => {
+    it("a task that does not end within the client's wait fails the run, and it says why", async () => {
       // Steps of 2 s: the report needs about 8 s, the flow waits 1 s.
       const ctx = context(fleet.url, { K6_MCP_TASKS: '1', K6_MCP_TASK_STEP_MS: '2000', K6_MCP_TASK_POLL_MS: '100', K6_MCP_TASK_TIMEOUT_MS: '1000' });
       const [report] = await runIterations(1, 1, () => tasksIteration(ctx));
       expect(report!.tasks[0]).toMatchObject({ created: true, terminals: [], regressions: 0 });
-      const failed = evaluateThresholds(thresholdsFor('tasks', ctx.config), ctx.metrics).filter((v) => !v.ok).map((v) => v.key);
+      const failed = evaluateThresholds(thresholdsFor('tasks', ctx.config), ctx.metrics)
+        .filter((v) => !v.ok)
+        .map((v) => v.key);
       expect(failed).toEqual(['mcp_task_terminal_once', 'mcp_task_completed', 'checks']);
       expect(ctx.logs.join('\n')).toMatch(/never ended within K6_MCP_TASK_TIMEOUT_MS/);
     });
 
     it('listen streams the client cannot read to their end fail the modern run, and it says why', async () => {
-      const ctx = context(fleet.url, { ...MODERN_ENV, K6_MCP_STREAM_TIMEOUT_MS: '300', K6_MCP_LISTEN_COUNTERS: '1', K6_MCP_LISTEN_BUMPS: '1', K6_MCP_SAMPLE_CALLS: '1' });
+      const ctx = context(fleet.url, {
+        ...MODERN_ENV,
+        K6_MCP_STREAM_TIMEOUT_MS: '300',
+        K6_MCP_LISTEN_COUNTERS: '1',
+        K6_MCP_LISTEN_BUMPS: '1',
+        K6_MCP_SAMPLE_CALLS: '1',
+      });
       const [report] = await runIterations(1, 1, () => modernIteration(ctx));
       expect(report!.listen).toMatchObject({ judged: false, acknowledged: false, ready: false });
-      const failed = evaluateThresholds(thresholdsFor('modern', ctx.config), ctx.metrics).filter((v) => !v.ok).map((v) => v.key);
+      const failed = evaluateThresholds(thresholdsFor('modern', ctx.config), ctx.metrics)
+        .filter((v) => !v.ok)
+        .map((v) => v.key);
       expect(failed).toEqual(expect.arrayContaining(['mcp_listen_errors', 'mcp_listen_acknowledged', 'mcp_listen_ready', 'mcp_listen_complete', 'checks']));
       expect(ctx.logs.join('\n')).toMatch(/LISTEN_STREAM_MAX_MS/);
     });
 
     it('a listen stream that ends while its counters are being bumped is not judged for loss: the run fails on the end marker instead', async () => {
       // The flow believes in a 4 s window and bumps for about 3.5 s; the replicas end listen streams at 2 s.
-      const ctx = context(fleet.url, { K6_MCP_LISTEN_WINDOW_MS: '4000', K6_MCP_LISTEN_SETTLE_MS: '400', K6_MCP_LISTEN_MARGIN_MS: '500', K6_MCP_LISTEN_COUNTERS: '1', K6_MCP_LISTEN_BUMPS: '10000', K6_MCP_SAMPLE_CALLS: '1' });
+      const ctx = context(fleet.url, {
+        K6_MCP_LISTEN_WINDOW_MS: '4000',
+        K6_MCP_LISTEN_SETTLE_MS: '400',
+        K6_MCP_LISTEN_MARGIN_MS: '500',
+        K6_MCP_LISTEN_COUNTERS: '1',
+        K6_MCP_LISTEN_BUMPS: '10000',
+        K6_MCP_SAMPLE_CALLS: '1',
+      });
       const [report] = await runIterations(1, 1, () => modernIteration(ctx));
       expect(report!.listen).toMatchObject({ judged: false, acknowledged: true, ready: true, complete: false, lost: undefined, duplicated: 0 });
       // Some updates arrived before the stream ended; the bumps after it are not counted as lost.
       expect(report!.listen.received).toBeGreaterThan(0);
       expect(report!.listen.received).toBeLessThan(report!.listen.expected);
       expect(ctx.metrics.values('mcp_listen_updates_lost')).toEqual([]);
-      const failed = evaluateThresholds(thresholdsFor('modern', ctx.config), ctx.metrics).filter((v) => !v.ok).map((v) => v.key);
+      const failed = evaluateThresholds(thresholdsFor('modern', ctx.config), ctx.metrics)
+        .filter((v) => !v.ok)
+        .map((v) => v.key);
       expect(failed).toEqual(['mcp_listen_updates_expected', 'mcp_listen_updates_delivered', 'mcp_listen_updates_lost', 'mcp_listen_complete', 'checks']);
       expect(ctx.logs.join('\n')).toMatch(/end marker did not reach the listen stream/);
     });
 
     it('bumps made after the server ended the listen stream are not judged as lost: the run fails on the start marker instead', async () => {
       // The flow believes in a 4 s window and waits 2.1 s; the replicas end listen streams at 2 s.
-      const ctx = context(fleet.url, { K6_MCP_LISTEN_WINDOW_MS: '4000', K6_MCP_LISTEN_SETTLE_MS: '2100', K6_MCP_LISTEN_COUNTERS: '1', K6_MCP_LISTEN_BUMPS: '1', K6_MCP_SAMPLE_CALLS: '1' });
+      const ctx = context(fleet.url, {
+        K6_MCP_LISTEN_WINDOW_MS: '4000',
+        K6_MCP_LISTEN_SETTLE_MS: '2100',
+        K6_MCP_LISTEN_COUNTERS: '1',
+        K6_MCP_LISTEN_BUMPS: '1',
+        K6_MCP_SAMPLE_CALLS: '1',
+      });
       const [report] = await runIterations(1, 1, () => modernIteration(ctx));
       expect(report!.listen).toMatchObject({ judged: false, acknowledged: true, ready: false, complete: false, received: 0, lost: undefined });
       expect(ctx.metrics.values('mcp_listen_updates_lost')).toEqual([]);
-      const failed = evaluateThresholds(thresholdsFor('modern', ctx.config), ctx.metrics).filter((v) => !v.ok).map((v) => v.key);
+      const failed = evaluateThresholds(thresholdsFor('modern', ctx.config), ctx.metrics)
+        .filter((v) => !v.ok)
+        .map((v) => v.key);
       expect(failed).toEqual(expect.arrayContaining(['mcp_listen_ready', 'mcp_listen_complete']));
       expect(failed).not.toContain('mcp_listen_errors');
       expect(ctx.logs.join('\n')).toMatch(/start marker did not reach the listen stream/);

@@ -13,7 +13,10 @@ import { describe, expect, it } from 'vitest';
 const LOADTEST = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../loadtest');
 const FILES = [
   ...fs.readdirSync(LOADTEST).filter((f) => f.endsWith('.js')),
-  ...fs.readdirSync(path.join(LOADTEST, 'lib')).filter((f) => f.endsWith('.js')).map((f) => `lib/${f}`),
+  ...fs
+    .readdirSync(path.join(LOADTEST, 'lib'))
+    .filter((f) => f.endsWith('.js'))
+    .map((f) => `lib/${f}`),
 ];
 const NODE_GLOBALS = new Set(['process', 'Buffer', 'require', 'module', '__dirname', '__filename', 'globalThis', 'setImmediate']);
 
@@ -25,9 +28,15 @@ function k6Problems(fileName: string, source: string): string[] {
     problems.push(`${fileName}:${line + 1}: ${what}`);
   };
   const visit = (node: ts.Node): void => {
-    if ((ts.isPropertyAccessExpression(node) || ts.isElementAccessExpression(node) || ts.isCallExpression(node)) && node.questionDotToken) at(node, 'optional chaining (?.)');
-    if (ts.isBinaryExpression(node) && (node.operatorToken.kind === ts.SyntaxKind.QuestionQuestionToken || node.operatorToken.kind === ts.SyntaxKind.QuestionQuestionEqualsToken)) at(node, 'nullish coalescing (??)');
-    if (ts.isBinaryExpression(node) && [ts.SyntaxKind.BarBarEqualsToken, ts.SyntaxKind.AmpersandAmpersandEqualsToken].includes(node.operatorToken.kind)) at(node, 'logical assignment');
+    if ((ts.isPropertyAccessExpression(node) || ts.isElementAccessExpression(node) || ts.isCallExpression(node)) && node.questionDotToken)
+      at(node, 'optional chaining (?.)');
+    if (
+      ts.isBinaryExpression(node) &&
+      (node.operatorToken.kind === ts.SyntaxKind.QuestionQuestionToken || node.operatorToken.kind === ts.SyntaxKind.QuestionQuestionEqualsToken)
+    )
+      at(node, 'nullish coalescing (??)');
+    if (ts.isBinaryExpression(node) && [ts.SyntaxKind.BarBarEqualsToken, ts.SyntaxKind.AmpersandAmpersandEqualsToken].includes(node.operatorToken.kind))
+      at(node, 'logical assignment');
     if (ts.isSpreadAssignment(node)) at(node, 'object spread');
     if (ts.isPropertyDeclaration(node)) at(node, 'class field');
     if (ts.isPrivateIdentifier(node)) at(node, 'private name (#)');
@@ -51,7 +60,11 @@ function k6Problems(fileName: string, source: string): string[] {
 
 function isPropertyName(node: ts.Identifier): boolean {
   const parent = node.parent;
-  return (ts.isPropertyAccessExpression(parent) && parent.name === node) || (ts.isPropertyAssignment(parent) && parent.name === node) || (ts.isMethodDeclaration(parent) && parent.name === node);
+  return (
+    (ts.isPropertyAccessExpression(parent) && parent.name === node) ||
+    (ts.isPropertyAssignment(parent) && parent.name === node) ||
+    (ts.isMethodDeclaration(parent) && parent.name === node)
+  );
 }
 
 function isInsideFunction(node: ts.Node): boolean {

@@ -27,13 +27,20 @@ describe('SSE and answer parsing', () => {
   it('reads a POST answer in JSON or SSE, and nothing from a 202', () => {
     const json = answerMessages({ status: 200, headers: { 'content-type': 'application/json' }, body: '{"jsonrpc":"2.0","id":1,"result":{}}', error: '' });
     expect(json.messages).toEqual([{ jsonrpc: '2.0', id: 1, result: {} }]);
-    const sse = answerMessages({ status: 200, headers: { 'content-type': 'text/event-stream' }, body: 'id: p.0-0\ndata: \n\ndata: {"jsonrpc":"2.0","id":1,"result":{}}\n\n', error: '' });
+    const sse = answerMessages({
+      status: 200,
+      headers: { 'content-type': 'text/event-stream' },
+      body: 'id: p.0-0\ndata: \n\ndata: {"jsonrpc":"2.0","id":1,"result":{}}\n\n',
+      error: '',
+    });
     expect(sse.messages).toEqual([{ jsonrpc: '2.0', id: 1, result: {} }]);
     expect(answerMessages({ status: 202, headers: {}, body: '', error: '' }).messages).toEqual([]);
   });
 
   it('keys notify notifications by message and index, and ignores other messages', () => {
-    expect(notificationKey({ jsonrpc: '2.0', method: 'notifications/message', params: { level: 'info', data: { message: 'm', index: 2, count: 3 } } })).toBe('m#2');
+    expect(notificationKey({ jsonrpc: '2.0', method: 'notifications/message', params: { level: 'info', data: { message: 'm', index: 2, count: 3 } } })).toBe(
+      'm#2',
+    );
     expect(notificationKey({ jsonrpc: '2.0', method: 'notifications/progress', params: {} })).toBeUndefined();
     expect(expectedNotificationKeys('m', 3)).toEqual(['m#0', 'm#1', 'm#2']);
   });
@@ -51,20 +58,38 @@ describe('SSE and answer parsing', () => {
 describe('listen streams and requestState (modern)', () => {
   const SUB = 'io.modelcontextprotocol/subscriptionId';
   const frame = (message: unknown) => `event: message\ndata: ${JSON.stringify(message)}\n\n`;
-  const ack = (id: unknown) => ({ jsonrpc: '2.0', method: 'notifications/subscriptions/acknowledged', params: { notifications: { resourceSubscriptions: ['counter://a'] }, _meta: { [SUB]: id } } });
+  const ack = (id: unknown) => ({
+    jsonrpc: '2.0',
+    method: 'notifications/subscriptions/acknowledged',
+    params: { notifications: { resourceSubscriptions: ['counter://a'] }, _meta: { [SUB]: id } },
+  });
   const updated = (uri: string, id: unknown) => ({ jsonrpc: '2.0', method: 'notifications/resources/updated', params: { uri, _meta: { [SUB]: id } } });
-  const stream = (...messages: unknown[]) => new ListenAnswer({ status: 200, headers: { 'x-mcp-replica': 'r-0' }, body: messages.map(frame).join(': keepalive\n\n'), error: '' }, 7);
+  const stream = (...messages: unknown[]) =>
+    new ListenAnswer({ status: 200, headers: { 'x-mcp-replica': 'r-0' }, body: messages.map(frame).join(': keepalive\n\n'), error: '' }, 7);
 
   it('counts resources/updated by requested URI, stamped with this subscription, after the acknowledgement', () => {
-    const answer = stream(ack(7), updated('counter://a', 7), updated('counter://b', 7), updated('counter://a', 7), { jsonrpc: '2.0', id: 7, result: { resultType: 'complete' } });
+    const answer = stream(ack(7), updated('counter://a', 7), updated('counter://b', 7), updated('counter://a', 7), {
+      jsonrpc: '2.0',
+      id: 7,
+      result: { resultType: 'complete' },
+    });
     expect(answer.ok).toBe(true);
     expect(answer.replica).toBe('r-0');
     expect(answer.acknowledgement).toEqual(ack(7));
-    expect(answer.updatesByUri(['counter://a', 'counter://b', 'counter://c'])).toEqual({ counts: { 'counter://a': 2, 'counter://b': 1, 'counter://c': 0 }, unexpected: 0 });
+    expect(answer.updatesByUri(['counter://a', 'counter://b', 'counter://c'])).toEqual({
+      counts: { 'counter://a': 2, 'counter://b': 1, 'counter://c': 0 },
+      unexpected: 0,
+    });
   });
 
   it('counts as unexpected what was not requested, not stamped with this subscription, or not an update', () => {
-    const answer = stream(ack(7), updated('counter://other', 7), updated('counter://a', 8), { jsonrpc: '2.0', method: 'notifications/resources/updated', params: { uri: 'counter://a' } }, { jsonrpc: '2.0', method: 'notifications/tools/list_changed', params: { _meta: { [SUB]: 7 } } });
+    const answer = stream(
+      ack(7),
+      updated('counter://other', 7),
+      updated('counter://a', 8),
+      { jsonrpc: '2.0', method: 'notifications/resources/updated', params: { uri: 'counter://a' } },
+      { jsonrpc: '2.0', method: 'notifications/tools/list_changed', params: { _meta: { [SUB]: 7 } } },
+    );
     expect(answer.updatesByUri(['counter://a'])).toEqual({ counts: { 'counter://a': 0 }, unexpected: 4 });
   });
 
@@ -147,9 +172,17 @@ describe('tasks: judging what the polls saw', () => {
   });
 
   it('a task client declares the extension and names the task in Mcp-Name on tasks/*', () => {
-    const client = taskClient({ http: { request: () => Promise.reject(new Error('unused')), delay: () => Promise.resolve() }, metrics: new MemoryMetrics(), config: loadConfig({}), log: () => undefined });
-    expect(client.body(1, 'tasks/get', { taskId: 't-1' }).params._meta['io.modelcontextprotocol/clientCapabilities']).toEqual({ extensions: { 'io.modelcontextprotocol/tasks': {} } });
-    for (const method of ['tasks/get', 'tasks/update', 'tasks/cancel']) expect(client.headers(method, { taskId: 't-1' })).toMatchObject({ 'Mcp-Method': method, 'Mcp-Name': 't-1' });
+    const client = taskClient({
+      http: { request: () => Promise.reject(new Error('unused')), delay: () => Promise.resolve() },
+      metrics: new MemoryMetrics(),
+      config: loadConfig({}),
+      log: () => undefined,
+    });
+    expect(client.body(1, 'tasks/get', { taskId: 't-1' }).params._meta['io.modelcontextprotocol/clientCapabilities']).toEqual({
+      extensions: { 'io.modelcontextprotocol/tasks': {} },
+    });
+    for (const method of ['tasks/get', 'tasks/update', 'tasks/cancel'])
+      expect(client.headers(method, { taskId: 't-1' })).toMatchObject({ 'Mcp-Method': method, 'Mcp-Name': 't-1' });
     expect(client.headers('tools/call', { name: 'generate_report' })).toMatchObject({ 'Mcp-Name': 'generate_report' });
   });
 });

@@ -35,9 +35,7 @@ export class MemoryMetrics implements MetricsSink {
   }
 
   values(name: string, filter: Record<string, string> = {}): number[] {
-    return (this.samples.get(name) ?? [])
-      .filter((s) => Object.entries(filter).every(([k, v]) => s.tags[k] === v))
-      .map((s) => s.value);
+    return (this.samples.get(name) ?? []).filter((s) => Object.entries(filter).every(([k, v]) => s.tags[k] === v)).map((s) => s.value);
   }
 
   sum(name: string): number {

@@ -61,10 +61,12 @@ ${options.listen ? 'listen(health);' : 'health();'}
 
 function refused(url: string): Promise<boolean> {
   return new Promise((resolve) => {
-    http.get(url, (res) => {
-      res.resume();
-      resolve(false);
-    }).on('error', () => resolve(true));
+    http
+      .get(url, (res) => {
+        res.resume();
+        resolve(false);
+      })
+      .on('error', () => resolve(true));
   });
 }
 
@@ -94,17 +96,20 @@ describe('npm run loadtest', () => {
     expect(record.url).toBe('http://127.0.0.1:1/mcp');
   });
 
-  it.skipIf(skipFleet)('starts a local fleet when no URL is given, ending listen streams after the window it tells the scenario, runs k6 against it, and stops it', async () => {
-    const k6 = fakeK6(0, { listen: true });
-    const result = await run(['modern'], { K6: k6.binary, LISTEN_STREAM_MAX_MS: '1000' });
-    expect(result.out).toContain('starting a local fleet');
-    expect(result.code).toBe(0);
-    const record = JSON.parse(fs.readFileSync(k6.record, 'utf8'));
-    expect(record.args).toEqual(['run', path.join(path.dirname(RUN), 'modern.js')]);
-    expect(record.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/mcp$/);
-    expect(record.listenWindowMs).toBe('1000');
-    expect(record.listen).toEqual({ status: 200, endedByServer: true });
-    expect(record.health).toMatchObject({ status: 200, replica: expect.stringMatching(/^replica-\d$/) });
-    expect(await refused(record.url.replace(/\/mcp$/, '/healthz'))).toBe(true);
-  });
+  it.skipIf(skipFleet)(
+    'starts a local fleet when no URL is given, ending listen streams after the window it tells the scenario, runs k6 against it, and stops it',
+    async () => {
+      const k6 = fakeK6(0, { listen: true });
+      const result = await run(['modern'], { K6: k6.binary, LISTEN_STREAM_MAX_MS: '1000' });
+      expect(result.out).toContain('starting a local fleet');
+      expect(result.code).toBe(0);
+      const record = JSON.parse(fs.readFileSync(k6.record, 'utf8'));
+      expect(record.args).toEqual(['run', path.join(path.dirname(RUN), 'modern.js')]);
+      expect(record.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/mcp$/);
+      expect(record.listenWindowMs).toBe('1000');
+      expect(record.listen).toEqual({ status: 200, endedByServer: true });
+      expect(record.health).toMatchObject({ status: 200, replica: expect.stringMatching(/^replica-\d$/) });
+      expect(await refused(record.url.replace(/\/mcp$/, '/healthz'))).toBe(true);
+    },
+  );
 });

@@ -75,7 +75,10 @@ vi.mock('k6/metrics', () => {
 });
 
 const LOADTEST = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../loadtest');
-const SCENARIO_FILES = fs.readdirSync(LOADTEST).filter((f) => f.endsWith('.js')).sort();
+const SCENARIO_FILES = fs
+  .readdirSync(LOADTEST)
+  .filter((f) => f.endsWith('.js'))
+  .sort();
 
 interface ScenarioModule {
   options: { scenarios: Record<string, { executor: string }>; thresholds: Record<string, string[]>; noConnectionReuse?: boolean };

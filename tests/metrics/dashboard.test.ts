@@ -123,8 +123,7 @@ describe('grafana-dashboard.json', () => {
     for (const metric of Object.keys(EXPECTED_METRICS)) expect(shown.has(metric), metric).toBe(true);
   });
 
-  const exprsOf = (title: RegExp): string[] =>
-    panels.filter((p) => title.test(p.title)).flatMap((p) => (p.targets ?? []).map((t) => t.expr));
+  const exprsOf = (title: RegExp): string[] => panels.filter((p) => title.test(p.title)).flatMap((p) => (p.targets ?? []).map((t) => t.expr));
 
   it('compares the two eras: request rate, duration and store commands by era', () => {
     for (const title of [/^Request rate by era$/, /^Request duration by era/, /^Store commands per request by era/]) {
@@ -146,14 +145,16 @@ describe('grafana-dashboard.json', () => {
     expect(deliveries).toEqual([expect.stringMatching(/^sum by \(path\) \(rate\(mcp_fleet_deliveries_total\{[^}]*kind="event"/)]);
     const latency = exprsOf(/^Event bus latency/);
     for (const q of ['0.5', '0.99']) {
-      expect(latency.some((e) => e.startsWith(`histogram_quantile(${q}, sum by (path, le) (rate(mcp_fleet_delivery_latency_seconds_bucket{`) && e.includes('kind="event"'))).toBe(true);
+      expect(
+        latency.some(
+          (e) => e.startsWith(`histogram_quantile(${q}, sum by (path, le) (rate(mcp_fleet_delivery_latency_seconds_bucket{`) && e.includes('kind="event"'),
+        ),
+      ).toBe(true);
     }
   });
 
   it('shows input rounds by era and phase, and rounds per tool call for each era', () => {
-    expect(exprsOf(/^Input rounds by era and phase$/)).toEqual([
-      expect.stringMatching(/^sum by \(era, phase\) \(rate\(mcp_fleet_input_rounds_total\{/),
-    ]);
+    expect(exprsOf(/^Input rounds by era and phase$/)).toEqual([expect.stringMatching(/^sum by \(era, phase\) \(rate\(mcp_fleet_input_rounds_total\{/)]);
     const perCall = panels.find((p) => p.title === 'Input rounds per tool call');
     const byEra = new Map((perCall?.targets ?? []).map((t) => [t.legendFormat, t.expr]));
     expect([...byEra.keys()].sort()).toEqual(['legacy', 'modern']);

@@ -29,9 +29,7 @@ export function parseExposition(text: string): Sample[] {
 
 /** Samples named `name` whose labels include `labels`. */
 export function select(samples: Sample[], name: string, labels: Record<string, string> = {}): Sample[] {
-  return samples.filter(
-    (s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v),
-  );
+  return samples.filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v));
 }
 
 /** The single value of `name` with `labels`; throws when there is not exactly one such sample. */

@@ -1,20 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import {
-  KNOWN_REDIS_OPERATIONS,
-  METHOD_LABELS,
-  OTHER,
-  OperationFolder,
-  foldMethod,
-  foldStatus,
-} from '../../src/metrics/index.js';
+import { KNOWN_REDIS_OPERATIONS, METHOD_LABELS, OTHER, OperationFolder, foldMethod, foldStatus } from '../../src/metrics/index.js';
 import { foldTo } from '../../src/metrics/labels.js';
 
 describe('foldMethod', () => {
   it('keeps every allowed MCP method and pseudo-method', () => {
     for (const method of METHOD_LABELS) expect(foldMethod(method)).toBe(method);
-    expect(METHOD_LABELS).toEqual(
-      expect.arrayContaining(['initialize', 'tools/call', 'notification', 'response', 'GET', 'DELETE', 'batch']),
-    );
+    expect(METHOD_LABELS).toEqual(expect.arrayContaining(['initialize', 'tools/call', 'notification', 'response', 'GET', 'DELETE', 'batch']));
   });
 
   it('keeps the methods only 2026-07-28 has', () => {

@@ -113,8 +113,7 @@ describe('PrometheusObserver', () => {
     observer.requestFinished(call);
     observer.storeCommand('get', 0.00003, true);
     const samples = await scrape(observer);
-    const bounds = (name: string, labels: Record<string, string>) =>
-      [...buckets(samples, name, labels).keys()].filter((le) => le !== '+Inf').map(Number);
+    const bounds = (name: string, labels: Record<string, string>) => [...buckets(samples, name, labels).keys()].filter((le) => le !== '+Inf').map(Number);
     for (const redis of [
       bounds('mcp_fleet_request_store_seconds', { method: 'tools/call' }),
       bounds('mcp_fleet_store_command_seconds', { operation: 'get' }),
@@ -159,9 +158,7 @@ describe('PrometheusObserver', () => {
     const samples = await scrape(observer);
     expect(valueOf(samples, 'mcp_fleet_store_command_seconds_count', { operation: 'hset' })).toBe(2);
     expect(valueOf(samples, 'mcp_fleet_store_command_seconds_sum', { operation: 'hset' })).toBeCloseTo(0.0005, 9);
-    expect(labelValues(samples, 'mcp_fleet_store_command_seconds_count', 'operation')).toEqual(
-      ['append_event', 'evalsha', 'hset', 'other', 'route_answer'],
-    );
+    expect(labelValues(samples, 'mcp_fleet_store_command_seconds_count', 'operation')).toEqual(['append_event', 'evalsha', 'hset', 'other', 'route_answer']);
     expect(valueOf(samples, 'mcp_fleet_store_command_seconds_count', { operation: 'other' })).toBe(2);
     expect(valueOf(samples, 'mcp_fleet_store_errors_total', { operation: 'evalsha' })).toBe(1);
     expect(valueOf(samples, 'mcp_fleet_store_errors_total', { operation: 'other' })).toBe(2);
@@ -340,7 +337,11 @@ describe.runIf(RUN_PROMTOOL_TESTS)('exposition checked by promtool', () => {
 
   it('accepts our metrics without a single lint finding', async () => {
     const text = await exercised().registry.metrics();
-    const ours = text.split('\n').filter((line) => line.includes('mcp_fleet_')).join('\n') + '\n';
+    const ours =
+      text
+        .split('\n')
+        .filter((line) => line.includes('mcp_fleet_'))
+        .join('\n') + '\n';
     expect(ours).toContain('mcp_fleet_request_store_seconds_bucket');
     const result = promtool(['check', 'metrics'], ours);
     expect(result.output).toBe('');

@@ -1,9 +1,6 @@
 import { PrometheusObserver } from '../../src/metrics/index.js';
 
-const KEYWORDS = new Set([
-  'by', 'without', 'on', 'ignoring', 'group_left', 'group_right', 'bool', 'and', 'or', 'unless',
-  'offset', 'inf', 'nan',
-]);
+const KEYWORDS = new Set(['by', 'without', 'on', 'ignoring', 'group_left', 'group_right', 'bool', 'and', 'or', 'unless', 'offset', 'inf', 'nan']);
 
 /**
  * Metric names an expression selects (PromQL or a Grafana query with $variables). Strings, label

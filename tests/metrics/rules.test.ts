@@ -89,8 +89,14 @@ describe('prometheus-rules.yaml', () => {
     for (const c of cases) expect(names.has(c.alertname), `test of unknown alert ${c.alertname}`).toBe(true);
     for (const alert of names) {
       const mine = cases.filter((c) => c.alertname === alert);
-      expect(mine.some((c) => (c.exp_alerts ?? []).length > 0), `${alert} never expected to fire`).toBe(true);
-      expect(mine.some((c) => (c.exp_alerts ?? []).length === 0), `${alert} never expected quiet`).toBe(true);
+      expect(
+        mine.some((c) => (c.exp_alerts ?? []).length > 0),
+        `${alert} never expected to fire`,
+      ).toBe(true);
+      expect(
+        mine.some((c) => (c.exp_alerts ?? []).length === 0),
+        `${alert} never expected quiet`,
+      ).toBe(true);
     }
   });
 });

@@ -50,7 +50,13 @@ describe('startMetricsServer', () => {
 
   it('answers 404 to anything else', async () => {
     server = await startMetricsServer(new PrometheusObserver({ defaultMetrics: false }).registry, 0, '127.0.0.1');
-    for (const [path, method] of [['/', 'GET'], ['/mcp', 'POST'], ['/metrics', 'POST'], ['/metrics/', 'GET'], ['/metricsx', 'GET']] as const) {
+    for (const [path, method] of [
+      ['/', 'GET'],
+      ['/mcp', 'POST'],
+      ['/metrics', 'POST'],
+      ['/metrics/', 'GET'],
+      ['/metricsx', 'GET'],
+    ] as const) {
       const reply = await get(server.port, path, method);
       expect(reply.status, `${method} ${path}`).toBe(404);
     }

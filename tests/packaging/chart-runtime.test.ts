@@ -19,7 +19,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
+import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import type { IDeployment } from 'kubernetes-models/apps/v1/Deployment';
 import type { IContainer } from 'kubernetes-models/v1/Container';
 import type { IPod } from 'kubernetes-models/v1/Pod';
@@ -71,7 +71,14 @@ const rendered = renderOrError();
 /** Authorization on, published through an Ingress and a Gateway. */
 const ISSUER = 'https://id.example.com/realms/mcp';
 const withAuth = renderOrError(
-  ['auth.enabled=true', `auth.issuer=${ISSUER}`, 'auth.resourceUrl=https://mcp.example.com/mcp', 'auth.requiredScopes[0]=mcp:use', 'ingress.enabled=true', 'ingress.hosts[0]=mcp.example.com'],
+  [
+    'auth.enabled=true',
+    `auth.issuer=${ISSUER}`,
+    'auth.resourceUrl=https://mcp.example.com/mcp',
+    'auth.requiredScopes[0]=mcp:use',
+    'ingress.enabled=true',
+    'ingress.hosts[0]=mcp.example.com',
+  ],
   [path.join(valuesDir, 'gateway.yaml')],
 );
 
@@ -97,7 +104,10 @@ async function waitReady(r: Replica, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (r.child.exitCode !== null) throw new Error(`${r.name} exited with ${r.child.exitCode}:\n${r.output}`);
-    const ok = await fetch(`http://127.0.0.1:${r.port}/readyz`).then((res) => res.ok, () => false);
+    const ok = await fetch(`http://127.0.0.1:${r.port}/readyz`).then(
+      (res) => res.ok,
+      () => false,
+    );
     if (ok) return;
     if (Date.now() > deadline) throw new Error(`${r.name} was not ready within ${timeoutMs} ms:\n${r.output}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
@@ -271,7 +281,10 @@ describe('three replicas with the environment of the rendered Deployment', () =>
     const requestState = asked.messages[0]?.result?.requestState as string;
     expect(typeof requestState, JSON.stringify(asked.messages)).toBe('string');
     const inputResponses = Object.fromEntries(
-      Object.keys(asked.messages[0]!.result.inputRequests as object).map((k) => [k, { role: 'assistant', model: 'm', content: { type: 'text', text: 'sampled' } }]),
+      Object.keys(asked.messages[0]!.result.inputRequests as object).map((k) => [
+        k,
+        { role: 'assistant', model: 'm', content: { type: 'text', text: 'sampled' } },
+      ]),
     );
     for (const other of [b, c]) {
       const retried = await postModern(mcpUrl(other), call({ requestState, inputResponses }));
@@ -294,7 +307,11 @@ describe('three replicas with the environment of the rendered Deployment', () =>
     const result = spawnSync(process.execPath, [cli, ...command.slice(2)], { cwd: repoRoot, encoding: 'utf8', timeout: 20_000 });
     expect(result.status, result.stderr).toBe(0);
     // The CLI negotiates the era with server/discover and ends in 2026-07-28: the replica, no session.
-    const whoamiResult = result.stdout.trim().split('\n').map((line) => JSON.parse(line) as { content?: Array<{ text?: string }> }).find((doc) => doc.content);
+    const whoamiResult = result.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { content?: Array<{ text?: string }> })
+      .find((doc) => doc.content);
     expect(JSON.parse(whoamiResult!.content![0]!.text!)).toEqual({ replica: target.name, sessionId: null });
   }, 30_000);
 
@@ -355,7 +372,11 @@ describe('a replica rendered with authorization on', () => {
     expect(routePaths).toEqual(ingressPaths);
     const [mcpPath, ...metadataPaths] = ingressPaths;
     expect(mcpPath).toBe(replica.env.MCP_PATH);
-    const denied = await fetch(`${base()}${mcpPath}`, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' }, body: '{}' });
+    const denied = await fetch(`${base()}${mcpPath}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+      body: '{}',
+    });
     expect(denied.status).toBe(401);
     const challenge = denied.headers.get('www-authenticate') ?? '';
     const pointedAt = new URL(/resource_metadata="([^"]+)"/.exec(challenge)![1]!);
@@ -376,7 +397,11 @@ describe('a replica rendered with authorization on', () => {
     expect(result.status, result.stderr).toBe(0);
     expect(JSON.parse(result.stdout)).toMatchObject({ metadata: { authorization_servers: [ISSUER] } });
     // And it fails where it should: a server that names another issuer.
-    const wrong = spawnSync(process.execPath, [...command.slice(1, 6), 'https://other.example.com', command[7]!], { cwd: repoRoot, encoding: 'utf8', timeout: 20_000 });
+    const wrong = spawnSync(process.execPath, [...command.slice(1, 6), 'https://other.example.com', command[7]!], {
+      cwd: repoRoot,
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
     expect(wrong.status).not.toBe(0);
     expect(wrong.stderr).toContain('does not name');
   });

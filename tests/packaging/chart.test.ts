@@ -257,7 +257,9 @@ describe.each(VALUE_SETS.map((s) => s.name))('%s', (name) => {
     const objects = get(name);
     const env = envOf(objects);
     const metricsPort = containerPort(objects, 'metrics');
-    const svc = objects.find((o) => o.kind === 'Service' && o.metadata.labels?.['app.kubernetes.io/component'] === 'metrics') as (IService & K8sObject) | undefined;
+    const svc = objects.find((o) => o.kind === 'Service' && o.metadata.labels?.['app.kubernetes.io/component'] === 'metrics') as
+      | (IService & K8sObject)
+      | undefined;
     if (env.METRICS_PORT === '0') {
       expect(metricsPort).toBeUndefined();
       expect(svc).toBeUndefined();
@@ -283,7 +285,12 @@ describe.each(VALUE_SETS.map((s) => s.name))('%s', (name) => {
     } else {
       // The script's arguments: the endpoint, the metadata URL the server serves for its path, the issuer and the resource.
       expect(c.command!.slice(0, 3)).toEqual(['node', '--input-type=module', '-e']);
-      expect(c.command!.slice(4)).toEqual([`${base}${env.MCP_PATH}`, `${base}/.well-known/oauth-protected-resource${env.MCP_PATH}`, env.AUTH_ISSUER, env.AUTH_RESOURCE_URL]);
+      expect(c.command!.slice(4)).toEqual([
+        `${base}${env.MCP_PATH}`,
+        `${base}/.well-known/oauth-protected-resource${env.MCP_PATH}`,
+        env.AUTH_ISSUER,
+        env.AUTH_RESOURCE_URL,
+      ]);
     }
     expect(pod!.spec!.restartPolicy).toBe('Never');
   });
@@ -396,7 +403,10 @@ describe('Redis wiring', () => {
 
   it('every server.* and auth.* value reaches the server setting of the same name', () => {
     const defaults = parseYaml(fs.readFileSync(path.join(chartDir, 'values.yaml'), 'utf8')) as { server: Record<string, unknown> };
-    const given = parseYaml(fs.readFileSync(path.join(valuesDir, 'server-settings.yaml'), 'utf8')) as { server: Record<string, unknown>; requestState: { ttlSeconds: number } };
+    const given = parseYaml(fs.readFileSync(path.join(valuesDir, 'server-settings.yaml'), 'utf8')) as {
+      server: Record<string, unknown>;
+      requestState: { ttlSeconds: number };
+    };
     // The value set changes every server value, so a value wired to the wrong variable shows.
     expect(Object.keys(given.server).sort()).toEqual(Object.keys(defaults.server).sort());
     for (const [k, v] of Object.entries(given.server)) expect(v, k).not.toEqual(defaults.server[k]);
@@ -466,7 +476,10 @@ describe('optional objects', () => {
     expect(rule.backendRefs).toEqual([{ name: svc.metadata.name, port: svc.spec!.ports![0]!.port }]);
     expect(rule.timeouts).toEqual({ request: '0s', backendRequest: '0s' });
     // Timeouts of your own: a backend timeout alone is allowed too.
-    const own = find<IHTTPRoute & K8sObject>(render({ valueFiles: vf('gateway.yaml'), set: ['gateway.requestTimeout=', 'gateway.backendRequestTimeout=30m'] }).objects, 'HTTPRoute');
+    const own = find<IHTTPRoute & K8sObject>(
+      render({ valueFiles: vf('gateway.yaml'), set: ['gateway.requestTimeout=', 'gateway.backendRequestTimeout=30m'] }).objects,
+      'HTTPRoute',
+    );
     expect(own.spec!.rules![0]!.timeouts).toEqual({ backendRequest: '30m' });
   });
 
@@ -475,7 +488,9 @@ describe('optional objects', () => {
     for (const name of ['monitoring on', 'monitoring forced without the API']) {
       const objects = get(name);
       const sm = find<IServiceMonitor & K8sObject>(objects, 'ServiceMonitor');
-      const targets = objects.filter((o) => o.kind === 'Service' && matches(sm.spec.selector.matchLabels, o.metadata.labels ?? {})) as Array<IService & K8sObject>;
+      const targets = objects.filter((o) => o.kind === 'Service' && matches(sm.spec.selector.matchLabels, o.metadata.labels ?? {})) as Array<
+        IService & K8sObject
+      >;
       expect(targets.map((t) => t.metadata.name)).toEqual(['mcp-fleet-metrics']);
       expect(sm.spec.endpoints).toHaveLength(1);
       const endpoint = sm.spec.endpoints![0]!;
@@ -533,7 +548,10 @@ describe('optional objects', () => {
               labels: { severity: 'warning' },
               annotations: { summary: '{{ $labels.pod }} is not ready' },
             },
-            { record: 'mcp_fleet:store_seconds_per_request:p99', expr: 'histogram_quantile(0.99, sum by (le) (rate(mcp_fleet_request_store_seconds_bucket[5m])))' },
+            {
+              record: 'mcp_fleet:store_seconds_per_request:p99',
+              expr: 'histogram_quantile(0.99, sum by (le) (rate(mcp_fleet_request_store_seconds_bucket[5m])))',
+            },
           ],
         },
       ],
@@ -572,7 +590,8 @@ describe('optional objects', () => {
 
     it('a rules file that does not parse is an error', () => {
       fs.writeFileSync(path.join(copy, 'files/prometheus-rules.yaml'), 'groups: [unclosed');
-      for (const major of HELM_MAJORS) expect(renderError({ chart: copy, apiVersions: [MONITORING_API], helm: major })).toContain('prometheus-rules.yaml does not parse');
+      for (const major of HELM_MAJORS)
+        expect(renderError({ chart: copy, apiVersions: [MONITORING_API], helm: major })).toContain('prometheus-rules.yaml does not parse');
     });
   });
 });
@@ -602,7 +621,10 @@ describe('authorization', () => {
     const set = ['auth.enabled=true', 'auth.issuer=https://id.example.com', 'auth.resourceUrl=https://mcp.example.com/public/mcp/', 'ingress.enabled=true'];
     const ing = find<IIngress & K8sObject>(render({ set }).objects, 'Ingress');
     expect(ing.spec!.rules![0]!.http!.paths.map((p) => p.path)).toEqual(['/mcp', METADATA, `${METADATA}/public/mcp`, `${METADATA}/mcp`]);
-    const root = find<IIngress & K8sObject>(render({ set: [...set.slice(0, 2), 'auth.resourceUrl=https://mcp.example.com', 'ingress.enabled=true'] }).objects, 'Ingress');
+    const root = find<IIngress & K8sObject>(
+      render({ set: [...set.slice(0, 2), 'auth.resourceUrl=https://mcp.example.com', 'ingress.enabled=true'] }).objects,
+      'Ingress',
+    );
     expect(root.spec!.rules![0]!.http!.paths.map((p) => p.path)).toEqual(['/mcp', METADATA, `${METADATA}/mcp`]);
   });
 
@@ -615,8 +637,11 @@ describe('authorization', () => {
 });
 
 describe('server NetworkPolicy', () => {
-  const namespaceOf = (name: string): Record<string, string> => ({ 'kubernetes.io/metadata.name': VALUE_SETS.find((s) => s.name === name)!.namespace ?? 'mcp-fleet' });
-  const policyOf = (objects: K8sObject[]): INetworkPolicy & K8sObject => find<INetworkPolicy & K8sObject>(objects, 'NetworkPolicy', deploymentOf(objects).metadata.name);
+  const namespaceOf = (name: string): Record<string, string> => ({
+    'kubernetes.io/metadata.name': VALUE_SETS.find((s) => s.name === name)!.namespace ?? 'mcp-fleet',
+  });
+  const policyOf = (objects: K8sObject[]): INetworkPolicy & K8sObject =>
+    find<INetworkPolicy & K8sObject>(objects, 'NetworkPolicy', deploymentOf(objects).metadata.name);
   const KUBE_DNS: Endpoint = { pod: { 'k8s-app': 'kube-dns' }, namespace: { 'kubernetes.io/metadata.name': 'kube-system' } };
   const OUTSIDE = '203.0.113.10';
   const portOf = (url: string): number => Number(new URL(url).port || { 'https:': 443, 'http:': 80, 'redis:': 6379, 'rediss:': 6379 }[new URL(url).protocol]);
@@ -626,7 +651,9 @@ describe('server NetworkPolicy', () => {
     const nodes = [env.REDIS_SENTINELS, env.REDIS_CLUSTER_NODES].filter(Boolean).flatMap((list) => list!.split(',').map((n) => Number(n.split(':').pop())));
     const ports = [...(env.REDIS_URL ? [portOf(env.REDIS_URL)] : []), ...nodes, ...(env.REDIS_SENTINELS ? [6379] : [])];
     const bundled = env.REDIS_URL && objects.some((o) => o.kind === 'Service' && o.metadata.name === new URL(env.REDIS_URL!).hostname);
-    const peer: Endpoint = bundled ? { pod: find<IStatefulSet & K8sObject>(objects, 'StatefulSet').spec!.template.metadata!.labels!, namespace: ns } : { ip: '10.20.1.5' };
+    const peer: Endpoint = bundled
+      ? { pod: find<IStatefulSet & K8sObject>(objects, 'StatefulSet').spec!.template.metadata!.labels!, namespace: ns }
+      : { ip: '10.20.1.5' };
     return ports.map((port) => ({ peer, port }));
   }
 
@@ -636,7 +663,11 @@ describe('server NetworkPolicy', () => {
     const np = policyOf(objects);
     const d = deploymentOf(objects);
     const env = envOf(objects);
-    expect(podTemplates(objects).filter((t) => matches(np.spec!.podSelector!.matchLabels, t.labels)).map((t) => t.owner)).toEqual([`Deployment/${d.metadata.name}`]);
+    expect(
+      podTemplates(objects)
+        .filter((t) => matches(np.spec!.podSelector!.matchLabels, t.labels))
+        .map((t) => t.owner),
+    ).toEqual([`Deployment/${d.metadata.name}`]);
     expect(np.spec!.policyTypes).toEqual(['Ingress', 'Egress']);
     const containerPorts = serverContainer(d).ports!.map((p) => p.containerPort);
     for (const rule of np.spec!.ingress!) for (const p of rule.ports ?? []) if (typeof p.port === 'number') expect(containerPorts).toContain(p.port);
@@ -664,7 +695,9 @@ describe('server NetworkPolicy', () => {
     expect(admits(np, { peer: stranger, port: 3000 }, namespaceOf('defaults (bundled Redis)'))).toBe(true);
     expect(admits(np, { peer: stranger, port: 9464 }, namespaceOf('defaults (bundled Redis)'))).toBe(true);
     expect(letsOut(np, { peer: { ip: '10.20.1.5' }, port: 6379 }, namespaceOf('defaults (bundled Redis)'))).toBe(false);
-    expect(letsOut(np, { peer: { pod: { app: 'redis' }, namespace: namespaceOf('defaults (bundled Redis)') }, port: 6379 }, namespaceOf('defaults (bundled Redis)'))).toBe(false);
+    expect(
+      letsOut(np, { peer: { pod: { app: 'redis' }, namespace: namespaceOf('defaults (bundled Redis)') }, port: 6379 }, namespaceOf('defaults (bundled Redis)')),
+    ).toBe(false);
   });
 
   it('with its peers named: only the ingress controller, Prometheus, the k6 pods and the helm test reach in; out only to the named networks', () => {
@@ -686,7 +719,12 @@ describe('server NetworkPolicy', () => {
     const out = (peer: Endpoint, port: number, protocol: 'TCP' | 'UDP' = 'TCP') => letsOut(np, { peer, port, protocol }, ns);
     expect([out(KUBE_DNS, 53, 'UDP'), out({ ip: '8.8.8.8' }, 53, 'UDP')]).toEqual([true, false]);
     expect([out({ ip: '10.20.1.5' }, 6379), out({ ip: '10.30.0.1' }, 6379)]).toEqual([true, false]);
-    expect([out({ ip: OUTSIDE }, 443), out({ ip: OUTSIDE }, 8443), out({ ip: '10.1.2.3' }, 443), out({ ip: OUTSIDE }, 6379)]).toEqual([true, true, false, false]);
+    expect([out({ ip: OUTSIDE }, 443), out({ ip: OUTSIDE }, 8443), out({ ip: '10.1.2.3' }, 443), out({ ip: OUTSIDE }, 6379)]).toEqual([
+      true,
+      true,
+      false,
+      false,
+    ]);
 
     // Without helm test, its Pod is not let in.
     const untested = policyOf(render({ valueFiles: vf('external.yaml', 'auth.yaml', 'network-policy.yaml'), set: ['tests.enabled=false'] }).objects);
@@ -742,12 +780,16 @@ describe('NOTES.txt', () => {
   it('says whether authorization is on, what the NetworkPolicy lets in, and where the requestState key is', () => {
     const off = notes({ valueFiles: vf('ingress.yaml') });
     expect(off).toContain('Authorization: off. Anyone who reaches the Service, the Ingress or the Gateway can use the server');
-    expect(off).toContain('NetworkPolicy: the server pods reach only DNS and Redis; any pod may connect to port 3000 (name your ingress controller or Gateway in networkPolicy.ingress.from).');
+    expect(off).toContain(
+      'NetworkPolicy: the server pods reach only DNS and Redis; any pod may connect to port 3000 (name your ingress controller or Gateway in networkPolicy.ingress.from).',
+    );
     expect(notes({ valueFiles: vf('single-memory.yaml') })).toContain('the server pods reach only DNS;');
     expect(off).toContain('requestState keys: Secret mcp-fleet-request-state, made by the chart');
     expect(off).toContain('calls whoami through the Service');
     const on = notes({ valueFiles: vf('external.yaml', 'auth.yaml', 'network-policy.yaml', 'ingress.yaml') });
-    expect(on).toContain('Authorization: on. Every request to /mcp needs a bearer token from https://id.example.com/realms/mcp for https://mcp.example.com/mcp');
+    expect(on).toContain(
+      'Authorization: on. Every request to /mcp needs a bearer token from https://id.example.com/realms/mcp for https://mcp.example.com/mcp',
+    );
     expect(on).toContain('the server pods reach only DNS, Redis and the issuer; only the peers of networkPolicy.ingress.from (and helm test) reach port 3000.');
     expect(on).not.toContain('requestState keys:');
     expect(on).toContain("npx mcp-fleet client https://mcp.example.com/mcp --header 'Authorization: Bearer <token>' call whoami");
@@ -782,7 +824,7 @@ describe('values the templates refuse', () => {
     expect(renderError({ set, helm: major })).toContain(message);
   });
 
-  it('extraEnv entries are appended after the chart\'s own variables', () => {
+  it("extraEnv entries are appended after the chart's own variables", () => {
     const objects = render({ set: ['extraEnv[0].name=NODE_OPTIONS', 'extraEnv[0].value=--max-old-space-size=384'] }).objects;
     validateWithModels(objects);
     const env = serverContainer(deploymentOf(objects)).env!;

@@ -50,7 +50,10 @@ function stages(): Array<{ image: string; name: string | undefined }> {
     .filter((i) => i.op === 'FROM')
     .map((i) => {
       const [image, as, name] = i.args.split(/\s+/);
-      return { image: image!.replace(/\$\{(\w+)\}|\$(\w+)/g, (_, a: string, b: string) => args.get(a ?? b) ?? ''), name: as?.toUpperCase() === 'AS' ? name : undefined };
+      return {
+        image: image!.replace(/\$\{(\w+)\}|\$(\w+)/g, (_, a: string, b: string) => args.get(a ?? b) ?? ''),
+        name: as?.toUpperCase() === 'AS' ? name : undefined,
+      };
     });
 }
 
@@ -78,7 +81,9 @@ describe('Dockerfile', () => {
   });
 
   it('exposes the server port and the metrics port, the server defaults and the chart ports', () => {
-    const exposed = one('EXPOSE').split(/\s+/).map((p) => Number(p.replace(/\/tcp$/, '')));
+    const exposed = one('EXPOSE')
+      .split(/\s+/)
+      .map((p) => Number(p.replace(/\/tcp$/, '')));
     const defaults = loadConfig({ POD_NAME: 'x' });
     expect(exposed).toEqual([defaults.port, defaults.metricsPort]);
     expect(exposed).toEqual([values.server.port, values.metrics.port]);
@@ -135,13 +140,13 @@ describe('Dockerfile', () => {
   });
 });
 
-describe('the example project\'s Dockerfile (examples/my-tools)', () => {
+describe("the example project's Dockerfile (examples/my-tools)", () => {
   const example = dockerfileInstructions(path.join(repoRoot, 'examples/my-tools/Dockerfile'));
   const exampleLast = Math.max(...example.map((i) => i.stage));
   const from = (list: typeof example) => list.filter((i) => i.op === 'FROM').map((i) => i.args.split(/\s+/)[0]);
   const nodeImage = (list: typeof example) => list.find((i) => i.op === 'ARG' && i.args.startsWith('NODE_IMAGE='))?.args;
 
-  it('builds in stages from the same Node image as the project\'s Dockerfile', () => {
+  it("builds in stages from the same Node image as the project's Dockerfile", () => {
     expect(from(example).length).toBeGreaterThanOrEqual(2);
     expect(new Set(from(example))).toEqual(new Set(['${NODE_IMAGE}']));
     expect(nodeImage(example)).toBe(nodeImage(instructions));
@@ -154,7 +159,10 @@ describe('the example project\'s Dockerfile (examples/my-tools)', () => {
   });
 
   it('its chart values deploy it: its image, and server.workload naming the module the image built', () => {
-    const exampleValues = parseYaml(fs.readFileSync(path.join(repoRoot, 'examples/my-tools/values.yaml'), 'utf8')) as { image: { repository: string }; server: { workload: string } };
+    const exampleValues = parseYaml(fs.readFileSync(path.join(repoRoot, 'examples/my-tools/values.yaml'), 'utf8')) as {
+      image: { repository: string };
+      server: { workload: string };
+    };
     expect(exampleValues.image.repository).toMatch(/my-tools$/);
     expect(exampleValues.server.workload).toBe('./dist/tools.js');
     const examplePkg = JSON.parse(fs.readFileSync(path.join(repoRoot, 'examples/my-tools/package.json'), 'utf8')) as { scripts: Record<string, string> };
@@ -174,7 +182,9 @@ function dockerignore(): (file: string) => boolean {
       const glob = path.posix.normalize((negate ? l.slice(1) : l).replace(/^\/+/, '')).replace(/\/+$/, '');
       const source = glob
         .split(/(\*\*\/?|\*|\?)/)
-        .map((part) => (part === '**/' ? '(?:.*/)?' : part === '**' ? '.*' : part === '*' ? '[^/]*' : part === '?' ? '[^/]' : part.replace(/[.+^${}()|[\]\\]/g, '\\$&')))
+        .map((part) =>
+          part === '**/' ? '(?:.*/)?' : part === '**' ? '.*' : part === '*' ? '[^/]*' : part === '?' ? '[^/]' : part.replace(/[.+^${}()|[\]\\]/g, '\\$&'),
+        )
         .join('');
       return { negate, re: new RegExp(`^${source}$`) };
     });
@@ -198,7 +208,17 @@ describe('.dockerignore', () => {
     expect(copied.length).toBeGreaterThan(3);
     for (const f of copied) expect({ f, included: included(f) }).toEqual({ f, included: true });
     expect(included('src/config.ts')).toBe(true);
-    for (const f of ['node_modules/express/index.js', 'dist/main.js', '.git/HEAD', 'tests/unit/config.test.ts', 'charts/mcp-fleet/values.yaml', 'k8s/base/deployment.yaml', 'Dockerfile', '.env', 'src/server/app.test.ts']) {
+    for (const f of [
+      'node_modules/express/index.js',
+      'dist/main.js',
+      '.git/HEAD',
+      'tests/unit/config.test.ts',
+      'charts/mcp-fleet/values.yaml',
+      'k8s/base/deployment.yaml',
+      'Dockerfile',
+      '.env',
+      'src/server/app.test.ts',
+    ]) {
       expect({ f, included: included(f) }).toEqual({ f, included: false });
     }
   });
@@ -250,7 +270,9 @@ describe('build stage, rehearsed on the files of the build context', () => {
     const used = new Set<string>();
     for (const f of files) {
       const js = fs.readFileSync(f, 'utf8');
-      for (const m of js.matchAll(/(?:^|[\s;])(?:import|export)\s[^'"]*?from\s*['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)|^import\s+['"]([^'"]+)['"]/gm)) {
+      for (const m of js.matchAll(
+        /(?:^|[\s;])(?:import|export)\s[^'"]*?from\s*['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)|^import\s+['"]([^'"]+)['"]/gm,
+      )) {
         const spec = m[1] ?? m[2] ?? m[3]!;
         if (spec.startsWith('.') || spec.startsWith('node:') || builtins.has(spec)) continue;
         used.add(spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0]!);

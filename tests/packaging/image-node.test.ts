@@ -51,25 +51,33 @@ describe("the image's Node", () => {
   });
 
   // The fleet files skip (and so would fail "none skipped") where haproxy or redis-server is missing outside CI.
-  it.skipIf(skipFleet)('runs the end-to-end tests (replicas, fleet, chart runtime): all pass, none skipped', async () => {
-    const report = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'mcp-fleet-image-node-')), 'report.json');
-    try {
-      // One worker: this run shares the machine with the rest of the suite.
-      const vitest = path.join(repoRoot, 'node_modules/vitest/vitest.mjs');
-      const args = [vitest, 'run', ...END_TO_END, '--maxWorkers=1', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`];
-      const { code, output } = await run(tool('image-node'), args);
-      const failed = output.split('\n').filter((l) => /FAIL|✗|×|Error/.test(l)).slice(0, 40).join('\n');
-      expect(code, `the run on the image's Node failed:\n${failed}\n${output.slice(-3000)}`).toBe(0);
-      const result = JSON.parse(fs.readFileSync(report, 'utf8')) as JsonReport;
-      const files = result.testResults.map((r) => path.relative(repoRoot, r.name)).sort();
-      expect(files.filter((f) => f.startsWith('tests/e2e/')).length).toBeGreaterThanOrEqual(8);
-      expect(files).toContain('tests/fleet/launcher.test.ts');
-      expect(files).toContain('tests/packaging/chart-runtime.test.ts');
-      expect({ failed: result.numFailedTests, skipped: result.numPendingTests }).toEqual({ failed: 0, skipped: 0 });
-      expect(result.numPassedTests).toBe(result.numTotalTests);
-      console.log(`on node ${imageMajor()}: ${result.numPassedTests} end-to-end tests passed in ${files.length} files`);
-    } finally {
-      fs.rmSync(path.dirname(report), { recursive: true, force: true });
-    }
-  }, 900_000);
+  it.skipIf(skipFleet)(
+    'runs the end-to-end tests (replicas, fleet, chart runtime): all pass, none skipped',
+    async () => {
+      const report = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'mcp-fleet-image-node-')), 'report.json');
+      try {
+        // One worker: this run shares the machine with the rest of the suite.
+        const vitest = path.join(repoRoot, 'node_modules/vitest/vitest.mjs');
+        const args = [vitest, 'run', ...END_TO_END, '--maxWorkers=1', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`];
+        const { code, output } = await run(tool('image-node'), args);
+        const failed = output
+          .split('\n')
+          .filter((l) => /FAIL|✗|×|Error/.test(l))
+          .slice(0, 40)
+          .join('\n');
+        expect(code, `the run on the image's Node failed:\n${failed}\n${output.slice(-3000)}`).toBe(0);
+        const result = JSON.parse(fs.readFileSync(report, 'utf8')) as JsonReport;
+        const files = result.testResults.map((r) => path.relative(repoRoot, r.name)).sort();
+        expect(files.filter((f) => f.startsWith('tests/e2e/')).length).toBeGreaterThanOrEqual(8);
+        expect(files).toContain('tests/fleet/launcher.test.ts');
+        expect(files).toContain('tests/packaging/chart-runtime.test.ts');
+        expect({ failed: result.numFailedTests, skipped: result.numPendingTests }).toEqual({ failed: 0, skipped: 0 });
+        expect(result.numPassedTests).toBe(result.numTotalTests);
+        console.log(`on node ${imageMajor()}: ${result.numPassedTests} end-to-end tests passed in ${files.length} files`);
+      } finally {
+        fs.rmSync(path.dirname(report), { recursive: true, force: true });
+      }
+    },
+    900_000,
+  );
 });

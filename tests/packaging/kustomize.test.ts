@@ -145,7 +145,10 @@ describe.each(['dev', 'prod'])('overlay %s', (overlay) => {
     const mine = withChartSecretName(overlays[overlay]!, chart);
     // The same objects, but the chart's helm test Pod and the overlay's Namespace.
     const names = (objects: K8sObject[]) =>
-      objects.filter((o) => o.kind !== 'Namespace' && !(o.kind === 'Pod' && o.metadata.annotations?.['helm.sh/hook'])).map((o) => `${o.kind}/${o.metadata.name}`).sort();
+      objects
+        .filter((o) => o.kind !== 'Namespace' && !(o.kind === 'Pod' && o.metadata.annotations?.['helm.sh/hook']))
+        .map((o) => `${o.kind}/${o.metadata.name}`)
+        .sort();
     expect(names(mine)).toEqual(names(chart));
     for (const o of mine) {
       if (o.kind === 'Namespace') continue;
@@ -177,7 +180,12 @@ describe('overlay specifics', () => {
     const url = new URL(env.REDIS_URL!);
     const svc = find<IService & K8sObject>(objects, 'Service', url.hostname);
     expect(svc.spec!.ports![0]!.port).toBe(Number(url.port));
-    expect(objects.filter((o) => o.kind === 'NetworkPolicy').map((o) => o.metadata.name).sort()).toEqual(['mcp-fleet', 'mcp-fleet-redis']);
+    expect(
+      objects
+        .filter((o) => o.kind === 'NetworkPolicy')
+        .map((o) => o.metadata.name)
+        .sort(),
+    ).toEqual(['mcp-fleet', 'mcp-fleet-redis']);
     expect(find(objects, 'Namespace').metadata.labels?.['pod-security.kubernetes.io/enforce']).toBe('restricted');
   });
 
@@ -250,7 +258,8 @@ describe('k6 in the cluster', () => {
     expect(cm.metadata.name).toBe('mcp-fleet-k6-scripts');
     const keys = Object.keys(cm.data!).sort();
     expect(keys).toEqual([...k6ScriptFiles().keys()].sort());
-    for (const scenario of ['smoke.js', 'cross-replica-notifications.js', '404-recovery.js', 'sustained-load.js', 'modern.js']) expect(keys).toContain(scenario);
+    for (const scenario of ['smoke.js', 'cross-replica-notifications.js', '404-recovery.js', 'sustained-load.js', 'modern.js'])
+      expect(keys).toContain(scenario);
     expect(keys.some((k) => k.startsWith('lib.'))).toBe(true);
     for (const [key, file] of k6ScriptFiles()) expect(cm.data![key]).toContain(`// ${file}`);
   });
@@ -313,7 +322,10 @@ describe('k6 ConfigMap and the real loadtest/', () => {
     expect(fs.existsSync(loadtest), 'loadtest/ (the k6 scenarios) is missing').toBe(true);
     const actual = [
       ...fs.readdirSync(loadtest).filter((f) => f.endsWith('.js')),
-      ...fs.readdirSync(path.join(loadtest, 'lib')).filter((f) => f.endsWith('.js')).map((f) => `lib/${f}`),
+      ...fs
+        .readdirSync(path.join(loadtest, 'lib'))
+        .filter((f) => f.endsWith('.js'))
+        .map((f) => `lib/${f}`),
     ].sort();
     const listed = [...k6ScriptFiles().values()].sort();
     // A new file in loadtest/ must be added to k8s/k6/scripts/kustomization.yaml (as key lib.X.js

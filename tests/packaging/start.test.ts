@@ -28,7 +28,14 @@ async function npmStart(): Promise<Started> {
   const child = spawn('npm', ['start'], {
     cwd: checkout,
     // In memory: no REDIS_* setting from this process's environment.
-    env: { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('REDIS_'))), PORT: String(port), HOST: '127.0.0.1', METRICS_PORT: '0', POD_NAME: `start-${port}`, LOG_LEVEL: 'warn' },
+    env: {
+      ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('REDIS_'))),
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      METRICS_PORT: '0',
+      POD_NAME: `start-${port}`,
+      LOG_LEVEL: 'warn',
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   });
@@ -43,7 +50,13 @@ async function ready(s: Started, timeoutMs = 120_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (s.child.exitCode !== null) throw new Error(`npm start on port ${s.port} exited with ${s.child.exitCode}:\n${s.output}`);
-    if (await fetch(`http://127.0.0.1:${s.port}/readyz`).then((r) => r.ok, () => false)) return;
+    if (
+      await fetch(`http://127.0.0.1:${s.port}/readyz`).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      return;
     if (Date.now() > deadline) throw new Error(`npm start on port ${s.port} was not ready within ${timeoutMs} ms:\n${s.output}`);
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
@@ -85,7 +98,12 @@ describe('npm start', () => {
     expect(compiles(started)).toBe(1);
     await Promise.all(started.map(stop));
     // Nothing left over from the build beside dist/.
-    expect(fs.readdirSync(checkout).filter((f) => f.startsWith('dist')).sort()).toEqual(['dist']);
+    expect(
+      fs
+        .readdirSync(checkout)
+        .filter((f) => f.startsWith('dist'))
+        .sort(),
+    ).toEqual(['dist']);
   }, 180_000);
 
   it('does not compile again when the sources have not changed: dist/ is left as it is', async () => {

@@ -92,7 +92,9 @@ describe('values.schema.json', () => {
   });
 
   it('no default is null: Helm 3 drops null values before it validates, so a required key would be missing', () => {
-    const nulls = leaves(defaults, schema).filter((l) => l.value === null).map((l) => l.key);
+    const nulls = leaves(defaults, schema)
+      .filter((l) => l.value === null)
+      .map((l) => l.key);
     expect(nulls).toEqual([]);
   });
 

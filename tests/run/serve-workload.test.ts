@@ -26,7 +26,10 @@ const WORKLOAD = (name: string) => `export default {
 beforeAll(() => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mcp-fleet-workload-'));
   fs.writeFileSync(path.join(dir, 'good.mjs'), WORKLOAD('from-a-module'));
-  fs.writeFileSync(path.join(dir, 'typed.ts'), WORKLOAD('from-typescript').replace('register(server, ctx)', 'register(server: any, ctx: { replicaName: string })'));
+  fs.writeFileSync(
+    path.join(dir, 'typed.ts'),
+    WORKLOAD('from-typescript').replace('register(server, ctx)', 'register(server: any, ctx: { replicaName: string })'),
+  );
   fs.writeFileSync(path.join(dir, 'none.mjs'), 'export const tools = 1;\n');
   fs.writeFileSync(path.join(dir, 'throws.mjs'), 'throw new Error("the module failed at load");\n');
 });
@@ -43,7 +46,11 @@ interface Run {
 /** Runs `mcp-fleet serve ...` in `dir`; when it listens, it is stopped with SIGTERM. */
 function serve(args: string[], node = process.execPath, env: Record<string, string> = {}): Promise<Run> {
   return new Promise((resolve) => {
-    const child = spawn(node, [BIN, 'serve', ...args], { cwd: dir, env: { ...process.env, PORT: '0', METRICS_PORT: '0', LOG_LEVEL: 'info', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(node, [BIN, 'serve', ...args], {
+      cwd: dir,
+      env: { ...process.env, PORT: '0', METRICS_PORT: '0', LOG_LEVEL: 'info', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     let stopped = false;
@@ -76,19 +83,33 @@ describe('mcp-fleet serve --workload', () => {
     ['./missing.mjs', /^mcp-fleet: workload "\.\/missing\.mjs": cannot load it: Cannot find module .*missing\.mjs/],
     ['./none.mjs', /^mcp-fleet: workload "\.\/none\.mjs": its default export is not a Workload .*its exports: tools\)$/],
     ['./throws.mjs', /^mcp-fleet: workload "\.\/throws\.mjs": cannot load it: the module failed at load$/],
-    ['no-such-workload-package', /^mcp-fleet: workload "no-such-workload-package": not a built-in workload \(reference, conformance\) and no installed package of that name$/],
-  ])('%s: one line naming it and why, exit code 2, no stack trace', async (spec, message) => {
-    const run = await serve(['--workload', spec]);
-    expect(run.code).toBe(2);
-    const lines = run.stderr.trim().split('\n').filter((line) => !line.startsWith('{'));
-    expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatch(message);
-    expect(run.stderr).not.toMatch(/\n\s+at /);
-  }, 60_000);
+    [
+      'no-such-workload-package',
+      /^mcp-fleet: workload "no-such-workload-package": not a built-in workload \(reference, conformance\) and no installed package of that name$/,
+    ],
+  ])(
+    '%s: one line naming it and why, exit code 2, no stack trace',
+    async (spec, message) => {
+      const run = await serve(['--workload', spec]);
+      expect(run.code).toBe(2);
+      const lines = run.stderr
+        .trim()
+        .split('\n')
+        .filter((line) => !line.startsWith('{'));
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(message);
+      expect(run.stderr).not.toMatch(/\n\s+at /);
+    },
+    60_000,
+  );
 
-  it.skipIf(!fs.existsSync(IMAGE_NODE))('runs a TypeScript module on the image\'s Node (24: its types stripped)', async () => {
-    const run = await serve(['--workload', './typed.ts'], IMAGE_NODE);
-    expect(run.stdout).toMatch(/"workload":"from-typescript"/);
-    expect({ code: run.code, signal: run.signal }, run.stdout + run.stderr).toEqual({ code: 0, signal: null });
-  }, 60_000);
+  it.skipIf(!fs.existsSync(IMAGE_NODE))(
+    "runs a TypeScript module on the image's Node (24: its types stripped)",
+    async () => {
+      const run = await serve(['--workload', './typed.ts'], IMAGE_NODE);
+      expect(run.stdout).toMatch(/"workload":"from-typescript"/);
+      expect({ code: run.code, signal: run.signal }, run.stdout + run.stderr).toEqual({ code: 0, signal: null });
+    },
+    60_000,
+  );
 });

@@ -44,7 +44,12 @@ async function listening(r: ReturnType<typeof start>): Promise<Record<string, st
     if (r.child.exitCode !== null || Date.now() > deadline) throw new Error(`did not listen: ${r.output()}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
-  return JSON.parse(r.output().split('\n').find((line) => line.includes('"msg":"listening"'))!) as Record<string, string>;
+  return JSON.parse(
+    r
+      .output()
+      .split('\n')
+      .find((line) => line.includes('"msg":"listening"'))!,
+  ) as Record<string, string>;
 }
 
 describe('several replicas on one host, on different PORTs', () => {

@@ -17,7 +17,10 @@ const raw = (init: RequestInit & { headers?: Record<string, string> }) => fetch(
 
 describe('sessions', () => {
   it('initialize creates a session, answered as JSON with its Mcp-Session-Id', async () => {
-    const answer = await post(replica.url, request('initialize', { protocolVersion: PROTOCOL_VERSION, capabilities: {}, clientInfo: { name: 't', version: '1' } }));
+    const answer = await post(
+      replica.url,
+      request('initialize', { protocolVersion: PROTOCOL_VERSION, capabilities: {}, clientInfo: { name: 't', version: '1' } }),
+    );
     expect(answer.status).toBe(200);
     expect(answer.headers.get('mcp-session-id')).toMatch(/^[0-9a-f-]{36}$/);
     expect(answer.messages[0]).toMatchObject({ result: { protocolVersion: PROTOCOL_VERSION } });
@@ -77,7 +80,11 @@ describe('headers', () => {
 
   it('Accept without both JSON and SSE on POST, without SSE on GET: 406', async () => {
     const session = await initialize(replica.url);
-    const posted = await raw({ method: 'POST', headers: { 'Content-Type': 'application/json', Accept: 'application/json' }, body: JSON.stringify(request('ping')) });
+    const posted = await raw({
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
+      body: JSON.stringify(request('ping')),
+    });
     expect(posted.status).toBe(406);
     const got = await raw({ method: 'GET', headers: { Accept: 'application/json', 'Mcp-Session-Id': session } });
     expect(got.status).toBe(406);
@@ -88,7 +95,7 @@ describe('headers', () => {
     expect(answer.status).toBe(415);
   });
 
-  it('a Last-Event-ID that is not one of this server\'s event ids: 400', async () => {
+  it("a Last-Event-ID that is not one of this server's event ids: 400", async () => {
     const session = await initialize(replica.url);
     const stream = await SseStream.open(replica.url, session, 'not-an-event-id');
     expect(stream.status).toBe(400);
@@ -129,7 +136,14 @@ describe('bodies', () => {
   });
 
   it('capabilities and clientInfo over SESSION_RECORD_MAX_BYTES: 400 (-32602)', async () => {
-    const answer = await post(replica.url, request('initialize', { protocolVersion: PROTOCOL_VERSION, capabilities: { experimental: { big: { blob: 'x'.repeat(4096) } } }, clientInfo: { name: 't', version: '1' } }));
+    const answer = await post(
+      replica.url,
+      request('initialize', {
+        protocolVersion: PROTOCOL_VERSION,
+        capabilities: { experimental: { big: { blob: 'x'.repeat(4096) } } },
+        clientInfo: { name: 't', version: '1' },
+      }),
+    );
     expect(answer.status).toBe(400);
     expect(answer.messages[0]).toMatchObject({ error: { code: -32602 } });
   });
@@ -153,9 +167,12 @@ describe('requests of a session', () => {
 
   it('a subscription over MAX_SUBSCRIPTIONS_PER_SESSION or a URI over 2,048 characters: -32602', async () => {
     const session = await initialize(replica.url);
-    for (const name of ['a', 'b']) expect((await post(replica.url, request('resources/subscribe', { uri: `counter://${name}` }), session)).messages[0]).toHaveProperty('result');
+    for (const name of ['a', 'b'])
+      expect((await post(replica.url, request('resources/subscribe', { uri: `counter://${name}` }), session)).messages[0]).toHaveProperty('result');
     expect((await post(replica.url, request('resources/subscribe', { uri: 'counter://c' }), session)).messages[0]).toMatchObject({ error: { code: -32602 } });
-    expect((await post(replica.url, request('resources/subscribe', { uri: `counter://${'x'.repeat(2100)}` }), session)).messages[0]).toMatchObject({ error: { code: -32602 } });
+    expect((await post(replica.url, request('resources/subscribe', { uri: `counter://${'x'.repeat(2100)}` }), session)).messages[0]).toMatchObject({
+      error: { code: -32602 },
+    });
     expect((await post(replica.url, request('resources/unsubscribe', { uri: 'counter://a' }), session)).messages[0]).toHaveProperty('result');
   });
 
@@ -215,9 +232,14 @@ describe('requests of a session', () => {
     const session = await initialize(replica.url, { sampling: {} });
     const call = startToolCall(replica.url, session, 13, 'sample', { prompt: 'hi' });
     const deadline = Date.now() + 10_000;
-    while (!call.messages().some((m) => m.method === 'sampling/createMessage') && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    while (!call.messages().some((m) => m.method === 'sampling/createMessage') && Date.now() < deadline)
+      await new Promise((resolve) => setTimeout(resolve, 10));
     const asked = call.messages().find((m) => m.method === 'sampling/createMessage')!;
-    const answered = await post(replica.url, { jsonrpc: '2.0', id: asked.id, result: { role: 'assistant', model: 'm', content: { type: 'text', text: 'sampled' } } }, session);
+    const answered = await post(
+      replica.url,
+      { jsonrpc: '2.0', id: asked.id, result: { role: 'assistant', model: 'm', content: { type: 'text', text: 'sampled' } } },
+      session,
+    );
     expect(answered.status).toBe(202);
     await call.done;
     expect(JSON.stringify(call.messages().find((m) => m.id === 13))).toContain('sampled');
@@ -227,7 +249,8 @@ describe('requests of a session', () => {
     const session = await initialize(replica.url, { sampling: {} });
     const calls = [21, 22].map((id) => startToolCall(replica.url, session, id, 'sample', { prompt: String(id) }));
     const deadline = Date.now() + 10_000;
-    while (!calls.every((c) => c.messages().some((m) => m.method === 'sampling/createMessage')) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    while (!calls.every((c) => c.messages().some((m) => m.method === 'sampling/createMessage')) && Date.now() < deadline)
+      await new Promise((resolve) => setTimeout(resolve, 10));
     const third = await callTool(replica.url, session, 'sample', { prompt: 'one too many' });
     expect(JSON.stringify(third.messages.at(-1))).toMatch(/isError/);
     for (const call of calls) call.abort.abort();
@@ -250,7 +273,10 @@ describe('sessionless mode (SESSION_MODE=stateless)', () => {
   });
 
   it('initialize gives no session id; requests need none; GET and DELETE: 405', async () => {
-    const init = await post(sessionless.url, request('initialize', { protocolVersion: PROTOCOL_VERSION, capabilities: {}, clientInfo: { name: 't', version: '1' } }));
+    const init = await post(
+      sessionless.url,
+      request('initialize', { protocolVersion: PROTOCOL_VERSION, capabilities: {}, clientInfo: { name: 't', version: '1' } }),
+    );
     expect(init.status).toBe(200);
     expect(init.headers.get('mcp-session-id')).toBeNull();
     const call = await post(sessionless.url, request('tools/call', { name: 'whoami', arguments: {} }), undefined, { 'MCP-Protocol-Version': PROTOCOL_VERSION });
@@ -291,4 +317,3 @@ describe('drain', () => {
     expect(call.messages().find((m) => m.id === 41)).toMatchObject({ error: { code: -32603, message: expect.stringMatching(/shutting down/) } });
   });
 });
-

@@ -33,4 +33,3 @@ export async function startInProcess(env: Record<string, string> = {}): Promise<
   const port = await server.listen();
   return { server, port, url: `http://127.0.0.1:${port}/mcp`, stop: () => server.shutdown() };
 }
-

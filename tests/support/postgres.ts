@@ -38,7 +38,12 @@ export interface PostgresReplica {
   close(): Promise<void>;
 }
 
-export async function openPostgresReplica(url: string, schema = freshSchema(), name = 'contract', observer: FleetObserver = NOOP_OBSERVER): Promise<PostgresReplica> {
+export async function openPostgresReplica(
+  url: string,
+  schema = freshSchema(),
+  name = 'contract',
+  observer: FleetObserver = NOOP_OBSERVER,
+): Promise<PostgresReplica> {
   const settings = postgresSettings(url, { schema });
   const db = new PgDatabase(settings, observer, name);
   await migrate(db, schema);

@@ -259,5 +259,13 @@ export function startToolCall(url: string, session: string, id: number, name: st
     ended = true;
   })();
   const messages = () => frames.filter((f) => f.data !== '').map((f) => JSON.parse(f.data) as Record<string, any>);
-  return { abort, frames, messages, done, get ended() { return ended; } };
+  return {
+    abort,
+    frames,
+    messages,
+    done,
+    get ended() {
+      return ended;
+    },
+  };
 }

@@ -37,7 +37,16 @@ export class ServerProcess {
 
   async start(): Promise<void> {
     const child = spawn(process.execPath, [MAIN], {
-      env: { ...process.env, PORT: String(this.port), HOST: '127.0.0.1', METRICS_PORT: '0', POD_NAME: this.name, LOG_LEVEL: 'warn', REQUEST_STATE_KEYS: TEST_REQUEST_STATE_KEY, ...this.env },
+      env: {
+        ...process.env,
+        PORT: String(this.port),
+        HOST: '127.0.0.1',
+        METRICS_PORT: '0',
+        POD_NAME: this.name,
+        LOG_LEVEL: 'warn',
+        REQUEST_STATE_KEYS: TEST_REQUEST_STATE_KEY,
+        ...this.env,
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.child = child;
@@ -47,7 +56,10 @@ export class ServerProcess {
     const deadline = Date.now() + 45_000;
     for (;;) {
       if (child.exitCode !== null) throw new Error(`${this.name} exited with ${child.exitCode}: ${this.output}`);
-      const ok = await fetch(`${this.base}/readyz`).then((r) => r.ok, () => false);
+      const ok = await fetch(`${this.base}/readyz`).then(
+        (r) => r.ok,
+        () => false,
+      );
       if (ok) return;
       if (Date.now() > deadline) throw new Error(`${this.name} did not become ready: ${this.output}`);
       await new Promise((resolve) => setTimeout(resolve, 50));

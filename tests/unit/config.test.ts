@@ -6,7 +6,15 @@ const KEYS = { REQUEST_STATE_KEYS: 'k'.repeat(32) };
 describe('loadConfig', () => {
   it('defaults to one in-memory stateful server on :3000/mcp with metrics on :9464', () => {
     const config = loadConfig({ POD_NAME: 'r0' });
-    expect(config).toMatchObject({ port: 3000, mcpPath: '/mcp', metricsPort: 9464, replicaName: 'r0', sessionMode: 'stateful', redis: undefined, workload: 'reference' });
+    expect(config).toMatchObject({
+      port: 3000,
+      mcpPath: '/mcp',
+      metricsPort: 9464,
+      replicaName: 'r0',
+      sessionMode: 'stateful',
+      redis: undefined,
+      workload: 'reference',
+    });
   });
 
   it('switches to Redis with REDIS_URL and reads its settings', () => {
@@ -25,13 +33,28 @@ describe('loadConfig', () => {
   it('names every bad value at once', () => {
     let error: unknown;
     try {
-      loadConfig({ PORT: '70000', SESSION_MODE: 'sticky', REPLICA_HEADER: 'maybe', REDIS_SENTINELS: 'nohost', MCP_PATH: 'mcp', REDIS_URL: 'redis://x', REDIS_CLUSTER_NODES: 'a:1' });
+      loadConfig({
+        PORT: '70000',
+        SESSION_MODE: 'sticky',
+        REPLICA_HEADER: 'maybe',
+        REDIS_SENTINELS: 'nohost',
+        MCP_PATH: 'mcp',
+        REDIS_URL: 'redis://x',
+        REDIS_CLUSTER_NODES: 'a:1',
+      });
     } catch (e) {
       error = e;
     }
     expect(error).toBeInstanceOf(ConfigError);
     const problems = (error as ConfigError).problems.join('\n');
-    for (const fragment of ['PORT=70000 is out of range', 'SESSION_MODE="sticky" must be one of stateful, stateless', 'REPLICA_HEADER="maybe" is not a boolean', 'REDIS_SENTINELS: "nohost" is not host:port', 'MCP_PATH must start with /', 'set only one of REDIS_URL']) {
+    for (const fragment of [
+      'PORT=70000 is out of range',
+      'SESSION_MODE="sticky" must be one of stateful, stateless',
+      'REPLICA_HEADER="maybe" is not a boolean',
+      'REDIS_SENTINELS: "nohost" is not host:port',
+      'MCP_PATH must start with /',
+      'set only one of REDIS_URL',
+    ]) {
       expect(problems).toContain(fragment);
     }
   });
@@ -55,8 +78,17 @@ describe('loadConfig', () => {
   });
 
   it('selects PostgreSQL by DATABASE_URL, with its own settings and the same key-ring rule as Redis', () => {
-    const config = loadConfig({ ...KEYS, DATABASE_URL: 'postgresql://u:p@db:5432/mcp?sslmode=require', DATABASE_LISTEN_URL: 'postgres://u:p@db-direct/mcp', DATABASE_SCHEMA: 'fleet_a' });
-    expect(config.postgres).toMatchObject({ url: 'postgresql://u:p@db:5432/mcp?sslmode=require', listenUrl: 'postgres://u:p@db-direct/mcp', schema: 'fleet_a' });
+    const config = loadConfig({
+      ...KEYS,
+      DATABASE_URL: 'postgresql://u:p@db:5432/mcp?sslmode=require',
+      DATABASE_LISTEN_URL: 'postgres://u:p@db-direct/mcp',
+      DATABASE_SCHEMA: 'fleet_a',
+    });
+    expect(config.postgres).toMatchObject({
+      url: 'postgresql://u:p@db:5432/mcp?sslmode=require',
+      listenUrl: 'postgres://u:p@db-direct/mcp',
+      schema: 'fleet_a',
+    });
     expect(config.redis).toBeUndefined();
     expect(loadConfig({}).postgres).toBeUndefined();
     expect(() => loadConfig({ DATABASE_URL: 'postgres://db/mcp' })).toThrow(/REQUEST_STATE_KEYS is required on PostgreSQL/);

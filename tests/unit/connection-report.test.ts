@@ -10,8 +10,20 @@ describe('redisAddress', () => {
   });
 
   it('names Sentinels and Cluster nodes', () => {
-    expect(redisAddress(redisSettings('redis://x', { url: undefined, sentinels: [{ host: 's1', port: 26379 }], sentinelName: 'main' }))).toBe('sentinels s1:26379 (master main)');
-    expect(redisAddress(redisSettings('redis://x', { url: undefined, clusterNodes: [{ host: 'n1', port: 7000 }, { host: 'n2', port: 7001 }] }))).toBe('cluster n1:7000,n2:7001');
+    expect(redisAddress(redisSettings('redis://x', { url: undefined, sentinels: [{ host: 's1', port: 26379 }], sentinelName: 'main' }))).toBe(
+      'sentinels s1:26379 (master main)',
+    );
+    expect(
+      redisAddress(
+        redisSettings('redis://x', {
+          url: undefined,
+          clusterNodes: [
+            { host: 'n1', port: 7000 },
+            { host: 'n2', port: 7001 },
+          ],
+        }),
+      ),
+    ).toBe('cluster n1:7000,n2:7001');
   });
 });
 
@@ -19,7 +31,13 @@ describe('ConnectionReport', () => {
   function report() {
     let now = 0;
     const said: Array<[string, Record<string, unknown>]> = [];
-    const r = new ConnectionReport({ address: 'redis://h:1', warn: (m, f) => said.push([m, f]), info: (m, f) => said.push([m, f]), repeatMs: 30_000, now: () => now });
+    const r = new ConnectionReport({
+      address: 'redis://h:1',
+      warn: (m, f) => said.push([m, f]),
+      info: (m, f) => said.push([m, f]),
+      repeatMs: 30_000,
+      now: () => now,
+    });
     return { r, said, advance: (ms: number) => (now += ms) };
   }
 
@@ -29,7 +47,12 @@ describe('ConnectionReport', () => {
       r.failed('Redis is unreachable');
       advance(1000); // a failure a second: 100 s
     }
-    expect(said.map(([m]) => m)).toEqual(['redis connection problem', 'redis connection problem continues', 'redis connection problem continues', 'redis connection problem continues']);
+    expect(said.map(([m]) => m)).toEqual([
+      'redis connection problem',
+      'redis connection problem continues',
+      'redis connection problem continues',
+      'redis connection problem continues',
+    ]);
     expect(said[0]![1]).toEqual({ reason: 'Redis is unreachable', address: 'redis://h:1' });
     expect(said[1]![1]).toMatchObject({ forSeconds: 30, failures: 31 });
   });

@@ -15,16 +15,36 @@ interface Case {
 const json = (value: unknown) => JSON.stringify(value);
 const MODERN = { 'mcp-protocol-version': '2026-07-28' };
 const CASES: Case[] = [
-  { name: 'initialize', method: 'POST', headers: {}, body: json(request('initialize', { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'c', version: '1' } })) },
-  { name: 'a 2025 session request', method: 'POST', headers: { 'mcp-protocol-version': '2025-11-25', 'mcp-session-id': 'x' }, body: json(request('tools/list')) },
+  {
+    name: 'initialize',
+    method: 'POST',
+    headers: {},
+    body: json(request('initialize', { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'c', version: '1' } })),
+  },
+  {
+    name: 'a 2025 session request',
+    method: 'POST',
+    headers: { 'mcp-protocol-version': '2025-11-25', 'mcp-session-id': 'x' },
+    body: json(request('tools/list')),
+  },
   { name: 'a posted response', method: 'POST', headers: {}, body: json({ jsonrpc: '2.0', id: 'a~1', result: {} }) },
   { name: 'a body that is not JSON', method: 'POST', headers: {}, body: '{oops' },
   { name: 'GET', method: 'GET', headers: {} },
   { name: 'DELETE', method: 'DELETE', headers: {} },
-  { name: 'a 2026-07-28 tools/call', method: 'POST', headers: { ...MODERN, 'mcp-method': 'tools/call', 'mcp-name': 'whoami' }, body: json(modernRequest('tools/call', { name: 'whoami' })) },
+  {
+    name: 'a 2026-07-28 tools/call',
+    method: 'POST',
+    headers: { ...MODERN, 'mcp-method': 'tools/call', 'mcp-name': 'whoami' },
+    body: json(modernRequest('tools/call', { name: 'whoami' })),
+  },
   { name: 'server/discover', method: 'POST', headers: { ...MODERN, 'mcp-method': 'server/discover' }, body: json(modernRequest('server/discover')) },
   { name: 'a modern header without the envelope', method: 'POST', headers: MODERN, body: json(request('tools/list')) },
-  { name: 'an envelope naming an unsupported revision', method: 'POST', headers: {}, body: json(request('tools/list', { _meta: { 'io.modelcontextprotocol/protocolVersion': '2099-01-01' } })) },
+  {
+    name: 'an envelope naming an unsupported revision',
+    method: 'POST',
+    headers: {},
+    body: json(request('tools/list', { _meta: { 'io.modelcontextprotocol/protocolVersion': '2099-01-01' } })),
+  },
 ];
 
 describe('eraOf', () => {
@@ -36,7 +56,9 @@ describe('eraOf', () => {
   });
 
   it('covers both eras in its table', async () => {
-    const eras = CASES.map(({ method, headers, body }) => eraOf({ method, headers } as unknown as IncomingMessage, body === undefined ? undefined : parseJsonBody(Buffer.from(body))));
+    const eras = CASES.map(({ method, headers, body }) =>
+      eraOf({ method, headers } as unknown as IncomingMessage, body === undefined ? undefined : parseJsonBody(Buffer.from(body))),
+    );
     expect(new Set(eras)).toEqual(new Set(['legacy', 'modern']));
     expect(parseJsonBody(Buffer.from(''))).toBe(NOT_JSON);
   });

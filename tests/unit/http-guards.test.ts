@@ -41,7 +41,16 @@ describe('http guards', () => {
   });
 
   it('a Host is a host[:port]: names, IP literals and ports pass; spaces, userinfo, paths, bad ports do not', () => {
-    for (const host of ['localhost', 'localhost:3000', '127.0.0.1:8080', '[::1]', '[::1]:80', 'mcp.example.com', 'mcp-fleet.mcp.svc.cluster.local:3000', 'MCP.Example.COM.']) {
+    for (const host of [
+      'localhost',
+      'localhost:3000',
+      '127.0.0.1:8080',
+      '[::1]',
+      '[::1]:80',
+      'mcp.example.com',
+      'mcp-fleet.mcp.svc.cluster.local:3000',
+      'MCP.Example.COM.',
+    ]) {
       expect(isValidHost(host), host).toBe(true);
     }
     for (const host of ['a b', 'localhost:99999', '127.0.0.1:1@evil', 'a/b', 'a?b', 'a#b', '[', ':', '%', 'host:port']) {

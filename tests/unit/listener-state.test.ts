@@ -6,7 +6,14 @@ const message = (entryId: string): StreamEvent => ({ type: 'message', entryId, m
 
 function make(exclusive = true, id = 'me') {
   const got: StreamEvent[] = [];
-  const listener = new ListenerState('s', 'g', id, exclusive, (e) => got.push(e), async () => {});
+  const listener = new ListenerState(
+    's',
+    'g',
+    id,
+    exclusive,
+    (e) => got.push(e),
+    async () => {},
+  );
   return { listener, got };
 }
 

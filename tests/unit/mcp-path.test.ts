@@ -14,8 +14,29 @@ function expressRoutes(path: string, url: string): Promise<boolean> {
 }
 
 const URLS = [
-  '/mcp', '/MCP', '/Mcp/', '/mcp/', '/mcp//', '/mcp/x', '/mcpx', '/mc', '/', '', '/mcp?x=1', '/mcp/?a=/b', '/mcp?', '/x?/mcp',
-  '/api/mcp', '/API/MCP/', '/api/mcp/x', '/api.mcp', '/apixmcp', '/a/../mcp', '/%6Dcp', '/mcp%2F', '//mcp',
+  '/mcp',
+  '/MCP',
+  '/Mcp/',
+  '/mcp/',
+  '/mcp//',
+  '/mcp/x',
+  '/mcpx',
+  '/mc',
+  '/',
+  '',
+  '/mcp?x=1',
+  '/mcp/?a=/b',
+  '/mcp?',
+  '/x?/mcp',
+  '/api/mcp',
+  '/API/MCP/',
+  '/api/mcp/x',
+  '/api.mcp',
+  '/apixmcp',
+  '/a/../mcp',
+  '/%6Dcp',
+  '/mcp%2F',
+  '//mcp',
 ];
 
 describe('the MCP path matcher', () => {

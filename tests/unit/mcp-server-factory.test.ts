@@ -33,7 +33,11 @@ function buildDeps(workload: Workload): ServerBuildDeps {
 /** Every object handed to the SDK's register* calls as a schema or URI template, by registration name. */
 function registeredDefinitions(build: () => void): Map<string, unknown[]> {
   const seen = new Map<string, unknown[]>();
-  const record = (name: string, ...objects: unknown[]) => seen.set(name, objects.filter((object) => typeof object === 'object' && object !== null));
+  const record = (name: string, ...objects: unknown[]) =>
+    seen.set(
+      name,
+      objects.filter((object) => typeof object === 'object' && object !== null),
+    );
   const tool = vi.spyOn(McpServer.prototype, 'registerTool');
   const prompt = vi.spyOn(McpServer.prototype, 'registerPrompt');
   const resource = vi.spyOn(McpServer.prototype, 'registerResource');
@@ -120,7 +124,13 @@ describe('modern requests: one server instance each, nothing carried between the
     if (capabilities !== undefined) meta['io.modelcontextprotocol/clientCapabilities'] = capabilities;
     const request = new Request('http://localhost/mcp', {
       method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-protocol-version': '2026-07-28', 'mcp-method': 'tools/call', 'mcp-name': String(params.name) },
+      headers: {
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+        'mcp-protocol-version': '2026-07-28',
+        'mcp-method': 'tools/call',
+        'mcp-name': String(params.name),
+      },
       body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { ...params, _meta: meta } }),
     });
     const response = await handler.fetch(request, sub === undefined ? undefined : { authInfo: authOf(sub) });
@@ -129,9 +139,13 @@ describe('modern requests: one server instance each, nothing carried between the
 
   it('keeps each concurrent caller to its own requestState and its own answer', async () => {
     const handler = modernHandler();
-    const sample = (sub: string, extra: Record<string, unknown> = {}) => post(handler, sub, { name: 'sample', arguments: { prompt: `from ${sub}` }, ...extra }, { sampling: {} });
+    const sample = (sub: string, extra: Record<string, unknown> = {}) =>
+      post(handler, sub, { name: 'sample', arguments: { prompt: `from ${sub}` }, ...extra }, { sampling: {} });
     const [a, b] = await Promise.all([sample('alice'), sample('bob')]);
-    expect(a.result).toMatchObject({ resultType: 'input_required', inputRequests: { sample: { params: { messages: [{ content: { text: 'from alice' } }] } } } });
+    expect(a.result).toMatchObject({
+      resultType: 'input_required',
+      inputRequests: { sample: { params: { messages: [{ content: { text: 'from alice' } }] } } },
+    });
     expect(b.result).toMatchObject({ resultType: 'input_required', inputRequests: { sample: { params: { messages: [{ content: { text: 'from bob' } }] } } } });
     const [aRetry, bRetry, aWithBobsState] = await Promise.all([
       sample('alice', { inputResponses: { sample: SAMPLE_ANSWER('for alice') }, requestState: a.result?.requestState }),

@@ -1,4 +1,4 @@
-import type { JSONRPCMessage } from "@modelcontextprotocol/server";
+import type { JSONRPCMessage } from '@modelcontextprotocol/server';
 import { describe, expect, it } from 'vitest';
 import { InMemorySessionSlots } from '../../src/backends/memory/session-slots.js';
 import { PendingClientRequests, PendingLimitError } from '../../src/server/legacy/pending-client-requests.js';

@@ -84,10 +84,13 @@ describe('the request body reader', () => {
   it('answers a declared length over the limit with 413 before reading the body', async () => {
     const reply = await new Promise<number>((resolve, reject) => {
       // The body is never sent: the answer cannot wait for it.
-      const request = http.request({ port, host: '127.0.0.1', method: 'POST', path: '/mcp', headers: { 'Content-Length': LIMIT + 1 }, agent: false }, (response) => {
-        resolve(response.statusCode!);
-        request.destroy();
-      });
+      const request = http.request(
+        { port, host: '127.0.0.1', method: 'POST', path: '/mcp', headers: { 'Content-Length': LIMIT + 1 }, agent: false },
+        (response) => {
+          resolve(response.statusCode!);
+          request.destroy();
+        },
+      );
       request.on('error', reject);
       request.flushHeaders();
     });
@@ -127,7 +130,11 @@ describe('the request body reader', () => {
     read(req, answer.res, () => expect.unreachable('no body is handed over'));
     await until(() => answer.status !== undefined);
     expect(answer.status).toBe(400);
-    expect(JSON.parse(answer.body!)).toEqual({ jsonrpc: '2.0', error: { code: -32700, message: 'Bad Request: request size did not match content length' }, id: null });
+    expect(JSON.parse(answer.body!)).toEqual({
+      jsonrpc: '2.0',
+      error: { code: -32700, message: 'Bad Request: request size did not match content length' },
+      id: null,
+    });
   });
 });
 

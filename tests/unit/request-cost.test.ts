@@ -17,7 +17,7 @@ describe('Redis instrumentation', () => {
       name: 'cost',
     });
     await connectRedis(client);
-    const script = new LuaScript('test_echo', 'reads', "return ARGV[1]");
+    const script = new LuaScript('test_echo', 'reads', 'return ARGV[1]');
     const [first, second] = [newRequestCost(), newRequestCost()];
     await Promise.all([
       withRequestCost(first, async () => {

@@ -1,6 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { JSONRPCMessage } from "@modelcontextprotocol/server";
+import type { JSONRPCMessage } from '@modelcontextprotocol/server';
 import { afterEach, describe, expect, it } from 'vitest';
 import { NOOP_OBSERVER } from '../../src/observability/observer.js';
 import { ResponseSink, type SinkOptions } from '../../src/server/legacy/response-sink.js';
@@ -57,7 +57,9 @@ describe('ResponseSink', () => {
   it("answers a tool's store failure with the store's 503 and reason, not a 200 tool error", async () => {
     const answer = await serve({}, (sink) =>
       withToolStoreFailures(async () => {
-        await notingSharedState(refusing).set('k', 'v').catch(() => {});
+        await notingSharedState(refusing)
+          .set('k', 'v')
+          .catch(() => {});
         await sink.write(toolError(1));
       }),
     );
@@ -70,7 +72,9 @@ describe('ResponseSink', () => {
   it('keeps a 200 when the tool got past its store failure (its result is no error)', async () => {
     const answer = await serve({}, (sink) =>
       withToolStoreFailures(async () => {
-        await notingSharedState(refusing).set('k', 'v').catch(() => {});
+        await notingSharedState(refusing)
+          .set('k', 'v')
+          .catch(() => {});
         await sink.write(result(1));
       }),
     );

@@ -81,7 +81,10 @@ describe('tasks protocol on a server instance', () => {
       throw new StoreUnavailableError('Redis is unreachable');
     };
     for (const method of ['tasks/get', 'tasks/cancel']) {
-      expect((await call(method, { taskId: 'any' })).body.error).toMatchObject({ code: -32000, message: 'The task store is unavailable: Redis is unreachable' });
+      expect((await call(method, { taskId: 'any' })).body.error).toMatchObject({
+        code: -32000,
+        message: 'The task store is unavailable: Redis is unreachable',
+      });
     }
   });
 });

@@ -4,7 +4,6 @@ import type { FleetEventBusOptions } from '../../bus/event-bus.js';
 
 /** One process: publish() delivers to the listeners before it returns. */
 export class InMemoryFleetEventBus extends BaseFleetEventBus {
-
   constructor(options: FleetEventBusOptions = {}) {
     super(options);
   }

@@ -40,4 +40,3 @@ export function memoryBackends(config: FleetConfig, observer: FleetObserver): Ba
     },
   };
 }
-

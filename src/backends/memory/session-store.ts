@@ -1,4 +1,4 @@
-import type { LoggingLevel } from "@modelcontextprotocol/server";
+import type { LoggingLevel } from '@modelcontextprotocol/server';
 import { SubscriptionLimitError, type NewSession, type SessionRecord, type SessionStore } from '../../sessions/session-store.js';
 
 interface Entry {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { JSONRPCMessage } from "@modelcontextprotocol/server";
+import type { JSONRPCMessage } from '@modelcontextprotocol/server';
 import { ListenerState } from '../../streams/listener-state.js';
 import {
   compareEntryIds,
@@ -81,12 +81,7 @@ export class InMemoryStreamManager implements StreamManager {
     for (const listener of [...(this.listeners.get(this.key(sessionId, streamKey)) ?? [])]) listener.accept(event);
   }
 
-  async publish(
-    sessionId: string,
-    streamKey: string,
-    message: JSONRPCMessage,
-    options: { requireSession?: boolean } = {},
-  ): Promise<string | undefined> {
+  async publish(sessionId: string, streamKey: string, message: JSONRPCMessage, options: { requireSession?: boolean } = {}): Promise<string | undefined> {
     if (options.requireSession && !(await this.options.sessionExists(sessionId))) return undefined;
     const entry = this.append(sessionId, streamKey, message);
     this.emit(sessionId, streamKey, this.toEvent(entry));
@@ -98,12 +93,7 @@ export class InMemoryStreamManager implements StreamManager {
     this.emit(sessionId, streamKey, this.toEvent(entry));
   }
 
-  async listen(
-    sessionId: string,
-    streamKey: string,
-    options: ListenOptions,
-    onEvent: (event: StreamEvent) => void,
-  ): Promise<StreamListener> {
+  async listen(sessionId: string, streamKey: string, options: ListenOptions, onEvent: (event: StreamEvent) => void): Promise<StreamListener> {
     const key = this.key(sessionId, streamKey);
     const listener = new ListenerState(sessionId, streamKey, options.listenerId, options.exclusive, onEvent, async (l) => {
       const set = this.listeners.get(key);
@@ -122,7 +112,9 @@ export class InMemoryStreamManager implements StreamManager {
     }
     if (options.exclusive) {
       // A newer listener already holds the stream: this one yields at once (it would never hear that one's notice).
-      const newest = [...(this.listeners.get(key) ?? [])].filter((l) => l.exclusive && !l.isClosed).reduce((max, l) => (l.listenerId > max ? l.listenerId : max), '');
+      const newest = [...(this.listeners.get(key) ?? [])]
+        .filter((l) => l.exclusive && !l.isClosed)
+        .reduce((max, l) => (l.listenerId > max ? l.listenerId : max), '');
       if (newest > options.listenerId) listener.accept({ type: 'takeover', listener: newest });
       else this.emit(sessionId, streamKey, { type: 'takeover', listener: options.listenerId });
     }

@@ -1,13 +1,11 @@
 import { StoreInputError, StoreUnavailableError } from '../store-errors.js';
 
-
 interface PostgresError {
   code?: string;
   message: string;
 }
 
-const asPostgresError = (error: unknown): PostgresError =>
-  error instanceof Error ? (error as Error & { code?: string }) : { message: String(error) };
+const asPostgresError = (error: unknown): PostgresError => (error instanceof Error ? (error as Error & { code?: string }) : { message: String(error) });
 
 /**
  * SQLSTATE classes a client's input can cause: a data exception (22: a NUL byte in a text, a
@@ -25,7 +23,11 @@ export function describePostgresError(error: unknown): string {
   }
   if (code === '57P03') return 'PostgreSQL is starting up or shutting down';
   if (code === '57P01' || code === '57P02' || code?.startsWith('08')) return 'PostgreSQL is unreachable';
-  if (/ECONNREFUSED|ECONNRESET|EPIPE|ENOTFOUND|EHOSTUNREACH|Connection terminated|Client has encountered a connection error|not queryable|Client was closed|Cannot use a pool after calling end/i.test(message)) {
+  if (
+    /ECONNREFUSED|ECONNRESET|EPIPE|ENOTFOUND|EHOSTUNREACH|Connection terminated|Client has encountered a connection error|not queryable|Client was closed|Cannot use a pool after calling end/i.test(
+      message,
+    )
+  ) {
     return 'PostgreSQL is unreachable';
   }
   if (code === '53300') return 'PostgreSQL has no connection slot left';

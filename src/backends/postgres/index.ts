@@ -38,7 +38,8 @@ export async function postgresBackends(config: FleetConfig, settings: PostgresSe
   const bus = new PgFleetEventBus({ ...busOptionsOf(observer), db, listener, schema, instanceId: streams.instanceId });
   let heartbeatFailing = false;
   const presence = new InstancePresence(db, schema, streams.instanceId, config.ownerLivenessMs, listener, (error) => {
-    if (!heartbeatFailing) log.warn("could not refresh this instance's liveness; other replicas will count it gone after OWNER_LIVENESS_MS", { reason: error.message });
+    if (!heartbeatFailing)
+      log.warn("could not refresh this instance's liveness; other replicas will count it gone after OWNER_LIVENESS_MS", { reason: error.message });
     heartbeatFailing = true;
   });
   const inflight = new PgInFlightRegistry({ db, schema, presence, recordTtlMs: config.eventRetentionSeconds * 1000 });

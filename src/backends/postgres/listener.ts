@@ -138,7 +138,10 @@ export class PgListener {
     handlers.add(handler);
     if (!first) return this.pending.get(channel);
     const listening = this.client.query(`LISTEN ${ident(channel)}`).then(() => {});
-    this.pending.set(channel, listening.catch(() => {}));
+    this.pending.set(
+      channel,
+      listening.catch(() => {}),
+    );
     try {
       await listening;
     } catch (error) {

@@ -22,7 +22,8 @@ export class InstancePresence {
     this.table = `${ident(schema)}.instances`;
     listener.on({
       ready: () => void this.beat().catch(() => {}),
-      lost: () => void this.db.query('instance_listening', `UPDATE ${this.table} SET listening = false WHERE instance_id = $1`, [this.instanceId]).catch(() => {}),
+      lost: () =>
+        void this.db.query('instance_listening', `UPDATE ${this.table} SET listening = false WHERE instance_id = $1`, [this.instanceId]).catch(() => {}),
     });
   }
 
@@ -30,9 +31,12 @@ export class InstancePresence {
   async start(): Promise<void> {
     if (this.closed) return;
     if (!this.heartbeat) {
-      this.heartbeat = setInterval(() => {
-        this.beat().catch((error: unknown) => this.onHeartbeatError(error instanceof Error ? error : new Error(String(error))));
-      }, Math.max(50, Math.floor(this.livenessMs / 3)));
+      this.heartbeat = setInterval(
+        () => {
+          this.beat().catch((error: unknown) => this.onHeartbeatError(error instanceof Error ? error : new Error(String(error))));
+        },
+        Math.max(50, Math.floor(this.livenessMs / 3)),
+      );
       this.heartbeat.unref();
     }
     await this.beat();

@@ -135,7 +135,11 @@ export class PgSessionStore implements SessionStore {
     if (this.sliding.has(id)) return;
     this.sliding.add(id);
     void this.db
-      .query('session_slide', `UPDATE ${this.sessions} SET slid_at = now(), expires_at = now() + $2 * interval '1 millisecond' WHERE id = $1 AND expires_at > now()`, [id, this.ttlMs])
+      .query(
+        'session_slide',
+        `UPDATE ${this.sessions} SET slid_at = now(), expires_at = now() + $2 * interval '1 millisecond' WHERE id = $1 AND expires_at > now()`,
+        [id, this.ttlMs],
+      )
       .catch(() => {})
       .finally(() => {
         this.sliding.delete(id);

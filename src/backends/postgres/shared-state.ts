@@ -22,7 +22,10 @@ export class PgSharedState implements SharedState {
   }
 
   async get(key: string): Promise<string | undefined> {
-    const { rows } = await this.db.query<{ value: string }>('state_get', `SELECT value FROM ${this.table} WHERE key = $1 AND expires_at > $2`, [key, this.now()]);
+    const { rows } = await this.db.query<{ value: string }>('state_get', `SELECT value FROM ${this.table} WHERE key = $1 AND expires_at > $2`, [
+      key,
+      this.now(),
+    ]);
     return rows[0]?.value;
   }
 

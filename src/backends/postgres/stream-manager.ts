@@ -213,7 +213,9 @@ export class PgStreamManager implements StreamManager {
       remaining = remaining.slice(at + 1);
     }
     const [entryId, publishedAt, end] = parts as [string, string, string];
-    return end === '1' ? { type: 'end', entryId } : { type: 'message', entryId, message: JSON.parse(remaining) as JSONRPCMessage, publishedAt: Number(publishedAt) };
+    return end === '1'
+      ? { type: 'end', entryId }
+      : { type: 'message', entryId, message: JSON.parse(remaining) as JSONRPCMessage, publishedAt: Number(publishedAt) };
   }
 
   /** An entry too large for its notification, read from the log; undefined when it is gone already (trimmed, terminated). */

@@ -46,7 +46,10 @@ export class PgTaskStore implements TaskStore {
   }
 
   async get(taskId: string): Promise<TaskRecord | undefined> {
-    const { rows } = await this.db.query<{ record: string }>('task_get', `SELECT record FROM ${this.table} WHERE task_id = $1 AND expires_at > $2`, [taskId, this.now()]);
+    const { rows } = await this.db.query<{ record: string }>('task_get', `SELECT record FROM ${this.table} WHERE task_id = $1 AND expires_at > $2`, [
+      taskId,
+      this.now(),
+    ]);
     return rows[0] && decode(rows[0].record);
   }
 
@@ -74,25 +77,36 @@ export class PgTaskStore implements TaskStore {
   }
 
   async owners(): Promise<string[]> {
-    const { rows } = await this.db.query<{ owner: string }>('task_owners', `SELECT DISTINCT indexed_owner AS owner FROM ${this.table} WHERE indexed_owner IS NOT NULL AND expires_at > $1`, [this.now()]);
+    const { rows } = await this.db.query<{ owner: string }>(
+      'task_owners',
+      `SELECT DISTINCT indexed_owner AS owner FROM ${this.table} WHERE indexed_owner IS NOT NULL AND expires_at > $1`,
+      [this.now()],
+    );
     return rows.map((row) => row.owner);
   }
 
   async ownedBy(owner: string): Promise<string[]> {
-    const { rows } = await this.db.query<{ task_id: string }>('task_owned', `SELECT task_id FROM ${this.table} WHERE indexed_owner = $1 AND expires_at > $2`, [owner, this.now()]);
+    const { rows } = await this.db.query<{ task_id: string }>('task_owned', `SELECT task_id FROM ${this.table} WHERE indexed_owner = $1 AND expires_at > $2`, [
+      owner,
+      this.now(),
+    ]);
     return rows.map((row) => row.task_id);
   }
 
   async unindex(owner: string, taskIds: readonly string[]): Promise<void> {
     if (taskIds.length === 0) return;
-    await this.db.query('task_unindex', `UPDATE ${this.table} SET indexed_owner = NULL WHERE indexed_owner = $1 AND task_id = ANY($2::text[])`, [owner, [...taskIds]]);
+    await this.db.query('task_unindex', `UPDATE ${this.table} SET indexed_owner = NULL WHERE indexed_owner = $1 AND task_id = ANY($2::text[])`, [
+      owner,
+      [...taskIds],
+    ]);
   }
 
   async countActive(principal: string): Promise<number> {
-    const { rows } = await this.db.query<{ n: string }>('task_count_active', `SELECT count(*) AS n FROM ${this.table} WHERE principal = $1 AND ${ACTIVE} AND expires_at > $2`, [
-      principal,
-      this.now(),
-    ]);
+    const { rows } = await this.db.query<{ n: string }>(
+      'task_count_active',
+      `SELECT count(*) AS n FROM ${this.table} WHERE principal = $1 AND ${ACTIVE} AND expires_at > $2`,
+      [principal, this.now()],
+    );
     return Number(rows[0]?.n ?? 0);
   }
 
@@ -107,4 +121,3 @@ function decode(raw: string): TaskRecord | undefined {
     return undefined;
   }
 }
-

@@ -3,7 +3,8 @@ import type { RedisSettings } from '../../config.js';
 /** Where the replica tries to reach Redis, for logs: never a password. */
 export function redisAddress(settings: RedisSettings): string {
   if (settings.clusterNodes.length > 0) return `cluster ${settings.clusterNodes.map((n) => `${n.host}:${n.port}`).join(',')}`;
-  if (settings.sentinels.length > 0) return `sentinels ${settings.sentinels.map((n) => `${n.host}:${n.port}`).join(',')} (master ${settings.sentinelName ?? '?'})`;
+  if (settings.sentinels.length > 0)
+    return `sentinels ${settings.sentinels.map((n) => `${n.host}:${n.port}`).join(',')} (master ${settings.sentinelName ?? '?'})`;
   const raw = settings.url ?? 'redis://127.0.0.1:6379';
   try {
     const url = new URL(raw);
@@ -57,7 +58,12 @@ export class ConnectionReport {
     }
     if (now - this.lastSaid >= this.repeatMs) {
       this.lastSaid = now;
-      this.options.warn('redis connection problem continues', { reason, address: this.options.address, forSeconds: Math.round((now - this.since) / 1000), failures: this.failures });
+      this.options.warn('redis connection problem continues', {
+        reason,
+        address: this.options.address,
+        forSeconds: Math.round((now - this.since) / 1000),
+        failures: this.failures,
+      });
     }
   }
 

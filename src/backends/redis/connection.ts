@@ -36,7 +36,10 @@ function instrument(client: RedisClient, observer: FleetObserver): void {
         cost.storeSeconds += seconds;
       }
     };
-    command.promise.then(() => settle(true), () => settle(false));
+    command.promise.then(
+      () => settle(true),
+      () => settle(false),
+    );
     return original(command, ...rest);
   };
   (client as { sendCommand: unknown }).sendCommand = patched;
@@ -143,7 +146,13 @@ export async function closeRedisConnection(client: RedisClient, quitTimeoutMs = 
   if (client.status === 'ready') {
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<void>((resolve) => (timer = setTimeout(resolve, quitTimeoutMs)));
-    await Promise.race([client.quit().then(() => undefined, () => undefined), timedOut]);
+    await Promise.race([
+      client.quit().then(
+        () => undefined,
+        () => undefined,
+      ),
+      timedOut,
+    ]);
     clearTimeout(timer);
   }
   client.disconnect();

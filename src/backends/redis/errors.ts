@@ -10,7 +10,8 @@ export function describeRedisError(error: unknown): string {
   if (/READONLY/.test(message)) return 'Redis is read-only (failover in progress)';
   if (/BUSY/.test(message)) return 'Redis is busy';
   // Redis 6 reads a script's `#!lua` flags line as Lua.
-  if (/Error compiling script.*unexpected symbol near '#'/s.test(message)) return 'Redis is older than 7.0, which the Lua scripts need (they declare their flags)';
+  if (/Error compiling script.*unexpected symbol near '#'/s.test(message))
+    return 'Redis is older than 7.0, which the Lua scripts need (they declare their flags)';
   return `Redis error: ${message}`;
 }
 
@@ -27,7 +28,8 @@ export async function redisCall<T>(fn: () => Promise<T>): Promise<T> {
   } catch (error) {
     if (error instanceof StoreUnavailableError || error instanceof StoreInputError) throw error;
     const message = error instanceof Error ? error.message : String(error);
-    if (INPUT_ERROR.test(message)) throw new StoreInputError(`Redis refused the value: ${message.split('\n')[0]!.replace(/ script: .*$/, '')}`, { cause: error });
+    if (INPUT_ERROR.test(message))
+      throw new StoreInputError(`Redis refused the value: ${message.split('\n')[0]!.replace(/ script: .*$/, '')}`, { cause: error });
     throw new StoreUnavailableError(describeRedisError(error), { cause: error });
   }
 }

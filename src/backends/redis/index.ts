@@ -66,7 +66,10 @@ export async function redisBackends(config: FleetConfig, settings: RedisSettings
     recordTtlMs: config.eventRetentionSeconds * 1000,
     // Once per outage: the connection's own warning already says why.
     onHeartbeatError: (error) => {
-      if (!heartbeatFailing) log.warn('could not refresh this instance\'s liveness; other replicas will count it gone after OWNER_LIVENESS_MS', { reason: describeRedisError(error) });
+      if (!heartbeatFailing)
+        log.warn("could not refresh this instance's liveness; other replicas will count it gone after OWNER_LIVENESS_MS", {
+          reason: describeRedisError(error),
+        });
       heartbeatFailing = true;
     },
   });
@@ -142,4 +145,3 @@ export async function redisBackends(config: FleetConfig, settings: RedisSettings
     },
   };
 }
-

@@ -5,7 +5,8 @@ import { LuaScript } from './lua-script.js';
 import type { InFlightRecord, InFlightRegistry } from '../../inflight/inflight-registry.js';
 
 const RECORD = new LuaScript(
-  'inflight_record', 'writes',
+  'inflight_record',
+  'writes',
   `redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[3]) then redis.call('PEXPIRE', KEYS[1], ARGV[3]) end
 return 1`,
@@ -13,7 +14,8 @@ return 1`,
 
 /** Deletes a record only if it is still the one read: a claim races other replicas' claims. */
 const CLAIM = new LuaScript(
-  'inflight_claim', 'frees',
+  'inflight_claim',
+  'frees',
   `if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then return 0 end
 redis.call('HDEL', KEYS[1], ARGV[1])
 return 1`,
@@ -55,9 +57,12 @@ export class RedisInFlightRegistry implements InFlightRegistry {
   /** Beats at once and then every third of the window; a failed beat is reported and retried on the next. */
   async start(): Promise<void> {
     if (!this.heartbeat) {
-      this.heartbeat = setInterval(() => {
-        this.beat().catch((error: unknown) => this.options.onHeartbeatError?.(error instanceof Error ? error : new Error(String(error))));
-      }, Math.max(50, Math.floor(this.livenessMs / 3)));
+      this.heartbeat = setInterval(
+        () => {
+          this.beat().catch((error: unknown) => this.options.onHeartbeatError?.(error instanceof Error ? error : new Error(String(error))));
+        },
+        Math.max(50, Math.floor(this.livenessMs / 3)),
+      );
       this.heartbeat.unref();
     }
     await this.beat();

@@ -4,7 +4,8 @@ import { redisCall } from './errors.js';
 import { LuaScript } from './lua-script.js';
 
 const TAKE = new LuaScript(
-  'rate_take', 'writes',
+  'rate_take',
+  'writes',
   `local n = redis.call('INCR', KEYS[1])
 if n == 1 then redis.call('PEXPIRE', KEYS[1], 2000) end
 return n`,

@@ -5,7 +5,8 @@ import { redisCall } from './errors.js';
 import { LuaScript } from './lua-script.js';
 
 const ADMIT = new LuaScript(
-  'session_quota', 'writes',
+  'session_quota',
+  'writes',
   `local now = tonumber(ARGV[1])
 local window = tonumber(ARGV[2])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
@@ -28,7 +29,9 @@ export class RedisSessionQuota implements SessionQuota {
 
   async admit(key: string, limit: number) {
     const reply = Number(
-      await redisCall(() => ADMIT.run(this.redis, [`${this.prefix}session-quota:${key}`], [this.now(), this.windowMs, limit, randomBytes(9).toString('base64url')])),
+      await redisCall(() =>
+        ADMIT.run(this.redis, [`${this.prefix}session-quota:${key}`], [this.now(), this.windowMs, limit, randomBytes(9).toString('base64url')]),
+      ),
     );
     return reply < 0 ? { admitted: true as const } : { admitted: false as const, retryAfterMs: Math.max(1000, reply) };
   }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { LoggingLevel } from "@modelcontextprotocol/server";
+import type { LoggingLevel } from '@modelcontextprotocol/server';
 import type { RedisClient } from './connection.js';
 import { redisCall } from './errors.js';
 import { LuaScript } from './lua-script.js';
@@ -7,7 +7,8 @@ import type { SessionReadCache } from '../../sessions/session-read-cache.js';
 import { SubscriptionLimitError, type NewSession, type SessionRecord, type SessionStore } from '../../sessions/session-store.js';
 
 const CREATE = new LuaScript(
-  'session_create', 'writes',
+  'session_create',
+  'writes',
   `if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 redis.call('HSET', KEYS[1], 'v', ARGV[1], 'subs', '[]', 'slidAt', ARGV[2])
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
@@ -20,21 +21,24 @@ return 1`,
  * meanwhile is not brought back as a hash holding only `slidAt`.
  */
 const SLIDE = new LuaScript(
-  'session_slide', 'writes',
+  'session_slide',
+  'writes',
   `if redis.call('PEXPIRE', KEYS[1], ARGV[1]) == 0 then return 0 end
 redis.call('HSET', KEYS[1], 'slidAt', ARGV[2])
 return 1`,
 );
 
 const SET_FIELD = new LuaScript(
-  'session_set', 'writes',
+  'session_set',
+  'writes',
   `if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 return 1`,
 );
 
 const EDIT_SUBSCRIPTIONS = new LuaScript(
-  'session_subscriptions', 'writes',
+  'session_subscriptions',
+  'writes',
   `local current = redis.call('HGET', KEYS[1], 'subs')
 if not current then return 0 end
 local subs = cjson.decode(current)
@@ -52,7 +56,8 @@ return 1`,
 );
 
 const DELETE = new LuaScript(
-  'session_delete', 'frees',
+  'session_delete',
+  'frees',
   `local subs = redis.call('HGET', KEYS[1], 'subs')
 if not subs then return false end
 redis.call('DEL', KEYS[1])
@@ -128,9 +133,7 @@ export class RedisSessionStore implements SessionStore {
       createdAt: at,
       principal: session.principal,
     };
-    const created = await redisCall(() =>
-      CREATE.run(this.redis, [this.sessionKey(session.id)], [JSON.stringify(fields), at, this.ttlMs]),
-    );
+    const created = await redisCall(() => CREATE.run(this.redis, [this.sessionKey(session.id)], [JSON.stringify(fields), at, this.ttlMs]));
     return created === 1;
   }
 
@@ -240,10 +243,7 @@ export class RedisSessionStore implements SessionStore {
 
   async unsubscribe(id: string, uri: string): Promise<boolean> {
     const [edited] = await this.writing(id, () =>
-      Promise.all([
-        EDIT_SUBSCRIPTIONS.run(this.redis, [this.sessionKey(id)], ['remove', uri]),
-        this.redis.srem(this.indexKey(uri), id),
-      ]),
+      Promise.all([EDIT_SUBSCRIPTIONS.run(this.redis, [this.sessionKey(id)], ['remove', uri]), this.redis.srem(this.indexKey(uri), id)]),
     );
     return edited === 1;
   }

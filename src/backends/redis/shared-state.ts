@@ -10,7 +10,8 @@ import { StateLimitError, type StateLimits } from '../../state/state-limits.js';
  * the count and the write are one atomic step.
  */
 const WRITE = new LuaScript(
-  'state_write', 'writes',
+  'state_write',
+  'writes',
   `redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[3])
 if redis.call('EXISTS', KEYS[1]) == 0 and redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[5]) then return {0} end
 redis.call('ZADD', KEYS[2], tonumber(ARGV[3]) + tonumber(ARGV[4]), KEYS[1])
@@ -52,7 +53,10 @@ export class RedisSharedState implements SharedState {
 
   private async write(op: 'set' | 'incr', key: string, value: string): Promise<unknown> {
     const { ttlSeconds, maxKeys } = this.limits;
-    const reply = (await redisCall(() => WRITE.run(this.redis, [this.key(key), this.index], [op, value, this.now(), ttlSeconds * 1000, maxKeys]))) as [number, unknown?];
+    const reply = (await redisCall(() => WRITE.run(this.redis, [this.key(key), this.index], [op, value, this.now(), ttlSeconds * 1000, maxKeys]))) as [
+      number,
+      unknown?,
+    ];
     if (reply[0] !== 1) throw new StateLimitError(maxKeys);
     return reply[1];
   }

@@ -1,11 +1,18 @@
 import { Cluster } from 'ioredis';
 import { randomBytes } from 'node:crypto';
-import type { JSONRPCMessage } from "@modelcontextprotocol/server";
+import type { JSONRPCMessage } from '@modelcontextprotocol/server';
 import type { RedisClient } from './connection.js';
 import { redisCall } from './errors.js';
 import { LuaScript } from './lua-script.js';
 import { ListenerState } from '../../streams/listener-state.js';
-import { compareEntryIds, type InstanceEnvelope, type ListenOptions, type StreamEvent, type StreamListener, type StreamManager } from '../../streams/stream-manager.js';
+import {
+  compareEntryIds,
+  type InstanceEnvelope,
+  type ListenOptions,
+  type StreamEvent,
+  type StreamListener,
+  type StreamManager,
+} from '../../streams/stream-manager.js';
 
 /**
  * Appends to the stream's log and publishes the entry in one atomic step, so the order listeners
@@ -14,7 +21,8 @@ import { compareEntryIds, type InstanceEnvelope, type ListenOptions, type Stream
  * session channel carries the session's hash tag, so it belongs to the slot of the script's keys).
  */
 const PUBLISH = new LuaScript(
-  'stream_publish', 'writes',
+  'stream_publish',
+  'writes',
   `if ARGV[6] == '1' and redis.call('EXISTS', KEYS[2]) == 0 then return false end
 local id
 if ARGV[7] == '1' then
@@ -35,7 +43,8 @@ return id`,
  * holds the stream learns it from the reply, since it subscribed too late to hear that one's notice.
  */
 const CLAIM = new LuaScript(
-  'stream_claim', 'writes',
+  'stream_claim',
+  'writes',
   `local owner = redis.call('GET', KEYS[1])
 if not owner or ARGV[1] > owner then
   owner = ARGV[1]
@@ -47,7 +56,8 @@ return owner`,
 
 /** Deletes every stream log of a session (one slot: they share its hash tag) and tells its listeners. */
 const TERMINATE = new LuaScript(
-  'stream_terminate', 'frees',
+  'stream_terminate',
+  'frees',
   `for _, key in ipairs(redis.call('SMEMBERS', KEYS[1])) do redis.call('DEL', key) end
 redis.call('DEL', KEYS[1])
 redis.call(ARGV[2], ARGV[1], 'T')
@@ -196,12 +206,7 @@ export class RedisStreamManager implements StreamManager {
     return this.sharded && channel !== this.broadcastChannel;
   }
 
-  async publish(
-    sessionId: string,
-    streamKey: string,
-    message: JSONRPCMessage,
-    options: { requireSession?: boolean } = {},
-  ): Promise<string | undefined> {
+  async publish(sessionId: string, streamKey: string, message: JSONRPCMessage, options: { requireSession?: boolean } = {}): Promise<string | undefined> {
     const id = await this.append(sessionId, streamKey, JSON.stringify(message), false, options.requireSession ?? false);
     return id ?? undefined;
   }
@@ -210,13 +215,7 @@ export class RedisStreamManager implements StreamManager {
     await this.append(sessionId, streamKey, '', true, false);
   }
 
-  private async append(
-    sessionId: string,
-    streamKey: string,
-    message: string,
-    end: boolean,
-    requireSession: boolean,
-  ): Promise<string | null> {
+  private async append(sessionId: string, streamKey: string, message: string, end: boolean, requireSession: boolean): Promise<string | null> {
     const { retentionSeconds, maxEntriesPerStream, sessionKey } = this.options;
     const reply = await redisCall(() =>
       PUBLISH.run(
@@ -238,12 +237,7 @@ export class RedisStreamManager implements StreamManager {
     return typeof reply === 'string' ? reply : null;
   }
 
-  async listen(
-    sessionId: string,
-    streamKey: string,
-    options: ListenOptions,
-    onEvent: (event: StreamEvent) => void,
-  ): Promise<StreamListener> {
+  async listen(sessionId: string, streamKey: string, options: ListenOptions, onEvent: (event: StreamEvent) => void): Promise<StreamListener> {
     const channel = this.sessionChannel(sessionId);
     const handler: ChannelHandler = (payload) => {
       const event = parsePayload(payload, streamKey);
@@ -270,7 +264,11 @@ export class RedisStreamManager implements StreamManager {
       }
       if (options.exclusive) {
         const owner = await redisCall(() =>
-          CLAIM.run(this.options.redis, [this.ownerKey(sessionId, streamKey)], [options.listenerId, channel, streamKey, this.options.retentionSeconds * 1000, this.publishCommand]),
+          CLAIM.run(
+            this.options.redis,
+            [this.ownerKey(sessionId, streamKey)],
+            [options.listenerId, channel, streamKey, this.options.retentionSeconds * 1000, this.publishCommand],
+          ),
         );
         if (owner !== options.listenerId) listener.accept({ type: 'takeover', listener: String(owner) });
       }

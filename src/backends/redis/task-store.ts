@@ -6,7 +6,8 @@ import { expiresAt, isTerminal, TaskLimitError, type TaskRecord, type TaskStore,
 
 /** Takes a place in a sorted set of live ids (score = expiry) unless it holds `limit` already. */
 const RESERVE = new LuaScript(
-  'task_reserve', 'writes',
+  'task_reserve',
+  'writes',
   `redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
 if redis.call('ZSCORE', KEYS[1], ARGV[3]) then return 1 end
 if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then return 0 end
@@ -20,7 +21,8 @@ return 1`,
  * ARGV[1], never once terminal; answers the previous owner ('' for none), or false.
  */
 const COMPARE_AND_SET = new LuaScript(
-  'task_cas', 'writes',
+  'task_cas',
+  'writes',
   `local current = redis.call('HMGET', KEYS[1], 'v', 's', 'o')
 if not current[1] or current[1] ~= ARGV[1] then return false end
 if current[2] == 'completed' or current[2] == 'failed' or current[2] == 'cancelled' then return false end
@@ -31,14 +33,16 @@ return current[3] or ''`,
 
 /** Owner index, both keys in one slot: drops ids and, once empty, the owner itself. */
 const UNINDEX = new LuaScript(
-  'task_unindex', 'frees',
+  'task_unindex',
+  'frees',
   `for i = 2, #ARGV do redis.call('SREM', KEYS[2], ARGV[i]) end
 if redis.call('SCARD', KEYS[2]) == 0 then redis.call('SREM', KEYS[1], ARGV[1]) end
 return 1`,
 );
 
 const INDEX = new LuaScript(
-  'task_index', 'writes',
+  'task_index',
+  'writes',
   `redis.call('SADD', KEYS[1], ARGV[1])
 redis.call('SADD', KEYS[2], ARGV[2])
 return 1`,
@@ -128,7 +132,11 @@ export class RedisTaskStore implements TaskStore {
     if (ttl <= 0) return false;
     await this.index(next.owner, next.taskId);
     const previous = await redisCall(() =>
-      COMPARE_AND_SET.run(this.redis, [this.recordKey(next.taskId)], [next.version - 1, next.version, next.status, next.owner ?? '', JSON.stringify(next), ttl]),
+      COMPARE_AND_SET.run(
+        this.redis,
+        [this.recordKey(next.taskId)],
+        [next.version - 1, next.version, next.status, next.owner ?? '', JSON.stringify(next), ttl],
+      ),
     );
     if (typeof previous !== 'string') {
       if (next.owner !== undefined) await this.unindexIfNotOwner(next.owner, next.taskId);

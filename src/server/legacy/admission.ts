@@ -16,14 +16,21 @@ export interface AdmissionDeps {
 /** New sessions are limited per client address and second, per principal and in total (429 with Retry-After), fleet-wide. */
 export async function admitNewSession(req: IncomingMessage, { config, sessionRate, sessionQuota }: AdmissionDeps): Promise<void> {
   if (config.newSessionsPerAddressPerSecond > 0 && !(await sessionRate.take(`sessions:${addressKey(clientAddress(req, config.trustedProxyHops))}`))) {
-    throw new HttpError(429, ErrorCode.ServerError, `Too Many Requests: at most ${config.newSessionsPerAddressPerSecond} new sessions per second from one address`, {
-      'Retry-After': '1',
-    });
+    throw new HttpError(
+      429,
+      ErrorCode.ServerError,
+      `Too Many Requests: at most ${config.newSessionsPerAddressPerSecond} new sessions per second from one address`,
+      {
+        'Retry-After': '1',
+      },
+    );
   }
   const principal = requestPrincipal(req);
   const quotas: Array<[string, number, string]> = [
     ['total', config.maxSessionsTotal, 'the fleet'],
-    ...(principal ? ([[`principal:${addressKey(principalKey(principal))}`, config.maxSessionsPerPrincipal, 'one principal']] as Array<[string, number, string]>) : []),
+    ...(principal
+      ? ([[`principal:${addressKey(principalKey(principal))}`, config.maxSessionsPerPrincipal, 'one principal']] as Array<[string, number, string]>)
+      : []),
   ];
   for (const [key, limit, who] of quotas) {
     if (limit === 0) continue;

@@ -1,5 +1,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { isJSONRPCRequest, type JSONRPCMessage, type JSONRPCRequest, type LoggingLevel, type MessageExtraInfo, type RequestId } from '@modelcontextprotocol/server';
+import {
+  isJSONRPCRequest,
+  type JSONRPCMessage,
+  type JSONRPCRequest,
+  type LoggingLevel,
+  type MessageExtraInfo,
+  type RequestId,
+} from '@modelcontextprotocol/server';
 import type { AuthenticatedRequest } from '../../auth/principal.js';
 import type { FleetConfig } from '../../config.js';
 import type { InFlightRegistry } from '../../inflight/inflight-registry.js';
@@ -46,7 +53,6 @@ export class MessageDispatch {
     });
   }
 
-
   /** Hands a POST's messages to the session's server and waits until its answer is complete. */
   async dispatch(
     req: IncomingMessage,
@@ -86,7 +92,11 @@ export class MessageDispatch {
       if (request.method === 'logging/setLevel') {
         const level = (request.params as { level?: unknown } | undefined)?.level;
         if (!isLoggingLevel(level)) {
-          await sink.write({ jsonrpc: '2.0', id: request.id, error: { code: ErrorCode.InvalidParams, message: `Invalid params: level must be one of ${LOGGING_LEVELS.join(', ')}` } });
+          await sink.write({
+            jsonrpc: '2.0',
+            id: request.id,
+            error: { code: ErrorCode.InvalidParams, message: `Invalid params: level must be one of ${LOGGING_LEVELS.join(', ')}` },
+          });
           continue;
         }
         if (sessionId !== undefined) await this.rememberLogLevel(sessionId, runtime, level);
@@ -99,7 +109,14 @@ export class MessageDispatch {
       // Checked just before dispatching, with no await between: its answer would go to the first
       // one's stream, and this one would never be answered.
       if (runtime.transport.runs(request.id)) {
-        await sink.write({ jsonrpc: '2.0', id: request.id, error: { code: ErrorCode.InvalidRequest, message: `Invalid Request: a request with id ${JSON.stringify(request.id)} is already in progress in this session` } });
+        await sink.write({
+          jsonrpc: '2.0',
+          id: request.id,
+          error: {
+            code: ErrorCode.InvalidRequest,
+            message: `Invalid Request: a request with id ${JSON.stringify(request.id)} is already in progress in this session`,
+          },
+        });
         continue;
       }
       runtime.transport.dispatchRequest(request, sink, extra);
@@ -145,7 +162,11 @@ export class MessageDispatch {
     }
     const delivered = await this.deps.streams.sendToInstance(instance, { type: 'client-response', sessionId, message, publishedAt: Date.now() });
     if (!delivered) {
-      throw new HttpError(409, ErrorCode.ServerError, 'Conflict: the replica that sent this request is gone, and the request it answers with it; retry the call');
+      throw new HttpError(
+        409,
+        ErrorCode.ServerError,
+        'Conflict: the replica that sent this request is gone, and the request it answers with it; retry the call',
+      );
     }
   }
 }

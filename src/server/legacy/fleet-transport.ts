@@ -89,7 +89,9 @@ export class FleetTransport implements Transport, AnswerTarget {
       await this.sinks.get(message.id)?.write(message);
       return;
     }
-    const outgoing = isJSONRPCRequest(message) ? { ...message, id: await this.pending.register(this, message.id, this.sessionId, this.maxPending) } : this.withFleetIds(message);
+    const outgoing = isJSONRPCRequest(message)
+      ? { ...message, id: await this.pending.register(this, message.id, this.sessionId, this.maxPending) }
+      : this.withFleetIds(message);
     const related = options?.relatedRequestId;
     const sink = related === undefined ? undefined : this.sinks.get(related);
     if (sink && !sink.done) {

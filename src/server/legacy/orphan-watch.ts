@@ -79,7 +79,9 @@ export class OrphanWatch {
 
   private async checkNow(): Promise<void> {
     const entries = [...this.watched.values()].filter((e) => !e.settled);
-    await Promise.all(entries.filter((e) => e.owner === undefined).map(async (e) => (e.owner = (await this.deps.inflight.ownerOf(e.sessionId, e.streamKey))?.instanceId)));
+    await Promise.all(
+      entries.filter((e) => e.owner === undefined).map(async (e) => (e.owner = (await this.deps.inflight.ownerOf(e.sessionId, e.streamKey))?.instanceId)),
+    );
     const owners = [...new Set(entries.flatMap((e) => (e.owner === undefined || e.owner === this.deps.inflight.instanceId ? [] : [e.owner])))];
     if (owners.length === 0) return;
     const alive = await this.deps.inflight.aliveAmong(owners);

@@ -113,7 +113,14 @@ export class ResponseSink {
       const storeFailure = isToolError(message) ? toolStoreFailure() : undefined;
       if (storeFailure) {
         // The tool failed because the store did: the answer any request gets then (the session endpoint's 503).
-        sendJsonRpcError(res, 503, ErrorCode.ServerError, `Service Unavailable: ${storeFailure.message}`, { 'Retry-After': '1', ...this.options.headers }, message.id);
+        sendJsonRpcError(
+          res,
+          503,
+          ErrorCode.ServerError,
+          `Service Unavailable: ${storeFailure.message}`,
+          { 'Retry-After': '1', ...this.options.headers },
+          message.id,
+        );
         this.complete(message);
         return;
       }

@@ -183,7 +183,11 @@ export class SessionEndpoint {
     // The record is read back on every request of the session, on every replica.
     const recordBytes = Buffer.byteLength(JSON.stringify([request.params?.capabilities, request.params?.clientInfo]));
     if (recordBytes > this.deps.config.sessionRecordMaxBytes) {
-      throw new HttpError(400, ErrorCode.InvalidParams, `Invalid params: capabilities and clientInfo take ${recordBytes} bytes, more than the ${this.deps.config.sessionRecordMaxBytes} a session may keep`);
+      throw new HttpError(
+        400,
+        ErrorCode.InvalidParams,
+        `Invalid params: capabilities and clientInfo take ${recordBytes} bytes, more than the ${this.deps.config.sessionRecordMaxBytes} a session may keep`,
+      );
     }
     if (this.sessionless) {
       await this.sessionless.initialize(res, request);

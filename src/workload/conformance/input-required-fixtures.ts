@@ -1,5 +1,5 @@
 import { inputRequired } from '@modelcontextprotocol/server';
-import type { CallToolResult, InputRequest, InputRequests, InputRequiredResult, McpServer, } from '@modelcontextprotocol/server';
+import type { CallToolResult, InputRequest, InputRequests, InputRequiredResult, McpServer } from '@modelcontextprotocol/server';
 import type { WorkloadContext } from '../types.js';
 import { acceptedText, answer, ask, declaredCapabilities, recall, rootUris, sampledText } from './input-rounds.js';
 import { textResult } from './results.js';

@@ -66,7 +66,6 @@ export function registerInteractionTools(server: McpServer, ctx: WorkloadContext
       title: 'Elicitation with enums',
       description: 'Asks the user to choose from single- and multi-select enums, titled and untitled (SEP-1330)',
     },
-    (request) =>
-      elicitOnce(ctx, request, 'test_elicitation_sep1330_enums', 'Please select options from the enum fields', ENUMS_FORM, 'Elicitation completed'),
+    (request) => elicitOnce(ctx, request, 'test_elicitation_sep1330_enums', 'Please select options from the enum fields', ENUMS_FORM, 'Elicitation completed'),
   );
 }

@@ -42,18 +42,14 @@ function log(extra: Extra, data: string): Promise<void> {
 
 /** Tools about the protocol around a call: notifications during it, stream polling, schemas, shared resources. */
 export function registerProtocolTools(server: McpServer, ctx: WorkloadContext): void {
-  server.registerTool(
-    'test_tool_with_logging',
-    { title: 'Logging', description: 'Sends three info log notifications while it runs' },
-    async (extra) => {
-      await log(extra, 'Tool execution started');
-      await pause(STEP_MS, extra);
-      await log(extra, 'Tool processing data');
-      await pause(STEP_MS, extra);
-      await log(extra, 'Tool execution completed');
-      return textResult('Tool with logging executed successfully');
-    },
-  );
+  server.registerTool('test_tool_with_logging', { title: 'Logging', description: 'Sends three info log notifications while it runs' }, async (extra) => {
+    await log(extra, 'Tool execution started');
+    await pause(STEP_MS, extra);
+    await log(extra, 'Tool processing data');
+    await pause(STEP_MS, extra);
+    await log(extra, 'Tool execution completed');
+    return textResult('Tool with logging executed successfully');
+  });
 
   server.registerTool(
     'test_tool_with_progress',
@@ -77,8 +73,7 @@ export function registerProtocolTools(server: McpServer, ctx: WorkloadContext): 
     'test_reconnection',
     {
       title: 'Stream reconnection',
-      description:
-        'Closes its SSE stream mid-call and sends the result after the client reconnects with Last-Event-ID (SEP-1699)',
+      description: 'Closes its SSE stream mid-call and sends the result after the client reconnects with Last-Event-ID (SEP-1699)',
     },
     async (extra) => {
       const closed = extra.http?.closeSSE !== undefined;

@@ -1,14 +1,7 @@
-import { ResourceTemplate } from "@modelcontextprotocol/server";
-import type { McpServer } from "@modelcontextprotocol/server";
+import { ResourceTemplate } from '@modelcontextprotocol/server';
+import type { McpServer } from '@modelcontextprotocol/server';
 import type { WorkloadContext } from '../types.js';
-import {
-  RED_PIXEL_PNG_BASE64,
-  SHARED_KEYS,
-  TEMPLATE_ID_SUGGESTIONS,
-  TEXTS,
-  URIS,
-  completeFrom,
-} from './fixtures.js';
+import { RED_PIXEL_PNG_BASE64, SHARED_KEYS, TEMPLATE_ID_SUGGESTIONS, TEXTS, URIS, completeFrom } from './fixtures.js';
 
 /** The text of test://watched-resource at a given version (0 until test_update_watched_resource runs). */
 export function watchedResourceText(version: number): string {
@@ -27,12 +20,9 @@ const DATA_TEMPLATE = new ResourceTemplate(URIS.template, {
  * (resources/subscribe and resources/unsubscribe are answered by the fleet runtime.)
  */
 export function registerConformanceResources(server: McpServer, ctx: WorkloadContext): void {
-  server.registerResource(
-    'static-text',
-    URIS.staticText,
-    { title: 'Static text', description: 'A static text resource', mimeType: 'text/plain' },
-    (uri) => ({ contents: [{ uri: uri.href, mimeType: 'text/plain', text: TEXTS.staticResource }] }),
-  );
+  server.registerResource('static-text', URIS.staticText, { title: 'Static text', description: 'A static text resource', mimeType: 'text/plain' }, (uri) => ({
+    contents: [{ uri: uri.href, mimeType: 'text/plain', text: TEXTS.staticResource }],
+  }));
 
   server.registerResource(
     'static-binary',

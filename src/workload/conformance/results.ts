@@ -1,4 +1,4 @@
-import type { CallToolResult, ServerContext } from "@modelcontextprotocol/server";
+import type { CallToolResult, ServerContext } from '@modelcontextprotocol/server';
 import { setTimeout as delay } from 'node:timers/promises';
 
 /** What every request handler receives besides its arguments. */

@@ -39,7 +39,11 @@ function accepted(answer: unknown): Record<string, unknown> | undefined {
 
 const slowCompute: TaskToolDefinition = {
   name: 'slow_compute',
-  config: { title: 'Slow computation (task)', description: 'Works for `seconds` seconds, then answers; run as a task for a client that declares the tasks extension', inputSchema: SLOW_SCHEMA },
+  config: {
+    title: 'Slow computation (task)',
+    description: 'Works for `seconds` seconds, then answers; run as a task for a client that declares the tasks extension',
+    inputSchema: SLOW_SCHEMA,
+  },
   taskSupport: 'optional',
   async round({ args, signal }) {
     const seconds = Number(args.seconds ?? 0);
@@ -52,7 +56,11 @@ const slowCompute: TaskToolDefinition = {
 const resumableCompute: TaskToolDefinition = {
   ...slowCompute,
   name: 'resumable_compute',
-  config: { ...slowCompute.config, title: 'Resumable slow computation (task)', description: 'As slow_compute, and run again on another replica if its replica dies' },
+  config: {
+    ...slowCompute.config,
+    title: 'Resumable slow computation (task)',
+    description: 'As slow_compute, and run again on another replica if its replica dies',
+  },
   resumable: true,
 };
 
@@ -101,7 +109,11 @@ const TOOL_WITH_TASK = 'test_tool_with_task';
 
 const toolWithTask: TaskToolDefinition<{ name: string }> = {
   name: TOOL_WITH_TASK,
-  config: { title: 'Input, then a task', description: 'Asks for the user\'s name (key "user_name") synchronously, then works on it as a task', inputSchema: EMPTY_SCHEMA },
+  config: {
+    title: 'Input, then a task',
+    description: 'Asks for the user\'s name (key "user_name") synchronously, then works on it as a task',
+    inputSchema: EMPTY_SCHEMA,
+  },
   taskSupport: 'required',
   async prepare(request, ctx: WorkloadContext) {
     let name: string | undefined;
@@ -116,9 +128,19 @@ const toolWithTask: TaskToolDefinition<{ name: string }> = {
   },
 };
 
-export const CONFORMANCE_TASK_TOOLS: readonly TaskToolDefinition<any>[] = [slowCompute, resumableCompute, failingJob, protocolErrorJob, confirmDelete, multiInput, toolWithTask];
+export const CONFORMANCE_TASK_TOOLS: readonly TaskToolDefinition<any>[] = [
+  slowCompute,
+  resumableCompute,
+  failingJob,
+  protocolErrorJob,
+  confirmDelete,
+  multiInput,
+  toolWithTask,
+];
 
 /** The suite's one synchronous tool of the tasks scenarios. */
 export function registerTaskScenarioTools(server: McpServer): void {
-  server.registerTool('greet', { title: 'Greet', description: 'Says hello (never a task)', inputSchema: GREET_SCHEMA }, async ({ name }) => textResult(`Hello, ${name}!`));
+  server.registerTool('greet', { title: 'Greet', description: 'Says hello (never a task)', inputSchema: GREET_SCHEMA }, async ({ name }) =>
+    textResult(`Hello, ${name}!`),
+  );
 }

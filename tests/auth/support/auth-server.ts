@@ -15,7 +15,15 @@ export async function startAuthServer(env: Record<string, string>, port?: number
   port ??= await freePort();
   const origin = `http://127.0.0.1:${port}`;
   const url = `${origin}/mcp`;
-  const config = loadConfig({ HOST: '127.0.0.1', POD_NAME: 'auth-test', METRICS_PORT: '0', LOG_LEVEL: 'silent', AUTH_RESOURCE_URL: url, ...env, PORT: String(port) });
+  const config = loadConfig({
+    HOST: '127.0.0.1',
+    POD_NAME: 'auth-test',
+    METRICS_PORT: '0',
+    LOG_LEVEL: 'silent',
+    AUTH_RESOURCE_URL: url,
+    ...env,
+    PORT: String(port),
+  });
   const server = await createFleetServer({ config, workload: referenceWorkload });
   await server.listen();
   return { server, url, origin };

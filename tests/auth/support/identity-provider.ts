@@ -36,7 +36,12 @@ export class IdentityProvider {
     const server = http.createServer();
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    const signingKey = { ...generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'jwk' }), kid: 'test-key', alg: 'RS256', use: 'sig' };
+    const signingKey = {
+      ...generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'jwk' }),
+      kid: 'test-key',
+      alg: 'RS256',
+      use: 'sig',
+    };
     const known = new Set(resources);
     const clients = Object.values(CLIENTS) as TestClient[];
     const provider = new Provider(issuer, {

@@ -4,7 +4,12 @@ export const bearer = (token: string): Record<string, string> => ({ Authorizatio
 
 /** A legacy session opened with `token`; its id. */
 export async function initializeAs(url: string, token: string): Promise<string> {
-  const answer = await post(url, request('initialize', { protocolVersion: PROTOCOL_VERSION, capabilities: { sampling: {} }, clientInfo: { name: 'auth-test', version: '1' } }), undefined, bearer(token));
+  const answer = await post(
+    url,
+    request('initialize', { protocolVersion: PROTOCOL_VERSION, capabilities: { sampling: {} }, clientInfo: { name: 'auth-test', version: '1' } }),
+    undefined,
+    bearer(token),
+  );
   const sessionId = answer.headers.get('mcp-session-id');
   if (answer.status !== 200 || !sessionId) throw new Error(`initialize failed: ${answer.status} ${JSON.stringify(answer.messages)}`);
   await post(url, { jsonrpc: '2.0', method: 'notifications/initialized' }, sessionId, bearer(token));

@@ -18,7 +18,18 @@ export const sessionId: fc.Arbitrary<Value> = mostly(
 
 export const lastEventId: fc.Arbitrary<Value> = fc.oneof(
   { weight: 4, arbitrary: ref('eventId') },
-  { weight: 1, arbitrary: fc.constantFrom('g.99999999999999999999-99999999999999999999', 'g.0-0', 'g.18446744073709551615-18446744073709551615', 'g.-1', 'g.', '.', 'p.1-1') },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom(
+      'g.99999999999999999999-99999999999999999999',
+      'g.0-0',
+      'g.18446744073709551615-18446744073709551615',
+      'g.-1',
+      'g.',
+      '.',
+      'p.1-1',
+    ),
+  },
   { weight: 1, arbitrary: fc.stringMatching(/^(g|p[A-Za-z0-9_-]{16,32}|[a-z]{1,4})\.\d{1,22}-\d{1,22}$/) },
   { weight: 1, arbitrary: oddString },
 );
@@ -30,10 +41,45 @@ const VALUES: Record<string, fc.Arbitrary<Value>> = {
   'Mcp-Method': headerValue(fc.constantFrom('tools/call', 'tools/list', 'subscriptions/listen', 'initialize', 'ping', 'server/discover')),
   'Mcp-Name': headerValue(fc.constantFrom('whoami', 'bump', 'sample', 'counter://fz-a', 'fleet-status')),
   'Content-Type': headerValue(
-    fc.constantFrom('application/json', 'application/json; charset=utf-8', 'application/json; charset=utf-16', 'application/json; charset=latin1', 'APPLICATION/JSON', 'text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/json-rpc', 'text/event-stream', 'application/json;'),
+    fc.constantFrom(
+      'application/json',
+      'application/json; charset=utf-8',
+      'application/json; charset=utf-16',
+      'application/json; charset=latin1',
+      'APPLICATION/JSON',
+      'text/plain',
+      'application/x-www-form-urlencoded',
+      'multipart/form-data; boundary=x',
+      'application/json-rpc',
+      'text/event-stream',
+      'application/json;',
+    ),
   ),
-  Accept: headerValue(fc.constantFrom('application/json, text/event-stream', 'text/event-stream, application/json', 'application/json', 'text/event-stream', '*/*', 'text/html', 'APPLICATION/JSON, TEXT/EVENT-STREAM', 'application/json;q=0, text/event-stream;q=0')),
-  Origin: headerValue(fc.constantFrom('http://localhost', 'http://localhost:3000', 'http://127.0.0.1:8080', 'http://[::1]', 'https://evil.example', 'null', 'file://', 'not a url', 'http://localhost.evil.example')),
+  Accept: headerValue(
+    fc.constantFrom(
+      'application/json, text/event-stream',
+      'text/event-stream, application/json',
+      'application/json',
+      'text/event-stream',
+      '*/*',
+      'text/html',
+      'APPLICATION/JSON, TEXT/EVENT-STREAM',
+      'application/json;q=0, text/event-stream;q=0',
+    ),
+  ),
+  Origin: headerValue(
+    fc.constantFrom(
+      'http://localhost',
+      'http://localhost:3000',
+      'http://127.0.0.1:8080',
+      'http://[::1]',
+      'https://evil.example',
+      'null',
+      'file://',
+      'not a url',
+      'http://localhost.evil.example',
+    ),
+  ),
   Host: headerValue(fc.constantFrom('localhost', '127.0.0.1', 'evil.example', '', 'localhost:99999', '[::1]:80', 'a b', 'x'.repeat(300), '127.0.0.1:1@evil')),
   'Content-Encoding': headerValue(fc.constantFrom('gzip', 'deflate', 'br', 'identity', 'zstd', 'gzip, gzip')),
   Expect: headerValue(fc.constantFrom('100-continue', 'nothing')),
@@ -72,7 +118,27 @@ function perturb(headers: Array<[string, Value]>, changes: Perturbation[]): Arra
   return out;
 }
 
-export const PATHS = ['/mcp/', '/MCP', '/mcp?x=1', '/mcp?sessionId=1', '/', '/healthz', '/readyz', '/metrics', '/.well-known/oauth-protected-resource', '/.well-known/oauth-protected-resource/mcp', '//mcp', '/mcp/../mcp', '/%6dcp', '/mcp%00', '/mcp;x', '*', 'http://127.0.0.1/mcp', 'mcp', '/mcp#x'];
+export const PATHS = [
+  '/mcp/',
+  '/MCP',
+  '/mcp?x=1',
+  '/mcp?sessionId=1',
+  '/',
+  '/healthz',
+  '/readyz',
+  '/metrics',
+  '/.well-known/oauth-protected-resource',
+  '/.well-known/oauth-protected-resource/mcp',
+  '//mcp',
+  '/mcp/../mcp',
+  '/%6dcp',
+  '/mcp%00',
+  '/mcp;x',
+  '*',
+  'http://127.0.0.1/mcp',
+  'mcp',
+  '/mcp#x',
+];
 export const path: fc.Arbitrary<string> = fc.oneof(
   { weight: 20, arbitrary: fc.constant('/mcp') },
   { weight: 2, arbitrary: fc.constantFrom(...PATHS) },
@@ -80,7 +146,11 @@ export const path: fc.Arbitrary<string> = fc.oneof(
   { weight: 1, arbitrary: fc.integer({ min: 1, max: 14 }).map((n) => `/${'a'.repeat(2 ** n)}`) },
 );
 
-const framing: fc.Arbitrary<Framing> = mostly(fc.constant('length' as const), fc.constantFrom('none' as const, 'chunked' as const, 'chunked-bad' as const, 'length-short' as const, 'both' as const), 3);
+const framing: fc.Arbitrary<Framing> = mostly(
+  fc.constant('length' as const),
+  fc.constantFrom('none' as const, 'chunked' as const, 'chunked-bad' as const, 'length-short' as const, 'both' as const),
+  3,
+);
 
 /**
  * The frame around a draft: where it goes, how it is written, and up to three spoiled headers; a
@@ -93,8 +163,20 @@ export function framed(draft: fc.Arbitrary<Draft>, paths: fc.Arbitrary<string> =
       draft,
       path: clean ? none('/mcp') : paths,
       target: fc.oneof({ weight: 8, arbitrary: fc.constant('balancer' as const) }, { weight: 1, arbitrary: fc.nat(2).map((replica) => ({ replica })) }),
-      socket: clean ? none(undefined) : mostly(fc.constant(undefined), fc.record({ httpVersion: mostly(fc.constant('1.1' as const), fc.constant('1.0' as const)), omitHost: mostly(fc.constant(false), fc.constant(true)), framing }), 4),
-      changes: clean ? none<Perturbation[]>([]) : fc.oneof({ weight: 3, arbitrary: fc.constant<Perturbation[]>([]) }, { weight: 2, arbitrary: fc.array(perturbation, { minLength: 1, maxLength: 3 }) }),
+      socket: clean
+        ? none(undefined)
+        : mostly(
+            fc.constant(undefined),
+            fc.record({
+              httpVersion: mostly(fc.constant('1.1' as const), fc.constant('1.0' as const)),
+              omitHost: mostly(fc.constant(false), fc.constant(true)),
+              framing,
+            }),
+            4,
+          ),
+      changes: clean
+        ? none<Perturbation[]>([])
+        : fc.oneof({ weight: 3, arbitrary: fc.constant<Perturbation[]>([]) }, { weight: 2, arbitrary: fc.array(perturbation, { minLength: 1, maxLength: 3 }) }),
     })
     .map(({ draft: d, path: p, target, socket, changes }) => ({
       family: d.family,

@@ -12,7 +12,19 @@ const body: fc.Arbitrary<Body> = fc.oneof(
   request.map((value) => ({ kind: 'json' as const, value })),
   fc
     .oneof(
-      fc.constantFrom('', '{', '{"jsonrpc":"2.0",', '[', 'null', '"x"', '1', '{}{}', '\ufeff{"jsonrpc":"2.0","id":1,"method":"ping"}', '{"__proto__":{"x":1},"jsonrpc":"2.0","id":1,"method":"ping"}', '{"jsonrpc":"2.0","id":1,"method":"ping","id":2}'),
+      fc.constantFrom(
+        '',
+        '{',
+        '{"jsonrpc":"2.0",',
+        '[',
+        'null',
+        '"x"',
+        '1',
+        '{}{}',
+        '\ufeff{"jsonrpc":"2.0","id":1,"method":"ping"}',
+        '{"__proto__":{"x":1},"jsonrpc":"2.0","id":1,"method":"ping"}',
+        '{"jsonrpc":"2.0","id":1,"method":"ping","id":2}',
+      ),
       fc.string({ maxLength: 60 }),
       fc.string({ unit: 'binary', maxLength: 60 }),
     )
@@ -21,7 +33,11 @@ const body: fc.Arbitrary<Body> = fc.oneof(
 );
 
 const header: fc.Arbitrary<[string, Value]> = fc.tuple(
-  mostly(fc.constantFrom('Content-Type', 'Accept', 'Mcp-Session-Id', 'MCP-Protocol-Version', 'Mcp-Method', 'Last-Event-ID', 'Origin', 'X-Custom'), fc.stringMatching(/^[A-Za-z][A-Za-z0-9-]{0,20}$/), 3),
+  mostly(
+    fc.constantFrom('Content-Type', 'Accept', 'Mcp-Session-Id', 'MCP-Protocol-Version', 'Mcp-Method', 'Last-Event-ID', 'Origin', 'X-Custom'),
+    fc.stringMatching(/^[A-Za-z][A-Za-z0-9-]{0,20}$/),
+    3,
+  ),
   oddString,
 );
 

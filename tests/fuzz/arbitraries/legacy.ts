@@ -10,20 +10,33 @@ const POST: Array<[string, Value]> = [
 ];
 
 const initializeBody = message(
-  fc.record({
-    id: requestId,
-    method: mostly(fc.constant('initialize'), fc.constantFrom('Initialize', 'initialize ', 'notifications/initialized')),
-    params: mostly(
-      fc.record({ protocolVersion: mostly(fc.constantFrom(...LEGACY_VERSIONS), fc.oneof(protocolVersion, anyJson), 3), capabilities, clientInfo }, { requiredKeys: [] }),
-      anyJson,
-    ),
-  }, { requiredKeys: ['method'] }),
+  fc.record(
+    {
+      id: requestId,
+      method: mostly(fc.constant('initialize'), fc.constantFrom('Initialize', 'initialize ', 'notifications/initialized')),
+      params: mostly(
+        fc.record(
+          { protocolVersion: mostly(fc.constantFrom(...LEGACY_VERSIONS), fc.oneof(protocolVersion, anyJson), 3), capabilities, clientInfo },
+          { requiredKeys: [] },
+        ),
+        anyJson,
+      ),
+    },
+    { requiredKeys: ['method'] },
+  ),
 );
 
-const initialize: fc.Arbitrary<Draft> = initializeBody.map((body) => ({ family: 'legacy', method: 'POST', headers: [...POST], body: { kind: 'json', value: body } }));
+const initialize: fc.Arbitrary<Draft> = initializeBody.map((body) => ({
+  family: 'legacy',
+  method: 'POST',
+  headers: [...POST],
+  body: { kind: 'json', value: body },
+}));
 
 const sessionHeaders = (extra: Array<[string, Value]>) =>
-  fc.tuple(sessionId, mostly(fc.constantFrom(...LEGACY_VERSIONS), protocolVersion, 4)).map(([id, version]): Array<[string, Value]> => [...extra, ['Mcp-Session-Id', id], ['MCP-Protocol-Version', version]]);
+  fc
+    .tuple(sessionId, mostly(fc.constantFrom(...LEGACY_VERSIONS), protocolVersion, 4))
+    .map(([id, version]): Array<[string, Value]> => [...extra, ['Mcp-Session-Id', id], ['MCP-Protocol-Version', version]]);
 
 const sessionPost = (body: fc.Arbitrary<unknown>): fc.Arbitrary<Draft> =>
   fc.tuple(sessionHeaders(POST), body).map(([headers, value]) => ({ family: 'legacy', method: 'POST', headers, body: { kind: 'json', value } }));
@@ -35,7 +48,12 @@ const batch: fc.Arbitrary<unknown> = fc.oneof(
 
 const getStream: fc.Arbitrary<Draft> = fc
   .tuple(sessionHeaders([['Accept', 'text/event-stream']]), fc.option(lastEventId, { nil: undefined, freq: 2 }))
-  .map(([headers, resume]) => ({ family: 'legacy', method: 'GET', headers: resume === undefined ? headers : [...headers, ['Last-Event-ID', resume]], body: { kind: 'none' } }));
+  .map(([headers, resume]) => ({
+    family: 'legacy',
+    method: 'GET',
+    headers: resume === undefined ? headers : [...headers, ['Last-Event-ID', resume]],
+    body: { kind: 'none' },
+  }));
 
 const deleteSession: fc.Arbitrary<Draft> = sessionHeaders([]).map((headers) => ({ family: 'legacy', method: 'DELETE', headers, body: { kind: 'none' } }));
 

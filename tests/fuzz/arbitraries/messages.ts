@@ -16,27 +16,74 @@ export const capabilities: fc.Arbitrary<unknown> = fc.oneof(
 
 export const clientInfo: fc.Arbitrary<unknown> = mostly(
   fc.record({ name: fc.string({ maxLength: 20 }), version: fc.string({ maxLength: 8 }) }),
-  fc.oneof(fc.constant(undefined), anyJson, fc.constantFrom(1_000, 20_000, 3_000_000).map((n) => ({ name: new Splice('long-string', n), version: '1' }))),
+  fc.oneof(
+    fc.constant(undefined),
+    anyJson,
+    fc.constantFrom(1_000, 20_000, 3_000_000).map((n) => ({ name: new Splice('long-string', n), version: '1' })),
+  ),
   3,
 );
 
 /** The params of each request method of a session, mostly well-formed. */
 export const requestParams: fc.Arbitrary<{ method: string; params: unknown }> = fc.oneof(
-  { weight: 6, arbitrary: toolName.chain((name) => fc.record({ method: fc.constant('tools/call'), params: fc.record({ name: fc.constant(name), arguments: toolArguments(name), _meta: fc.record({ progressToken: fc.oneof(fc.nat(), fc.string(), anyJson) }) }, { requiredKeys: ['name'] }) })) },
-  { weight: 2, arbitrary: fc.record({ method: fc.constantFrom('resources/read', 'resources/subscribe', 'resources/unsubscribe'), params: fc.record({ uri: resourceUri }, { requiredKeys: [] }) }) },
-  { weight: 2, arbitrary: fc.record({ method: fc.constantFrom('tools/list', 'resources/list', 'resources/templates/list', 'prompts/list', 'ping'), params: fc.option(fc.record({ cursor: oddString }), { nil: undefined }) }) },
-  { weight: 1, arbitrary: fc.record({ method: fc.constant('prompts/get'), params: fc.record({ name: mostly(fc.constant('fleet-status'), oddString, 2), arguments: mostly(fc.record({ focus: fc.string({ maxLength: 20 }) }), anyJson, 2) }, { requiredKeys: [] }) }) },
+  {
+    weight: 6,
+    arbitrary: toolName.chain((name) =>
+      fc.record({
+        method: fc.constant('tools/call'),
+        params: fc.record(
+          { name: fc.constant(name), arguments: toolArguments(name), _meta: fc.record({ progressToken: fc.oneof(fc.nat(), fc.string(), anyJson) }) },
+          { requiredKeys: ['name'] },
+        ),
+      }),
+    ),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      method: fc.constantFrom('resources/read', 'resources/subscribe', 'resources/unsubscribe'),
+      params: fc.record({ uri: resourceUri }, { requiredKeys: [] }),
+    }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      method: fc.constantFrom('tools/list', 'resources/list', 'resources/templates/list', 'prompts/list', 'ping'),
+      params: fc.option(fc.record({ cursor: oddString }), { nil: undefined }),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      method: fc.constant('prompts/get'),
+      params: fc.record(
+        { name: mostly(fc.constant('fleet-status'), oddString, 2), arguments: mostly(fc.record({ focus: fc.string({ maxLength: 20 }) }), anyJson, 2) },
+        { requiredKeys: [] },
+      ),
+    }),
+  },
   { weight: 1, arbitrary: fc.record({ method: fc.constant('logging/setLevel'), params: fc.record({ level: logLevel }, { requiredKeys: [] }) }) },
   { weight: 1, arbitrary: fc.record({ method: fc.constant('completion/complete'), params: anyJson }) },
-  { weight: 1, arbitrary: fc.record({ method: fc.oneof(oddString, fc.constantFrom('initialize', 'rpc.discover', 'tasks/list', 'subscriptions/listen', 'sampling/createMessage')), params: anyJson }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      method: fc.oneof(oddString, fc.constantFrom('initialize', 'rpc.discover', 'tasks/list', 'subscriptions/listen', 'sampling/createMessage')),
+      params: anyJson,
+    }),
+  },
 );
 
-export const request = message(fc.tuple(requestId, requestParams).map(([id, { method, params }]) => ({ id, method, ...(params === undefined ? {} : { params }) })));
+export const request = message(
+  fc.tuple(requestId, requestParams).map(([id, { method, params }]) => ({ id, method, ...(params === undefined ? {} : { params }) })),
+);
 
 export const notification = message(
   fc.oneof(
     fc.record({ method: fc.constantFrom('notifications/initialized', 'notifications/roots/list_changed') }),
-    fc.record({ method: fc.constant('notifications/cancelled'), params: fc.record({ requestId: mostly(ref('serverRequestId'), requestId, 1), reason: oddString }, { requiredKeys: [] }) }),
+    fc.record({
+      method: fc.constant('notifications/cancelled'),
+      params: fc.record({ requestId: mostly(ref('serverRequestId'), requestId, 1), reason: oddString }, { requiredKeys: [] }),
+    }),
     fc.record({ method: fc.constant('notifications/progress'), params: fc.record({ progressToken: anyJson, progress: anyJson }) }),
     fc.record({ method: oddString, params: anyJson }, { requiredKeys: ['method'] }),
   ),
@@ -52,10 +99,12 @@ export const responseId: fc.Arbitrary<unknown> = fc.oneof(
 );
 
 export const response = message(
-  fc.record({
-    id: responseId,
-    result: mostly(fc.constantFrom(SAMPLING_ANSWER, { action: 'accept', content: { answer: 'x' } }, { roots: [] }), anyJson, 2),
-    error: fc.record({ code: mostly(fc.integer(), anyJson), message: mostly(fc.string(), anyJson) }, { requiredKeys: [] }),
-  }, { requiredKeys: ['id'] }),
+  fc.record(
+    {
+      id: responseId,
+      result: mostly(fc.constantFrom(SAMPLING_ANSWER, { action: 'accept', content: { answer: 'x' } }, { roots: [] }), anyJson, 2),
+      error: fc.record({ code: mostly(fc.integer(), anyJson), message: mostly(fc.string(), anyJson) }, { requiredKeys: [] }),
+    },
+    { requiredKeys: ['id'] },
+  ),
 );
-

@@ -31,7 +31,14 @@ const retryFields = fc.record(
       { weight: 1, arbitrary: fc.oneof(oddString, fc.base64String({ maxLength: 200 }), fc.constant(new Splice('long-string', 200_000)), anyJson) },
     ),
     inputResponses: fc.oneof(
-      { weight: 3, arbitrary: fc.constantFrom({ sample: SAMPLING_ANSWER }, { elicit: { action: 'accept', content: { answer: 'x' } } }, { roots: { roots: [{ uri: 'file:///x' }] } }) },
+      {
+        weight: 3,
+        arbitrary: fc.constantFrom(
+          { sample: SAMPLING_ANSWER },
+          { elicit: { action: 'accept', content: { answer: 'x' } } },
+          { roots: { roots: [{ uri: 'file:///x' }] } },
+        ),
+      },
       { weight: 2, arbitrary: fc.dictionary(fc.constantFrom('sample', 'elicit', 'roots', 'other'), anyJson, { maxKeys: 3 }) },
       { weight: 1, arbitrary: anyJson },
     ),
@@ -45,7 +52,14 @@ const filter: fc.Arbitrary<unknown> = mostly(
       toolsListChanged: mostly(fc.boolean(), anyJson, 4),
       promptsListChanged: fc.boolean(),
       resourcesListChanged: fc.boolean(),
-      resourceSubscriptions: mostly(fc.array(resourceUri, { maxLength: 4 }), fc.oneof(fc.constantFrom(200, 5000).map((n) => Array.from({ length: n }, (_, i) => `counter://fz-${i}`)), anyJson), 4),
+      resourceSubscriptions: mostly(
+        fc.array(resourceUri, { maxLength: 4 }),
+        fc.oneof(
+          fc.constantFrom(200, 5000).map((n) => Array.from({ length: n }, (_, i) => `counter://fz-${i}`)),
+          anyJson,
+        ),
+        4,
+      ),
     },
     { requiredKeys: [] },
   ),
@@ -54,8 +68,19 @@ const filter: fc.Arbitrary<unknown> = mostly(
 );
 
 const call: fc.Arbitrary<{ method: string; params: Record<string, unknown> }> = fc.oneof(
-  { weight: 6, arbitrary: requestParams.map(({ method, params }) => ({ method, params: typeof params === 'object' && params !== null && !Array.isArray(params) ? (params as Record<string, unknown>) : { value: params } })) },
-  { weight: 3, arbitrary: fc.tuple(fc.constantFrom('sample', 'elicit', 'roots'), retryFields).chain(([name, retry]) => toolArguments(name).map((args) => ({ method: 'tools/call', params: { name, arguments: args, ...retry } }))) },
+  {
+    weight: 6,
+    arbitrary: requestParams.map(({ method, params }) => ({
+      method,
+      params: typeof params === 'object' && params !== null && !Array.isArray(params) ? (params as Record<string, unknown>) : { value: params },
+    })),
+  },
+  {
+    weight: 3,
+    arbitrary: fc
+      .tuple(fc.constantFrom('sample', 'elicit', 'roots'), retryFields)
+      .chain(([name, retry]) => toolArguments(name).map((args) => ({ method: 'tools/call', params: { name, arguments: args, ...retry } }))),
+  },
   { weight: 3, arbitrary: filter.map((notifications) => ({ method: 'subscriptions/listen', params: { notifications } })) },
   { weight: 1, arbitrary: fc.constantFrom('server/discover', 'tasks/list', 'tasks/get', 'initialize').map((method) => ({ method, params: {} })) },
 );
@@ -70,33 +95,50 @@ function headersFor(method: string, params: Record<string, unknown>): fc.Arbitra
       method: mostly(fc.constant(method), fc.oneof(oddString, fc.constantFrom('tools/list', 'subscriptions/listen')), 6),
       name: named ? mostly(fc.constant(name), oddString, 6) : fc.constant(undefined),
     })
-    .map(({ version, method: m, name: n }): Array<[string, Value]> => [
-      ['Content-Type', 'application/json'],
-      ['Accept', 'application/json, text/event-stream'],
-      ['MCP-Protocol-Version', version],
-      ['Mcp-Method', m],
-      ...(n === undefined ? [] : ([['Mcp-Name', n]] as Array<[string, Value]>)),
-    ]);
+    .map(
+      ({ version, method: m, name: n }): Array<[string, Value]> => [
+        ['Content-Type', 'application/json'],
+        ['Accept', 'application/json, text/event-stream'],
+        ['MCP-Protocol-Version', version],
+        ['Mcp-Method', m],
+        ...(n === undefined ? [] : ([['Mcp-Name', n]] as Array<[string, Value]>)),
+      ],
+    );
 }
 
-const modernRequest: fc.Arbitrary<Draft> = fc
-  .tuple(requestId, call, envelope)
-  .chain(([id, { method, params }, meta]) =>
-    fc.tuple(headersFor(method, params), message(fc.constant({ id, method, params: { ...params, _meta: meta } }))).map(([headers, body]): Draft => ({
+const modernRequest: fc.Arbitrary<Draft> = fc.tuple(requestId, call, envelope).chain(([id, { method, params }, meta]) =>
+  fc.tuple(headersFor(method, params), message(fc.constant({ id, method, params: { ...params, _meta: meta } }))).map(
+    ([headers, body]): Draft => ({
       family: 'modern',
       method: 'POST',
       headers,
       body: { kind: 'json', value: body },
-    })),
-  );
+    }),
+  ),
+);
 
 /** What a 2026-07-28 client may post besides requests: notifications and stray answers, with an envelope. */
 const modernOther: fc.Arbitrary<Draft> = fc
-  .tuple(fc.oneof(response, message(fc.record({ method: fc.constantFrom('notifications/cancelled', 'notifications/initialized', 'notifications/roots/list_changed'), params: fc.record({ requestId: fc.oneof(fc.constant('listen:0'), requestId) }, { requiredKeys: [] }) }))), envelope)
+  .tuple(
+    fc.oneof(
+      response,
+      message(
+        fc.record({
+          method: fc.constantFrom('notifications/cancelled', 'notifications/initialized', 'notifications/roots/list_changed'),
+          params: fc.record({ requestId: fc.oneof(fc.constant('listen:0'), requestId) }, { requiredKeys: [] }),
+        }),
+      ),
+    ),
+    envelope,
+  )
   .map(([body, meta]) => ({
     family: 'modern',
     method: 'POST',
-    headers: [['Content-Type', 'application/json'], ['Accept', 'application/json, text/event-stream'], ['MCP-Protocol-Version', MODERN]],
+    headers: [
+      ['Content-Type', 'application/json'],
+      ['Accept', 'application/json, text/event-stream'],
+      ['MCP-Protocol-Version', MODERN],
+    ],
     body: { kind: 'json', value: { ...(body as Record<string, unknown>), params: { ...((body as { params?: object }).params ?? {}), _meta: meta } } },
   }));
 

@@ -9,8 +9,36 @@ export const mostly = <A, B>(often: fc.Arbitrary<A>, rarely: fc.Arbitrary<B>, we
 /** Strings that break parsers, validators and key builders. */
 export const oddString: fc.Arbitrary<string> = fc.oneof(
   fc.constantFrom(
-    '', ' ', '\t', 'null', 'undefined', '0', '-1', '[]', '{}', '%00', '\u0000', '\r\nX-Injected: 1', 'a\r\nFLUSHALL', 'é', '☃', '\ud800',
-    '../../etc/passwd', '*', '?', '{a}', "' OR 1=1 --", '\\', '~', '~~', 'instance:*', '__proto__', 'constructor', '\u202e', '0x10', '1e309',
+    '',
+    ' ',
+    '\t',
+    'null',
+    'undefined',
+    '0',
+    '-1',
+    '[]',
+    '{}',
+    '%00',
+    '\u0000',
+    '\r\nX-Injected: 1',
+    'a\r\nFLUSHALL',
+    'é',
+    '☃',
+    '\ud800',
+    '../../etc/passwd',
+    '*',
+    '?',
+    '{a}',
+    "' OR 1=1 --",
+    '\\',
+    '~',
+    '~~',
+    'instance:*',
+    '__proto__',
+    'constructor',
+    '\u202e',
+    '0x10',
+    '1e309',
   ),
   fc.string({ maxLength: 24 }),
   fc.string({ unit: 'binary', maxLength: 16 }),
@@ -32,7 +60,9 @@ export const ref = (pool: PoolName): fc.Arbitrary<Ref> => fc.tuple(fc.nat(), mut
 
 /** Values nested, long or huge enough to hit depth, size and record limits. */
 export const splice: fc.Arbitrary<Splice> = fc.oneof(
-  fc.tuple(fc.constantFrom('deep-array' as const, 'deep-object' as const), fc.constantFrom(8, 40, 63, 64, 65, 200, 10_000, 100_000)).map(([k, n]) => new Splice(k, n)),
+  fc
+    .tuple(fc.constantFrom('deep-array' as const, 'deep-object' as const), fc.constantFrom(8, 40, 63, 64, 65, 200, 10_000, 100_000))
+    .map(([k, n]) => new Splice(k, n)),
   fc.constantFrom(1_000, 17_000, 100_000, 1_000_000, 5_000_000).map((n) => new Splice('long-string', n)),
   fc.constantFrom(30, 400, 10_000).map((n) => new Splice('long-number', n)),
 );
@@ -51,11 +81,7 @@ export const protocolVersion: fc.Arbitrary<string> = mostly(
 
 export const requestId: fc.Arbitrary<unknown> = mostly(
   fc.oneof(fc.nat(), fc.string({ minLength: 1, maxLength: 12 })),
-  fc.oneof(
-    fc.constantFrom(null, -1, 0, 1.5, 2 ** 53 + 2, 1e308, true, '', [], {}),
-    oddString,
-    fc.constant(new Splice('long-string', 100_000)),
-  ),
+  fc.oneof(fc.constantFrom(null, -1, 0, 1.5, 2 ** 53 + 2, 1e308, true, '', [], {}), oddString, fc.constant(new Splice('long-string', 100_000))),
 );
 
 export const LOG_LEVELS = ['debug', 'info', 'notice', 'warning', 'error', 'critical', 'alert', 'emergency'] as const;
@@ -94,7 +120,15 @@ export const validToolArguments = (tool: string): fc.Arbitrary<unknown> => (Obje
 /** Arguments for each reference tool: mostly valid, sometimes wrong in type, range or size. */
 export function toolArguments(tool: string): fc.Arbitrary<unknown> {
   const wrong = fc.oneof(
-    fc.record({ count: fc.constantFrom(0, -1, 1001, 1.5, 'many', 1e9), steps: fc.constantFrom(0, 1001, 'x'), delayMs: fc.constantFrom(-1, 10_001), message: fc.constantFrom(null, 5) }, { requiredKeys: [] }),
+    fc.record(
+      {
+        count: fc.constantFrom(0, -1, 1001, 1.5, 'many', 1e9),
+        steps: fc.constantFrom(0, 1001, 'x'),
+        delayMs: fc.constantFrom(-1, 10_001),
+        message: fc.constantFrom(null, 5),
+      },
+      { requiredKeys: [] },
+    ),
     fc.record({ message: fc.constant(new Splice('long-string', 20_000)) }),
     fc.record({ name: counterName }),
     anyJson,

@@ -49,7 +49,13 @@ function discovery(): Map<string, unknown> {
     docs.set(groupVersionPath(gv), {
       kind: 'APIResourceList',
       groupVersion: gv,
-      resources: resources.map(([name, kind]) => ({ name, singularName: kind.toLowerCase(), namespaced: true, kind, verbs: ['get', 'list', 'create', 'update'] })),
+      resources: resources.map(([name, kind]) => ({
+        name,
+        singularName: kind.toLowerCase(),
+        namespaced: true,
+        kind,
+        verbs: ['get', 'list', 'create', 'update'],
+      })),
     });
   }
   return docs;

@@ -51,13 +51,37 @@ const KINDS: Record<string, Kind> = {
   'apps/v1/Deployment': { model: Deployment, typeModule: 'kubernetes-models/apps/v1/Deployment', typeName: 'IDeployment' },
   'apps/v1/StatefulSet': { model: StatefulSet, typeModule: 'kubernetes-models/apps/v1/StatefulSet', typeName: 'IStatefulSet' },
   'batch/v1/Job': { model: Job, typeModule: 'kubernetes-models/batch/v1/Job', typeName: 'IJob' },
-  'policy/v1/PodDisruptionBudget': { model: PodDisruptionBudget, typeModule: 'kubernetes-models/policy/v1/PodDisruptionBudget', typeName: 'IPodDisruptionBudget' },
-  'autoscaling/v2/HorizontalPodAutoscaler': { model: HorizontalPodAutoscaler, typeModule: 'kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler', typeName: 'IHorizontalPodAutoscaler' },
+  'policy/v1/PodDisruptionBudget': {
+    model: PodDisruptionBudget,
+    typeModule: 'kubernetes-models/policy/v1/PodDisruptionBudget',
+    typeName: 'IPodDisruptionBudget',
+  },
+  'autoscaling/v2/HorizontalPodAutoscaler': {
+    model: HorizontalPodAutoscaler,
+    typeModule: 'kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler',
+    typeName: 'IHorizontalPodAutoscaler',
+  },
   'networking.k8s.io/v1/Ingress': { model: Ingress, typeModule: 'kubernetes-models/networking.k8s.io/v1/Ingress', typeName: 'IIngress' },
-  'networking.k8s.io/v1/NetworkPolicy': { model: NetworkPolicy, typeModule: 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy', typeName: 'INetworkPolicy' },
-  'gateway.networking.k8s.io/v1/HTTPRoute': { model: HTTPRoute as unknown as ModelClass, typeModule: '@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1/HTTPRoute', typeName: 'IHTTPRoute' },
-  'monitoring.coreos.com/v1/ServiceMonitor': { model: ServiceMonitor, typeModule: '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor', typeName: 'IServiceMonitor' },
-  'monitoring.coreos.com/v1/PrometheusRule': { model: PrometheusRule, typeModule: '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PrometheusRule', typeName: 'IPrometheusRule' },
+  'networking.k8s.io/v1/NetworkPolicy': {
+    model: NetworkPolicy,
+    typeModule: 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy',
+    typeName: 'INetworkPolicy',
+  },
+  'gateway.networking.k8s.io/v1/HTTPRoute': {
+    model: HTTPRoute as unknown as ModelClass,
+    typeModule: '@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1/HTTPRoute',
+    typeName: 'IHTTPRoute',
+  },
+  'monitoring.coreos.com/v1/ServiceMonitor': {
+    model: ServiceMonitor,
+    typeModule: '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor',
+    typeName: 'IServiceMonitor',
+  },
+  'monitoring.coreos.com/v1/PrometheusRule': {
+    model: PrometheusRule,
+    typeModule: '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PrometheusRule',
+    typeName: 'IPrometheusRule',
+  },
   // No model package exists for the k6-operator: its shape is checked by the interface below
   // and its pod fields by the core Pod model (validateTestRun).
   'k6.io/v1alpha1/TestRun': { typeModule: './k6-testrun.js', typeName: 'ITestRun' },

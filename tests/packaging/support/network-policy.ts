@@ -43,7 +43,9 @@ function peerMatches(peer: INetworkPolicyPeer, endpoint: Endpoint, policyNamespa
   }
   if ('ip' in endpoint) return false;
   // A podSelector alone means the policy's own namespace; a namespaceSelector, those it selects.
-  const namespaceOk = peer.namespaceSelector ? selects(peer.namespaceSelector, endpoint.namespace) : selects({ matchLabels: policyNamespace }, endpoint.namespace);
+  const namespaceOk = peer.namespaceSelector
+    ? selects(peer.namespaceSelector, endpoint.namespace)
+    : selects({ matchLabels: policyNamespace }, endpoint.namespace);
   return namespaceOk && (peer.podSelector ? selects(peer.podSelector, endpoint.pod) : true);
 }
 
@@ -66,11 +68,19 @@ function allows(rules: Rules, c: Connection, policyNamespace: Record<string, str
 /** Whether the policy lets `c.peer` open a connection to a pod it selects. */
 export function admits(policy: INetworkPolicy, c: Connection, policyNamespace: Record<string, string>): boolean {
   if (!policy.spec?.policyTypes?.includes('Ingress')) return true;
-  return allows((policy.spec.ingress ?? []).map((r) => ({ ports: r.ports, peers: r.from })), c, policyNamespace);
+  return allows(
+    (policy.spec.ingress ?? []).map((r) => ({ ports: r.ports, peers: r.from })),
+    c,
+    policyNamespace,
+  );
 }
 
 /** Whether the policy lets a pod it selects open a connection to `c.peer`. */
 export function letsOut(policy: INetworkPolicy, c: Connection, policyNamespace: Record<string, string>): boolean {
   if (!policy.spec?.policyTypes?.includes('Egress')) return true;
-  return allows((policy.spec.egress ?? []).map((r) => ({ ports: r.ports, peers: r.to })), c, policyNamespace);
+  return allows(
+    (policy.spec.egress ?? []).map((r) => ({ ports: r.ports, peers: r.to })),
+    c,
+    policyNamespace,
+  );
 }

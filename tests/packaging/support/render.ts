@@ -104,7 +104,12 @@ export const CHECKSUM_ANNOTATION = 'checksum/request-state';
 const GENERATED = '(generated)';
 
 interface PodOwner {
-  spec: { template: { metadata?: { annotations?: Record<string, string> }; spec: { containers: Array<{ env?: Array<{ name: string; valueFrom?: { secretKeyRef?: { name: string; key: string } } }> }> } } };
+  spec: {
+    template: {
+      metadata?: { annotations?: Record<string, string> };
+      spec: { containers: Array<{ env?: Array<{ name: string; valueFrom?: { secretKeyRef?: { name: string; key: string } } }> }> };
+    };
+  };
 }
 
 /**
