@@ -62,6 +62,7 @@ const VALUE_SETS: ValueSet[] = [
   { name: 'ingress on', valueFiles: vf('ingress.yaml') },
   { name: 'gateway on', valueFiles: vf('gateway.yaml') },
   { name: 'one replica in memory', valueFiles: vf('single-memory.yaml') },
+  { name: 'external PostgreSQL (URLs from a Secret)', valueFiles: vf('postgres.yaml') },
   { name: 'another release name', releaseName: 'edge', namespace: 'tools', valueFiles: vf('external.yaml', 'ingress.yaml') },
   { name: 'authorization on, Ingress and Gateway', valueFiles: vf('auth.yaml', 'ingress.yaml', 'gateway.yaml') },
   { name: 'NetworkPolicy naming its peers', valueFiles: vf('external.yaml', 'auth.yaml', 'network-policy.yaml') },
@@ -87,6 +88,8 @@ const FAKES = {
     'redis-credentials/password': 's3cret',
     'mcp-fleet-redis-auth/password': 's3cret',
     'mcp-fleet-request-state/ring': 'operator-made-request-state-key-0000000000',
+    'mcp-fleet-postgres/pooled-url': 'postgres://mcp:s3cret@pgbouncer.db.svc:6432/fleet',
+    'mcp-fleet-postgres/direct-url': 'postgres://mcp:s3cret@postgres.db.svc:5432/fleet',
   },
 };
 
@@ -388,6 +391,38 @@ describe('Redis wiring', () => {
     expect(loadConfig(env).redis).toBeUndefined();
   });
 
+  it('external PostgreSQL: the URLs from the Secret, every setting passed, no Redis variables and no Redis objects', () => {
+    const objects = get('external PostgreSQL (URLs from a Secret)');
+    const container = serverContainer(deploymentOf(objects));
+    const ref = (name: string) => container.env!.find((e) => e.name === name)!.valueFrom!.secretKeyRef;
+    expect(ref('DATABASE_URL')).toEqual({ name: 'mcp-fleet-postgres', key: 'pooled-url' });
+    expect(ref('DATABASE_LISTEN_URL')).toEqual({ name: 'mcp-fleet-postgres', key: 'direct-url' });
+    const env = envOf(objects);
+    expect(Object.keys(env).filter((n) => n.startsWith('REDIS_'))).toEqual([]);
+    expect(objects.filter((o) => o.kind === 'StatefulSet' || o.metadata.labels?.['app.kubernetes.io/component'] === 'redis')).toEqual([]);
+    const config = loadConfig(env);
+    expect(config.redis).toBeUndefined();
+    expect(config.postgres).toEqual({
+      url: 'postgres://mcp:s3cret@pgbouncer.db.svc:6432/fleet',
+      listenUrl: 'postgres://mcp:s3cret@postgres.db.svc:5432/fleet',
+      schema: 'fleet_a',
+      poolSize: 20,
+      statementTimeoutMs: 3000,
+      connectTimeoutMs: 7000,
+    });
+  });
+
+  it('external PostgreSQL by a URL in values (no password): DATABASE_URL is that URL', () => {
+    const env = envOf(render({ set: ['redis.mode=none', 'postgres.enabled=true', 'postgres.url=postgres://mcp@db.example.internal/fleet'] }).objects);
+    expect(env.DATABASE_URL).toBe('postgres://mcp@db.example.internal/fleet');
+    expect(env.DATABASE_LISTEN_URL).toBeUndefined();
+    expect(loadConfig(env).postgres).toMatchObject({ url: 'postgres://mcp@db.example.internal/fleet', schema: 'mcp_fleet', poolSize: 10 });
+  });
+
+  it('postgres.enabled without a URL or a Secret is refused', () => {
+    expect(renderError({ set: ['redis.mode=none', 'postgres.enabled=true'] })).toContain('postgres.enabled needs postgres.existingSecret');
+  });
+
   it('the chart can reach every setting the server has', () => {
     const set = new Set(VALUE_SETS.flatMap((s) => Object.keys(envOf(get(s.name)))));
     expect([...SERVER_ENV].filter((n) => !set.has(n)).sort()).toEqual([]);
@@ -686,6 +721,17 @@ describe('server NetworkPolicy', () => {
     if (!env.AUTH_ISSUER) expect(out({ ip: OUTSIDE }, 443)).toBe(false);
     expect(out({ ip: OUTSIDE }, 80)).toBe(false);
     expect(out({ ip: OUTSIDE }, 22)).toBe(false);
+  });
+
+  it('external PostgreSQL: the pods are let out to postgres.port, and to no Redis port', () => {
+    const name = 'external PostgreSQL (URLs from a Secret)';
+    const np = policyOf(get(name));
+    const out = (port: number) => letsOut(np, { peer: { ip: OUTSIDE }, port, protocol: 'TCP' }, namespaceOf(name));
+    expect(out(6432)).toBe(true);
+    expect(out(5432)).toBe(false);
+    expect(out(6379)).toBe(false);
+    const byDefault = render({ set: ['redis.mode=none', 'postgres.enabled=true', 'postgres.existingSecret=mcp-fleet-postgres'] }).objects;
+    expect(letsOut(policyOf(byDefault), { peer: { ip: OUTSIDE }, port: 5432, protocol: 'TCP' }, namespaceOf(name))).toBe(true);
   });
 
   it('defaults: no peer named, so any pod may reach the MCP and metrics ports; only the bundled Redis pods are let out to', () => {

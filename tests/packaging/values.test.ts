@@ -143,6 +143,13 @@ describe('values.schema.json', () => {
     ['redis.external.sentinels', ['no-port']],
     ['redis.external.existingSecret', 'Not_A_Name'],
     ['redis.bundled.maxmemoryPolicy', 'lru'],
+    ['postgres.enabled', 'yes'],
+    ['postgres.url', 'redis://db:5432/fleet'],
+    ['postgres.url', 'postgres://mcp:pw@db:5432/fleet'],
+    ['postgres.existingSecret', 'Not_A_Name'],
+    ['postgres.schema', 'Fleet-A'],
+    ['postgres.poolSize', 0],
+    ['postgres.port', 70000],
     ['redis.bundled.persistence.size', 'big'],
     ['metrics.serviceMonitor.enabled', 'yes'],
     ['metrics.serviceMonitor.interval', '30 seconds'],
@@ -187,6 +194,28 @@ describe('values.schema.json', () => {
     try {
       fs.writeFileSync(file, JSON.stringify(withValue({}, key, value)));
       expect(renderError({ valueFiles: [file], helm: major })).toContain("values don't meet the specifications of the schema");
+    } finally {
+      fs.rmSync(path.dirname(file), { recursive: true, force: true });
+    }
+  });
+});
+
+describe('the store: Redis or PostgreSQL, not both', () => {
+  const both: Obj = { postgres: { enabled: true, existingSecret: 'mcp-fleet-postgres' } };
+
+  it('postgres.enabled with redis.mode bundled (the default) or external is refused (ajv)', () => {
+    expect(validate(merge(defaults, both))).toBe(false);
+    expect(validate(merge(defaults, { ...both, redis: { mode: 'external' } }))).toBe(false);
+    expect(validate(merge(defaults, { ...both, redis: { mode: 'none' } }))).toBe(true);
+  });
+
+  it.each(HELM_MAJORS)('Helm %i refuses postgres.enabled with Redis, and names redis.mode', (major) => {
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'mcp-fleet-values-')), 'both.yaml');
+    try {
+      fs.writeFileSync(file, JSON.stringify(both));
+      const error = renderError({ valueFiles: [file], helm: major });
+      expect(error).toContain("values don't meet the specifications of the schema");
+      expect(error).toMatch(/redis[./]mode/);
     } finally {
       fs.rmSync(path.dirname(file), { recursive: true, force: true });
     }

@@ -95,8 +95,11 @@ app.kubernetes.io/component: redis
 {{/* Refuses values that would render a broken deployment. */}}
 {{- define "mcp-fleet.validate" -}}
 {{- $v := .Values }}
-{{- if and (eq $v.redis.mode "none") (eq $v.server.sessionMode "stateful") (or $v.autoscaling.enabled (gt (int $v.replicaCount) 1)) }}
-{{- fail "redis.mode=none keeps sessions in one process: with more than one replica (or autoscaling) set redis.mode to bundled or external, or server.sessionMode to stateless" }}
+{{- if and $v.postgres.enabled (not (or $v.postgres.url $v.postgres.existingSecret)) }}
+{{- fail "postgres.enabled needs postgres.existingSecret (the URL with its password) or postgres.url" }}
+{{- end }}
+{{- if and (eq $v.redis.mode "none") (not $v.postgres.enabled) (eq $v.server.sessionMode "stateful") (or $v.autoscaling.enabled (gt (int $v.replicaCount) 1)) }}
+{{- fail "redis.mode=none keeps sessions in one process: with more than one replica (or autoscaling) set redis.mode to bundled or external, or postgres.enabled, or server.sessionMode to stateless" }}
 {{- end }}
 {{- if eq $v.redis.mode "external" }}
 {{- $e := $v.redis.external }}
@@ -352,6 +355,33 @@ sends clients) and with server.mcpPath.
   value: {{ int $v.redis.commandTimeoutMs | quote }}
 - name: REDIS_CONNECT_TIMEOUT_MS
   value: {{ int $v.redis.connectTimeoutMs | quote }}
+{{- end }}
+{{- if $v.postgres.enabled }}
+{{- $p := $v.postgres }}
+- name: DATABASE_URL
+{{- if $p.existingSecret }}
+  valueFrom:
+    secretKeyRef:
+      name: {{ $p.existingSecret | quote }}
+      key: {{ $p.existingSecretUrlKey | quote }}
+{{- else }}
+  value: {{ $p.url | quote }}
+{{- end }}
+{{- if and $p.existingSecret $p.existingSecretListenUrlKey }}
+- name: DATABASE_LISTEN_URL
+  valueFrom:
+    secretKeyRef:
+      name: {{ $p.existingSecret | quote }}
+      key: {{ $p.existingSecretListenUrlKey | quote }}
+{{- end }}
+- name: DATABASE_SCHEMA
+  value: {{ $p.schema | quote }}
+- name: DATABASE_POOL_SIZE
+  value: {{ int $p.poolSize | quote }}
+- name: DATABASE_STATEMENT_TIMEOUT_MS
+  value: {{ int $p.statementTimeoutMs | quote }}
+- name: DATABASE_CONNECT_TIMEOUT_MS
+  value: {{ int $p.connectTimeoutMs | quote }}
 {{- end }}
 {{- with $v.extraEnv }}
 {{ toYaml . }}
