@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { createBackends } from '../../src/backends/index.js';
-import { KEY_SCHEMA_VERSION, keySchemaKey } from '../../src/backends/redis/key-schema.js';
+import { KEY_SCHEMA_TTL_MS, KEY_SCHEMA_VERSION, keySchemaKey } from '../../src/backends/redis/key-schema.js';
 import { loadConfig } from '../../src/config.js';
 import { NOOP_OBSERVER } from '../../src/observability/observer.js';
 import { useRedisServer } from '../support/redis.js';
@@ -40,6 +40,18 @@ describe('the key schema version', () => {
     expect(await reasonOnceSettled('schema-a:')).toBeUndefined();
     expect(await redis().command('GET', keySchemaKey('schema-a:'))).toContain(String(KEY_SCHEMA_VERSION));
     expect(await reasonOnceSettled('schema-a:')).toBeUndefined();
+  });
+
+  it('expires like every other key, each check of a replica of the schema renewing it', async () => {
+    expect(await reasonOnceSettled('schema-ttl:')).toBeUndefined();
+    const ttl = () =>
+      redis()
+        .command('PTTL', keySchemaKey('schema-ttl:'))
+        .then((reply) => Number(reply.replace(/^:/, '').trim()));
+    expect(await ttl()).toBeGreaterThan(KEY_SCHEMA_TTL_MS - 60_000);
+    await redis().command('PEXPIRE', keySchemaKey('schema-ttl:'), '5000');
+    expect(await reasonOnceSettled('schema-ttl:')).toBeUndefined();
+    expect(await ttl()).toBeGreaterThan(KEY_SCHEMA_TTL_MS - 60_000);
   });
 
   it('makes a replica of another schema report not ready, naming both schemas', async () => {

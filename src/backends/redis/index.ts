@@ -5,7 +5,7 @@ import type { FleetObserver } from '../../observability/observer.js';
 import { tolerateRejections } from '../../process-guards.js';
 import { busOptionsOf, stateLimitsOf, type Backends } from '../backends.js';
 import { ConnectionReport, redisAddress } from './connection-report.js';
-import { checkKeySchema } from './key-schema.js';
+import { checkKeySchema, KEY_SCHEMA_CHECK_MS } from './key-schema.js';
 import { closeRedisConnection, connectRedis, createInvalidationConnection, createRedisClient, type RedisClient } from './connection.js';
 import { describeRedisError, REDIS_CONNECTION_LOSS } from './errors.js';
 import { RedisFleetEventBus } from './event-bus.js';
@@ -78,7 +78,7 @@ export async function redisBackends(config: FleetConfig, settings: RedisSettings
   let scriptsProblem: string | undefined;
   // Until checked on this connection: a replica of another key layout may own the prefix.
   let schemaProblem: string | undefined = 'the key schema is not checked yet';
-  commands.on('ready', () => {
+  const checkSchema = () =>
     checkKeySchema(commands, settings.keyPrefix).then(
       (problem) => {
         if (problem !== undefined && problem !== schemaProblem) log.error('refusing to serve from this Redis', { reason: problem });
@@ -86,7 +86,9 @@ export async function redisBackends(config: FleetConfig, settings: RedisSettings
       },
       (error: unknown) => (schemaProblem = `could not check the key schema: ${describeRedisError(error)}`),
     );
-  });
+  commands.on('ready', checkSchema);
+  const schemaTimer = setInterval(() => commands.status === 'ready' && void checkSchema(), KEY_SCHEMA_CHECK_MS);
+  schemaTimer.unref();
   commands.on('ready', () => {
     preloadScripts(commands).then(
       () => {
@@ -136,6 +138,7 @@ export async function redisBackends(config: FleetConfig, settings: RedisSettings
       }
     },
     async close() {
+      clearInterval(schemaTimer);
       cache?.invalidations.stop();
       await inflight.close();
       await bus.close();
