@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RecoveringTransport } from '../../src/client/index.js';
 import { startFleet, type Fleet, type FleetStore } from '../../src/fleet/index.js';
 import { FleetClient, tally } from '../support/fleet-client.js';
-import { flushStore, FLEET_STORES } from '../support/fleet-stores.js';
+import { FLEET_STORES, flushStore, patientStoreEnv } from '../support/fleet-stores.js';
 import { callTool, initialize, post, request, toolJson, untilForgotten } from '../support/raw-mcp.js';
 
 /** Every MCP feature through the load balancer only: no request names a replica. */
@@ -18,7 +18,7 @@ async function connect(): Promise<FleetClient> {
 
 describe.each(FLEET_STORES)('a three-replica fleet behind a round-robin load balancer, on %s', (store: FleetStore) => {
   beforeAll(async () => {
-    fleet = await startFleet({ replicas: 3, store, env: { LOG_LEVEL: 'warn' } });
+    fleet = await startFleet({ replicas: 3, store, env: { LOG_LEVEL: 'warn', ...patientStoreEnv(store) } });
   });
 
   afterAll(async () => {
@@ -109,7 +109,7 @@ describe.each(FLEET_STORES)('a three-replica fleet behind a round-robin load bal
     expect(c.transport.recoveries).toBe(2);
     await c.client.close();
 
-    const shortLived = await startFleet({ replicas: 2, store, env: { LOG_LEVEL: 'warn', SESSION_TTL_SECONDS: '1' } });
+    const shortLived = await startFleet({ replicas: 2, store, env: { LOG_LEVEL: 'warn', SESSION_TTL_SECONDS: '1', ...patientStoreEnv(store) } });
     try {
       const t = await recovering(shortLived.url);
       const first = t.transport.sessionId;

@@ -47,3 +47,13 @@ export async function startStore(store: FleetStore): Promise<{ env: Record<strin
   const redis = await RedisProcess.start();
   return { env: { REDIS_URL: redis.url }, dispose: () => redis.dispose() };
 }
+
+/**
+ * Settings for fleets whose tests are about what is delivered, not about the store's timeout: on a
+ * busy 2-core machine running PostgreSQL, three replicas, HAProxy and the test, a PostgreSQL
+ * backend can be starved past the default 2 s statement timeout, and the replica then answers 503
+ * as designed (tests/e2e/fleet-faults.test.ts tests that answer itself).
+ */
+export function patientStoreEnv(store: FleetStore): Record<string, string> {
+  return store === 'postgres' ? { DATABASE_STATEMENT_TIMEOUT_MS: '15000' } : {};
+}
