@@ -3,19 +3,34 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { InMemorySessionSlots } from '../../src/backends/memory/session-slots.js';
 import { connectRedis, createRedisClient, type RedisClient } from '../../src/backends/redis/connection.js';
 import { RedisSessionSlots } from '../../src/backends/redis/session-slots.js';
+import { PgSessionSlots } from '../../src/backends/postgres/session-slots.js';
+import { Sweeper } from '../../src/backends/postgres/sweeper.js';
 import type { SessionSlots } from '../../src/limits/session-slots.js';
 import { NOOP_OBSERVER } from '../../src/observability/observer.js';
 import { useRedisCluster } from '../support/redis-cluster.js';
 import { useRedisServer } from '../support/redis.js';
 import { redisSettings } from '../support/redis-settings.js';
+import { openPostgresReplica, usePostgresServer, type PostgresReplica } from '../support/postgres.js';
 import type { RedisSettings } from '../../src/config.js';
 
 const redisServer = useRedisServer();
 const redisCluster = useRedisCluster();
+const postgresServer = usePostgresServer();
 const clients: RedisClient[] = [];
-afterEach(() => {
+const replicas: PostgresReplica[] = [];
+afterEach(async () => {
   for (const client of clients.splice(0)) client.disconnect();
+  for (const replica of replicas.splice(0)) await replica.close();
 });
+
+/** Two replicas' pools on one schema. */
+async function postgresReplicas(): Promise<[PostgresReplica, PostgresReplica]> {
+  const first = await openPostgresReplica(postgresServer().url);
+  replicas.push(first);
+  const second = await openPostgresReplica(postgresServer().url, first.schema);
+  replicas.push(second);
+  return [first, second];
+}
 
 /** Two replicas of one fleet sharing one clock under the test's control. */
 type Make = (now: () => number) => Promise<[SessionSlots, SessionSlots]>;
@@ -46,6 +61,13 @@ const implementations: Array<[string, Make]> = [
     'RedisSessionSlots (Cluster)',
     redisSlots(async () => redisSettings('', { url: undefined, clusterNodes: (await redisCluster()).map((n) => ({ host: '127.0.0.1', port: n.port })) })),
   ],
+  [
+    'PgSessionSlots',
+    async (now) => {
+      const [first, second] = await postgresReplicas();
+      return [new PgSessionSlots(first.db, first.schema, now), new PgSessionSlots(second.db, second.schema, now)];
+    },
+  ],
 ];
 
 describe.each(implementations)('SessionSlots contract: %s', (_name, make) => {
@@ -56,6 +78,14 @@ describe.each(implementations)('SessionSlots contract: %s', (_name, make) => {
     expect(await there.take(s, 'd', 3, 60_000)).toBe(false);
     expect(await here.take(s, 'e', 3, 60_000)).toBe(false);
     expect(await there.take(randomUUID(), 'a', 3, 60_000)).toBe(true);
+  });
+
+  it('lets exactly `limit` of many concurrent takers on both replicas hold a slot', async () => {
+    const [here, there] = await make(() => 1_000_000);
+    const s = randomUUID();
+    const taken = await Promise.all(Array.from({ length: 12 }, (_, i) => (i % 2 === 0 ? here : there).take(s, `slot-${i}`, 4, 60_000)));
+    expect(taken.filter(Boolean)).toHaveLength(4);
+    expect(await here.take(s, 'late', 4, 60_000)).toBe(false);
   });
 
   it('frees a slot released on any replica', async () => {
@@ -96,5 +126,30 @@ describe('RedisSessionSlots', () => {
     const ttl = await client.pttl(`slots-key:session-slots:{${s}}`);
     expect(ttl).toBeGreaterThan(25_000);
     expect(ttl).toBeLessThanOrEqual(30_000);
+  });
+});
+
+describe('PgSessionSlots', () => {
+  it('has the sweeper delete lapsed slots and keep live ones', async () => {
+    const [replica] = await postgresReplicas();
+    const lapsed = new PgSessionSlots(replica.db, replica.schema, () => Date.now() - 120_000);
+    const live = new PgSessionSlots(replica.db, replica.schema);
+    // Two sessions: a take on the first would delete its lapsed slot itself.
+    const [gone, kept] = [randomUUID(), randomUUID()];
+    await lapsed.take(gone, 'lost', 4, 60_000);
+    await live.take(kept, 'held', 4, 60_000);
+    const sweeper = new Sweeper({
+      db: replica.db,
+      schema: replica.schema,
+      intervalMs: 60_000,
+      retentionSeconds: 60,
+      quotaWindowMs: 60_000,
+      onSessionsExpired: () => {},
+    });
+    await sweeper.sweep();
+    const { rows } = await replica.db.query<{ slot: string }>('test', `SELECT slot FROM ${replica.schema}.session_slots WHERE session_id = ANY($1)`, [
+      [gone, kept],
+    ]);
+    expect(rows.map((row) => row.slot)).toEqual(['held']);
   });
 });

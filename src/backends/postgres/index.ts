@@ -11,10 +11,10 @@ import { PgListener } from './listener.js';
 import { InstancePresence } from './presence.js';
 import { migrate } from './schema.js';
 import { PgSessionStore } from './session-store.js';
+import { PgSessionSlots } from './session-slots.js';
 import { PgSharedState } from './shared-state.js';
 import { PgStreamManager } from './stream-manager.js';
 import { PgTaskStore } from './task-store.js';
-import { InMemorySessionSlots } from '../memory/session-slots.js';
 import { Sweeper } from './sweeper.js';
 import { trackedSessionReads } from './tracked-session-reads.js';
 
@@ -93,8 +93,7 @@ export async function postgresBackends(config: FleetConfig, settings: PostgresSe
     shared: new PgSharedState(db, schema, stateLimitsOf(config)),
     sessionRate: new PgRateLimiter(db, schema, config.newSessionsPerAddressPerSecond),
     sessionQuota: new PgSessionQuota(db, schema, config.sessionTtlSeconds * 1000),
-    // Not yet in PostgreSQL: MAX_PENDING_CLIENT_REQUESTS holds per replica on this backend until a PgSessionSlots joins the contract suite.
-    sessionSlots: new InMemorySessionSlots(),
+    sessionSlots: new PgSessionSlots(db, schema),
     bus,
     tasks: new PgTaskStore(db, schema),
     async unavailableReason() {

@@ -133,6 +133,14 @@ function migrations(schema: string): string[][] {
       `CREATE INDEX ON ${s}.tasks (principal) WHERE status IN ('working', 'input_required')`,
       `CREATE INDEX ON ${s}.tasks (expires_at)`,
     ],
+    [
+      `CREATE TABLE ${s}.session_slots (
+        session_id text NOT NULL,
+        slot text NOT NULL,
+        expires_at bigint NOT NULL,
+        PRIMARY KEY (session_id, slot))`,
+      `CREATE INDEX ON ${s}.session_slots (expires_at)`,
+    ],
   ];
 }
 

@@ -57,6 +57,7 @@ export class Sweeper {
     await db.query('sweep_state', batch('shared_state', `expires_at <= ${now}`));
     await db.query('sweep_rates', batch('rate_counts', `window_start < ${now - 5000}`));
     await db.query('sweep_tasks', batch('tasks', `expires_at <= ${now}`));
+    await db.query('sweep_slots', batch('session_slots', `expires_at <= ${now}`));
     await db.query('sweep_quota', batch('session_quota', `admitted_at <= ${now - quotaWindowMs}`));
     return expired;
   }
