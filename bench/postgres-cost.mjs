@@ -35,13 +35,10 @@ const DEFAULTS = {
   out: path.join(path.dirname(new URL(import.meta.url).pathname), 'results'),
 };
 const { values } = parseArgs({ options: Object.fromEntries(Object.entries(DEFAULTS).map(([name, value]) => [name, { type: 'string', default: value }])) });
+const camelCase = (name) => name.replace(/-(\w)/g, (_, letter) => letter.toUpperCase());
+/** { clients, warmupMs, measureMs, censusCalls, primeMs, maxCalls, timeoutMs }, as bench/lib/measure.js names them. */
 const settings = {
-  clients: Number(values.clients),
-  warmupMs: Number(values['warmup-ms']),
-  measureMs: Number(values['measure-ms']),
-  censusCalls: Number(values['census-calls']),
-  primeMs: Number(values['prime-ms']),
-  maxCalls: Number(values['max-calls']),
+  ...Object.fromEntries(['clients', 'warmup-ms', 'measure-ms', 'census-calls', 'prime-ms', 'max-calls'].map((name) => [camelCase(name), Number(values[name])])),
   timeoutMs: 30_000,
 };
 const ROUNDS = Number(values.rounds);
