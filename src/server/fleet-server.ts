@@ -25,6 +25,7 @@ import { bindToMethodAndPrincipal, createKeyRingCodec, ephemeralKey } from '../r
 import { ResourceServer } from '../auth/resource-server.js';
 import { withToolVisibility } from '../auth/tool-visibility.js';
 import { RuntimeCache } from './legacy/runtime-cache.js';
+import { RequestLives } from './legacy/request-life.js';
 
 export interface FleetServerOptions {
   config: FleetConfig;
@@ -71,8 +72,10 @@ export async function createFleetServer({ config, workload, observer = NOOP_OBSE
     clientRequestTimeoutMs: config.clientRequestTimeoutMs,
     tasks,
   };
+  const lives = new RequestLives();
   const runtimeDeps = {
     build,
+    lives,
     store,
     maxSubscriptionsPerSession: config.maxSubscriptionsPerSession,
     maxPendingClientRequests: config.maxPendingClientRequests,
@@ -88,6 +91,7 @@ export async function createFleetServer({ config, workload, observer = NOOP_OBSE
     runtimes,
     runtimeDeps,
     pending,
+    lives,
     observer,
     sessionRate: backends.sessionRate,
     sessionQuota: backends.sessionQuota,

@@ -4,6 +4,7 @@ import type { StreamManager } from '../../streams/stream-manager.js';
 import { buildMcpServer, type ServerBuildDeps } from '../mcp-server-factory.js';
 import { FleetTransport } from './fleet-transport.js';
 import type { PendingClientRequests } from './pending-client-requests.js';
+import type { RequestLives } from './request-life.js';
 
 export interface RuntimeDeps {
   build: ServerBuildDeps;
@@ -11,6 +12,7 @@ export interface RuntimeDeps {
   /** Undefined in stateless mode. */
   streams: StreamManager | undefined;
   pending: PendingClientRequests;
+  lives: RequestLives;
   maxSubscriptionsPerSession: number;
   maxPendingClientRequests: number;
 }
@@ -59,7 +61,7 @@ export class SessionRuntime {
         return {};
       });
     }
-    const transport = new FleetTransport(sessionId, deps.streams, deps.pending, deps.maxPendingClientRequests);
+    const transport = new FleetTransport(sessionId, deps.lives, deps.streams, deps.pending, deps.maxPendingClientRequests);
     await server.connect(transport);
     return new SessionRuntime(server, transport);
   }
