@@ -18,7 +18,7 @@ import { ErrorCode, sendJsonRpcError } from './jsonrpc.js';
 import { SessionEndpoint } from './legacy/session-endpoint.js';
 import { PendingClientRequests } from './legacy/pending-client-requests.js';
 import { FleetResourceEvents } from './legacy/resource-events.js';
-import { FleetEventPublisher } from './fleet-events.js';
+import { ChangeEventPublisher } from './change-events.js';
 import { ModernEndpoint } from './modern/modern-endpoint.js';
 import type { ServerBuildDeps } from './mcp-server-factory.js';
 import { bindToMethodAndPrincipal, createKeyRingCodec, ephemeralKey } from '../request-state/key-ring.js';
@@ -66,7 +66,7 @@ export async function createFleetServer({ config, workload, observer = NOOP_OBSE
     workload: auth && auth.policy.toolScopes.size > 0 ? withToolVisibility(workload, auth.policy) : workload,
     replicaName: config.replicaName,
     shared,
-    events: new FleetEventPublisher(bus, config.sessionMode === 'stateful' ? new FleetResourceEvents(store, streams) : undefined),
+    events: new ChangeEventPublisher(bus, config.sessionMode === 'stateful' ? new FleetResourceEvents(store, streams) : undefined),
     requestState: createKeyRingCodec({ keys: requestStateKeys(config), ttlSeconds: config.requestStateTtlSeconds, bind: bindToMethodAndPrincipal }),
     observer,
     clientRequestTimeoutMs: config.clientRequestTimeoutMs,

@@ -14,7 +14,7 @@ import type { FleetObserver } from '../../observability/observer.js';
 import type { SessionStore } from '../../sessions/session-store.js';
 import { STANDALONE_STREAM, type StreamManager } from '../../streams/stream-manager.js';
 import { ErrorCode, isAnswer } from '../jsonrpc.js';
-import { cancelledRequestOf } from './fleet-transport.js';
+import { cancelledRequestOf } from './session-transport.js';
 import { HttpError, sessionHeaders } from './http-error.js';
 import { PendingClientRequests } from './pending-client-requests.js';
 import { ResponseSink } from './response-sink.js';

@@ -19,7 +19,7 @@ import type { RequestLife, RequestLives } from './request-life.js';
  * the session's standalone stream through the StreamManager (wherever that stream is held), and
  * server-to-client requests get fleet-unique ids so their answers can arrive on any replica.
  */
-export class FleetTransport implements Transport, AnswerTarget {
+export class SessionTransport implements Transport, AnswerTarget {
   onclose?: () => void;
   onerror?: (error: Error) => void;
   onmessage?: <T extends JSONRPCMessage>(message: T, extra?: MessageExtraInfo) => void;
