@@ -18,6 +18,7 @@ import { createBackends } from '../dist/backends/index.js';
 import { ChangeEventPublisher } from '../dist/server/change-events.js';
 import { FleetResourceEvents } from '../dist/server/legacy/resource-events.js';
 import { PendingClientRequests } from '../dist/server/legacy/pending-client-requests.js';
+import { RequestLives } from '../dist/server/legacy/request-life.js';
 import { RuntimeCache } from '../dist/server/legacy/runtime-cache.js';
 import { bindToMethodAndPrincipal, createKeyRingCodec, ephemeralKey } from '../dist/request-state/key-ring.js';
 import { loadWorkload } from '../dist/workload/load-workload.js';
@@ -57,6 +58,7 @@ const runtimeDeps = {
   maxPendingClientRequests: config.maxPendingClientRequests,
   streams,
   pending,
+  lives: new RequestLives(),
 };
 
 const PROTOCOL = '2025-11-25';
