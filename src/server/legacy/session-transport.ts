@@ -87,11 +87,13 @@ export class SessionTransport implements Transport, AnswerTarget {
       ? { ...message, id: await this.pending.register(this, message.id, this.sessionId, this.maxPending) }
       : this.withFleetIds(message);
     const related = options?.relatedRequestId;
-    if (related !== undefined) {
-      // A request that has left its life (cancelled, abandoned) has nowhere left to say anything.
-      await this.lives.running(this, related)?.answerWriter?.write(outgoing);
+    const writer = related === undefined ? undefined : this.lives.running(this, related)?.answerWriter;
+    if (writer) {
+      await writer.write(outgoing);
       return;
     }
+    // Not tied to a running request, or tied to one that has left its life (say, the cancellation
+    // of its sampling request once the client cancelled it): the session's standalone stream.
     if (this.sessionId === undefined || this.streams === undefined) {
       throw new Error('No stream to send this message on: stateless mode has no standalone stream');
     }
