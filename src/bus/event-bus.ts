@@ -1,8 +1,6 @@
 import type { ServerEvent, ServerEventBus } from '@modelcontextprotocol/server';
 import type { DeliveryPath } from '../observability/observer.js';
 
-export type { DeliveryPath };
-
 export interface FleetEventBusOptions {
   /**
    * Told of what cannot be thrown to anyone: a failed publish() (StoreUnavailableError when the store

@@ -1,7 +1,8 @@
 import type { ServerEvent } from '@modelcontextprotocol/server';
 import { log } from '../log.js';
 import { admitEvent } from './event-envelope.js';
-import type { DeliveryPath, FleetEventBusOptions } from './event-bus.js';
+import type { DeliveryPath } from '../observability/observer.js';
+import type { FleetEventBusOptions } from './event-bus.js';
 
 type Listener = (event: ServerEvent) => void;
 /** One per subscription, so a function subscribed twice is two subscriptions. */

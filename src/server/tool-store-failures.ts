@@ -1,6 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { StoreUnavailableError } from '../backends/store-errors.js';
-import type { FleetEvents, SharedState } from '../workload/types.js';
+import type { ChangeEvents, SharedState } from '../workload/types.js';
 
 /**
  * A tool's store work that failed: the SDK turns the tool's error into an `isError` result, but the
@@ -40,7 +40,7 @@ export function notingSharedState(shared: SharedState): SharedState {
 }
 
 /** The fleet events a workload sees: their store failures are noted for the request. */
-export function notingFleetEvents(events: FleetEvents): FleetEvents {
+export function notingChangeEvents(events: ChangeEvents): ChangeEvents {
   return {
     resourceUpdated: (uri) => noted(events.resourceUpdated(uri)),
     toolsChanged: () => noted(events.toolsChanged()),
