@@ -58,7 +58,7 @@ export async function createFleetServer({ config, workload, observer = NOOP_OBSE
     liveness: backends.inflight,
     tools: workload.taskTools ?? [],
     settings: config.tasks,
-    events: taskEventsOf(observer),
+    events: taskEventsOf(observer, bus),
   });
   tasks.start();
   const build: ServerBuildDeps = {

@@ -1,4 +1,4 @@
-import { isInputRequiredResult, ProtocolError, type CallToolResult, type McpServer, type ServerContext } from '@modelcontextprotocol/server';
+import { isInputRequiredResult, ProtocolError, type AuthInfo, type CallToolResult, type McpServer, type ServerContext } from '@modelcontextprotocol/server';
 import { z } from 'zod';
 import { principalKey, principalOf } from '../auth/principal.js';
 import type { WorkloadContext } from '../workload/types.js';
@@ -17,7 +17,7 @@ export const TASK_LIMIT_ERROR = -32000;
 /** The server/discover capability that advertises the extension (there is no `capabilities.tasks`). */
 export const TASKS_CAPABILITY = { extensions: { [TASKS_EXTENSION]: {} } };
 
-const missingCapability = (what: string) =>
+export const missingCapability = (what: string): ProtocolError =>
   new ProtocolError(MISSING_CAPABILITY, `${what} needs the ${TASKS_EXTENSION} extension, which this request does not declare`, {
     requiredCapabilities: { extensions: { [TASKS_EXTENSION]: {} } },
   });
@@ -25,18 +25,23 @@ const missingCapability = (what: string) =>
 /** The same answer for an unknown, purged and another caller's task. */
 const unknownTask = (taskId: string) => new ProtocolError(INVALID_PARAMS, `Unknown task: ${taskId} (it does not exist or has expired)`);
 
-/** Whether a 2026-07-28 request declared the extension in its per-request client capabilities. */
-export function declaresTasks(request: ServerContext): boolean {
-  const envelope = request.mcpReq.envelope as Record<string, unknown> | undefined;
+/** Whether a request's `_meta` declares the extension in its per-request client capabilities. */
+export function declaresTasksIn(meta: unknown): boolean {
+  const envelope = typeof meta === 'object' && meta !== null ? (meta as Record<string, unknown>) : undefined;
   const capabilities = envelope?.['io.modelcontextprotocol/clientCapabilities'] as { extensions?: Record<string, unknown> } | undefined;
   return capabilities?.extensions?.[TASKS_EXTENSION] !== undefined;
 }
 
+/** Whether a 2026-07-28 request declared the extension in its per-request client capabilities. */
+export const declaresTasks = (request: ServerContext): boolean => declaresTasksIn(request.mcpReq.envelope);
+
 /** The caller a task is bound to: its token's principal, '' with authorization off. */
-export const callerOf = (request: ServerContext): string => {
-  const principal = principalOf(request.http?.authInfo);
+export function callerOfToken(authInfo: AuthInfo | undefined): string {
+  const principal = principalOf(authInfo);
   return principal === undefined ? '' : principalKey(principal);
-};
+}
+
+export const callerOf = (request: ServerContext): string => callerOfToken(request.http?.authInfo);
 
 const TASK_PARAMS = z.object({ taskId: z.string() }).passthrough();
 // The SDK lifts `inputResponses` out of the params into the request context.

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFleet, type Fleet } from '../../src/fleet/index.js';
 import { skipFleet } from '../fleet/available.js';
-import { modernRequest, postModern, type RpcAnswer } from '../support/raw-mcp.js';
+import { modernRequest, postModern, SseStream, type RpcAnswer } from '../support/raw-mcp.js';
 
 /**
  * MCP Tasks through a fleet of three replicas on Redis behind HAProxy: whichever replica gets a
@@ -105,6 +105,44 @@ describe.skipIf(skipFleet)('MCP Tasks through a three-replica fleet', () => {
     expect(endings.size).toBe(created.length);
     expect(Object.keys(pollsPerReplica).filter((r) => r !== '?')).toHaveLength(3);
   }, 60_000);
+
+  it('notifications/tasks: a listen stream on one replica hears the status changes of a task run and answered on the others', async () => {
+    const { taskId } = await createTask(url(1), 'confirm_delete', { filename: 'listened.txt' });
+    const listen = modernRequest('subscriptions/listen', { notifications: { taskIds: [taskId, 'no-such-task'], toolsListChanged: true } }, TASKS);
+    const stream = await SseStream.listen(url(0), listen);
+    const statuses = () => stream.messages.filter((m) => m.method === 'notifications/tasks').map((m) => m.params.status as string);
+    try {
+      expect(stream.status).toBe(200);
+      await stream.waitFor(() => statuses().includes('input_required'), 15_000);
+      const [ack] = stream.messages;
+      expect(ack).toMatchObject({
+        method: 'notifications/subscriptions/acknowledged',
+        params: { notifications: { taskIds: [taskId], toolsListChanged: true } },
+      });
+      const parked = stream.messages.find((m) => m.method === 'notifications/tasks' && m.params.status === 'input_required')!;
+      expect(parked.params).toMatchObject({ taskId, _meta: { 'io.modelcontextprotocol/subscriptionId': listen.id } });
+      const [key] = Object.keys(parked.params.inputRequests);
+      await taskCall(url(2), 'tasks/update', taskId, { inputResponses: { [key!]: { action: 'accept', content: { confirm: true } } } });
+      await stream.waitFor(() => statuses().includes('completed'), 15_000);
+      const done = stream.messages.find((m) => m.method === 'notifications/tasks' && m.params.status === 'completed')!;
+      // What tasks/get answers, from any replica.
+      const { resultType: _resultType, _meta: _polledMeta, ...polled } = (await taskCall(url(1), 'tasks/get', taskId)).result;
+      const { _meta, ...notified } = done.params;
+      expect(notified).toEqual(polled);
+      expect(notified).toMatchObject({ result: { content: [{ type: 'text', text: 'Deleted listened.txt' }] } });
+      expect(stream.ended).toBe(false);
+    } finally {
+      stream.close();
+    }
+  });
+
+  it('a listen request naming task ids without declaring the extension answers -32021 (HTTP 400)', async () => {
+    const stream = await SseStream.listen(url(0), modernRequest('subscriptions/listen', { notifications: { taskIds: ['any'] } }));
+    expect(stream.status).toBe(400);
+    expect(JSON.parse(stream.errorBody)).toMatchObject({
+      error: { code: -32021, data: { requiredCapabilities: { extensions: { 'io.modelcontextprotocol/tasks': {} } } } },
+    });
+  });
 
   it('cancel posted to a replica that does not run the task ends it cancelled on its owner', async () => {
     const { taskId } = await createTask(url(0), 'slow_compute', { seconds: 60 });
