@@ -7,6 +7,7 @@ import { log } from '../../log.js';
 import type { FleetObserver } from '../../observability/observer.js';
 import { buildMcpServer, type ServerBuildDeps } from '../mcp-server-factory.js';
 import { asksForTasks, TaskListen } from '../task-listen.js';
+import { withErrorStatuses } from './error-answers.js';
 
 export interface ModernEndpointDeps {
   config: FleetConfig;
@@ -110,7 +111,11 @@ export class ModernEndpoint {
       maxRequestBodySize: config.maxBodyBytes,
       onerror: (error) => log.debug('modern request refused or failed', { reason: error.message }),
     });
-    this.serve = toNodeHandler(this.handler, { maxRequestBodySize: config.maxBodyBytes });
+    const handler = this.handler;
+    this.serve = toNodeHandler(
+      { fetch: (request, options) => handler.fetch(request, options).then(withErrorStatuses) },
+      { maxRequestBodySize: config.maxBodyBytes },
+    );
     if (build.tasks)
       this.taskListen = new TaskListen({ bus, store: build.tasks.store, keepAliveMs: config.sseKeepAliveMs, maxStreams: config.maxListenStreams });
   }
