@@ -11,7 +11,7 @@ import { createHttpSurface } from './app.js';
 import { answerStart } from './answer-start.js';
 import { createBackends } from '../backends/index.js';
 import { TaskRunner } from '../tasks/task-runner.js';
-import { taskEventsOf } from './task-events.js';
+import { notingTaskStore, taskEventsOf } from './task-events.js';
 import { discardBoundsOf } from './early-answers.js';
 import { answerParserRefusals } from './parser-refusals.js';
 import { ErrorCode, sendJsonRpcError } from './jsonrpc.js';
@@ -55,11 +55,11 @@ export async function createFleetServer({ config, workload, observer = NOOP_OBSE
   const auth = config.auth ? new ResourceServer(config.auth, config.mcpPath) : undefined;
   if (!auth) log.warn('authorization is off: any client that reaches this server may use it (set AUTH_ISSUER for anything public)');
   const tasks = new TaskRunner({
-    store: backends.tasks,
+    store: notingTaskStore(backends.tasks),
     liveness: backends.inflight,
     tools: workload.taskTools ?? [],
     settings: config.tasks,
-    events: taskEventsOf(observer),
+    events: taskEventsOf(observer, bus),
   });
   tasks.start();
   const build: ServerBuildDeps = {

@@ -3,7 +3,7 @@ import type { FleetObserver } from '../observability/observer.js';
 import type { Era, ChangeEvents, SharedState, Workload, WorkloadContext } from '../workload/types.js';
 import { SharedSchemaValidator } from './shared-schema-validator.js';
 import type { TaskRunner } from '../tasks/task-runner.js';
-import { guardRequiredTaskTools, registerTaskMethods, registerTaskTool, TASKS_CAPABILITY } from '../tasks/task-protocol.js';
+import { guardTaskTools, registerTaskMethods, registerTaskTool, TASKS_CAPABILITY } from '../tasks/task-protocol.js';
 import { notingChangeEvents, notingSharedState } from './tool-store-failures.js';
 
 export const SERVER_INFO = { name: 'mcp-fleet', version: '0.1.0' };
@@ -83,7 +83,7 @@ export function buildMcpServer(era: Era, sessionId: string | undefined, deps: Se
   for (const tool of deps.workload.taskTools ?? []) registerTaskTool(server, ctx, tool, deps.tasks);
   if (era === 'modern' && deps.tasks) {
     registerTaskMethods(server, deps.tasks);
-    guardRequiredTaskTools(server, deps.workload.taskTools ?? []);
+    guardTaskTools(server, deps.workload.taskTools ?? []);
   }
   deps.workload.register(server, ctx);
   return server;

@@ -22,7 +22,8 @@ export function toolStoreFailure(): StoreUnavailableError | undefined {
   return storage.getStore()?.failure;
 }
 
-function noted<T>(work: Promise<T>): Promise<T> {
+/** `work`, its store failure (if any) noted for the current request. */
+export function noted<T>(work: Promise<T>): Promise<T> {
   return work.catch((error: unknown) => {
     const failures = storage.getStore();
     if (error instanceof StoreUnavailableError && failures && !failures.failure) failures.failure = error;
