@@ -46,6 +46,8 @@ export interface SessionStore {
   unsubscribe(id: string, uri: string): Promise<boolean>;
   /** Ids of sessions subscribed to `uri`; may still name sessions that expired since (see forgetSubscribers). */
   subscribers(uri: string): Promise<string[]>;
+  /** Those of `ids` that are live sessions subscribed to `uri`: one read, whatever the number of subscribers. */
+  subscribedAmong(uri: string, ids: string[]): Promise<string[]>;
   /** Drops from the subscribers of `uri` these sessions, found gone while notifying them. */
   forgetSubscribers(uri: string, ids: string[]): Promise<void>;
   /** Removes the session and its index entries; false when it did not exist. */

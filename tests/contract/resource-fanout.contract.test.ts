@@ -8,10 +8,11 @@ import { streamHarnesses, type StreamHarness } from '../support/stream-harness.j
 
 const implementations = streamHarnesses();
 
-/** The subscribers index of a session store, counting its reads. */
+/** The subscribers index of a session store, counting its reads and the most ids one read asked about. */
 class Subscriptions {
   readonly index = new Map<string, Set<string>>();
   reads = 0;
+  widestRead = 0;
 
   subscribe(sessionId: string, uri: string): void {
     let ids = this.index.get(uri);
@@ -22,6 +23,12 @@ class Subscriptions {
   async subscribers(uri: string): Promise<string[]> {
     this.reads++;
     return [...(this.index.get(uri) ?? [])];
+  }
+
+  async subscribedAmong(uri: string, ids: string[]): Promise<string[]> {
+    this.reads++;
+    this.widestRead = Math.max(this.widestRead, ids.length);
+    return ids.filter((id) => this.index.get(uri)?.has(id));
   }
 
   record(sessionId: string): SessionRecord {
@@ -105,8 +112,10 @@ describe.each(implementations)('legacy resource updates, one log entry per chang
     await until(() => taps.every((t) => seen(t) === 2));
     for (const t of [onHere[0]!, onHere[1]!, ...onThere]) expect(t.uris()).toEqual([uri, uri]);
     expect(onHere[2]!.written).toEqual([]);
-    // One read of the subscribers per update by each replica's fan-out (plus the publisher's count), not one per stream.
+    // One read per update by each replica's fan-out (plus the publisher's count), not one per stream,
+    // asking only about the sessions whose streams that replica holds.
     expect(subs.reads - readsBefore).toBeLessThanOrEqual(2 * 3);
+    expect(subs.widestRead).toBeLessThanOrEqual(onHere.length + onThere.length);
   });
 
   it('replays to a resumed stream the updates of the URIs its session subscribes to, after its position, once each', async () => {
@@ -146,7 +155,7 @@ describe.each(implementations)('legacy resource updates, one log entry per chang
     const session = randomUUID();
     const uri = `counter://${randomUUID()}`;
     const failing = {
-      subscribers: async (): Promise<string[]> => {
+      subscribedAmong: async (): Promise<string[]> => {
         throw new Error('store down');
       },
     };

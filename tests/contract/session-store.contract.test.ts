@@ -153,6 +153,9 @@ describe.each(implementations)('SessionStore contract: %s', (_name, makeHarness)
     await store.subscribe(c.id, 'counter://other');
     expect((await store.subscribers('counter://shared')).sort()).toEqual([a.id, b.id].sort());
     expect(await store.subscribers('counter://nobody')).toEqual([]);
+    expect((await store.subscribedAmong('counter://shared', [c.id, b.id, randomUUID(), a.id])).sort()).toEqual([a.id, b.id].sort());
+    expect(await store.subscribedAmong('counter://shared', [])).toEqual([]);
+    expect(await store.subscribedAmong('counter://nobody', [a.id])).toEqual([]);
     await store.unsubscribe(a.id, 'counter://shared');
     expect(await store.subscribers('counter://shared')).toEqual([b.id]);
   });

@@ -252,6 +252,13 @@ export class RedisSessionStore implements SessionStore {
     return redisCall(() => this.redis.smembers(this.indexKey(uri)));
   }
 
+  /** May name sessions that expired since, as subscribers() does: those hold no stream to write to. */
+  async subscribedAmong(uri: string, ids: string[]): Promise<string[]> {
+    if (ids.length === 0) return [];
+    const found = await redisCall(() => this.redis.smismember(this.indexKey(uri), ...ids));
+    return ids.filter((_, i) => found[i] === 1);
+  }
+
   /** Drops ids found dead while notifying (expired sessions leave their index entries behind). */
   async forgetSubscribers(uri: string, ids: string[]): Promise<void> {
     if (ids.length > 0) await redisCall(() => this.redis.srem(this.indexKey(uri), ...ids));

@@ -32,7 +32,7 @@ const missedEventsNotice = (resumedAfter: string): JSONRPCMessage => ({
 export interface GetStreamDeps {
   config: FleetConfig;
   streams: StreamManager;
-  store: Pick<SessionStore, 'subscribers'>;
+  store: Pick<SessionStore, 'subscribedAmong'>;
   inflight: InFlightRegistry;
   observer: FleetObserver;
 }

@@ -57,7 +57,8 @@ interface Batch {
 /**
  * This replica's fan-out of resource updates to its standalone GET streams. Each update reaches the
  * replica once (one log entry, one store message per replica that listens); the replica asks the
- * store once which sessions subscribe to its URI and writes it to the streams of those sessions.
+ * store once which of the sessions whose streams it holds subscribe to its URI (a read bounded by
+ * its own streams, not by the fleet's subscribers) and writes it to their streams.
  * Batches are handled in arrival order, so each stream sees the log's order.
  */
 export class ResourceFanout {
@@ -66,7 +67,7 @@ export class ResourceFanout {
 
   constructor(
     private readonly streams: StreamManager,
-    private readonly store: Pick<SessionStore, 'subscribers'>,
+    private readonly store: Pick<SessionStore, 'subscribedAmong'>,
   ) {}
 
   /** Opens the tap of `record`'s standalone stream, resuming after `after` (undefined: live only). */
@@ -122,7 +123,7 @@ export class ResourceFanout {
     }
     let subscribers: Set<string>;
     try {
-      subscribers = new Set(await this.store.subscribers(uri));
+      subscribers = new Set(await this.store.subscribedAmong(uri, [...new Set(open.map((d) => d.sessionId))]));
     } catch {
       // The store cannot say who subscribes: the streams end, their clients resume from the log.
       for (const d of open) d.sink.write({ type: 'interrupted' });
