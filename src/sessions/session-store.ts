@@ -48,7 +48,7 @@ export interface SessionStore {
   subscribers(uri: string): Promise<string[]>;
   /** Those of `ids` that are live sessions subscribed to `uri`: one read, whatever the number of subscribers. */
   subscribedAmong(uri: string, ids: string[]): Promise<string[]>;
-  /** Drops from the subscribers of `uri` these sessions, found gone while notifying them. */
+  /** Drops from the subscribers of `uri` those of `ids` whose session is gone (expired: the index may outlive it). */
   forgetSubscribers(uri: string, ids: string[]): Promise<void>;
   /** Removes the session and its index entries; false when it did not exist. */
   delete(id: string): Promise<boolean>;

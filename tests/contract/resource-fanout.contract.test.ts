@@ -31,6 +31,12 @@ class Subscriptions {
     return ids.filter((id) => this.index.get(uri)?.has(id));
   }
 
+  readonly forgotten: string[][] = [];
+
+  async forgetSubscribers(_uri: string, ids: string[]): Promise<void> {
+    this.forgotten.push(ids);
+  }
+
   record(sessionId: string): SessionRecord {
     const subscriptions = [...this.index].filter(([, ids]) => ids.has(sessionId)).map(([uri]) => uri);
     return { id: sessionId, subscriptions } as SessionRecord;
@@ -164,5 +170,23 @@ describe.each(implementations)('legacy resource updates, one log entry per chang
     await harness.there.publish('resource-updates', 'g', { jsonrpc: '2.0', method: 'notifications/resources/updated', params: { uri } });
     await until(() => open.written.length === 1);
     expect(open.written).toEqual([{ type: 'interrupted' }]);
+  });
+
+  it('checks a page of the subscriber index for gone sessions now and then, not on every change', async () => {
+    harness = await makeHarness(1000);
+    const subs = new Subscriptions();
+    const uri = `counter://${randomUUID()}`;
+    const ids = Array.from({ length: 700 }, () => randomUUID());
+    for (const id of ids) subs.subscribe(id, uri);
+    let now = 1_000_000;
+    const events = new FleetResourceEvents(subs as unknown as SessionStore, harness.there, () => now);
+    await events.notifyUpdated(uri);
+    await events.notifyUpdated(uri);
+    expect(subs.forgotten).toEqual([ids.slice(0, 500)]);
+    now += 30_000;
+    await events.notifyUpdated(uri);
+    now += 30_000;
+    await events.notifyUpdated(uri);
+    expect(subs.forgotten).toEqual([ids.slice(0, 500), ids.slice(500), ids.slice(0, 500)]);
   });
 });

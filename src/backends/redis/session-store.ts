@@ -259,9 +259,12 @@ export class RedisSessionStore implements SessionStore {
     return ids.filter((_, i) => found[i] === 1);
   }
 
-  /** Drops ids found dead while notifying (expired sessions leave their index entries behind). */
+  /** Expired sessions leave their index entries behind: those of `ids` whose key is gone are dropped. */
   async forgetSubscribers(uri: string, ids: string[]): Promise<void> {
-    if (ids.length > 0) await redisCall(() => this.redis.srem(this.indexKey(uri), ...ids));
+    if (ids.length === 0) return;
+    const live = await redisCall(() => Promise.all(ids.map((id) => this.redis.exists(this.sessionKey(id)))));
+    const gone = ids.filter((_, i) => live[i] === 0);
+    if (gone.length > 0) await redisCall(() => this.redis.srem(this.indexKey(uri), ...gone));
   }
 
   async delete(id: string): Promise<boolean> {
