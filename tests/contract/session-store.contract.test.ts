@@ -155,6 +155,8 @@ describe.each(implementations)('SessionStore contract: %s', (_name, makeHarness)
     expect(await store.subscribers('counter://nobody')).toEqual([]);
     expect((await store.subscribedAmong('counter://shared', [c.id, b.id, randomUUID(), a.id])).sort()).toEqual([a.id, b.id].sort());
     expect(await store.subscribedAmong('counter://shared', [])).toEqual([]);
+    expect(await store.countSubscribers('counter://shared')).toBe(2);
+    expect(await store.countSubscribers('counter://nobody')).toBe(0);
     expect(await store.subscribedAmong('counter://nobody', [a.id])).toEqual([]);
     await store.unsubscribe(a.id, 'counter://shared');
     expect(await store.subscribers('counter://shared')).toEqual([b.id]);

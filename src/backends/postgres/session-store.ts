@@ -197,6 +197,16 @@ export class PgSessionStore implements SessionStore {
     return rows.map((row) => row.session_id);
   }
 
+  async countSubscribers(uri: string): Promise<number> {
+    const { rows } = await this.db.query<{ count: string }>(
+      'session_count_subscribers',
+      `SELECT count(*)::text AS count FROM ${this.subscriptions} sub JOIN ${this.sessions} s ON s.id = sub.session_id
+       WHERE sub.uri_hash = md5($1) AND sub.uri = $1 AND s.expires_at > now()`,
+      [uri],
+    );
+    return Number(rows[0]?.count ?? 0);
+  }
+
   async subscribedAmong(uri: string, ids: string[]): Promise<string[]> {
     if (ids.length === 0) return [];
     const { rows } = await this.db.query<{ session_id: string }>(

@@ -252,6 +252,10 @@ export class RedisSessionStore implements SessionStore {
     return redisCall(() => this.redis.smembers(this.indexKey(uri)));
   }
 
+  async countSubscribers(uri: string): Promise<number> {
+    return redisCall(() => this.redis.scard(this.indexKey(uri)));
+  }
+
   /** May name sessions that expired since, as subscribers() does: those hold no stream to write to. */
   async subscribedAmong(uri: string, ids: string[]): Promise<string[]> {
     if (ids.length === 0) return [];

@@ -26,24 +26,32 @@ export class FleetResourceEvents {
   /** Resolves to the number of sessions subscribed to `uri` once the update is in the log. */
   async notifyUpdated(uri: string): Promise<number> {
     const [subscribers] = await Promise.all([
-      this.store.subscribers(uri),
+      this.store.countSubscribers(uri),
       this.streams.publish(RESOURCE_UPDATES_LOG, STANDALONE_STREAM, resourceUpdatedNotification(uri)),
     ]);
-    this.sweep(uri, subscribers);
-    return subscribers.length;
+    if (subscribers > 0) this.sweep(uri);
+    return subscribers;
   }
 
   /**
    * An expired session may stay in the subscriber index (Redis expires the session, not its index
-   * entries): now and then, off the answer's path, a page of the index is checked and the gone dropped.
+   * entries): at most every SWEEP_EVERY_MS per URI, off the answer's path, a page of the index is
+   * checked and the gone dropped.
    */
-  private sweep(uri: string, subscribers: string[]): void {
+  private sweep(uri: string): void {
     const last = this.sweeps.get(uri);
-    if (subscribers.length === 0 || (last && this.now() - last.at < SWEEP_EVERY_MS)) return;
-    const offset = last && last.offset < subscribers.length ? last.offset : 0;
+    if (last && this.now() - last.at < SWEEP_EVERY_MS) return;
     this.sweeps.delete(uri);
-    this.sweeps.set(uri, { at: this.now(), offset: offset + SWEEP_PAGE });
+    const next = { at: this.now(), offset: last?.offset ?? 0 };
+    this.sweeps.set(uri, next);
     if (this.sweeps.size > SWEPT_URIS_KEPT) this.sweeps.delete(this.sweeps.keys().next().value!);
-    this.store.forgetSubscribers(uri, subscribers.slice(offset, offset + SWEEP_PAGE)).catch(() => {});
+    const sweeping = async () => {
+      const subscribers = await this.store.subscribers(uri);
+      const offset = next.offset < subscribers.length ? next.offset : 0;
+      next.offset = offset + SWEEP_PAGE;
+      await this.store.forgetSubscribers(uri, subscribers.slice(offset, offset + SWEEP_PAGE));
+    };
+    // A sweep that fails is retried at the next one: the index only holds a few stale ids longer.
+    sweeping().catch(() => {});
   }
 }
