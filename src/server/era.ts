@@ -1,12 +1,8 @@
 import type { IncomingMessage } from 'node:http';
 import { classifyInboundRequest } from '@modelcontextprotocol/server';
 import type { Era } from '../workload/types.js';
+import { header } from './http-guards.js';
 import { NOT_JSON } from './json-body.js';
-
-const header = (req: IncomingMessage, name: string): string | undefined => {
-  const value = req.headers[name];
-  return Array.isArray(value) ? value[0] : value;
-};
 
 /**
  * Which leg serves a request: the SDK's own classification (what `isLegacyRequest` runs), read

@@ -6,6 +6,8 @@ import type { FleetConfig } from '../../config.js';
 import { log } from '../../log.js';
 import type { FleetObserver } from '../../observability/observer.js';
 import { buildMcpServer, type ServerBuildDeps } from '../mcp-server-factory.js';
+import { asksForTasks, TaskListen } from '../task-listen.js';
+import { withErrorStatuses } from './error-answers.js';
 
 export interface ModernEndpointDeps {
   config: FleetConfig;
@@ -95,6 +97,8 @@ export class ModernEndpoint {
   private readonly inFlight = new Set<Promise<void>>();
   /** Open listen streams and the id of the request that opened each. */
   private readonly listenStreams = new Map<EndableResponse, RequestId | undefined>();
+  /** Listen requests that name task ids (tasks extension); absent without a task runner. */
+  private readonly taskListen: TaskListen | undefined;
 
   constructor(private readonly deps: ModernEndpointDeps) {
     const { config, build, bus } = deps;
@@ -107,7 +111,13 @@ export class ModernEndpoint {
       maxRequestBodySize: config.maxBodyBytes,
       onerror: (error) => log.debug('modern request refused or failed', { reason: error.message }),
     });
-    this.serve = toNodeHandler(this.handler, { maxRequestBodySize: config.maxBodyBytes });
+    const handler = this.handler;
+    this.serve = toNodeHandler(
+      { fetch: (request, options) => handler.fetch(request, options).then(withErrorStatuses) },
+      { maxRequestBodySize: config.maxBodyBytes },
+    );
+    if (build.tasks)
+      this.taskListen = new TaskListen({ bus, store: build.tasks.store, keepAliveMs: config.sseKeepAliveMs, maxStreams: config.maxListenStreams });
   }
 
   async handle(req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> {
@@ -123,6 +133,7 @@ export class ModernEndpoint {
         this.listenStreams.delete(stream);
         this.deps.observer.streamClosed('listen');
       });
+      if (this.taskListen && asksForTasks(body)) return this.taskListen.serve(req, stream, body, (sink) => this.serve(req, sink, body));
       return this.serve(req, stream, body);
     }
     const work = this.serve(req, res, body);
@@ -143,5 +154,6 @@ export class ModernEndpoint {
     const deadline = new Promise<void>((resolve) => setTimeout(resolve, timeoutMs).unref());
     await Promise.race([Promise.allSettled([...this.inFlight]), deadline]);
     await this.handler.close();
+    this.taskListen?.close();
   }
 }
