@@ -19,27 +19,45 @@ import { callTool, initializeSession, keepAliveAgent, openStream, postJson, rpc,
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const { values } = parseArgs({
   options: {
-    sessions: { type: 'string', default: '10000' },
-    streams: { type: 'string', default: '1000' },
+    // Session counts the fleet grows through; each step is measured on the way up.
+    steps: { type: 'string', default: '1000,10000' },
+    // Open streams per session (GET and listen together): 0.1 = 5,000 streams at 50,000 sessions.
+    'stream-share': { type: 'string', default: '0.1' },
     'modern-share': { type: 'string', default: '0.2' },
+    // all: every legacy session subscribes to the bumped resource (most without an open stream); streams: only those that hold one.
+    subscribe: { type: 'string', default: 'all' },
+    calls: { type: 'string', default: '2000' },
     concurrency: { type: 'string', default: '32' },
     'streams-via': { type: 'string', default: 'replicas' },
-    'deadline-s': { type: 'string', default: '900' },
+    'deadline-s': { type: 'string', default: '1800' },
     'idle-seconds': { type: 'string', default: '15' },
+    eviction: { type: 'string', default: 'yes' },
     out: { type: 'string', default: path.join(HERE, 'results') },
   },
 });
-const SESSIONS = Number(values.sessions);
-const STREAMS = Math.min(Number(values.streams), SESSIONS);
+const STEPS = values.steps
+  .split(',')
+  .map(Number)
+  .sort((a, b) => a - b);
+const SESSIONS = STEPS.at(-1);
+const STREAM_SHARE = Number(values['stream-share']);
 const MODERN_SHARE = Number(values['modern-share']);
-const MODERN_STREAMS = Math.round(STREAMS * MODERN_SHARE);
-const LEGACY_STREAMS = STREAMS - MODERN_STREAMS;
+const SUBSCRIBE_ALL = values.subscribe === 'all';
+const CALLS = Number(values.calls);
 const CONCURRENCY = Number(values.concurrency);
 const RESOURCE = 'counter://scale';
+const streamsAt = (sessions) => {
+  const total = Math.min(sessions, Math.round(sessions * STREAM_SHARE));
+  const modern = Math.round(total * MODERN_SHARE);
+  return { legacy: total - modern, modern };
+};
+const { legacy: LEGACY_STREAMS, modern: MODERN_STREAMS } = streamsAt(SESSIONS);
+const STREAMS = LEGACY_STREAMS + MODERN_STREAMS;
 // Streams are held on the replicas round robin by default; `--streams-via lb` opens them through
 // HAProxy instead, so its delivery is part of the figures.
 const VIA_LB = values['streams-via'] === 'lb';
 const log = (line) => process.stderr.write(`${line}\n`);
+const startedAt = performance.now();
 
 // Bounded in time whatever happens.
 setTimeout(() => {
@@ -57,6 +75,9 @@ async function pool(count, concurrency, task) {
   );
 }
 
+/** Runs `task(i)` for from <= i < to, `concurrency` at a time. */
+const poolRange = (from, to, concurrency, task) => pool(Math.max(0, to - from), concurrency, (i) => task(from + i));
+
 async function metricsOf(replica) {
   const text = await fetch(replica.metricsUrl).then((r) => r.text());
   const value = (name) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
@@ -68,6 +89,7 @@ async function memory(fleet) {
 }
 
 const sum = (list, field) => list.reduce((s, x) => s + x[field], 0);
+const max = (list, field) => list.reduce((m, x) => Math.max(m, x[field]), 0);
 const mb = (bytes) => (bytes / 2 ** 20).toFixed(1);
 
 async function redisSessionBytes(probe, sample = 200) {
@@ -81,6 +103,21 @@ async function redisSessionBytes(probe, sample = 200) {
   const sizes = [];
   for (const key of keys.slice(0, sample)) sizes.push(await probe.command('MEMORY', 'USAGE', key, 'SAMPLES', '0'));
   return { sampled: sizes.length, meanBytes: sizes.reduce((s, v) => s + v, 0) / Math.max(1, sizes.length), maxBytes: Math.max(...sizes) };
+}
+
+/** `count` whoami calls, `concurrency` at a time (legacy: on sessions drawn in turn from `sessions`). */
+async function callRate(fleet, agent, sessions, count) {
+  const latencies = [];
+  let failed = 0;
+  const t0 = performance.now();
+  await pool(count, CONCURRENCY, async (i) => {
+    const session = sessions ? sessions[(i * 7919) % sessions.length] : undefined;
+    const t = performance.now();
+    const answer = await callTool(fleet.url, session, 'whoami', {}, agent);
+    if (answer.status === 200) latencies.push(performance.now() - t);
+    else failed++;
+  });
+  return { callsPerSecond: count / ((performance.now() - t0) / 1000), failed, ...latencySummary(latencies) };
 }
 
 const IDLE_SECONDS = Number(values['idle-seconds']);
@@ -101,57 +138,37 @@ const result = {
   date: new Date().toISOString(),
   machine: { nproc: os.availableParallelism?.() ?? os.cpus().length, cpuModel: os.cpus()[0]?.model.trim(), node: process.version, loadAverage: os.loadavg() },
   settings: {
+    steps: STEPS,
     sessions: SESSIONS,
     legacyStreams: LEGACY_STREAMS,
     modernStreams: MODERN_STREAMS,
+    subscribed: SUBSCRIBE_ALL ? 'every legacy session' : 'sessions holding a GET stream',
+    calls: CALLS,
     concurrency: CONCURRENCY,
     streamsVia: VIA_LB ? 'lb' : 'replicas',
     runtimeIdleSeconds: IDLE_SECONDS,
   },
+  steps: [],
 };
 try {
   // Warm the replicas up a little, so the baseline is not a cold process.
   await pool(300, CONCURRENCY, () => callTool(fleet.url, undefined, 'whoami', {}, agent));
   const baseline = await memory(fleet);
   const redisBefore = parseInfo(await probe.command('INFO', 'memory')).used_memory;
-
-  log(`creating ${SESSIONS} legacy sessions (+ ${Math.round(SESSIONS * MODERN_SHARE)} modern whoami calls) through HAProxy`);
-  const sessions = new Array(SESSIONS);
-  const t0 = performance.now();
+  const sessions = [];
   const modernEvery = MODERN_SHARE > 0 ? Math.max(1, Math.round(1 / MODERN_SHARE)) : Infinity;
-  await pool(SESSIONS, CONCURRENCY, async (i) => {
-    sessions[i] = await initializeSession(fleet.url, agent);
-    if (i % modernEvery === 0) await callTool(fleet.url, undefined, 'whoami', {}, agent);
-  });
-  const createSeconds = (performance.now() - t0) / 1000;
-  const afterSessions = await memory(fleet);
-  const redisAfter = parseInfo(await probe.command('INFO', 'memory')).used_memory;
-  result.sessions = {
-    created: SESSIONS,
-    perSecond: SESSIONS / createSeconds,
-    redisKeys: await probe.command('DBSIZE'),
-    redisUsedMemoryPerSessionBytes: (redisAfter - redisBefore) / SESSIONS,
-    redisSessionKey: await redisSessionBytes(probe),
-    replicas: afterSessions,
-    baseline,
-    replicaRssPerSessionBytes: (sum(afterSessions, 'rssBytes') - sum(baseline, 'rssBytes')) / SESSIONS,
-    replicaHeapPerSessionBytes: (sum(afterSessions, 'heapUsedBytes') - sum(baseline, 'heapUsedBytes')) / SESSIONS,
+  const subscribe = async (session) => {
+    const answer = await postJson(fleet.url, rpc('resources/subscribe', { uri: RESOURCE }), sessionHeaders(session), agent);
+    if (answer.status !== 200) throw new Error(`resources/subscribe: HTTP ${answer.status}`);
   };
-  log(`  ${result.sessions.perSecond.toFixed(0)} sessions/s; Redis ${result.sessions.redisSessionKey.meanBytes.toFixed(0)} B per session key`);
-
-  log(`opening ${LEGACY_STREAMS} GET streams (subscribed to ${RESOURCE}) and ${MODERN_STREAMS} listen streams`);
   let armedAt;
   let opened = 0;
-  const openOne = async (index, legacy) => {
-    const entry = { legacy, arrivals: 0, at: undefined };
-    const session = legacy ? sessions[index] : undefined;
-    if (legacy) {
-      const answer = await postJson(fleet.url, rpc('resources/subscribe', { uri: RESOURCE }), sessionHeaders(session), agent);
-      if (answer.status !== 200) throw new Error(`resources/subscribe: HTTP ${answer.status}`);
-    }
+  const openOne = async (session) => {
+    const entry = { legacy: session !== undefined, arrivals: 0, at: undefined };
+    if (session && !SUBSCRIBE_ALL) await subscribe(session);
     const stream = await openStream(VIA_LB ? fleet.url : fleet.replicas[opened++ % fleet.replicas.length].url, {
       session,
-      listen: legacy ? undefined : [RESOURCE],
+      listen: session ? undefined : [RESOURCE],
       agent: streamAgent,
       onMessage: (m, at) => {
         if (m.method !== 'notifications/resources/updated' || m.params?.uri !== RESOURCE) return;
@@ -163,62 +180,123 @@ try {
     entry.close = stream.close;
     streams.push(entry);
   };
-  await pool(LEGACY_STREAMS, CONCURRENCY, (i) => openOne(i, true));
-  await pool(MODERN_STREAMS, CONCURRENCY, () => openOne(0, false));
-  const withStreams = await memory(fleet);
-
-  // The first bump is not measured: it shows every stream is attached wherever the fleet attaches it.
-  const bump = () => callTool(fleet.url, undefined, 'bump', { name: 'scale' }, agent, 60_000);
+  const bump = () => callTool(fleet.url, undefined, 'bump', { name: 'scale' }, agent, 120_000);
   const waitAll = async (predicate, timeoutMs) => {
     const until = performance.now() + timeoutMs;
     while (!streams.every(predicate) && performance.now() < until) await new Promise((r) => setTimeout(r, 20));
   };
-  await bump();
-  await waitAll((s) => s.arrivals >= 1, 30_000);
-  const attached = streams.filter((s) => s.arrivals >= 1).length;
-
-  log('broadcasting one bump to every stream');
-  armedAt = performance.now();
-  const answer = await bump();
-  const bumpAnsweredMs = performance.now() - armedAt;
-  await waitAll((s) => s.at !== undefined, 30_000);
   const delivery = (list) => ({
     streams: list.length,
     delivered: list.filter((s) => s.at !== undefined).length,
     ...latencySummary(list.filter((s) => s.at !== undefined).map((s) => s.at - armedAt)),
   });
-  result.broadcast = {
-    bumpStatus: answer.status,
-    bumpAnsweredMs,
-    attachedBeforeBroadcast: attached,
-    all: delivery(streams),
-    legacy: delivery(streams.filter((s) => s.legacy)),
-    modern: delivery(streams.filter((s) => !s.legacy)),
-    replicas: withStreams,
-    replicaRssPerStreamBytes: (sum(withStreams, 'rssBytes') - sum(afterSessions, 'rssBytes')) / Math.max(1, STREAMS),
-  };
+  let legacyOpen = 0;
+  let modernOpen = 0;
+  let createSeconds = 0;
 
-  log(`closing the streams; waiting for the idle runtimes to be evicted (RUNTIME_IDLE_SECONDS=${IDLE_SECONDS})`);
-  for (const s of streams.splice(0)) s.close?.();
-  const evictedBy = performance.now() + (IDLE_SECONDS * 3 + 30) * 1000;
-  let afterEviction = await memory(fleet);
-  while (sum(afterEviction, 'cachedRuntimes') > 0 && performance.now() < evictedBy) {
-    await new Promise((r) => setTimeout(r, 1000));
-    afterEviction = await memory(fleet);
+  for (const target of STEPS) {
+    const from = sessions.length;
+    log(`step ${target}: ${target - from} more legacy sessions${SUBSCRIBE_ALL ? ` subscribed to ${RESOURCE}` : ''} through HAProxy`);
+    const t0 = performance.now();
+    await poolRange(from, target, CONCURRENCY, async (i) => {
+      const session = await initializeSession(fleet.url, agent);
+      if (SUBSCRIBE_ALL) await subscribe(session);
+      sessions[i] = session;
+      if (i % modernEvery === 0) await callTool(fleet.url, undefined, 'whoami', {}, agent);
+    });
+    createSeconds += (performance.now() - t0) / 1000;
+    const afterSessions = await memory(fleet);
+    const wanted = streamsAt(target);
+    log(`  opening streams up to ${wanted.legacy} GET and ${wanted.modern} listen`);
+    await poolRange(legacyOpen, wanted.legacy, CONCURRENCY, (i) => openOne(sessions[i]));
+    await poolRange(modernOpen, wanted.modern, CONCURRENCY, () => openOne(undefined));
+    const newStreams = Math.max(0, wanted.legacy - legacyOpen) + Math.max(0, wanted.modern - modernOpen);
+    legacyOpen = Math.max(legacyOpen, wanted.legacy);
+    modernOpen = Math.max(modernOpen, wanted.modern);
+    const withStreams = await memory(fleet);
+
+    // The first bump is not measured: it shows every stream is attached wherever the fleet attaches it.
+    armedAt = undefined;
+    const heard = streams.map((s) => s.arrivals);
+    await bump();
+    await waitAll((s, i) => s.arrivals > (heard[i] ?? 0), 60_000);
+    const attached = streams.filter((s, i) => s.arrivals > (heard[i] ?? 0)).length;
+    for (const s of streams) s.at = undefined;
+    log('  broadcasting one bump to every stream');
+    armedAt = performance.now();
+    const answer = await bump();
+    const bumpAnsweredMs = performance.now() - armedAt;
+    await waitAll((s) => s.at !== undefined, 60_000);
+    const broadcast = {
+      bumpStatus: answer.status,
+      bumpAnsweredMs,
+      attachedBeforeBroadcast: attached,
+      all: delivery(streams),
+      legacy: delivery(streams.filter((s) => s.legacy)),
+      modern: delivery(streams.filter((s) => !s.legacy)),
+    };
+    log(`  ${CALLS} legacy and ${CALLS} modern whoami calls`);
+    const legacyCalls = await callRate(fleet, agent, sessions, CALLS);
+    const modernCalls = await callRate(fleet, agent, undefined, CALLS);
+    const replicas = await memory(fleet);
+    const redisNow = parseInfo(await probe.command('INFO', 'memory')).used_memory;
+    result.steps.push({
+      sessions: target,
+      legacyStreams: legacyOpen,
+      modernStreams: modernOpen,
+      sessionsPerSecond: (target - from) / ((performance.now() - t0) / 1000),
+      broadcast,
+      legacyCalls,
+      modernCalls,
+      replicas,
+      afterSessions,
+      replicaRssPerStreamBytes: newStreams > 0 ? (sum(withStreams, 'rssBytes') - sum(afterSessions, 'rssBytes')) / newStreams : NaN,
+      redisUsedMemoryPerSessionBytes: (redisNow - redisBefore) / target,
+    });
+    log(
+      `  legacy p99 ${broadcast.legacy.p99?.toFixed(1)} ms, modern p99 ${broadcast.modern.p99?.toFixed(1)} ms; ${legacyCalls.callsPerSecond.toFixed(0)} legacy calls/s`,
+    );
   }
-  // A full GC in each replica (the heap snapshot's), then the lowest heap each reports meanwhile.
-  for (const r of fleet.replicas) if (r.pid) process.kill(r.pid, 'SIGUSR2');
-  for (let i = 0; i < SETTLE_POLLS; i++) {
-    await new Promise((r) => setTimeout(r, 2000));
-    const now = await memory(fleet);
-    afterEviction = afterEviction.map((r, j) => ({ ...now[j], heapUsedBytes: Math.min(r.heapUsedBytes, now[j].heapUsedBytes) }));
-  }
-  result.eviction = {
-    replicas: afterEviction,
-    runtimesLeft: sum(afterEviction, 'cachedRuntimes'),
-    replicaRssPerSessionBytes: (sum(afterEviction, 'rssBytes') - sum(baseline, 'rssBytes')) / SESSIONS,
-    replicaHeapPerSessionBytes: (sum(afterEviction, 'heapUsedBytes') - sum(baseline, 'heapUsedBytes')) / SESSIONS,
+
+  const last = result.steps.at(-1);
+  const streamsBefore = result.steps.at(-2) ? result.steps.at(-2).legacyStreams + result.steps.at(-2).modernStreams : 0;
+  const perStream = Number.isFinite(last.replicaRssPerStreamBytes) ? last.replicaRssPerStreamBytes : 0;
+  result.sessions = {
+    created: SESSIONS,
+    perSecond: SESSIONS / createSeconds,
+    redisKeys: await probe.command('DBSIZE'),
+    redisUsedMemoryPerSessionBytes: last.redisUsedMemoryPerSessionBytes,
+    redisSessionKey: await redisSessionBytes(probe),
+    replicas: last.afterSessions,
+    baseline,
+    // What the sessions cost: the growth before the last step's streams opened, less what the earlier steps' streams hold.
+    replicaRssPerSessionBytes: (sum(last.afterSessions, 'rssBytes') - sum(baseline, 'rssBytes') - perStream * streamsBefore) / SESSIONS,
+    replicaHeapPerSessionBytes: (sum(last.afterSessions, 'heapUsedBytes') - sum(baseline, 'heapUsedBytes')) / SESSIONS,
   };
+  result.broadcast = { ...last.broadcast, replicas: last.replicas, replicaRssPerStreamBytes: last.replicaRssPerStreamBytes };
+  if (values.eviction === 'yes') {
+    log(`closing the streams; waiting for the idle runtimes to be evicted (RUNTIME_IDLE_SECONDS=${IDLE_SECONDS})`);
+    for (const s of streams.splice(0)) s.close?.();
+    const evictedBy = performance.now() + (IDLE_SECONDS * 3 + 30) * 1000;
+    let afterEviction = await memory(fleet);
+    while (sum(afterEviction, 'cachedRuntimes') > 0 && performance.now() < evictedBy) {
+      await new Promise((r) => setTimeout(r, 1000));
+      afterEviction = await memory(fleet);
+    }
+    // A full GC in each replica (the heap snapshot's), then the lowest heap each reports meanwhile.
+    for (const r of fleet.replicas) if (r.pid) process.kill(r.pid, 'SIGUSR2');
+    for (let i = 0; i < SETTLE_POLLS; i++) {
+      await new Promise((r) => setTimeout(r, 2000));
+      const now = await memory(fleet);
+      afterEviction = afterEviction.map((r, j) => ({ ...now[j], heapUsedBytes: Math.min(r.heapUsedBytes, now[j].heapUsedBytes) }));
+    }
+    result.eviction = {
+      replicas: afterEviction,
+      runtimesLeft: sum(afterEviction, 'cachedRuntimes'),
+      replicaRssPerSessionBytes: (sum(afterEviction, 'rssBytes') - sum(baseline, 'rssBytes')) / SESSIONS,
+      replicaHeapPerSessionBytes: (sum(afterEviction, 'heapUsedBytes') - sum(baseline, 'heapUsedBytes')) / SESSIONS,
+    };
+  }
 } finally {
   for (const s of streams) s.close?.();
   agent.destroy();
@@ -227,6 +305,7 @@ try {
   fs.rmSync(diagnostics, { recursive: true, force: true });
 }
 
+result.durationSeconds = (performance.now() - startedAt) / 1000;
 const ms = (v) => (Number.isFinite(v) ? v.toFixed(1) : '–');
 const s = result.sessions;
 const b = result.broadcast;
@@ -234,14 +313,27 @@ const e = result.eviction;
 const replicaLines = s.replicas.map((r, i) => {
   const base = s.baseline[i];
   const streamed = b.replicas[i];
-  const evicted = e.replicas[i];
+  const evicted = e?.replicas[i] ?? { rssBytes: Number.NaN, heapUsedBytes: Number.NaN };
   return `| ${r.replica} | ${mb(base.rssBytes)} | ${mb(r.rssBytes)} | ${mb(streamed.rssBytes)} | ${mb(evicted.rssBytes)} | ${mb(base.heapUsedBytes)} | ${mb(r.heapUsedBytes)} | ${mb(streamed.heapUsedBytes)} | ${mb(evicted.heapUsedBytes)} |`;
 });
 const markdown = [
   `Measured ${result.date} on ${result.machine.nproc} × ${result.machine.cpuModel}, Node ${result.machine.node} (load average ${result.machine.loadAverage.map((v) => v.toFixed(2)).join(' ')} at start): ` +
-    `3 replicas + HAProxy on one redis-server; ${SESSIONS} legacy sessions (${s.perSecond.toFixed(0)}/s created, with ${Math.round(SESSIONS * MODERN_SHARE)} modern whoami calls among them), ` +
-    `${LEGACY_STREAMS} GET streams (sessions subscribed to ${RESOURCE}) + ${MODERN_STREAMS} listen streams ` +
+    `3 replicas + HAProxy on one redis-server, grown through ${STEPS.join(' → ')} legacy sessions; at ${SESSIONS}: ${SESSIONS} legacy sessions (${s.perSecond.toFixed(0)}/s created, with ${Math.round(SESSIONS * MODERN_SHARE)} modern whoami calls among them), ` +
+    `${LEGACY_STREAMS} GET streams + ${MODERN_STREAMS} listen streams ` +
     `(${VIA_LB ? 'through HAProxy' : 'held on the replicas round robin'}), one bump through HAProxy.`,
+  '',
+  `As the fleet grows (${CALLS} whoami calls of each era through HAProxy at concurrency ${CONCURRENCY}; one bump to every open stream; ${result.settings.subscribed} subscribed to ${RESOURCE}):`,
+  '',
+  '| sessions | GET streams | listen streams | legacy calls/s | legacy call p99 ms | modern calls/s | modern call p99 ms | bump → GET p50 / p99 ms | bump → listen p50 / p99 ms | bump answered ms | RSS MB per replica (max) | heap MB per replica (max) | Redis B per session |',
+  '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  ...result.steps.map(
+    (st) =>
+      `| ${st.sessions} | ${st.legacyStreams} | ${st.modernStreams} | ${st.legacyCalls.callsPerSecond.toFixed(0)} | ${ms(st.legacyCalls.p99)} | ${st.modernCalls.callsPerSecond.toFixed(0)} | ${ms(st.modernCalls.p99)} | ` +
+      `${ms(st.broadcast.legacy.p50)} / ${ms(st.broadcast.legacy.p99)} | ${ms(st.broadcast.modern.p50)} / ${ms(st.broadcast.modern.p99)} | ${ms(st.broadcast.bumpAnsweredMs)} | ` +
+      `${mb(max(st.replicas, 'rssBytes'))} | ${mb(max(st.replicas, 'heapUsedBytes'))} | ${st.redisUsedMemoryPerSessionBytes.toFixed(0)} |`,
+  ),
+  '',
+  `At ${SESSIONS} sessions:`,
   '',
   '| broadcast | streams | delivered | p50 ms | p99 ms | max ms |',
   '| --- | ---: | ---: | ---: | ---: | ---: |',
@@ -258,9 +350,13 @@ const markdown = [
     `Redis: ${s.redisSessionKey.meanBytes.toFixed(0)} B per session key (MEMORY USAGE of ${s.redisSessionKey.sampled}, max ${s.redisSessionKey.maxBytes}), ` +
     `${s.redisUsedMemoryPerSessionBytes.toFixed(0)} B of used_memory per session, ${s.redisKeys} keys.`,
   '',
-  `After eviction (streams closed, idle runtimes dropped after RUNTIME_IDLE_SECONDS=${IDLE_SECONDS}; ${e.runtimesLeft} runtimes left): ` +
-    `${(e.replicaRssPerSessionBytes / 1024).toFixed(1)} KiB RSS and ${(e.replicaHeapPerSessionBytes / 1024).toFixed(1)} KiB heap per session over the fleet ` +
-    `(heap: the lowest each replica reported over ${SETTLE_POLLS * 2} s after a full GC, a heap snapshot's; RSS a process keeps once grown; the session read cache keeps its entries, at most RUNTIME_CACHE_MAX_SESSIONS per replica).`,
+  e === undefined
+    ? '(no eviction phase: --eviction no)'
+    : `After eviction (streams closed, idle runtimes dropped after RUNTIME_IDLE_SECONDS=${IDLE_SECONDS}; ${e.runtimesLeft} runtimes left): ` +
+      `${(e.replicaRssPerSessionBytes / 1024).toFixed(1)} KiB RSS and ${(e.replicaHeapPerSessionBytes / 1024).toFixed(1)} KiB heap per session over the fleet ` +
+      `(heap: the lowest each replica reported over ${SETTLE_POLLS * 2} s after a full GC, a heap snapshot's; RSS a process keeps once grown; the session read cache keeps its entries, at most RUNTIME_CACHE_MAX_SESSIONS per replica).`,
+  '',
+  `The whole run took ${result.durationSeconds.toFixed(0)} s.`,
   '',
 ].join('\n');
 fs.mkdirSync(values.out, { recursive: true });

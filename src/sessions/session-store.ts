@@ -46,7 +46,11 @@ export interface SessionStore {
   unsubscribe(id: string, uri: string): Promise<boolean>;
   /** Ids of sessions subscribed to `uri`; may still name sessions that expired since (see forgetSubscribers). */
   subscribers(uri: string): Promise<string[]>;
-  /** Drops from the subscribers of `uri` these sessions, found gone while notifying them. */
+  /** How many sessions subscribe to `uri`, without reading their ids (Redis: may count expired ones until forgotten). */
+  countSubscribers(uri: string): Promise<number>;
+  /** Those of `ids` that are live sessions subscribed to `uri`: one read, whatever the number of subscribers. */
+  subscribedAmong(uri: string, ids: string[]): Promise<string[]>;
+  /** Drops from the subscribers of `uri` those of `ids` whose session is gone (expired: the index may outlive it). */
   forgetSubscribers(uri: string, ids: string[]): Promise<void>;
   /** Removes the session and its index entries; false when it did not exist. */
   delete(id: string): Promise<boolean>;

@@ -22,13 +22,32 @@ const isStreamEntryId = (entryId: string): boolean => {
   return parts.every((part) => part <= MAX_ENTRY_PART) && !parts.every((part) => part === MAX_ENTRY_PART);
 };
 
-export function parseEventId(eventId: string): { streamKey: string; entryId: string } | undefined {
+/**
+ * The standalone stream's id also carries the position in the fleet's resource-update log
+ * (`g.<entryId>.<updatesEntryId>`): its events come from two logs, the session's own and the one
+ * every replica shares for notifications/resources/updated.
+ */
+export function formatStandaloneEventId(entryId: string, updatesEntryId: string): string {
+  return `${STANDALONE_STREAM}.${entryId}.${updatesEntryId}`;
+}
+
+export interface ParsedEventId {
+  streamKey: string;
+  entryId: string;
+  /** Standalone stream only: the position in the resource-update log (absent in ids written before it existed). */
+  updatesEntryId?: string;
+}
+
+export function parseEventId(eventId: string): ParsedEventId | undefined {
   const dot = eventId.indexOf('.');
   if (dot < 0) return undefined;
   const streamKey = eventId.slice(0, dot);
-  const entryId = eventId.slice(dot + 1);
-  if (!STREAM_KEY.test(streamKey) || !isStreamEntryId(entryId)) return undefined;
-  return { streamKey, entryId };
+  if (!STREAM_KEY.test(streamKey)) return undefined;
+  const [entryId = '', updatesEntryId, ...rest] = eventId.slice(dot + 1).split('.');
+  if (!isStreamEntryId(entryId) || rest.length > 0) return undefined;
+  if (updatesEntryId === undefined) return { streamKey, entryId };
+  if (streamKey !== STANDALONE_STREAM || !isStreamEntryId(updatesEntryId)) return undefined;
+  return { streamKey, entryId, updatesEntryId };
 }
 
 export function newPostStreamKey(): string {

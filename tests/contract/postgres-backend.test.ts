@@ -78,7 +78,7 @@ describe('PostgreSQL stream log', () => {
     const ids = await Promise.all(Array.from({ length: 200 }, (_, n) => (n % 2 === 0 ? here : there).publish(session, 'g', note(n))));
     await until(() => received.length === 200);
     const live = received.map((e) => ('entryId' in e ? seqOf(e.entryId) : -1));
-    expect(live).toEqual(Array.from({ length: 200 }, (_, i) => i + 1));
+    expect(live).toEqual(Array.from({ length: 200 }, (_, i) => live[0]! + i));
     expect(new Set(ids).size).toBe(200);
     // Each publish's own id names the message it appended.
     for (const event of received) expect(ids[dataOf(event)!.n]).toBe((event as { entryId: string }).entryId);
@@ -86,6 +86,39 @@ describe('PostgreSQL stream log', () => {
     expect(replay.backlog.map((e) => dataOf(e)!.n)).toEqual(received.map((e) => dataOf(e)!.n));
     await replay.close();
     await listener.close();
+  });
+
+  it('starts a log made again after the sweeper dropped it past the ids its listeners hold, so none of its entries is taken as seen', async () => {
+    const { here, there, first } = await twoStreamManagers();
+    const session = randomUUID();
+    for (let n = 0; n < 3; n++) await there.publish(session, 'g', note(n));
+    const received: StreamEvent[] = [];
+    const listener = await here.listen(session, 'g', { listenerId: 'l1', exclusive: false }, (e) => received.push(e));
+    listener.start();
+    // What the sweeper does to a stream idle for the retention period.
+    await first.db.query('test', `DELETE FROM ${first.schema}.stream_events WHERE session_id = $1`, [session]);
+    await first.db.query('test', `DELETE FROM ${first.schema}.stream_heads WHERE session_id = $1`, [session]);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    for (let n = 3; n < 5; n++) await there.publish(session, 'g', note(n));
+    await until(() => received.length === 2);
+    expect(received.map((e) => dataOf(e)!.n)).toEqual([3, 4]);
+    await listener.close();
+  });
+
+  it('trims a log whose ids do not start at 1 only once it holds more than its bound', async () => {
+    const first = await connections();
+    const manager = new PgStreamManager({ db: first.db, listener: first.listener, schema: first.schema, retentionSeconds: 60, maxEntriesPerStream: 3 });
+    cleanups.push(() => manager.close());
+    const session = randomUUID();
+    const ids: string[] = [];
+    for (let n = 0; n < 3; n++) ids.push((await manager.publish(session, 'g', note(n)))!);
+    const whole = await manager.listen(session, 'g', { after: '0-0', listenerId: 'l1', exclusive: false }, () => {});
+    expect(whole.backlog.map((e) => (e.type === 'gap' ? 'gap' : dataOf(e)!.n))).toEqual([0, 1, 2]);
+    await whole.close();
+    for (let n = 3; n < 5; n++) ids.push((await manager.publish(session, 'g', note(n)))!);
+    const trimmed = await manager.listen(session, 'g', { after: ids[0]!, listenerId: 'l2', exclusive: false }, () => {});
+    expect(trimmed.backlog.map((e) => (e.type === 'gap' ? 'gap' : dataOf(e)!.n))).toEqual(['gap', 2, 3, 4]);
+    await trimmed.close();
   });
 
   it("delivers messages over NOTIFY's 8000 bytes whole and in order with the small ones around them", async () => {

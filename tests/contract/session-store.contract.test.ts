@@ -153,6 +153,11 @@ describe.each(implementations)('SessionStore contract: %s', (_name, makeHarness)
     await store.subscribe(c.id, 'counter://other');
     expect((await store.subscribers('counter://shared')).sort()).toEqual([a.id, b.id].sort());
     expect(await store.subscribers('counter://nobody')).toEqual([]);
+    expect((await store.subscribedAmong('counter://shared', [c.id, b.id, randomUUID(), a.id])).sort()).toEqual([a.id, b.id].sort());
+    expect(await store.subscribedAmong('counter://shared', [])).toEqual([]);
+    expect(await store.countSubscribers('counter://shared')).toBe(2);
+    expect(await store.countSubscribers('counter://nobody')).toBe(0);
+    expect(await store.subscribedAmong('counter://nobody', [a.id])).toEqual([]);
     await store.unsubscribe(a.id, 'counter://shared');
     expect(await store.subscribers('counter://shared')).toEqual([b.id]);
   });
@@ -207,6 +212,21 @@ describe.each(implementations)('SessionStore contract: %s', (_name, makeHarness)
     }
     expect(await store.subscribers('counter://kept')).toContain(active.id);
     expect(await store.touch(idle.id)).toBeUndefined();
+  });
+
+  it('drops from a subscriber index only the sessions that are gone', async () => {
+    const { store, elapse } = await open(1);
+    const [active, idle] = [newSession(), newSession()];
+    await store.create(active);
+    await store.create(idle);
+    await store.subscribe(active.id, 'counter://swept');
+    await store.subscribe(idle.id, 'counter://swept');
+    for (let i = 0; i < 3; i++) {
+      await elapse(450);
+      expect(await store.touch(active.id)).toBeDefined();
+    }
+    await store.forgetSubscribers('counter://swept', [active.id, idle.id]);
+    expect(await store.subscribers('counter://swept')).toEqual([active.id]);
   });
 });
 

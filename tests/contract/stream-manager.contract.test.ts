@@ -1,148 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { JSONRPCMessage } from '@modelcontextprotocol/server';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { RedisSettings } from '../../src/config.js';
-import type { RedisProcess } from '../../src/fleet/redis-process.js';
-import { NOOP_OBSERVER } from '../../src/observability/observer.js';
-import { connectRedis, createRedisClient, type RedisClient } from '../../src/backends/redis/connection.js';
 import { newListenerId } from '../../src/streams/listener-state.js';
-import { InMemoryStreamManager } from '../../src/backends/memory/stream-manager.js';
-import { RedisStreamManager } from '../../src/backends/redis/stream-manager.js';
-import { compareEntryIds, type InstanceEnvelope, type StreamEvent, type StreamManager } from '../../src/streams/stream-manager.js';
-import { useRedisServer } from '../support/redis.js';
-import { useRedisCluster } from '../support/redis-cluster.js';
-import { redisSettings } from '../support/redis-settings.js';
-import { openPostgresReplica, terminateListenConnections, usePostgresServer, type PostgresReplica } from '../support/postgres.js';
-import { PgStreamManager } from '../../src/backends/postgres/stream-manager.js';
-import { InstancePresence } from '../../src/backends/postgres/presence.js';
+import { compareEntryIds, type InstanceEnvelope, type StreamEvent } from '../../src/streams/stream-manager.js';
+import { streamHarnesses, type StreamHarness } from '../support/stream-harness.js';
 
-const redisServer = useRedisServer();
-const redisCluster = useRedisCluster();
-const postgresServer = usePostgresServer();
-
-interface Harness {
-  /** Two managers standing for two replicas (the same object in memory: one process). */
-  here: StreamManager;
-  there: StreamManager;
-  createSession(id: string): Promise<void>;
-  /** Closes every subscriber connection on the Redis side (undefined in memory: nothing to drop). */
-  dropSubscribers?: () => Promise<void>;
-  dispose(): Promise<void>;
-}
-
-function memoryHarness(maxEntries: number): Harness {
-  const sessions = new Set<string>();
-  const manager = new InMemoryStreamManager({ retentionSeconds: 60, maxEntriesPerStream: maxEntries, sessionExists: async (id) => sessions.has(id) });
-  return {
-    here: manager,
-    there: manager,
-    createSession: async (id) => {
-      sessions.add(id);
-    },
-    dispose: () => manager.close(),
-  };
-}
-
-async function redisHarness(maxEntries: number, servers: () => Promise<RedisProcess[]>, settingsOf: () => Promise<RedisSettings>): Promise<Harness> {
-  const prefix = `streams-${randomUUID().slice(0, 8)}:`;
-  const clients: RedisClient[] = [];
-  const replica = async () => {
-    const settings = await settingsOf();
-    const redis = createRedisClient({ settings, observer: NOOP_OBSERVER, name: 'contract' });
-    const subscriber = createRedisClient({ settings, observer: NOOP_OBSERVER, subscriber: true, name: 'contract-sub' });
-    await Promise.all([connectRedis(redis), connectRedis(subscriber)]);
-    clients.push(redis, subscriber);
-    const manager = new RedisStreamManager({
-      redis,
-      subscriber,
-      prefix,
-      retentionSeconds: 60,
-      maxEntriesPerStream: maxEntries,
-      sessionKey: (id) => `${prefix}session:{${id}}`,
-    });
-    await manager.start();
-    return manager;
-  };
-  const here = await replica();
-  const there = await replica();
-  return {
-    here,
-    there,
-    createSession: async (id) => {
-      await clients[0]!.set(`${prefix}session:{${id}}`, '1');
-    },
-    dropSubscribers: async () => {
-      for (const server of await servers()) await server.command('CLIENT', 'KILL', 'TYPE', 'pubsub');
-    },
-    dispose: async () => {
-      await here.close();
-      await there.close();
-      for (const client of clients) client.disconnect();
-    },
-  };
-}
-
-/** Two replicas on one schema, each with its pool, LISTEN connection and presence row. */
-async function postgresHarness(maxEntries: number): Promise<Harness> {
-  const first = await openPostgresReplica(postgresServer().url);
-  const replicas: PostgresReplica[] = [first];
-  const presences: InstancePresence[] = [];
-  const replica = async (connections: PostgresReplica) => {
-    const manager = new PgStreamManager({
-      db: connections.db,
-      listener: connections.listener,
-      schema: connections.schema,
-      retentionSeconds: 60,
-      maxEntriesPerStream: maxEntries,
-    });
-    const presence = new InstancePresence(connections.db, connections.schema, manager.instanceId, 3000, connections.listener);
-    presences.push(presence);
-    await manager.start();
-    await presence.start();
-    return manager;
-  };
-  const here = await replica(first);
-  const second = await openPostgresReplica(postgresServer().url, first.schema);
-  replicas.push(second);
-  const there = await replica(second);
-  return {
-    here,
-    there,
-    createSession: async (id) => {
-      await first.db.query('test', `INSERT INTO ${first.schema}.sessions (id, record, expires_at) VALUES ($1, '{}', now() + interval '1 hour')`, [id]);
-    },
-    dropSubscribers: async () => {
-      await terminateListenConnections(postgresServer());
-    },
-    dispose: async () => {
-      await here.close();
-      await there.close();
-      for (const presence of presences) await presence.close();
-      for (const connections of replicas) await connections.close();
-    },
-  };
-}
-
-const implementations: Array<[string, (maxEntries: number) => Promise<Harness> | Harness]> = [
-  ['InMemoryStreamManager', memoryHarness],
-  ['PgStreamManager', postgresHarness],
-  [
-    'RedisStreamManager (single Redis)',
-    (maxEntries) =>
-      redisHarness(
-        maxEntries,
-        async () => [redisServer()],
-        async () => redisSettings(redisServer().url),
-      ),
-  ],
-  [
-    'RedisStreamManager (Cluster)',
-    (maxEntries) =>
-      redisHarness(maxEntries, redisCluster, async () =>
-        redisSettings('', { url: undefined, clusterNodes: (await redisCluster()).map((n) => ({ host: '127.0.0.1', port: n.port })) }),
-      ),
-  ],
-];
+const implementations = streamHarnesses();
 
 const note = (n: number): JSONRPCMessage => ({ jsonrpc: '2.0', method: 'notifications/message', params: { level: 'info', data: n } });
 const dataOf = (event: StreamEvent) => (event.type === 'message' ? (event.message as unknown as { params: { data: number } }).params.data : event.type);
@@ -156,7 +19,7 @@ async function until(condition: () => boolean, timeoutMs = 3000): Promise<void> 
 }
 
 describe.each(implementations)('StreamManager contract: %s', (_name, makeHarness) => {
-  let harness: Harness | undefined;
+  let harness: StreamHarness | undefined;
   const open = async (maxEntries = 1000) => (harness = await makeHarness(maxEntries));
   afterEach(async () => {
     await harness?.dispose();

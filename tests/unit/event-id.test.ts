@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatEventId, newPostStreamKey, parseEventId } from '../../src/streams/event-id.js';
+import { formatEventId, formatStandaloneEventId, newPostStreamKey, parseEventId } from '../../src/streams/event-id.js';
 import { compareEntryIds } from '../../src/streams/stream-manager.js';
 
 describe('event ids', () => {
@@ -7,6 +7,12 @@ describe('event ids', () => {
     const key = newPostStreamKey();
     expect(parseEventId(formatEventId(key, '1700000000000-3'))).toEqual({ streamKey: key, entryId: '1700000000000-3' });
     expect(parseEventId('g.0-0')).toEqual({ streamKey: 'g', entryId: '0-0' });
+  });
+
+  it('carries the resource-update log position on the standalone stream only', () => {
+    expect(parseEventId(formatStandaloneEventId('17-2', '5-0'))).toEqual({ streamKey: 'g', entryId: '17-2', updatesEntryId: '5-0' });
+    expect(parseEventId(`${newPostStreamKey()}.1-0.2-0`)).toBeUndefined();
+    for (const bad of ['g.1-0.2-0.3-0', 'g.1-0.', 'g.1-0.x-0', 'g..2-0', 'g.1-0.18446744073709551616-0']) expect(parseEventId(bad)).toBeUndefined();
   });
 
   it('rejects anything else, including injection attempts', () => {

@@ -73,6 +73,15 @@ export class InMemorySessionStore implements SessionStore {
     return [...(this.subscriptionIndex.get(uri) ?? [])].filter((id) => this.live(id) !== undefined);
   }
 
+  async countSubscribers(uri: string): Promise<number> {
+    return (await this.subscribers(uri)).length;
+  }
+
+  async subscribedAmong(uri: string, ids: string[]): Promise<string[]> {
+    const subscribers = this.subscriptionIndex.get(uri);
+    return ids.filter((id) => subscribers?.has(id) && this.live(id) !== undefined);
+  }
+
   async forgetSubscribers(uri: string, ids: string[]): Promise<void> {
     for (const id of ids) if (this.live(id) === undefined) this.removeFromIndex(id, uri);
   }

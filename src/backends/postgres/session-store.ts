@@ -173,6 +173,27 @@ export class PgSessionStore implements SessionStore {
     return rows.map((row) => row.session_id);
   }
 
+  async countSubscribers(uri: string): Promise<number> {
+    const { rows } = await this.db.query<{ count: string }>(
+      'session_count_subscribers',
+      `SELECT count(*)::text AS count FROM ${this.subscriptions} sub JOIN ${this.sessions} s ON s.id = sub.session_id
+       WHERE sub.uri_hash = md5($1) AND sub.uri = $1 AND s.expires_at > now()`,
+      [uri],
+    );
+    return Number(rows[0]?.count ?? 0);
+  }
+
+  async subscribedAmong(uri: string, ids: string[]): Promise<string[]> {
+    if (ids.length === 0) return [];
+    const { rows } = await this.db.query<{ session_id: string }>(
+      'session_subscribed_among',
+      `SELECT sub.session_id FROM ${this.subscriptions} sub JOIN ${this.sessions} s ON s.id = sub.session_id
+       WHERE sub.uri_hash = md5($1) AND sub.uri = $1 AND sub.session_id = ANY($2::text[]) AND s.expires_at > now()`,
+      [uri, ids],
+    );
+    return rows.map((row) => row.session_id);
+  }
+
   /** Nothing to drop: `subscribers` joins live sessions, and expired ones go with their rows. */
   async forgetSubscribers(): Promise<void> {}
 

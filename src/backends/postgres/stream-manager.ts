@@ -28,6 +28,16 @@ type ChannelHandler = (payload: string) => void | Promise<void>;
  * one that would not fit NOTIFY's 8000 bytes carries `R<stream>\n<seq>` and its listeners read the
  * event from the log, in turn with the channel's other notifications, so none overtakes another.
  */
+/**
+ * Where a new head's sequence starts: the time in microseconds. The sweeper drops a head idle for
+ * the retention period, and a head made again must not reuse ids a listener or a client already
+ * holds (they would drop the new entries as seen): a later head starts past every id an earlier
+ * one could have reached unless it appended a million entries a second. So a log's ids need not
+ * start at 1: it is trimmed once it holds more than its bound (its oldest entry is at or before
+ * the one that falls out).
+ */
+const firstSeq = (): string => String(Date.now() * 1000);
+
 export class PgStreamManager implements StreamManager {
   readonly kind = 'postgres' as const;
   readonly deliveryPath = 'store' as const;
@@ -101,9 +111,13 @@ export class PgStreamManager implements StreamManager {
          SELECT NOT $7::boolean OR EXISTS (SELECT 1 FROM ${this.sessions} WHERE id = $1 AND expires_at > now()) AS ok
        ), head AS (
          INSERT INTO ${this.heads} AS h (session_id, stream_key, last_seq, trimmed_to, updated_at)
-         SELECT $1, $2, 1, 0, now() FROM live WHERE ok
+         SELECT $1, $2, $11::bigint, 0, now() FROM live WHERE ok
          ON CONFLICT (session_id, stream_key) DO UPDATE
-           SET last_seq = h.last_seq + 1, trimmed_to = greatest(h.trimmed_to, h.last_seq + 1 - $6), updated_at = now()
+           SET last_seq = h.last_seq + 1,
+             trimmed_to = CASE
+               WHEN h.last_seq + 1 - $6 >= coalesce((SELECT min(seq) FROM ${this.events} WHERE session_id = $1 AND stream_key = $2), h.last_seq + 1)
+               THEN greatest(h.trimmed_to, h.last_seq + 1 - $6) ELSE h.trimmed_to END,
+             updated_at = now()
          RETURNING last_seq, trimmed_to
        ), added AS (
          INSERT INTO ${this.events} (session_id, stream_key, seq, is_end, message, published_at)
@@ -114,7 +128,7 @@ export class PgStreamManager implements StreamManager {
        SELECT seq::text AS seq, pg_notify(${this.channels.sessionSql},
          CASE WHEN $8::boolean THEN $9 || seq || '-0' || $10 ELSE 'R' || $2 || E'\\n' || seq END)
        FROM added`,
-      [sessionId, streamKey, message, end, publishedAt, this.options.maxEntriesPerStream, requireSession, inline, head, tail],
+      [sessionId, streamKey, message, end, publishedAt, this.options.maxEntriesPerStream, requireSession, inline, head, tail, firstSeq()],
     );
     const seq = rows[0]?.seq;
     return seq === undefined ? undefined : `${seq}-0`;
@@ -184,13 +198,13 @@ export class PgStreamManager implements StreamManager {
     const { rows } = await this.options.db.query<{ owner: string }>(
       'stream_claim',
       `WITH claimed AS (
-         INSERT INTO ${this.heads} AS h (session_id, stream_key, owner_listener, updated_at) VALUES ($1, $2, $3, now())
+         INSERT INTO ${this.heads} AS h (session_id, stream_key, owner_listener, last_seq, updated_at) VALUES ($1, $2, $3, $5::bigint - 1, now())
          ON CONFLICT (session_id, stream_key) DO UPDATE
            SET owner_listener = CASE WHEN h.owner_listener IS NULL OR h.owner_listener < EXCLUDED.owner_listener THEN EXCLUDED.owner_listener ELSE h.owner_listener END
          RETURNING owner_listener
        )
        SELECT owner_listener AS owner, CASE WHEN owner_listener = $3 THEN pg_notify($4, 'K' || $2 || E'\\n' || $3) END FROM claimed`,
-      [sessionId, streamKey, listenerId, channel],
+      [sessionId, streamKey, listenerId, channel, firstSeq()],
     );
     return rows[0]?.owner ?? listenerId;
   }

@@ -228,9 +228,23 @@ export class RedisSessionStore implements SessionStore {
     return redisCall(() => this.redis.smembers(this.indexKey(uri)));
   }
 
-  /** Drops ids found dead while notifying (expired sessions leave their index entries behind). */
+  async countSubscribers(uri: string): Promise<number> {
+    return redisCall(() => this.redis.scard(this.indexKey(uri)));
+  }
+
+  /** May name sessions that expired since, as subscribers() does: those hold no stream to write to. */
+  async subscribedAmong(uri: string, ids: string[]): Promise<string[]> {
+    if (ids.length === 0) return [];
+    const found = await redisCall(() => this.redis.smismember(this.indexKey(uri), ...ids));
+    return ids.filter((_, i) => found[i] === 1);
+  }
+
+  /** Expired sessions leave their index entries behind: those of `ids` whose key is gone are dropped. */
   async forgetSubscribers(uri: string, ids: string[]): Promise<void> {
-    if (ids.length > 0) await redisCall(() => this.redis.srem(this.indexKey(uri), ...ids));
+    if (ids.length === 0) return;
+    const live = await redisCall(() => Promise.all(ids.map((id) => this.redis.exists(this.sessionKey(id)))));
+    const gone = ids.filter((_, i) => live[i] === 0);
+    if (gone.length > 0) await redisCall(() => this.redis.srem(this.indexKey(uri), ...gone));
   }
 
   async delete(id: string): Promise<boolean> {

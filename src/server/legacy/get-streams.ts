@@ -3,18 +3,19 @@ import { isJSONRPCRequest, type JSONRPCMessage } from '@modelcontextprotocol/ser
 import type { FleetConfig } from '../../config.js';
 import type { InFlightRegistry } from '../../inflight/inflight-registry.js';
 import type { FleetObserver } from '../../observability/observer.js';
-import type { SessionRecord } from '../../sessions/session-store.js';
-import { formatEventId, parseEventId } from '../../streams/event-id.js';
+import type { SessionRecord, SessionStore } from '../../sessions/session-store.js';
+import { formatEventId, formatStandaloneEventId, parseEventId } from '../../streams/event-id.js';
 import { newListenerId } from '../../streams/listener-state.js';
 import { STANDALONE_STREAM, type StreamEvent, type StreamManager } from '../../streams/stream-manager.js';
 import { ErrorCode } from '../jsonrpc.js';
 import { HttpError, sessionHeaders } from './http-error.js';
 import { OrphanWatch } from './orphan-watch.js';
 import { PRIMING_PROTOCOL_VERSION } from './response-sink.js';
+import { ResourceFanout, type ResourceTap } from './resource-fanout.js';
 import { SseWriter } from './sse.js';
 
 /** What a resumed stream says first when its log no longer holds everything after the resume position. */
-const missedEventsNotice = (after: string, streamKey: string): JSONRPCMessage => ({
+const missedEventsNotice = (resumedAfter: string): JSONRPCMessage => ({
   jsonrpc: '2.0',
   method: 'notifications/message',
   params: {
@@ -22,7 +23,7 @@ const missedEventsNotice = (after: string, streamKey: string): JSONRPCMessage =>
     logger: 'mcp-fleet',
     data: {
       missedEvents: true,
-      resumedAfter: formatEventId(streamKey, after),
+      resumedAfter,
       reason: 'the event log no longer holds every event after this position (trimmed to EVENT_MAX_PER_STREAM or expired after EVENT_RETENTION_SECONDS)',
     },
   },
@@ -31,6 +32,7 @@ const missedEventsNotice = (after: string, streamKey: string): JSONRPCMessage =>
 export interface GetStreamDeps {
   config: FleetConfig;
   streams: StreamManager;
+  store: Pick<SessionStore, 'subscribedAmong'>;
   inflight: InFlightRegistry;
   observer: FleetObserver;
 }
@@ -42,8 +44,10 @@ export interface GetStreamDeps {
 export class GetStreams {
   private readonly open = new Set<() => void>();
   private readonly orphans: OrphanWatch;
+  private readonly resourceUpdates: ResourceFanout;
 
   constructor(private readonly deps: GetStreamDeps) {
+    this.resourceUpdates = new ResourceFanout(deps.streams, deps.store);
     this.orphans = new OrphanWatch({ inflight: deps.inflight, streams: deps.streams, onOrphaned: (count) => deps.observer.requestsOrphaned(count) });
   }
 
@@ -52,13 +56,15 @@ export class GetStreams {
     const lastEventId = req.headers['last-event-id'];
     let streamKey = STANDALONE_STREAM;
     let after: string | undefined;
+    let updatesAfter: string | undefined;
     if (typeof lastEventId === 'string' && lastEventId !== '') {
       const parsed = parseEventId(lastEventId);
       if (!parsed) throw new HttpError(400, ErrorCode.ServerError, 'Bad Request: Last-Event-ID is not an event id of this server');
       streamKey = parsed.streamKey;
       after = parsed.entryId;
+      updatesAfter = parsed.updatesEntryId;
     }
-    await this.hold(res, record, streamKey, after, protocolVersion);
+    await this.hold(res, record, streamKey, after, updatesAfter, protocolVersion);
   }
 
   /** Drain: every stream ends with a retry hint; the client reconnects elsewhere. */
@@ -66,7 +72,14 @@ export class GetStreams {
     for (const close of [...this.open]) close();
   }
 
-  private async hold(res: ServerResponse, record: SessionRecord, streamKey: string, after: string | undefined, protocolVersion: string): Promise<void> {
+  private async hold(
+    res: ServerResponse,
+    record: SessionRecord,
+    streamKey: string,
+    after: string | undefined,
+    updatesAfter: string | undefined,
+    protocolVersion: string,
+  ): Promise<void> {
     const { streams, observer, config } = this.deps;
     const path = streams.deliveryPath;
     let writer: SseWriter | undefined;
@@ -77,10 +90,20 @@ export class GetStreams {
       if (retry) writer?.retry(config.sseRetryMs);
       writer?.end();
     };
-    const write = (event: StreamEvent) => {
+    // The standalone stream's events come from the session's log and the resource-update log: each
+    // event id carries the position in both, so a resume replays what either holds after it.
+    let position = after ?? '0-0';
+    let updatesPosition = updatesAfter ?? '0-0';
+    let resumedAt = '';
+    const eventId = () => (streamKey === STANDALONE_STREAM ? formatStandaloneEventId(position, updatesPosition) : formatEventId(streamKey, position));
+    const write = (event: StreamEvent, fromUpdates = false) => {
+      if ('entryId' in event) {
+        if (fromUpdates) updatesPosition = event.entryId;
+        else position = event.entryId;
+      }
       switch (event.type) {
         case 'message':
-          writer?.event(event.message, formatEventId(streamKey, event.entryId));
+          writer?.event(event.message, eventId());
           observer.delivered(isJSONRPCRequest(event.message) ? 'request' : 'notification', path, Math.max(0, Date.now() - event.publishedAt) / 1000);
           return;
         case 'end':
@@ -93,17 +116,29 @@ export class GetStreams {
           return;
         case 'gap':
           // Without an event id, so the client's resume position stays where it was.
-          writer?.event(missedEventsNotice(event.after, streamKey));
+          writer?.event(missedEventsNotice(resumedAt));
       }
     };
     // The client may leave while the listener subscribes (a slow store): then nothing may outlive it.
     let clientGone = false;
     const markGone = () => (clientGone = true);
     res.once('close', markGone);
-    const listener = await streams.listen(record.id, streamKey, { after, listenerId: newListenerId(), exclusive: true }, write);
+    const listener = await streams.listen(record.id, streamKey, { after, listenerId: newListenerId(), exclusive: true }, (event) => write(event));
+    let updates: ResourceTap | undefined;
+    try {
+      if (streamKey === STANDALONE_STREAM) {
+        updates = await this.resourceUpdates.open(record, updatesAfter, {
+          write: (event) => write(event, true),
+          pass: (entryId) => (updatesPosition = entryId),
+        });
+      }
+    } catch (error) {
+      await listener.close();
+      throw error;
+    }
     res.off('close', markGone);
     if (clientGone || res.destroyed) {
-      await listener.close();
+      await Promise.all([listener.close(), updates?.close()]);
       return;
     }
     writer = SseWriter.open(res, sessionHeaders(record.id), config.sseKeepAliveMs, config.sseMaxUnsentBytes);
@@ -122,15 +157,22 @@ export class GetStreams {
       this.open.delete(drainHook);
       observer.streamClosed('get');
       void listener.close();
+      void updates?.close();
     });
     // Resumed streams get a priming event too, at the resume position: a client that tracks the last
     // id per connection (the SDK's does) would otherwise reconnect without Last-Event-ID when this
     // stream closes before carrying an event, and miss what was published in between.
-    if (protocolVersion >= PRIMING_PROTOCOL_VERSION) {
-      writer.priming(formatEventId(streamKey, after ?? listener.cursor), config.sseRetryMs);
-    }
-    if (after !== undefined) observer.replayServed(listener.backlog.filter((e) => e.type === 'message').length);
+    if (after === undefined) position = listener.cursor;
+    // A resume from an id without an update position (written before the log existed) goes live there.
+    if (updates && updatesAfter === undefined) updatesPosition = updates.cursor;
+    resumedAt = eventId();
+    if (protocolVersion >= PRIMING_PROTOCOL_VERSION) writer.priming(resumedAt, config.sseRetryMs);
+    const replayed = [...listener.backlog, ...(updates?.backlog ?? [])];
+    if (after !== undefined) observer.replayServed(replayed.filter((e) => e.type === 'message').length);
     for (const event of listener.backlog) write(event);
+    for (const event of updates?.backlog ?? []) write(event, true);
+    if (updates) updatesPosition = updates.cursor;
     listener.start();
+    updates?.start();
   }
 }
