@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Heap bytes per cached legacy session runtime (one McpServer + FleetTransport), built through the
+// Heap bytes per cached legacy session runtime (one McpServer + SessionTransport), built through the
 // replica's own code path: the same build deps as src/server/fleet-server.ts (memory backends), a
 // RuntimeCache, createFresh + initialize + notifications/initialized as the session endpoint does,
 // and optionally some use of each session (tools/list, a whoami call, prompts/list, resources/read).
@@ -15,9 +15,10 @@ import { writeFileSync } from 'node:fs';
 import { loadConfig } from '../dist/config.js';
 import { NOOP_OBSERVER } from '../dist/observability/observer.js';
 import { createBackends } from '../dist/backends/index.js';
-import { FleetEventPublisher } from '../dist/server/fleet-events.js';
+import { ChangeEventPublisher } from '../dist/server/change-events.js';
 import { FleetResourceEvents } from '../dist/server/legacy/resource-events.js';
 import { PendingClientRequests } from '../dist/server/legacy/pending-client-requests.js';
+import { RequestLives } from '../dist/server/legacy/request-life.js';
 import { RuntimeCache } from '../dist/server/legacy/runtime-cache.js';
 import { bindToMethodAndPrincipal, createKeyRingCodec, ephemeralKey } from '../dist/request-state/key-ring.js';
 import { loadWorkload } from '../dist/workload/load-workload.js';
@@ -47,7 +48,7 @@ const runtimeDeps = {
     workload: await loadWorkload(values.workload),
     replicaName: config.replicaName,
     shared,
-    events: new FleetEventPublisher(bus, new FleetResourceEvents(store, streams)),
+    events: new ChangeEventPublisher(bus, new FleetResourceEvents(store, streams)),
     requestState: createKeyRingCodec({ keys: [ephemeralKey()], ttlSeconds: 60, bind: bindToMethodAndPrincipal }),
     observer: NOOP_OBSERVER,
     clientRequestTimeoutMs: config.clientRequestTimeoutMs,
@@ -57,6 +58,7 @@ const runtimeDeps = {
   maxPendingClientRequests: config.maxPendingClientRequests,
   streams,
   pending,
+  lives: new RequestLives(),
 };
 
 const PROTOCOL = '2025-11-25';

@@ -8,7 +8,7 @@
  */
 export { defineWorkload } from './workload/define-workload.js';
 export { sharedSchema } from './workload/shared-schema.js';
-export type { Era, FleetEvents, SharedState, Workload, WorkloadContext } from './workload/types.js';
+export type { Era, ChangeEvents, SharedState, Workload, WorkloadContext } from './workload/types.js';
 export { loadWorkload, isWorkload, WorkloadLoadError, BUILT_IN_WORKLOADS } from './workload/load-workload.js';
 export { referenceWorkload } from './workload/reference.js';
 export { conformanceWorkload } from './workload/conformance.js';

@@ -1,4 +1,5 @@
 import type { ServerEvent } from '@modelcontextprotocol/server';
+import type { FleetEvent, TaskStatusEvent } from './event-envelope.js';
 import type { FleetEventBus, FleetEventBusOptions } from './event-bus.js';
 import { LocalListeners } from './local-listeners.js';
 
@@ -10,15 +11,23 @@ export abstract class BaseFleetEventBus implements FleetEventBus {
     this.local = new LocalListeners(options);
   }
 
-  publish(event: ServerEvent): void {
+  publish(event: FleetEvent): void {
     this.local.settle(this.publishAndWait(event));
   }
 
   subscribe(listener: (event: ServerEvent) => void): () => void {
-    return this.local.subscribe(listener);
+    return this.local.subscribe((event) => {
+      if (event.kind !== 'task_status') listener(event);
+    });
   }
 
-  abstract publishAndWait(event: ServerEvent): Promise<void>;
+  subscribeTasks(listener: (event: TaskStatusEvent) => void): () => void {
+    return this.local.subscribe((event) => {
+      if (event.kind === 'task_status') listener(event);
+    });
+  }
+
+  abstract publishAndWait(event: FleetEvent): Promise<void>;
   abstract start(): Promise<void>;
   abstract close(): Promise<void>;
 }

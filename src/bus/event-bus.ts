@@ -1,7 +1,8 @@
 import type { ServerEvent, ServerEventBus } from '@modelcontextprotocol/server';
 import type { DeliveryPath } from '../observability/observer.js';
+import type { FleetEvent, TaskStatusEvent } from './event-envelope.js';
 
-export type { DeliveryPath };
+export type { FleetEvent, TaskStatusEvent };
 
 export interface FleetEventBusOptions {
   /**
@@ -20,11 +21,16 @@ export interface FleetEventBusOptions {
  * publisher published.
  */
 export interface FleetEventBus extends ServerEventBus {
+  publish(event: FleetEvent): void;
+  /** The SDK's change events only (what its listen streams know). */
+  subscribe(listener: (event: ServerEvent) => void): () => void;
+  /** Task changes only, from every replica. */
+  subscribeTasks(listener: (event: TaskStatusEvent) => void): () => void;
   /**
    * Delivers to this replica's listeners at once and hands the event to the other replicas;
    * rejects with StoreUnavailableError when the store refuses it (local listeners have it by then).
    */
-  publishAndWait(event: ServerEvent): Promise<void>;
+  publishAndWait(event: FleetEvent): Promise<void>;
   /** Starts receiving other replicas' events; call once before serving. */
   start(): Promise<void>;
   /** Stops delivery to this replica's listeners; publishing afterwards fails. */

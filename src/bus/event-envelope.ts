@@ -5,15 +5,38 @@ export const MAX_ORIGIN_LENGTH = 64;
 /** Bounds what a replica parses off the channel, and so what it may publish. */
 export const MAX_PAYLOAD_BYTES = 64 * 1024;
 
+/** At most this long: task ids are 22 characters; anything longer names no task. */
+export const MAX_TASK_ID_LENGTH = 128;
+
+/**
+ * A task's record changed (tasks extension): the replicas holding listen streams that asked for it
+ * read it and notify them. The record itself stays in the task store (a result may be large).
+ */
+export interface TaskStatusEvent {
+  kind: 'task_status';
+  taskId: string;
+  /** The record's version once written: a replica that already sent it skips the read. */
+  version: number;
+}
+
+/** What the fleet's bus carries: the SDK's four change events, and task changes. */
+export type FleetEvent = ServerEvent | TaskStatusEvent;
+
 /** What travels on the channel: the publishing instance, when it published (epoch ms) and the event. */
 export interface EventEnvelope {
   o: string;
   t: number;
-  e: ServerEvent;
+  e: FleetEvent;
 }
 
-type EventKind = ServerEvent['kind'];
-const KINDS: ReadonlySet<string> = new Set<EventKind>(['tools_list_changed', 'prompts_list_changed', 'resources_list_changed', 'resource_updated']);
+type EventKind = FleetEvent['kind'];
+const KINDS: ReadonlySet<string> = new Set<EventKind>([
+  'tools_list_changed',
+  'prompts_list_changed',
+  'resources_list_changed',
+  'resource_updated',
+  'task_status',
+]);
 
 const isKind = (value: unknown): value is EventKind => typeof value === 'string' && KINDS.has(value);
 
@@ -21,11 +44,17 @@ const isRecord = (value: unknown): value is Record<string, unknown> => typeof va
 
 /**
  * The event rebuilt from its known fields, or undefined when it is not one: an unknown kind, a
- * resource_updated without a URI of bounded length, or params that are not notification params.
+ * resource_updated without a URI of bounded length, params that are not notification params, or
+ * a task_status without a task id of bounded length and a version.
  */
-export function parseEvent(value: unknown): ServerEvent | undefined {
+export function parseEvent(value: unknown): FleetEvent | undefined {
   if (!isRecord(value) || !isKind(value.kind)) return undefined;
   const { kind, uri, params } = value;
+  if (kind === 'task_status') {
+    const { taskId, version } = value;
+    if (typeof taskId !== 'string' || taskId.length === 0 || taskId.length > MAX_TASK_ID_LENGTH) return undefined;
+    return Number.isSafeInteger(version) ? { kind, taskId, version: version as number } : undefined;
+  }
   if (params !== undefined && !isJSONRPCNotification({ jsonrpc: '2.0', method: 'notifications/event', params })) return undefined;
   const withParams = params === undefined ? {} : { params: params as ServerEvent['params'] };
   if (kind !== 'resource_updated') return { kind, ...withParams };
@@ -34,7 +63,7 @@ export function parseEvent(value: unknown): ServerEvent | undefined {
 }
 
 /** The event as every replica will see it; throws a TypeError for one the bus cannot carry. */
-export function admitEvent(event: ServerEvent): ServerEvent {
+export function admitEvent(event: FleetEvent): FleetEvent {
   const admitted = parseEvent(event);
   if (!admitted) throw new TypeError(`not a server event the bus can carry: ${describeValue(event)}`);
   return admitted;

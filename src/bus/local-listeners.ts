@@ -1,9 +1,9 @@
-import type { ServerEvent } from '@modelcontextprotocol/server';
 import { log } from '../log.js';
-import { admitEvent } from './event-envelope.js';
-import type { DeliveryPath, FleetEventBusOptions } from './event-bus.js';
+import { admitEvent, type FleetEvent } from './event-envelope.js';
+import type { DeliveryPath } from '../observability/observer.js';
+import type { FleetEventBusOptions } from './event-bus.js';
 
-type Listener = (event: ServerEvent) => void;
+type Listener = (event: FleetEvent) => void;
 /** One per subscription, so a function subscribed twice is two subscriptions. */
 interface Subscription {
   listener: Listener;
@@ -32,12 +32,12 @@ export class LocalListeners {
   }
 
   /** The event as it will be delivered; throws when the bus is closed or cannot carry it. */
-  admit(event: ServerEvent): ServerEvent {
+  admit(event: FleetEvent): FleetEvent {
     if (this.closed) throw new Error('the server event bus is closed');
     return admitEvent(event);
   }
 
-  deliver(event: ServerEvent, path: DeliveryPath, publishedAtMs: number): void {
+  deliver(event: FleetEvent, path: DeliveryPath, publishedAtMs: number): void {
     if (this.closed) return;
     const latencySeconds = Math.max(0, Date.now() - publishedAtMs) / 1000;
     this.guard(() => this.options.onDelivered?.(path, latencySeconds));

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FleetConfig } from '../config.js';
-import { discardBoundsOf, holdEarlyAnswer } from './http-guards.js';
+import { discardBoundsOf, holdEarlyAnswer } from './early-answers.js';
 
 /**
  * What every response gets before anything answers it: an answer given before the body is read

@@ -1,6 +1,5 @@
 import http from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
-import type { Duplex } from 'node:stream';
+import type { AddressInfo } from 'node:net';
 import type express from 'express';
 import type { FleetConfig } from '../config.js';
 import { log } from '../log.js';
@@ -12,19 +11,21 @@ import { createHttpSurface } from './app.js';
 import { answerStart } from './answer-start.js';
 import { createBackends } from '../backends/index.js';
 import { TaskRunner } from '../tasks/task-runner.js';
-import { taskEventsOf } from './task-events.js';
-import { discardAfterAnswer, discardBoundsOf, releaseEarlyAnswer } from './http-guards.js';
+import { notingTaskStore, taskEventsOf } from './task-events.js';
+import { discardBoundsOf } from './early-answers.js';
+import { answerParserRefusals } from './parser-refusals.js';
 import { ErrorCode, sendJsonRpcError } from './jsonrpc.js';
 import { SessionEndpoint } from './legacy/session-endpoint.js';
 import { PendingClientRequests } from './legacy/pending-client-requests.js';
 import { FleetResourceEvents } from './legacy/resource-events.js';
-import { FleetEventPublisher } from './fleet-events.js';
+import { ChangeEventPublisher } from './change-events.js';
 import { ModernEndpoint } from './modern/modern-endpoint.js';
 import type { ServerBuildDeps } from './mcp-server-factory.js';
 import { bindToMethodAndPrincipal, createKeyRingCodec, ephemeralKey } from '../request-state/key-ring.js';
 import { ResourceServer } from '../auth/resource-server.js';
 import { withToolVisibility } from '../auth/tool-visibility.js';
 import { RuntimeCache } from './legacy/runtime-cache.js';
+import { RequestLives } from './legacy/request-life.js';
 
 export interface FleetServerOptions {
   config: FleetConfig;
@@ -54,25 +55,27 @@ export async function createFleetServer({ config, workload, observer = NOOP_OBSE
   const auth = config.auth ? new ResourceServer(config.auth, config.mcpPath) : undefined;
   if (!auth) log.warn('authorization is off: any client that reaches this server may use it (set AUTH_ISSUER for anything public)');
   const tasks = new TaskRunner({
-    store: backends.tasks,
+    store: notingTaskStore(backends.tasks),
     liveness: backends.inflight,
     tools: workload.taskTools ?? [],
     settings: config.tasks,
-    events: taskEventsOf(observer),
+    events: taskEventsOf(observer, bus),
   });
   tasks.start();
   const build: ServerBuildDeps = {
     workload: auth && auth.policy.toolScopes.size > 0 ? withToolVisibility(workload, auth.policy) : workload,
     replicaName: config.replicaName,
     shared,
-    events: new FleetEventPublisher(bus, config.sessionMode === 'stateful' ? new FleetResourceEvents(store, streams) : undefined),
+    events: new ChangeEventPublisher(bus, config.sessionMode === 'stateful' ? new FleetResourceEvents(store, streams) : undefined),
     requestState: createKeyRingCodec({ keys: requestStateKeys(config), ttlSeconds: config.requestStateTtlSeconds, bind: bindToMethodAndPrincipal }),
     observer,
     clientRequestTimeoutMs: config.clientRequestTimeoutMs,
     tasks,
   };
+  const lives = new RequestLives();
   const runtimeDeps = {
     build,
+    lives,
     store,
     maxSubscriptionsPerSession: config.maxSubscriptionsPerSession,
     maxPendingClientRequests: config.maxPendingClientRequests,
@@ -88,6 +91,7 @@ export async function createFleetServer({ config, workload, observer = NOOP_OBSE
     runtimes,
     runtimeDeps,
     pending,
+    lives,
     observer,
     sessionRate: backends.sessionRate,
     sessionQuota: backends.sessionQuota,
@@ -119,34 +123,7 @@ export async function createFleetServer({ config, workload, observer = NOOP_OBSE
   // Node checks requestTimeout only when it is at least headersTimeout.
   server.headersTimeout = Math.min(30_000, config.bodyReadTimeoutMs);
   server.keepAliveTimeout = 65_000;
-  const discardBounds = discardBoundsOf(config);
-  // Connections answered by the handler below, still read (and what arrives dropped) before the close.
-  const answered = new WeakSet<Duplex>();
-  // Requests Node's HTTP parser rejects (a newline inside a header, oversized headers) still get a
-  // JSON-RPC error body, and never take the process down.
-  server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
-    // The parser keeps failing on what follows the refused request: those bytes are being dropped.
-    if (answered.has(socket)) return;
-    // As Node's own handler does: nothing is written where a response has begun on this connection
-    // (bytes after a request that Node cannot parse), which another answer would corrupt.
-    const current = (socket as { _httpMessage?: http.ServerResponse | null })._httpMessage;
-    // An answer given before its body was read, whose end waited for the rest of the body: that
-    // body is over or cannot be read further (the parser failed after or inside it): it ends now.
-    if (current && releaseEarlyAnswer(current)) {
-      answered.add(socket);
-      return;
-    }
-    if (!socket.writable || current?.headersSent) return socket.destroy();
-    const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
-    const reason =
-      status === 408 ? 'Request Timeout: the request was not received in time' : `Bad Request: malformed HTTP request (${error.code ?? 'parse error'})`;
-    const body = JSON.stringify({ jsonrpc: '2.0', error: { code: -32600, message: reason }, id: null });
-    socket.end(
-      `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-    );
-    answered.add(socket);
-    discardAfterAnswer(socket as Socket, discardBounds);
-  });
+  answerParserRefusals(server, discardBoundsOf(config));
   // Node's own answer to an Expect other than 100-continue is a 417 without a body.
   const start = answerStart(config);
   server.on('checkExpectation', (req: http.IncomingMessage, res: http.ServerResponse) => {

@@ -4,6 +4,7 @@ import type { FleetConfig } from '../config.js';
 import type { FleetObserver, StoreKind } from '../observability/observer.js';
 import { newRequestCost, withRequestCost } from '../backends/request-cost.js';
 import { withToolStoreFailures } from './tool-store-failures.js';
+import { withErrorStatus } from '../http/error-status.js';
 import { answerStart } from './answer-start.js';
 import { eraOf } from './era.js';
 import { checkOrigin, isValidHost, toOriginForm } from './http-guards.js';
@@ -70,7 +71,7 @@ export function createMcpRoute({ config, legacy, modern, auth, observer, storeKi
     if (auth && !auth.authorize(req, res, body)) return;
     if (era === 'legacy') return withRequestCost(cost, () => withToolStoreFailures(() => legacy.handle(req, res, body)));
     setMethodLabel(res, modernMethodOf(body));
-    return withRequestCost(cost, () => modern.handle(req, res, body));
+    return withRequestCost(cost, () => withToolStoreFailures(() => withErrorStatus(() => modern.handle(req, res, body))));
   };
 
   const withBody = (req: IncomingMessage, res: ServerResponse): void => {

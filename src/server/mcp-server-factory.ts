@@ -1,10 +1,10 @@
 import { McpServer, type RequestStateCodec, type ServerOptions } from '@modelcontextprotocol/server';
 import type { FleetObserver } from '../observability/observer.js';
-import type { Era, FleetEvents, SharedState, Workload, WorkloadContext } from '../workload/types.js';
+import type { Era, ChangeEvents, SharedState, Workload, WorkloadContext } from '../workload/types.js';
 import { SharedSchemaValidator } from './shared-schema-validator.js';
 import type { TaskRunner } from '../tasks/task-runner.js';
-import { guardRequiredTaskTools, registerTaskMethods, registerTaskTool, TASKS_CAPABILITY } from '../tasks/task-protocol.js';
-import { notingFleetEvents, notingSharedState } from './tool-store-failures.js';
+import { guardTaskTools, registerTaskMethods, registerTaskTool, TASKS_CAPABILITY } from '../tasks/task-protocol.js';
+import { notingChangeEvents, notingSharedState } from './tool-store-failures.js';
 
 export const SERVER_INFO = { name: 'mcp-fleet', version: '0.1.0' };
 
@@ -13,7 +13,7 @@ export interface ServerBuildDeps {
   workload: Workload;
   replicaName: string;
   shared: SharedState;
-  events: FleetEvents;
+  events: ChangeEvents;
   requestState: RequestStateCodec;
   observer: FleetObserver;
   /** How long one server-to-client request of a legacy session waits for its answer. */
@@ -71,7 +71,7 @@ export function buildMcpServer(era: Era, sessionId: string | undefined, deps: Se
     replicaName: deps.replicaName,
     sessionId,
     shared: notingSharedState(deps.shared),
-    events: notingFleetEvents(deps.events),
+    events: notingChangeEvents(deps.events),
     requestState: {
       mint: (payload, ctx) => {
         deps.observer.inputRound(era, 'requested');
@@ -83,7 +83,7 @@ export function buildMcpServer(era: Era, sessionId: string | undefined, deps: Se
   for (const tool of deps.workload.taskTools ?? []) registerTaskTool(server, ctx, tool, deps.tasks);
   if (era === 'modern' && deps.tasks) {
     registerTaskMethods(server, deps.tasks);
-    guardRequiredTaskTools(server, deps.workload.taskTools ?? []);
+    guardTaskTools(server, deps.workload.taskTools ?? []);
   }
   deps.workload.register(server, ctx);
   return server;

@@ -1,6 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { StoreUnavailableError } from '../backends/store-errors.js';
-import type { FleetEvents, SharedState } from '../workload/types.js';
+import type { ChangeEvents, SharedState } from '../workload/types.js';
 
 /**
  * A tool's store work that failed: the SDK turns the tool's error into an `isError` result, but the
@@ -22,7 +22,8 @@ export function toolStoreFailure(): StoreUnavailableError | undefined {
   return storage.getStore()?.failure;
 }
 
-function noted<T>(work: Promise<T>): Promise<T> {
+/** `work`, its store failure (if any) noted for the current request. */
+export function noted<T>(work: Promise<T>): Promise<T> {
   return work.catch((error: unknown) => {
     const failures = storage.getStore();
     if (error instanceof StoreUnavailableError && failures && !failures.failure) failures.failure = error;
@@ -40,7 +41,7 @@ export function notingSharedState(shared: SharedState): SharedState {
 }
 
 /** The fleet events a workload sees: their store failures are noted for the request. */
-export function notingFleetEvents(events: FleetEvents): FleetEvents {
+export function notingChangeEvents(events: ChangeEvents): ChangeEvents {
   return {
     resourceUpdated: (uri) => noted(events.resourceUpdated(uri)),
     toolsChanged: () => noted(events.toolsChanged()),

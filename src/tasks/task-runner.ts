@@ -19,11 +19,13 @@ export interface TaskEvents {
   refused(limit: string): void;
   /** Rounds running on this replica, and how many of them are past their task's TTL (their handler ignored the abort). */
   running(count: number, overdue: number): void;
+  /** A record this replica wrote (created, or changed by compare-and-set): what tasks/get answers changed. */
+  changed(record: TaskRecord): void;
 }
 
 export type TaskEndReason = 'ok' | 'tool_error' | 'protocol_error' | 'cancelled' | 'owner_lost' | 'ttl' | 'drain' | 'result_too_large';
 
-export const NOOP_TASK_EVENTS: TaskEvents = { created() {}, ended() {}, orphaned() {}, refused() {}, running() {} };
+export const NOOP_TASK_EVENTS: TaskEvents = { created() {}, ended() {}, orphaned() {}, refused() {}, running() {}, changed() {} };
 
 /** A limit of this replica (not of the store) refused a new task. */
 export class TaskRunnerLimitError extends Error {
@@ -159,6 +161,7 @@ export class TaskRunner {
       throw error;
     }
     this.events.created(tool.name);
+    this.events.changed(record);
     this.launch(record);
     return record;
   }
@@ -176,7 +179,7 @@ export class TaskRunner {
    */
   async update(taskId: string, principal: string, responses: Record<string, unknown>): Promise<boolean> {
     if (!(await this.get(taskId, principal))) return false;
-    const written = await updateTask(this.options.store, taskId, (current) => {
+    const written = await this.write(taskId, (current) => {
       if (current.status !== 'input_required' || current.principal !== principal) return undefined;
       const outstanding = { ...current.inputRequests };
       const answers = { ...current.inputResponses };
@@ -204,7 +207,7 @@ export class TaskRunner {
    */
   async cancel(taskId: string, principal: string): Promise<boolean> {
     if (!(await this.get(taskId, principal))) return false;
-    const written = await updateTask(this.options.store, taskId, (current) => {
+    const written = await this.write(taskId, (current) => {
       if (current.owner === undefined)
         return ended(current, { status: 'cancelled', statusMessage: 'Cancelled by the client' }, this.now(), this.options.settings.resultRetentionMs);
       if (current.cancelRequested) return undefined;
@@ -213,6 +216,13 @@ export class TaskRunner {
     if (written?.status === 'cancelled') this.reportEnd(written, 'cancelled');
     if (written?.cancelRequested) this.running.get(taskId)?.controller.abort('cancel');
     return true;
+  }
+
+  /** updateTask on this runner's store, the record written reported as changed. */
+  private async write(taskId: string, change: (current: TaskRecord) => TaskRecord | undefined): Promise<TaskRecord | undefined> {
+    const written = await updateTask(this.options.store, taskId, change);
+    if (written) this.events.changed(written);
+    return written;
   }
 
   private launch(record: TaskRecord): void {
@@ -276,7 +286,7 @@ export class TaskRunner {
     outcome: { ending: Ending; reason: TaskEndReason } | { park: { inputRequests: Record<string, unknown>; memory: unknown } },
   ): Promise<void> {
     let reason: TaskEndReason | undefined;
-    const written = await updateTask(this.options.store, record.taskId, (current) => {
+    const written = await this.write(record.taskId, (current) => {
       // Not this round's any more: another replica claimed it.
       if (current.owner !== this.instanceId || current.round !== record.round) return undefined;
       const now = this.now();
@@ -313,7 +323,7 @@ export class TaskRunner {
   }
 
   private async setStatus(record: TaskRecord, message: string): Promise<void> {
-    await updateTask(this.options.store, record.taskId, (current) =>
+    await this.write(record.taskId, (current) =>
       current.owner === this.instanceId && current.round === record.round ? { ...current, statusMessage: message, lastUpdatedAt: this.now() } : undefined,
     );
   }
@@ -372,7 +382,7 @@ export class TaskRunner {
   private async claimOrphan(taskId: string, dead: string): Promise<void> {
     const { settings } = this.options;
     let outcome: 'failed' | 'rerun' | 'cancelled' | undefined;
-    const written = await updateTask(this.options.store, taskId, (current) => {
+    const written = await this.write(taskId, (current) => {
       if (current.owner !== dead) return undefined;
       const now = this.now();
       if (current.cancelRequested) {
@@ -414,7 +424,7 @@ export class TaskRunner {
         entry.detached = true;
         entry.controller.abort('drain');
         if (entry.record.resumable) return;
-        const written = await updateTask(this.options.store, entry.record.taskId, (current) =>
+        const written = await this.write(entry.record.taskId, (current) =>
           current.owner === this.instanceId
             ? ended(
                 current,

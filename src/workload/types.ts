@@ -18,7 +18,7 @@ export interface SharedState {
  * Fleet-wide change events, for both eras at once: modern `subscriptions/listen` streams on every
  * replica and legacy sessions (resources/subscribe, list_changed on their GET stream).
  */
-export interface FleetEvents {
+export interface ChangeEvents {
   /** notifications/resources/updated for `uri`. Resolves to the number of legacy sessions it was sent to. */
   resourceUpdated(uri: string): Promise<number>;
   toolsChanged(): Promise<void>;
@@ -33,7 +33,7 @@ export interface WorkloadContext {
   /** The legacy session this server instance serves; undefined for modern requests and in stateless mode. */
   sessionId: string | undefined;
   shared: SharedState;
-  events: FleetEvents;
+  events: ChangeEvents;
   /** Seals the `requestState` of multi round-trip requests with the fleet's keys (verified on every replica). */
   requestState: RequestStateCodec;
 }

@@ -6,7 +6,7 @@ import { bindToMethod, createKeyRingCodec } from '../../src/request-state/key-ri
 import { buildMcpServer, type ServerBuildDeps } from '../../src/server/mcp-server-factory.js';
 import { InMemorySharedState } from '../../src/backends/memory/shared-state.js';
 import { conformanceWorkload } from '../../src/workload/conformance.js';
-import type { FleetEvents } from '../../src/workload/types.js';
+import type { ChangeEvents } from '../../src/workload/types.js';
 import { MODERN_PROTOCOL_VERSION, modernRequest, POST_HEADERS, readAnswer, type RpcAnswer } from '../support/raw-mcp.js';
 
 /** The capabilities the conformance suite's client declares. */
@@ -15,7 +15,7 @@ export const SUITE_CAPABILITIES: ClientCapabilities = { sampling: {}, elicitatio
 const TEST_KEY = 'conformance-workload-test-key-0123456789abcdef';
 
 /** Fleet events that record what was published, as the event bus would carry it to every replica. */
-export class RecordingEvents implements FleetEvents {
+export class RecordingEvents implements ChangeEvents {
   readonly published: string[] = [];
 
   async resourceUpdated(uri: string): Promise<number> {

@@ -188,47 +188,14 @@ describe.skipIf(skipFleet)('the local fleet launcher', () => {
     }
   });
 
-  it('delivers notifications without delay: the median event reaches the GET stream within 100 ms of its tools/call', async () => {
+  it('delivers notifications without delay: through the balancer the median event is not held back beyond a direct one', async () => {
     // A balancer that coalesces the small writes of a chunked SSE body (HAProxy without
     // `option http-no-delay`) holds every event back by about 200 ms; on loopback a few ms is usual.
-    const session = await openSession(fleet.url);
-    const sessionHeaders = { 'Mcp-Session-Id': session, 'MCP-Protocol-Version': '2025-11-25' };
-    const arrived = new Map<string, number>();
-    let buffered = '';
-    let primed = false;
-    const stream = http.request(fleet.url, { method: 'GET', agent: false, headers: { Accept: 'text/event-stream', ...sessionHeaders } }, (response) => {
-      response.setEncoding('utf8');
-      response.on('data', (chunk: string) => {
-        const now = performance.now();
-        primed = true;
-        buffered += chunk;
-        for (const m of buffered.matchAll(/"message":"(latency-\d+)"/g)) if (!arrived.has(m[1]!)) arrived.set(m[1]!, now);
-        buffered = buffered.slice(buffered.lastIndexOf('\n') + 1);
-      });
-    });
-    stream.end();
-    try {
-      await expect.poll(() => primed, { timeout: 3000 }).toBe(true);
-      const latencies: number[] = [];
-      // The first calls build the session's runtime on each replica: not what is measured.
-      const warmUp = 6;
-      for (let i = 0; i < warmUp + 50; i++) {
-        const tag = `latency-${i}`;
-        const call = JSON.stringify({ jsonrpc: '2.0', id: 100 + i, method: 'tools/call', params: { name: 'notify', arguments: { message: tag, count: 1 } } });
-        const sent = performance.now();
-        expect((await send(fleet.url, false, 'POST', call, { ...MCP_HEADERS, ...sessionHeaders })).status).toBe(200);
-        await expect.poll(() => arrived.has(tag), { timeout: 3000, interval: 1 }).toBe(true);
-        if (i >= warmUp) latencies.push(arrived.get(tag)! - sent);
-      }
-      latencies.sort((a, b) => a - b);
-      const p = (q: number): number => Math.round(latencies[Math.ceil(q * latencies.length) - 1]!);
-      console.log(`notification latency through the load balancer: p50 ${p(0.5)} ms, p90 ${p(0.9)} ms, p99 ${p(0.99)} ms (${latencies.length} calls)`);
-      // Held back by the balancer, every event is late (p50 over 150 ms); a loaded machine slows the
-      // tail of the calls, not their median (seen: p50 50 ms, p90 160 ms with a load of 18 on 2 cores).
-      expect(p(0.5)).toBeLessThan(100);
-    } finally {
-      stream.destroy();
-    }
+    // A loaded machine slows both paths alike, so the balancer is compared with a replica reached directly.
+    const direct = await notificationLatencies(fleet.replicas[0]!.url);
+    const balanced = await notificationLatencies(fleet.url);
+    console.log(`notification latency p50: through the balancer ${balanced.p50} ms, direct ${direct.p50} ms (p90 ${balanced.p90} / ${direct.p90} ms)`);
+    expect(balanced.p50 - direct.p50).toBeLessThan(100);
   });
 
   it('keeps answering through the load balancer when a replica is killed, and takes it back after a start', async () => {
@@ -352,3 +319,42 @@ describe('a missing load balancer or Redis', () => {
     expect(() => findHaproxy({ HAPROXY: '/nonexistent/haproxy' })).toThrow(/HAPROXY=\/nonexistent\/haproxy is not an executable/);
   });
 });
+
+/** Opens a session's GET stream at `url`, then times 50 notify calls (after a warm-up) from POST to event. */
+async function notificationLatencies(url: string): Promise<{ p50: number; p90: number }> {
+  const session = await openSession(url);
+  const sessionHeaders = { 'Mcp-Session-Id': session, 'MCP-Protocol-Version': '2025-11-25' };
+  const arrived = new Map<string, number>();
+  let buffered = '';
+  let primed = false;
+  const stream = http.request(url, { method: 'GET', agent: false, headers: { Accept: 'text/event-stream', ...sessionHeaders } }, (response) => {
+    response.setEncoding('utf8');
+    response.on('data', (chunk: string) => {
+      const now = performance.now();
+      primed = true;
+      buffered += chunk;
+      for (const m of buffered.matchAll(/"message":"(latency-\d+)"/g)) if (!arrived.has(m[1]!)) arrived.set(m[1]!, now);
+      buffered = buffered.slice(buffered.lastIndexOf('\n') + 1);
+    });
+  });
+  stream.end();
+  try {
+    await expect.poll(() => primed, { timeout: 3000 }).toBe(true);
+    const latencies: number[] = [];
+    // The first calls build the session's runtime on each replica: not what is measured.
+    const warmUp = 6;
+    for (let i = 0; i < warmUp + 50; i++) {
+      const tag = `latency-${i}`;
+      const call = JSON.stringify({ jsonrpc: '2.0', id: 100 + i, method: 'tools/call', params: { name: 'notify', arguments: { message: tag, count: 1 } } });
+      const sent = performance.now();
+      expect((await send(url, false, 'POST', call, { ...MCP_HEADERS, ...sessionHeaders })).status).toBe(200);
+      await expect.poll(() => arrived.has(tag), { timeout: 3000, interval: 1 }).toBe(true);
+      if (i >= warmUp) latencies.push(arrived.get(tag)! - sent);
+    }
+    latencies.sort((a, b) => a - b);
+    const p = (q: number): number => Math.round(latencies[Math.ceil(q * latencies.length) - 1]!);
+    return { p50: p(0.5), p90: p(0.9) };
+  } finally {
+    stream.destroy();
+  }
+}

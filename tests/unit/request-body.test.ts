@@ -3,7 +3,7 @@ import net, { type AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { holdEarlyAnswer } from '../../src/server/http-guards.js';
+import { holdEarlyAnswer } from '../../src/server/early-answers.js';
 import { createBodyReader } from '../../src/server/request-body.js';
 
 const LIMIT = 1000;

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { JSONRPCMessage } from '@modelcontextprotocol/server';
 import { afterEach, describe, expect, it } from 'vitest';
 import { NOOP_OBSERVER } from '../../src/observability/observer.js';
+import { RequestLives } from '../../src/server/legacy/request-life.js';
 import { ResponseSink, type SinkOptions } from '../../src/server/legacy/response-sink.js';
 import { InMemoryStreamManager } from '../../src/backends/memory/stream-manager.js';
 import { InMemoryInFlightRegistry } from '../../src/backends/memory/inflight-registry.js';
@@ -23,12 +24,13 @@ const result = (id: number): JSONRPCMessage => ({ jsonrpc: '2.0', id, result: { 
 const progress: JSONRPCMessage = { jsonrpc: '2.0', method: 'notifications/progress', params: { progressToken: 1, progress: 1 } };
 
 /** Serves one request with a sink built from `options`, driven by `drive`; returns what the client read. */
-async function serve(options: Partial<SinkOptions>, drive: (sink: ResponseSink) => Promise<void>) {
+async function serve({ requestIds = [1], ...options }: Partial<SinkOptions> & { requestIds?: number[] }, drive: (sink: ResponseSink) => Promise<void>) {
   const server = http.createServer((_req, res) => {
+    const life = new RequestLives().begin();
     const sink = new ResponseSink({
       res,
-      requestIds: [1],
-      session: { id: 'session-1', streams, inflight },
+      life,
+      session: { id: 'session-1', streams },
       protocolVersion: '2025-11-25',
       headers: { 'mcp-session-id': 'session-1' },
       retryMs: 750,
@@ -37,6 +39,7 @@ async function serve(options: Partial<SinkOptions>, drive: (sink: ResponseSink) 
       forceSse: false,
       ...options,
     });
+    life.carry(requestIds, sink, {}, options.session === undefined && 'session' in options ? undefined : { id: 'session-1', inflight });
     void drive(sink);
   });
   servers.push(server);

@@ -2,7 +2,7 @@ import { createMcpHandler, McpServer } from '@modelcontextprotocol/server';
 import { afterEach, describe, expect, it } from 'vitest';
 import { InMemoryTaskStore } from '../../src/backends/memory/task-store.js';
 import { StoreUnavailableError } from '../../src/backends/store-errors.js';
-import { guardRequiredTaskTools, registerTaskMethods, registerTaskTool, TASKS_CAPABILITY } from '../../src/tasks/task-protocol.js';
+import { guardTaskTools, registerTaskMethods, registerTaskTool, TASKS_CAPABILITY } from '../../src/tasks/task-protocol.js';
 import { TaskRunner } from '../../src/tasks/task-runner.js';
 import { DEFAULT_TASK_SETTINGS } from '../../src/tasks/task-settings.js';
 import type { TaskStore } from '../../src/tasks/task-store.js';
@@ -16,9 +16,9 @@ const TOOLS: TaskToolDefinition[] = [
 const runners: TaskRunner[] = [];
 afterEach(() => runners.splice(0).forEach((runner) => runner.close()));
 
-function endpoint(store: TaskStore) {
+function endpoint(store: TaskStore, settings = DEFAULT_TASK_SETTINGS) {
   const liveness = { instanceId: 'a', livenessMs: 1000, aliveAmong: async (ids: readonly string[]) => new Set(ids) };
-  const runner = new TaskRunner({ store, liveness, tools: TOOLS, settings: DEFAULT_TASK_SETTINGS });
+  const runner = new TaskRunner({ store, liveness, tools: TOOLS, settings });
   runners.push(runner);
   const ctx = { era: 'modern', requestState: { mint: async () => 'state', verify: async () => ({}) } } as unknown as WorkloadContext;
   const handler = createMcpHandler(
@@ -26,7 +26,7 @@ function endpoint(store: TaskStore) {
       const server = new McpServer({ name: 't', version: '1' }, { capabilities: { tools: {}, ...TASKS_CAPABILITY } });
       for (const tool of TOOLS) registerTaskTool(server, ctx, tool, runner);
       registerTaskMethods(server, runner);
-      guardRequiredTaskTools(server, TOOLS);
+      guardTaskTools(server, TOOLS);
       return server;
     },
     { legacy: 'reject' },
@@ -73,6 +73,19 @@ describe('tasks protocol on a server instance', () => {
     expect((await call('tasks/get', { taskId: 'x' }, false)).body.error.code).toBe(-32021);
   });
 
+  it('answers a task creation refused by a limit with a JSON-RPC error naming the limit, not a tool result', async () => {
+    const call = endpoint(new InMemoryTaskStore(), { ...DEFAULT_TASK_SETTINGS, maxStored: 0 });
+    const refused = await call('tools/call', { name: 'maybe', arguments: {} });
+    expect(refused.body.result).toBeUndefined();
+    expect(refused.body.error).toMatchObject({
+      code: -32000,
+      message: expect.stringMatching(/^Too Many Requests: Too many tasks stored/),
+      data: { limit: 'stored', max: 0 },
+    });
+    const perCaller = endpoint(new InMemoryTaskStore(), { ...DEFAULT_TASK_SETTINGS, maxActivePerPrincipal: 0 });
+    expect((await perCaller('tools/call', { name: 'always', arguments: {} })).body.error).toMatchObject({ data: { limit: 'active_per_principal', max: 0 } });
+  });
+
   it('answers an unknown task -32602, and a store outage with a JSON-RPC error naming it', async () => {
     const store = new InMemoryTaskStore();
     const call = endpoint(store);
@@ -83,7 +96,7 @@ describe('tasks protocol on a server instance', () => {
     for (const method of ['tasks/get', 'tasks/cancel']) {
       expect((await call(method, { taskId: 'any' })).body.error).toMatchObject({
         code: -32000,
-        message: 'The task store is unavailable: Redis is unreachable',
+        message: 'Service Unavailable: Redis is unreachable',
       });
     }
   });

@@ -1,6 +1,5 @@
-import type { ServerEvent } from '@modelcontextprotocol/server';
 import { BaseFleetEventBus } from '../../bus/base-event-bus.js';
-import type { FleetEventBusOptions } from '../../bus/event-bus.js';
+import type { FleetEvent, FleetEventBusOptions } from '../../bus/event-bus.js';
 
 /** One process: publish() delivers to the listeners before it returns. */
 export class InMemoryFleetEventBus extends BaseFleetEventBus {
@@ -8,7 +7,7 @@ export class InMemoryFleetEventBus extends BaseFleetEventBus {
     super(options);
   }
 
-  async publishAndWait(event: ServerEvent): Promise<void> {
+  async publishAndWait(event: FleetEvent): Promise<void> {
     this.local.deliver(this.local.admit(event), 'local', Date.now());
   }
 

@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import type { ServerEvent } from '@modelcontextprotocol/server';
 import { BaseFleetEventBus } from '../../bus/base-event-bus.js';
 import { decodeEnvelope, encodeEnvelope } from '../../bus/event-envelope.js';
-import type { FleetEventBusOptions } from '../../bus/event-bus.js';
+import type { FleetEvent, FleetEventBusOptions } from '../../bus/event-bus.js';
 import type { PgDatabase } from './connection.js';
 import type { PgListener } from './listener.js';
 import { channelsOf } from './schema.js';
@@ -43,7 +42,7 @@ export class PgFleetEventBus extends BaseFleetEventBus {
     this.spill = new Spill(options.db, options.schema);
   }
 
-  async publishAndWait(event: ServerEvent): Promise<void> {
+  async publishAndWait(event: FleetEvent): Promise<void> {
     const admitted = this.local.admit(event);
     const publishedAt = Date.now();
     const payload = encodeEnvelope({ o: this.instanceId, t: publishedAt, e: admitted });

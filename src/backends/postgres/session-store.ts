@@ -1,5 +1,6 @@
 import type { LoggingLevel } from '@modelcontextprotocol/server';
 import type { SessionReadCache } from '../../sessions/session-read-cache.js';
+import { decodeSessionRecord, encodeSessionFields } from '../../sessions/session-record-codec.js';
 import { SubscriptionLimitError, type NewSession, type SessionRecord, type SessionStore } from '../../sessions/session-store.js';
 import { ident, type PgDatabase } from './connection.js';
 
@@ -15,14 +16,6 @@ interface SessionRow {
   slid_at: number;
   now: number;
   subs: string[];
-}
-
-interface StaticFields {
-  protocolVersion: string;
-  clientCapabilities: SessionRecord['clientCapabilities'];
-  clientInfo: SessionRecord['clientInfo'];
-  createdAt: number;
-  principal?: SessionRecord['principal'];
 }
 
 /**
@@ -59,13 +52,6 @@ export class PgSessionStore implements SessionStore {
   }
 
   async create(session: NewSession): Promise<boolean> {
-    const fields: StaticFields = {
-      protocolVersion: session.protocolVersion,
-      clientCapabilities: session.clientCapabilities,
-      clientInfo: session.clientInfo,
-      createdAt: this.now(),
-      principal: session.principal,
-    };
     // An expired row not swept yet does not hold its id.
     const { rows } = await this.db.query(
       'session_create',
@@ -73,7 +59,7 @@ export class PgSessionStore implements SessionStore {
        ON CONFLICT (id) DO UPDATE SET record = EXCLUDED.record, log_level = NULL, slid_at = now(), expires_at = EXCLUDED.expires_at
        WHERE ${this.sessions}.expires_at <= now()
        RETURNING (xmax <> 0) AS replaced`,
-      [session.id, JSON.stringify(fields), this.ttlMs],
+      [session.id, encodeSessionFields(session, this.now()), this.ttlMs],
     );
     if (rows.length === 0) return false;
     if (rows[0]!.replaced) await this.db.query('session_create', `DELETE FROM ${this.subscriptions} WHERE session_id = $1`, [session.id]);
@@ -108,21 +94,11 @@ export class PgSessionStore implements SessionStore {
       this.cache?.abandonRead(id, ticket);
       return undefined;
     }
-    const fields = JSON.parse(row.record) as StaticFields;
     // The database clock decides expiry; its slide time is carried over to this replica's clock.
     const localNow = this.now();
     const slidAt = localNow - (Number(row.now) - Number(row.slid_at));
     const read: PgSessionRead = {
-      record: {
-        id,
-        protocolVersion: fields.protocolVersion,
-        clientCapabilities: fields.clientCapabilities,
-        clientInfo: fields.clientInfo,
-        createdAt: fields.createdAt,
-        principal: fields.principal,
-        logLevel: (row.log_level as LoggingLevel | null) ?? undefined,
-        subscriptions: row.subs,
-      },
+      record: decodeSessionRecord(id, row.record, { logLevel: row.log_level, subscriptions: row.subs }),
       slidAt,
     };
     // Kept no longer than the row lives without another slide (which announces itself anyway).

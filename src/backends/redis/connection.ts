@@ -70,6 +70,45 @@ function oneWritePerTurn(redis: Redis): void {
   (redis as { sendCommand: unknown }).sendCommand = patched;
 }
 
+/** Commands ioredis sends by itself when a subscriber connection comes back (autoResubscribe). */
+const RESUBSCRIPTION = new Set(['subscribe', 'psubscribe', 'ssubscribe', 'select']);
+
+/**
+ * ioredis re-sends a reconnected subscriber's SUBSCRIBE (and SELECT) without handling their
+ * promises, so a connection closed before Redis answers them leaves a rejection unhandled. Marking
+ * those promises handled changes nothing for a caller that awaits its own subscribe: it still gets
+ * the rejection through its own chain.
+ */
+function handleOwnResubscriptions(redis: Redis): void {
+  const send = redis.sendCommand.bind(redis) as (command: Command, ...rest: unknown[]) => unknown;
+  const patched = (command: Command, ...rest: unknown[]): unknown => {
+    if (RESUBSCRIPTION.has(command.name)) command.promise.catch(() => {});
+    return send(command, ...rest);
+  };
+  (redis as { sendCommand: unknown }).sendCommand = patched;
+}
+
+/** The parts of ioredis's Cluster that hold its sharded subscriber connections (not public API). */
+interface ShardedSubscriberInternals {
+  subscriberGroupEmitter?: { on(event: '+subscriber', listener: () => void): void };
+  shardedSubscribers?: { shardedSubscribers?: Map<string, { getInstance(): Redis | null }> };
+}
+
+/** The same for each sharded subscriber connection a Cluster opens, as it opens them. */
+function handleShardedResubscriptions(cluster: Cluster): void {
+  const internals = cluster as unknown as ShardedSubscriberInternals;
+  const handled = new WeakSet<Redis>();
+  internals.subscriberGroupEmitter?.on('+subscriber', () => {
+    for (const sharded of internals.shardedSubscribers?.shardedSubscribers?.values() ?? []) {
+      const redis = sharded.getInstance();
+      if (redis && !handled.has(redis)) {
+        handled.add(redis);
+        handleOwnResubscriptions(redis);
+      }
+    }
+  });
+}
+
 function baseOptions(settings: RedisSettings, subscriber: boolean): RedisOptions {
   return {
     username: settings.username,
@@ -122,6 +161,10 @@ export function createRedisClient({ settings, observer, subscriber = false, name
     client = new Redis({ ...options, sentinels: settings.sentinels, name: settings.sentinelName });
   } else {
     client = new Redis(settings.url ?? 'redis://127.0.0.1:6379', options);
+  }
+  if (subscriber) {
+    if (client instanceof Redis) handleOwnResubscriptions(client);
+    else handleShardedResubscriptions(client);
   }
   if (!subscriber) {
     instrument(client, observer);

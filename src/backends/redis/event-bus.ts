@@ -1,12 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import type { ServerEvent } from '@modelcontextprotocol/server';
 import { Cluster } from 'ioredis';
 import type { RedisClient } from './connection.js';
 import { redisCall } from './errors.js';
 import { LuaScript } from './lua-script.js';
 import { decodeEnvelope, encodeEnvelope } from '../../bus/event-envelope.js';
 import { BaseFleetEventBus } from '../../bus/base-event-bus.js';
-import type { FleetEventBusOptions } from '../../bus/event-bus.js';
+import type { FleetEvent, FleetEventBusOptions } from '../../bus/event-bus.js';
 
 /**
  * A Cluster client sends a keyless PUBLISH to any master, and two masters' messages can reach a
@@ -48,7 +47,7 @@ export class RedisFleetEventBus extends BaseFleetEventBus {
     this.channel = `${options.prefix}server-events`;
   }
 
-  async publishAndWait(event: ServerEvent): Promise<void> {
+  async publishAndWait(event: FleetEvent): Promise<void> {
     const admitted = this.local.admit(event);
     const publishedAt = Date.now();
     const payload = encodeEnvelope({ o: this.instanceId, t: publishedAt, e: admitted });

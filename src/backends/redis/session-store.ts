@@ -4,6 +4,7 @@ import type { RedisClient } from './connection.js';
 import { redisCall } from './errors.js';
 import { LuaScript } from './lua-script.js';
 import type { SessionReadCache } from '../../sessions/session-read-cache.js';
+import { decodeSessionRecord, encodeSessionFields } from '../../sessions/session-record-codec.js';
 import { SubscriptionLimitError, type NewSession, type SessionRecord, type SessionStore } from '../../sessions/session-store.js';
 
 const CREATE = new LuaScript(
@@ -76,14 +77,6 @@ export interface SessionRead {
   subsRefreshedAt: number;
 }
 
-interface StaticFields {
-  protocolVersion: string;
-  clientCapabilities: SessionRecord['clientCapabilities'];
-  clientInfo: SessionRecord['clientInfo'];
-  createdAt: number;
-  principal?: SessionRecord['principal'];
-}
-
 /**
  * Sessions as Redis hashes with a sliding TTL. Keys carry the session id in a hash tag so that one
  * session's keys share a Cluster slot. Each operation is one command or one script, so one round
@@ -126,14 +119,7 @@ export class RedisSessionStore implements SessionStore {
 
   async create(session: NewSession): Promise<boolean> {
     const at = this.now();
-    const fields: StaticFields = {
-      protocolVersion: session.protocolVersion,
-      clientCapabilities: session.clientCapabilities,
-      clientInfo: session.clientInfo,
-      createdAt: at,
-      principal: session.principal,
-    };
-    const created = await redisCall(() => CREATE.run(this.redis, [this.sessionKey(session.id)], [JSON.stringify(fields), at, this.ttlMs]));
+    const created = await redisCall(() => CREATE.run(this.redis, [this.sessionKey(session.id)], [encodeSessionFields(session, at), at, this.ttlMs]));
     return created === 1;
   }
 
@@ -170,18 +156,8 @@ export class RedisSessionStore implements SessionStore {
       this.cache?.abandonRead(id, ticket);
       return undefined;
     }
-    const fields = JSON.parse(hash.v) as StaticFields;
     const read: SessionRead = {
-      record: {
-        id,
-        protocolVersion: fields.protocolVersion,
-        clientCapabilities: fields.clientCapabilities,
-        clientInfo: fields.clientInfo,
-        createdAt: fields.createdAt,
-        principal: fields.principal,
-        logLevel: (hash.logLevel as LoggingLevel | undefined) ?? undefined,
-        subscriptions: JSON.parse(hash.subs ?? '[]') as string[],
-      },
+      record: decodeSessionRecord(id, hash.v, { logLevel: hash.logLevel, subscriptions: JSON.parse(hash.subs ?? '[]') as string[] }),
       slidAt: Number(hash.slidAt ?? 0),
       subsRefreshedAt: Number(hash.subsRefreshedAt ?? 0),
     };

@@ -14,10 +14,11 @@ import type { FleetObserver } from '../../observability/observer.js';
 import type { SessionStore } from '../../sessions/session-store.js';
 import { STANDALONE_STREAM, type StreamManager } from '../../streams/stream-manager.js';
 import { ErrorCode, isAnswer } from '../jsonrpc.js';
-import { cancelledRequestOf } from './fleet-transport.js';
+import { cancelledRequestOf } from './session-transport.js';
 import { HttpError, sessionHeaders } from './http-error.js';
 import { PendingClientRequests } from './pending-client-requests.js';
 import { ResponseSink } from './response-sink.js';
+import type { RequestLife } from './request-life.js';
 import type { RuntimeCache } from './runtime-cache.js';
 import type { SessionRuntime } from './session-runtime.js';
 
@@ -57,6 +58,7 @@ export class MessageDispatch {
   async dispatch(
     req: IncomingMessage,
     res: ServerResponse,
+    life: RequestLife,
     runtime: SessionRuntime,
     messages: JSONRPCMessage[],
     batch: boolean,
@@ -76,8 +78,8 @@ export class MessageDispatch {
     }
     const sink = new ResponseSink({
       res,
-      requestIds: requests.map((r) => r.id),
-      session: sessionId === undefined ? undefined : { id: sessionId, streams: this.deps.streams, inflight: this.deps.inflight },
+      life,
+      session: sessionId === undefined ? undefined : { id: sessionId, streams: this.deps.streams },
       protocolVersion,
       headers: sessionHeaders(sessionId),
       retryMs: this.deps.config.sseRetryMs,
@@ -86,6 +88,12 @@ export class MessageDispatch {
       observer: this.deps.observer,
       forceSse: batch,
     });
+    life.carry(
+      requests.map((r) => r.id),
+      sink,
+      runtime.transport,
+      sessionId === undefined ? undefined : { id: sessionId, inflight: this.deps.inflight },
+    );
     const finished = new Promise<void>((resolve) => sink.onDone(resolve));
     const abandoned = new Promise<void>((resolve) => res.once('close', resolve));
     for (const request of requests) {
@@ -119,7 +127,7 @@ export class MessageDispatch {
         });
         continue;
       }
-      runtime.transport.dispatchRequest(request, sink, extra);
+      runtime.transport.dispatchRequest(request, life, extra);
     }
     // The HTTP request is over when the answer is complete or the client has gone (the server
     // keeps working and logging for a resume).

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { ErrorCode } from '../jsonrpc.js';
-import type { GuardFailure } from '../http-guards.js';
+import { type GuardFailure, header } from '../http-guards.js';
 
 /** A refusal of the legacy leg: answered with this status and a JSON-RPC error body. */
 export class HttpError extends Error {
@@ -19,9 +19,6 @@ export const fail = (failure: GuardFailure | undefined, code: number = ErrorCode
   if (failure) throw new HttpError(failure.status, code, failure.message);
 };
 
-export const sessionIdOf = (req: IncomingMessage): string | undefined => {
-  const value = req.headers['mcp-session-id'];
-  return Array.isArray(value) ? value[0] : value;
-};
+export const sessionIdOf = (req: IncomingMessage): string | undefined => header(req, 'mcp-session-id');
 
 export const sessionHeaders = (sessionId: string | undefined): Record<string, string> => (sessionId === undefined ? {} : { 'mcp-session-id': sessionId });

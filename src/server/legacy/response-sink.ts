@@ -2,10 +2,10 @@ import type { ServerResponse } from 'node:http';
 import type { JSONRPCMessage, RequestId } from '@modelcontextprotocol/server';
 import type { FleetObserver } from '../../observability/observer.js';
 import { formatEventId, newPostStreamKey } from '../../streams/event-id.js';
-import type { InFlightRegistry } from '../../inflight/inflight-registry.js';
 import type { StreamManager } from '../../streams/stream-manager.js';
 import { ErrorCode, isAnswer, sendJsonRpcError } from '../jsonrpc.js';
 import { toolStoreFailure } from '../tool-store-failures.js';
+import type { AnswerWriter, RequestLife } from './request-life.js';
 import { SseWriter } from './sse.js';
 
 /** The first protocol revision whose clients accept an SSE event with empty data (SEP-1699). */
@@ -13,9 +13,10 @@ export const PRIMING_PROTOCOL_VERSION = '2025-11-25';
 
 export interface SinkOptions {
   res: ServerResponse;
-  requestIds: RequestId[];
+  /** Owns the requests this answer is for: which are still unanswered. */
+  life: RequestLife;
   /** Present for sessions: SSE events are then logged so a client can resume the stream anywhere. */
-  session: { id: string; streams: StreamManager; inflight: InFlightRegistry } | undefined;
+  session: { id: string; streams: StreamManager } | undefined;
   protocolVersion: string;
   headers: Record<string, string>;
   retryMs: number;
@@ -34,19 +35,16 @@ export interface SinkOptions {
  * stream whose events are logged for resumption. After the client disconnects or the server closes
  * the stream early, messages are still logged, for a resume through GET with Last-Event-ID.
  */
-export class ResponseSink {
+export class ResponseSink implements AnswerWriter {
   private mode: 'pending' | 'json' | 'sse' = 'pending';
   private writer: SseWriter | undefined;
   private streamKeyValue: string | undefined;
-  private readonly awaiting: Set<RequestId>;
   private detached = false;
   private queue: Promise<void> = Promise.resolve();
   private readonly doneCallbacks: Array<() => void> = [];
   private finished = false;
-  private recorded = false;
 
   constructor(private readonly options: SinkOptions) {
-    this.awaiting = new Set(options.requestIds);
     options.res.once('close', () => {
       if (!this.finished) this.detached = true;
     });
@@ -62,10 +60,6 @@ export class ResponseSink {
     return this.options.session !== undefined && this.options.protocolVersion >= PRIMING_PROTOCOL_VERSION;
   }
 
-  get done(): boolean {
-    return this.finished;
-  }
-
   onDone(callback: () => void): void {
     if (this.finished) callback();
     else this.doneCallbacks.push(callback);
@@ -78,19 +72,17 @@ export class ResponseSink {
     return next;
   }
 
-  /** The client cancelled a request: no response will come for it (the spec says none is sent). */
-  cancel(id: RequestId): void {
+  /**
+   * No request is left (the last was answered, cancelled or abandoned): the answer ends, after
+   * whatever was handed over before. A POST whose requests were all cancelled gets an empty stream.
+   */
+  settle(): void {
     this.queue = this.queue.then(() => {
-      if (this.finished || !this.awaiting.delete(id) || this.awaiting.size > 0) return;
+      if (this.finished) return;
       if (this.mode === 'pending') this.openSse();
       this.finish();
       this.closeLog();
     });
-  }
-
-  /** Ends every request still unanswered with an error response, logged like any other (drain deadline). */
-  async abandon(message: string): Promise<void> {
-    for (const id of [...this.awaiting]) await this.write({ jsonrpc: '2.0', id, error: { code: -32603, message } });
   }
 
   /** SEP-1699 polling: end the HTTP response now; the client resumes with GET and Last-Event-ID. */
@@ -105,8 +97,10 @@ export class ResponseSink {
   }
 
   private async writeNow(message: JSONRPCMessage): Promise<void> {
-    if (this.finished) return;
-    const completes = isAnswer(message) && this.awaiting.has(message.id) && this.awaiting.size === 1;
+    const { life } = this.options;
+    // An answer to a request that has left its life (cancelled, abandoned, answered) is not sent.
+    if (this.finished || (isAnswer(message) && !life.isUnanswered(message.id))) return;
+    const completes = isAnswer(message) && life.isLast(message.id);
     if (this.mode === 'pending' && completes && !this.options.forceSse && !this.detached) {
       this.mode = 'json';
       const { res } = this.options;
@@ -121,13 +115,15 @@ export class ResponseSink {
           { 'Retry-After': '1', ...this.options.headers },
           message.id,
         );
-        this.complete(message);
+        this.finish();
+        life.answered(message.id);
         return;
       }
       res.writeHead(200, { 'Content-Type': 'application/json', ...this.options.headers });
       res.end(JSON.stringify(message));
       this.options.observer.delivered(kindOf(message), 'local', 0);
-      this.complete(message);
+      this.finish();
+      life.answered(message.id);
       return;
     }
     if (this.mode === 'pending') this.openSse();
@@ -141,16 +137,13 @@ export class ResponseSink {
       this.writer.event(message, eventId);
       this.options.observer.delivered(kindOf(message), 'local', 0);
     }
-    this.complete(message);
-    if (this.finished) this.closeLog();
+    if (isAnswer(message)) life.answered(message.id);
   }
 
   private openSse(): void {
     this.mode = 'sse';
     if (this.detached) return;
-    // From its first event on the client can resume this stream on any replica: the fleet learns
-    // who runs its requests, so a resume elsewhere can end them if this instance dies.
-    this.recordInFlight();
+    if (this.options.session) this.options.life.streaming(this.streamKey);
     this.writer = SseWriter.open(this.options.res, this.options.headers, this.options.keepAliveMs, this.options.maxUnsentBytes);
     this.options.observer.streamOpened('post');
     this.options.res.once('close', () => this.options.observer.streamClosed('post'));
@@ -159,30 +152,11 @@ export class ResponseSink {
     }
   }
 
-  private complete(message: JSONRPCMessage): void {
-    if (!isAnswer(message) || !this.awaiting.delete(message.id)) return;
-    if (this.awaiting.size > 0) {
-      // A batch answered in parts: the record names only what is still unanswered.
-      if (this.recorded) this.recordInFlight();
-      return;
-    }
-    this.finish();
-  }
-
-  /** Sent without waiting: the record and its release go out in order on one connection. */
-  private recordInFlight(): void {
-    const { session } = this.options;
-    if (!session) return;
-    this.recorded = true;
-    session.inflight.record(session.id, this.streamKey, [...this.awaiting]).catch(() => {});
-  }
-
-  /** Marks the stream complete for resumes (after the answer, so it adds nothing to its latency) and forgets its record. */
+  /** Marks the stream complete for resumes (after the answer, so it adds nothing to its latency). */
   private closeLog(): void {
     const { session } = this.options;
     if (!session || this.mode !== 'sse') return;
     session.streams.end(session.id, this.streamKey).catch(() => {});
-    if (this.recorded) session.inflight.release(session.id, this.streamKey).catch(() => {});
   }
 
   private finish(): void {

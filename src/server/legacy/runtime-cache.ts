@@ -28,11 +28,6 @@ export class RuntimeCache {
     return this.built.get(sessionId);
   }
 
-  /** Every runtime built here. */
-  get all(): SessionRuntime[] {
-    return [...this.built.values()];
-  }
-
   has(sessionId: string): boolean {
     return this.runtimes.has(sessionId);
   }
@@ -104,7 +99,7 @@ export class RuntimeCache {
   private evictLeastRecentlyUsed(keep: string): void {
     for (const id of this.runtimes.keys()) {
       const runtime = this.built.get(id);
-      if (id === keep || runtime === undefined || runtime.transport.inFlight > 0) continue;
+      if (id === keep || runtime === undefined || runtime.transport.running > 0) continue;
       void this.drop(id);
       return;
     }
@@ -114,7 +109,7 @@ export class RuntimeCache {
     const cutoff = Date.now() - this.idleMs;
     for (const [id, pending] of [...this.runtimes]) {
       const runtime = await pending.catch(() => undefined);
-      if (runtime && runtime.lastUsed < cutoff && runtime.transport.inFlight === 0) await this.drop(id);
+      if (runtime && runtime.lastUsed < cutoff && runtime.transport.running === 0) await this.drop(id);
     }
   }
 }

@@ -21,6 +21,7 @@ import { MessageDispatch } from './dispatch.js';
 import { GetStreams } from './get-streams.js';
 import { fail, HttpError, sessionHeaders, sessionIdOf } from './http-error.js';
 import type { PendingClientRequests } from './pending-client-requests.js';
+import type { RequestLife, RequestLives } from './request-life.js';
 import type { RuntimeCache } from './runtime-cache.js';
 import type { RuntimeDeps } from './session-runtime.js';
 import { Sessionless } from './sessionless.js';
@@ -28,6 +29,7 @@ import { Sessionless } from './sessionless.js';
 /** Revisions from 2025-06-18 on removed JSON-RPC batching. */
 const FIRST_REVISION_WITHOUT_BATCHES = '2025-06-18';
 const MAX_BATCH = 100;
+const DRAIN_DEADLINE_MESSAGE = 'Server shutting down: the request did not finish before this replica stopped (DRAIN_TIMEOUT_MS)';
 
 export interface EndpointDeps {
   config: FleetConfig;
@@ -37,6 +39,7 @@ export interface EndpointDeps {
   runtimes: RuntimeCache;
   runtimeDeps: RuntimeDeps;
   pending: PendingClientRequests;
+  lives: RequestLives;
   observer: FleetObserver;
   sessionRate: RateLimiter;
   sessionQuota: SessionQuota;
@@ -58,7 +61,6 @@ function effectiveVersion(req: IncomingMessage, record: SessionRecord): string {
  * (SESSION_MODE=stateless) is Sessionless'.
  */
 export class SessionEndpoint {
-  private readonly inFlight = new Set<Promise<void>>();
   private readonly messages: MessageDispatch;
   private readonly getStreams: GetStreams;
   private readonly sessionless: Sessionless | undefined;
@@ -71,25 +73,24 @@ export class SessionEndpoint {
 
   /**
    * Runs a verb handler, turning thrown errors into spec-shaped JSON-RPC error responses. Requests
-   * other than GET streams are tracked from their first byte, so a drain waits for all of them.
+   * other than GET streams have a life from their first byte, so a drain waits for all of them.
    */
   async handle(req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> {
-    const work = this.serve(req, res, body);
-    if (req.method === 'GET') return work;
-    this.inFlight.add(work);
+    if (req.method === 'GET') return this.serve(req, res, body, undefined);
+    const life = this.deps.lives.begin();
     try {
-      await work;
+      await this.serve(req, res, body, life);
     } finally {
-      this.inFlight.delete(work);
+      life.handlerReturned();
     }
   }
 
-  private async serve(req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> {
+  private async serve(req: IncomingMessage, res: ServerResponse, body: unknown, life: RequestLife | undefined): Promise<void> {
     try {
       switch (req.method) {
         case 'POST':
           setMethodLabel(res, 'other');
-          await this.post(req, res, body);
+          await this.post(req, res, body, life!);
           return;
         case 'GET':
           setMethodLabel(res, 'GET');
@@ -149,7 +150,7 @@ export class SessionEndpoint {
     return record;
   }
 
-  private async post(req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> {
+  private async post(req: IncomingMessage, res: ServerResponse, body: unknown, life: RequestLife): Promise<void> {
     fail(acceptsPost(req));
     fail(hasJsonBody(req));
     const { messages, batch } = this.parseBody(body);
@@ -168,7 +169,7 @@ export class SessionEndpoint {
       return;
     }
     if (this.sessionless) {
-      await this.sessionless.serve(req, res, messages, batch);
+      await this.sessionless.serve(req, res, life, messages, batch);
       return;
     }
     const record = await this.requireSession(req);
@@ -176,7 +177,7 @@ export class SessionEndpoint {
       throw new HttpError(400, ErrorCode.InvalidRequest, `Invalid Request: JSON-RPC batches are not allowed in protocol ${record.protocolVersion}`);
     }
     const runtime = await this.deps.runtimes.get(record);
-    await this.messages.dispatch(req, res, runtime, messages, batch, record.id, effectiveVersion(req, record));
+    await this.messages.dispatch(req, res, life, runtime, messages, batch, record.id, effectiveVersion(req, record));
   }
 
   private async initialize(req: IncomingMessage, res: ServerResponse, request: JSONRPCRequest & InitializeRequest): Promise<void> {
@@ -258,18 +259,7 @@ export class SessionEndpoint {
    */
   async drain(timeoutMs: number): Promise<void> {
     this.getStreams.closeAll();
-    const sinks = () => this.deps.runtimes.all.flatMap((runtime) => runtime.transport.openSinks);
-    const answered = Promise.allSettled([...this.inFlight, ...sinks().map((sink) => new Promise<void>((resolve) => sink.onDone(resolve)))]);
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<'deadline'>((resolve) => (timer = setTimeout(() => resolve('deadline'), timeoutMs)));
-    const outcome = await Promise.race([answered, deadline]);
-    clearTimeout(timer);
-    if (outcome !== 'deadline') return;
-    const late = sinks();
-    if (late.length > 0) log.warn('drain deadline: ending unanswered requests with an error', { requests: late.length });
-    await Promise.race([
-      Promise.allSettled(late.map((sink) => sink.abandon('Server shutting down: the request did not finish before this replica stopped (DRAIN_TIMEOUT_MS)'))),
-      new Promise((resolve) => setTimeout(resolve, 2000).unref()),
-    ]);
+    const late = await this.deps.lives.drain(timeoutMs, DRAIN_DEADLINE_MESSAGE);
+    if (late > 0) log.warn('drain deadline: ended unanswered requests with an error', { requests: late });
   }
 }

@@ -2,8 +2,9 @@ import { ProtocolError, ProtocolErrorCode, type JSONRPCMessage, type JSONRPCRequ
 import { SubscriptionLimitError, type SessionRecord, type SessionStore } from '../../sessions/session-store.js';
 import type { StreamManager } from '../../streams/stream-manager.js';
 import { buildMcpServer, type ServerBuildDeps } from '../mcp-server-factory.js';
-import { FleetTransport } from './fleet-transport.js';
+import { SessionTransport } from './session-transport.js';
 import type { PendingClientRequests } from './pending-client-requests.js';
+import type { RequestLives } from './request-life.js';
 
 export interface RuntimeDeps {
   build: ServerBuildDeps;
@@ -11,6 +12,7 @@ export interface RuntimeDeps {
   /** Undefined in stateless mode. */
   streams: StreamManager | undefined;
   pending: PendingClientRequests;
+  lives: RequestLives;
   maxSubscriptionsPerSession: number;
   maxPendingClientRequests: number;
 }
@@ -23,7 +25,7 @@ const replayId = () => `mcp-fleet-replay-${++replayCounter}`;
 
 /**
  * One session's MCP server on this replica: an SDK McpServer with the workload registered,
- * connected to a FleetTransport. Built at initialize, or rebuilt from the stored SessionRecord on
+ * connected to a SessionTransport. Built at initialize, or rebuilt from the stored SessionRecord on
  * a replica that has not seen the session (registration replay: the initialize and log level are
  * fed to the server again, with their responses kept inside, so it is in the state it would be in
  * had it served them itself).
@@ -34,7 +36,7 @@ export class SessionRuntime {
 
   private constructor(
     readonly server: McpServer,
-    readonly transport: FleetTransport,
+    readonly transport: SessionTransport,
   ) {}
 
   static async create(sessionId: string | undefined, deps: RuntimeDeps): Promise<SessionRuntime> {
@@ -59,7 +61,7 @@ export class SessionRuntime {
         return {};
       });
     }
-    const transport = new FleetTransport(sessionId, deps.streams, deps.pending, deps.maxPendingClientRequests);
+    const transport = new SessionTransport(sessionId, deps.lives, deps.streams, deps.pending, deps.maxPendingClientRequests);
     await server.connect(transport);
     return new SessionRuntime(server, transport);
   }

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { InitializeRequest, JSONRPCMessage, JSONRPCRequest } from '@modelcontextprotocol/server';
 import { protocolVersionOf } from '../http-guards.js';
 import type { MessageDispatch } from './dispatch.js';
+import type { RequestLife } from './request-life.js';
 import { PRIMING_PROTOCOL_VERSION } from './response-sink.js';
 import { SessionRuntime, type RuntimeDeps } from './session-runtime.js';
 
@@ -25,10 +26,10 @@ export class Sessionless {
     res.end(JSON.stringify(response));
   }
 
-  async serve(req: IncomingMessage, res: ServerResponse, messages: JSONRPCMessage[], batch: boolean): Promise<void> {
+  async serve(req: IncomingMessage, res: ServerResponse, life: RequestLife, messages: JSONRPCMessage[], batch: boolean): Promise<void> {
     const runtime = await SessionRuntime.create(undefined, this.runtimeDeps);
     try {
-      await this.dispatch.dispatch(req, res, runtime, messages, batch, undefined, protocolVersionOf(req) ?? PRIMING_PROTOCOL_VERSION);
+      await this.dispatch.dispatch(req, res, life, runtime, messages, batch, undefined, protocolVersionOf(req) ?? PRIMING_PROTOCOL_VERSION);
     } finally {
       await runtime.close();
     }

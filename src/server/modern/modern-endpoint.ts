@@ -7,6 +7,8 @@ import { log } from '../../log.js';
 import type { FleetObserver } from '../../observability/observer.js';
 import { buildMcpServer, type ServerBuildDeps } from '../mcp-server-factory.js';
 import { ErrorCode, sendJsonRpcError } from '../jsonrpc.js';
+import { asksForTasks, TaskListen } from '../task-listen.js';
+import { withErrorStatuses } from './error-answers.js';
 import { ServerPool } from './server-pool.js';
 import { type AnswerTarget, webRequestOf, writeWebResponse } from './web-exchange.js';
 
@@ -48,7 +50,7 @@ class EndableResponse {
     return this.res.writeHead(status, headers);
   }
 
-  write(chunk: Uint8Array): unknown {
+  write(chunk: string | Uint8Array): unknown {
     if (this.ended) return true;
     const flushed = this.res.write(chunk);
     // While the client does not read, the SDK queues this stream's events in memory.
@@ -108,6 +110,8 @@ export class ModernEndpoint {
   private readonly inFlight = new Set<Promise<void>>();
   /** Open listen streams and the id of the request that opened each. */
   private readonly listenStreams = new Map<EndableResponse, RequestId | undefined>();
+  /** Listen requests that name task ids (tasks extension); absent without a task runner. */
+  private readonly taskListen: TaskListen | undefined;
 
   constructor(private readonly deps: ModernEndpointDeps) {
     const { config, build, bus } = deps;
@@ -128,6 +132,8 @@ export class ModernEndpoint {
         onerror: (error) => log.debug('modern request refused or failed', { reason: error.message }),
       },
     );
+    if (build.tasks)
+      this.taskListen = new TaskListen({ bus, store: build.tasks.store, keepAliveMs: config.sseKeepAliveMs, maxStreams: config.maxListenStreams });
   }
 
   /** Instances waiting in the pool. */
@@ -148,6 +154,7 @@ export class ModernEndpoint {
         this.listenStreams.delete(stream);
         this.deps.observer.streamClosed('listen');
       });
+      if (this.taskListen && asksForTasks(body)) return this.taskListen.serve(req, stream, body, (sink) => this.serve(req, res, sink, body));
       return this.serve(req, res, stream, body);
     }
     const work = this.serve(req, res, res, body);
@@ -171,7 +178,7 @@ export class ModernEndpoint {
     let response: Response;
     try {
       const authInfo = (req as AuthenticatedRequest).auth;
-      response = await this.handler.fetch(request, { parsedBody: body, ...(authInfo !== undefined ? { authInfo } : {}) });
+      response = await withErrorStatuses(await this.handler.fetch(request, { parsedBody: body, ...(authInfo !== undefined ? { authInfo } : {}) }));
     } catch (error) {
       this.returnServer(request, false);
       log.debug('modern request failed', { reason: error instanceof Error ? error.message : String(error) });
@@ -213,5 +220,6 @@ export class ModernEndpoint {
     await Promise.race([Promise.allSettled([...this.inFlight]), deadline]);
     await this.handler.close();
     this.pool.clear();
+    this.taskListen?.close();
   }
 }

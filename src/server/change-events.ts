@@ -1,5 +1,5 @@
 import type { FleetEventBus } from '../bus/event-bus.js';
-import type { FleetEvents } from '../workload/types.js';
+import type { ChangeEvents } from '../workload/types.js';
 import type { FleetResourceEvents } from './legacy/resource-events.js';
 
 /**
@@ -8,7 +8,7 @@ import type { FleetResourceEvents } from './legacy/resource-events.js';
  * streams, wherever held). Legacy sessions get no list_changed: a 2025 session only hears of
  * changes it subscribed to.
  */
-export class FleetEventPublisher implements FleetEvents {
+export class ChangeEventPublisher implements ChangeEvents {
   constructor(
     private readonly bus: FleetEventBus,
     private readonly legacy: FleetResourceEvents | undefined,

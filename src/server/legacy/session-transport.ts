@@ -10,24 +10,25 @@ import {
 import { isAnswer } from '../jsonrpc.js';
 import { STANDALONE_STREAM, type StreamManager } from '../../streams/stream-manager.js';
 import type { AnswerTarget, PendingClientRequests } from './pending-client-requests.js';
-import type { ResponseSink } from './response-sink.js';
+import type { RequestLife, RequestLives } from './request-life.js';
 
 /**
- * The SDK transport of one session on one replica. It holds no HTTP connection of its own: each
- * POST lends it a ResponseSink for the requests it carries, messages not tied to a request go to
+ * The SDK transport of one session on one replica. It holds no HTTP connection and no request of
+ * its own: a request it runs is found by id in its RequestLife, whose answer writer carries the
+ * response and the messages related to it; messages not tied to a request go to
  * the session's standalone stream through the StreamManager (wherever that stream is held), and
  * server-to-client requests get fleet-unique ids so their answers can arrive on any replica.
  */
-export class FleetTransport implements Transport, AnswerTarget {
+export class SessionTransport implements Transport, AnswerTarget {
   onclose?: () => void;
   onerror?: (error: Error) => void;
   onmessage?: <T extends JSONRPCMessage>(message: T, extra?: MessageExtraInfo) => void;
-  private readonly sinks = new Map<RequestId, ResponseSink>();
   private readonly internal = new Map<RequestId, (message: JSONRPCMessage) => void>();
   private closed = false;
 
   constructor(
     readonly sessionId: string | undefined,
+    private readonly lives: RequestLives,
     private readonly streams: StreamManager | undefined,
     private readonly pending: PendingClientRequests,
     /** Server-to-client requests of this session that may wait for answers at once (fleet-wide with a session). */
@@ -36,33 +37,26 @@ export class FleetTransport implements Transport, AnswerTarget {
 
   async start(): Promise<void> {}
 
-  get inFlight(): number {
-    return this.sinks.size;
+  /** How many client requests run here (a runtime with none may be evicted). */
+  get running(): number {
+    return this.lives.countOf(this);
   }
 
-  /** Hands a client request to the server; its response and related messages go to `sink`. */
-  dispatchRequest(request: JSONRPCRequest, sink: ResponseSink, extra: MessageExtraInfo): void {
-    this.sinks.set(request.id, sink);
-    sink.onDone(() => {
-      if (this.sinks.get(request.id) === sink) this.sinks.delete(request.id);
-    });
+  /** Hands a client request of `life` to the server. */
+  dispatchRequest(request: JSONRPCRequest, life: RequestLife, extra: MessageExtraInfo): void {
+    life.run(request.id);
     this.onmessage?.(request, extra);
   }
 
   dispatchNotification(notification: JSONRPCMessage, extra?: MessageExtraInfo): void {
     this.onmessage?.(notification, extra);
     const cancelled = cancelledRequestOf(notification);
-    if (cancelled !== undefined) this.sinks.get(cancelled)?.cancel(cancelled);
+    if (cancelled !== undefined) this.lives.running(this, cancelled)?.cancel(cancelled);
   }
 
   /** Whether a request of the client's is running here (so a cancellation of it is ours to apply). */
   runs(requestId: RequestId): boolean {
-    return this.sinks.has(requestId);
-  }
-
-  /** Every sink still waiting for an answer here: a drain lets them finish, then abandons them. */
-  get openSinks(): ResponseSink[] {
-    return [...new Set(this.sinks.values())].filter((sink) => !sink.done);
+    return this.lives.running(this, requestId) !== undefined;
   }
 
   /** Runs a request whose response is kept here, not sent: initialize and replayed state. */
@@ -86,18 +80,20 @@ export class FleetTransport implements Transport, AnswerTarget {
         internal(message);
         return;
       }
-      await this.sinks.get(message.id)?.write(message);
+      await this.lives.running(this, message.id)?.answerWriter?.write(message);
       return;
     }
     const outgoing = isJSONRPCRequest(message)
       ? { ...message, id: await this.pending.register(this, message.id, this.sessionId, this.maxPending) }
       : this.withFleetIds(message);
     const related = options?.relatedRequestId;
-    const sink = related === undefined ? undefined : this.sinks.get(related);
-    if (sink && !sink.done) {
-      await sink.write(outgoing);
+    const writer = related === undefined ? undefined : this.lives.running(this, related)?.answerWriter;
+    if (writer) {
+      await writer.write(outgoing);
       return;
     }
+    // Not tied to a running request, or tied to one that has left its life (say, the cancellation
+    // of its sampling request once the client cancelled it): the session's standalone stream.
     if (this.sessionId === undefined || this.streams === undefined) {
       throw new Error('No stream to send this message on: stateless mode has no standalone stream');
     }
@@ -119,6 +115,8 @@ export class FleetTransport implements Transport, AnswerTarget {
     if (this.closed) return;
     this.closed = true;
     this.pending.forget(this);
+    // The server is gone with its requests: none of them will be answered.
+    this.lives.cancelAll(this);
     this.onclose?.();
   }
 }
