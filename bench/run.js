@@ -1,10 +1,15 @@
 #!/usr/bin/env node
-// npm run bench: mcp-fleet's two eras side by side with tmcp and the SDK's stock server, in one
-// invocation, in interleaved rounds; writes bench/results/latest.json and latest.md.
+// npm run bench: mcp-fleet's two eras side by side with tmcp, the SDK's stock server and the floor
+// (bare node:http), in one invocation, in interleaved rounds; writes bench/results/latest.json and
+// latest.md. Everything runs on the Node the image ships (.cache/tools/bin/image-node, from
+// scripts/install-test-tools.sh): started with another Node, the bench starts itself again on that one.
 // With --cpu-prof, the replicas run under node --cpu-prof instead and the profiles are summarised.
 // Usage: npm run bench [-- --rounds 3 --clients 50 --warmup-ms 1500 --measure-ms 2500 --only mcp-fleet,tmcp/redis-3-lb]
+//        npm run bench -- --baseline ../other-checkout   (that build's dist/main.js in mcp-fleet's setups too)
+//        npm run bench -- --node current   (the Node running this script, whichever it is)
 //        npm run bench -- --cpu-prof [--cpu-prof-dir bench/results/profiles] [--only mcp-fleet/redis-3-lb]
 //        npm run bench -- --render bench/results/latest.json   (the table again from a run's figures)
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -14,9 +19,10 @@ import { measureLoad, measureNotifications, measureRedisIdle, primeLoad } from '
 import { profileScenarios } from './lib/profile-run.js';
 import { checkTargets, renderMarkdown, scenarioId, summarise } from './lib/report.js';
 import { roundOrder } from './lib/schedule.js';
-import { ERAS, startTarget, TARGETS } from './lib/targets.js';
+import { baselineTargets, ERAS, startTarget, TARGETS, WITHOUT_NOTIFICATIONS } from './lib/targets.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
+const IMAGE_NODE = path.resolve(HERE, '../.cache/tools/bin/image-node');
 const { values } = parseArgs({
   options: {
     rounds: { type: 'string', default: '3' },
@@ -32,8 +38,29 @@ const { values } = parseArgs({
     'cpu-prof': { type: 'boolean', default: false },
     'cpu-prof-dir': { type: 'string', default: path.join(HERE, 'results', 'profiles') },
     render: { type: 'string' },
+    baseline: { type: 'string' },
+    node: { type: 'string', default: 'image' },
   },
 });
+
+/**
+ * `--node image` (the default): this script, the load generator and every server on the image's
+ * Node. Started with another one, the bench runs itself again on the image's and exits with it.
+ */
+function nodeSource() {
+  if (values.node === 'current') return `this Node, ${process.execPath}`;
+  const wanted = values.node === 'image' ? IMAGE_NODE : path.resolve(values.node);
+  if (!fs.existsSync(wanted)) {
+    throw new Error(
+      `no Node at ${wanted}: run \`bash scripts/install-test-tools.sh\` (it installs the image's Node there), or pass --node current / --node <path>`,
+    );
+  }
+  if (fs.realpathSync(wanted) !== fs.realpathSync(process.execPath)) {
+    const run = spawnSync(wanted, process.execArgv.concat(process.argv.slice(1)), { stdio: 'inherit' });
+    process.exit(run.status ?? 1);
+  }
+  return values.node === 'image' ? "the image's Node, .cache/tools/bin/image-node" : process.execPath;
+}
 
 const settings = {
   rounds: Number(values.rounds),
@@ -50,8 +77,10 @@ const settings = {
 
 /** `--only a,b`: targets or scenarios whose id starts with one of them. */
 const selected = (id) => !values.only || values.only.split(',').some((prefix) => id.startsWith(prefix.trim()));
-const scenarios = TARGETS.flatMap((t) => ERAS[t.impl].map((era) => ({ ...t, era, id: scenarioId(t.impl, t.setup, era) }))).filter((s) => selected(s.id));
-if (scenarios.length === 0) throw new Error(`--only ${values.only} selects no scenario`);
+const NODE_SOURCE = values.render ? undefined : nodeSource();
+const targetList = values.baseline ? [...TARGETS, ...baselineTargets(values.baseline)] : TARGETS;
+const scenarios = targetList.flatMap((t) => ERAS[t.impl].map((era) => ({ ...t, era, id: scenarioId(t.impl, t.setup, era) }))).filter((s) => selected(s.id));
+if (scenarios.length === 0 && !values.render) throw new Error(`--only ${values.only} selects no scenario`);
 
 function machine() {
   const cpus = os.cpus();
@@ -59,6 +88,7 @@ function machine() {
     nproc: os.availableParallelism?.() ?? cpus.length,
     cpuModel: cpus[0]?.model.trim() ?? 'unknown',
     node: process.version,
+    nodeSource: NODE_SOURCE,
     os: `${os.type()} ${os.release()}`,
     loadAverage: os.loadavg(),
   };
@@ -77,7 +107,8 @@ async function compare() {
     rounds: [],
   };
   try {
-    for (const t of TARGETS.filter((t) => scenarios.some((s) => s.impl === t.impl && s.setup === t.setup))) {
+    log(`servers, load generator and bench on Node ${process.version} (${results.machine.nodeSource})`);
+    for (const t of targetList.filter((t) => scenarios.some((s) => s.impl === t.impl && s.setup === t.setup))) {
       log(`starting ${t.id}`);
       targets.push(await startTarget(t));
     }
@@ -111,7 +142,7 @@ async function compare() {
           `round ${round + 1}/${settings.rounds} ${scenario.id}: ${m.callsPerSecond.toFixed(0)} calls/s, p50 ${m.p50Ms.toFixed(2)} ms, ${m.serverCpuUsPerCall.toFixed(0)} µs CPU/call${m.errors ? `, ${m.errors} errors` : ''}`,
         );
       }
-      for (const scenario of order) {
+      for (const scenario of order.filter((s) => !WITHOUT_NOTIFICATIONS.has(s.impl))) {
         const target = byId.get(`${scenario.impl}/${scenario.setup}`);
         entry.notifications[scenario.id] = await measureNotifications(target, scenario.era, settings);
       }
@@ -140,6 +171,7 @@ if (values.render) {
   const { summary: _summary, targets: _targets, ...results } = JSON.parse(fs.readFileSync(values.render, 'utf8'));
   write(results);
 } else if (values['cpu-prof']) {
+  log(`profiling on Node ${process.version} (${NODE_SOURCE})`);
   await profileScenarios(scenarios, settings, values['cpu-prof-dir'], log);
 } else {
   await compare();

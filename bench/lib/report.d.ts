@@ -18,7 +18,7 @@ export interface Round {
 }
 export interface Results {
   date: string;
-  machine: { nproc: number; cpuModel: string; node: string; os: string; loadAverage?: number[] };
+  machine: { nproc: number; cpuModel: string; node: string; nodeSource?: string; os: string; loadAverage?: number[] };
   settings: { rounds: number; clients: number; warmupMs: number; measureMs: number };
   scenarios: Scenario[];
   rounds: Round[];
@@ -53,7 +53,7 @@ export const METRICS: readonly [
 ];
 export const TABLE_HEADER: string[];
 export function scenarioId(impl: string, setup: string, era: string): string;
-export function referencesOf(scenario: Scenario): { tmcp?: string; sdk?: string };
+export function referencesOf(scenario: Scenario): { tmcp?: string; sdk?: string; floor?: string; baseline?: string; reference?: string };
 export function summarise(results: Results): Record<string, ScenarioSummary>;
 export function checkTargets(summary: Record<string, ScenarioSummary>): TargetCheck[];
 export function tableRows(results: Results, summary: Record<string, ScenarioSummary>): string[][];

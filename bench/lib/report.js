@@ -19,11 +19,23 @@ export const METRICS = [
 
 export const scenarioId = (impl, setup, era) => `${impl}/${setup}/${era}`;
 
-/** The references an mcp-fleet scenario is compared with: tmcp in the same setup and era, the SDK's stock server (modern) with as many replicas. */
+/**
+ * The references a scenario is compared with. Every server: the floor (bare node:http, same era, as
+ * many replicas). mcp-fleet: tmcp in the same setup and era, the SDK's stock server (modern) with as
+ * many replicas, and a baseline build in the same setup and era when one runs. mcp-fleet with the
+ * 50-tool workload: mcp-fleet with the reference workload, same setup and era.
+ */
 export function referencesOf(scenario) {
-  if (scenario.impl !== 'mcp-fleet') return {};
-  const sdkSetup = scenario.setup.endsWith('-3-lb') ? 'memory-3-lb' : 'memory-1';
-  return { tmcp: scenarioId('tmcp', scenario.setup, scenario.era), sdk: scenarioId('sdk', sdkSetup, 'modern') };
+  const replicas = scenario.setup.endsWith('-3-lb') ? 'memory-3-lb' : 'memory-1';
+  const floor = scenario.impl === 'floor' ? {} : { floor: scenarioId('floor', replicas, scenario.era) };
+  if (scenario.impl === 'mcp-fleet-50tools') return { ...floor, reference: scenarioId('mcp-fleet', scenario.setup, scenario.era) };
+  if (scenario.impl !== 'mcp-fleet') return floor;
+  return {
+    tmcp: scenarioId('tmcp', scenario.setup, scenario.era),
+    sdk: scenarioId('sdk', replicas, 'modern'),
+    ...floor,
+    baseline: scenarioId('baseline', scenario.setup, scenario.era),
+  };
 }
 
 /**
@@ -89,7 +101,22 @@ export function checkTargets(summary) {
   }
   for (const setup of ['memory-1', 'redis-1', 'redis-3-lb']) {
     const modern = get(`mcp-fleet/${setup}/modern`);
-    if (modern) add(`modern ${setup}: calls/s >= 0.9x the SDK's stock server per replica`, modern.ratios.sdk?.callsPerSecond, (v) => v >= 0.9);
+    if (modern) {
+      add(`modern ${setup}: calls/s >= 0.9x the SDK's stock server per replica`, modern.ratios.sdk?.callsPerSecond, (v) => v >= 0.9);
+      add(`modern ${setup}: calls/s >= 1.0x tmcp`, modern.ratios.tmcp?.callsPerSecond, (v) => v >= 1.0);
+      add(`modern ${setup}: server CPU/call <= 1.0x tmcp`, modern.ratios.tmcp?.serverCpuUsPerCall, (v) => v <= 1.0);
+    }
+  }
+  const legacyInMemory = get('mcp-fleet/memory-1/legacy');
+  if (legacyInMemory) add('legacy memory-1: calls/s >= 1.0x tmcp', legacyInMemory.ratios.tmcp?.callsPerSecond, (v) => v >= 1.0);
+  for (const era of ['legacy', 'modern']) {
+    const wide = get(`mcp-fleet-50tools/memory-1/${era}`);
+    if (wide)
+      add(
+        `${era} memory-1, 50 tools: server CPU/call within 10% of the reference workload's (x reference)`,
+        wide.ratios.reference?.serverCpuUsPerCall,
+        (v) => v <= 1.1,
+      );
   }
   for (const era of ['legacy', 'modern']) {
     const n = get(`mcp-fleet/redis-3-lb/${era}`)?.notifications;
@@ -131,6 +158,8 @@ export function tableRows(results, summary) {
       times(s.ratios.tmcp?.serverCpuUsPerCall),
       times(s.ratios.sdk?.callsPerSecond),
       times(s.ratios.sdk?.serverCpuUsPerCall),
+      times(s.ratios.floor?.callsPerSecond),
+      times(s.ratios.floor?.serverCpuUsPerCall),
     ];
   });
 }
@@ -152,7 +181,24 @@ export const TABLE_HEADER = [
   'CPU × tmcp',
   'calls/s × SDK',
   'CPU × SDK',
+  'calls/s × floor',
+  'CPU × floor',
 ];
+
+/** The secondary comparisons, a row each where measured: the 50-tool workload against the reference one, this build against a baseline. */
+function secondaryRows(results, summary) {
+  const rows = [];
+  for (const scenario of results.scenarios) {
+    const s = summary[scenario.id];
+    for (const name of ['reference', 'baseline']) {
+      const r = s.ratios[name];
+      if (!r || !Number.isFinite(r.callsPerSecond)) continue;
+      const ref = summary[r.id]?.medians;
+      rows.push([scenario.id, r.id, f0(s.medians.serverCpuUsPerCall), f0(ref?.serverCpuUsPerCall), times(r.callsPerSecond), times(r.serverCpuUsPerCall)]);
+    }
+  }
+  return rows;
+}
 
 export function markdownTable(header, rows) {
   const line = (cells) => `| ${cells.join(' | ')} |`;
@@ -163,7 +209,7 @@ export function markdownTable(header, rows) {
 export function renderMarkdown(results, summary, checks) {
   const { machine, settings } = results;
   const lines = [
-    `Measured ${results.date} on ${machine.nproc} × ${machine.cpuModel}, Node ${machine.node}, ${machine.os}` +
+    `Measured ${results.date} on ${machine.nproc} × ${machine.cpuModel}, Node ${machine.node}${machine.nodeSource ? ` (${machine.nodeSource})` : ''}, ${machine.os}` +
       (machine.loadAverage ? ` (load average ${machine.loadAverage.map((v) => v.toFixed(2)).join(' ')} at start)` : '') +
       '.',
     `${settings.rounds} interleaved rounds; each: ${settings.clients} closed-loop clients (legacy: one session each) calling \`whoami\`, ` +
@@ -178,13 +224,18 @@ export function renderMarkdown(results, summary, checks) {
       'arrives (legacy: notify to a GET stream; modern: bump to a listen stream), same replica vs another replica; ' +
       "(n/m) = delivered/sent where some never arrived (tmcp sends a tool's notifications on that call's own response, " +
       "not on the GET stream; the SDK's stock server has no bus between processes). Ratios: mcp-fleet / reference (tmcp: same setup and era; SDK: stock " +
-      'createMcpHandler server, modern, as many replicas).',
+      'createMcpHandler server, modern, as many replicas); floor: every row / bare node:http answering a canned result (bench/peers/floor-server.js), same era, as many replicas ' +
+      'behind the same HAProxy. mcp-fleet-50tools: mcp-fleet serving a workload of 50 tools, 10 resources, 2 templates and 10 prompts (bench/workloads/wide.js).',
   ];
+  const secondary = secondaryRows(results, summary);
+  if (secondary.length > 0) {
+    lines.push('', markdownTable(['scenario', 'compared with', 'CPU µs/call', 'its CPU µs/call', 'calls/s ×', 'CPU ×'], secondary));
+  }
   if (checks.length > 0) {
     lines.push(
       '',
       markdownTable(
-        ['target (issue 16)', 'measured', 'met'],
+        ['target', 'measured', 'met'],
         checks.map((c) => [c.target, f2(c.measured), c.met ? 'yes' : 'no']),
       ),
     );

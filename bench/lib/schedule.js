@@ -6,6 +6,8 @@
 /** The comparison group of a scenario: the mcp-fleet setup and era it belongs with. */
 export function groupOf(scenario) {
   if (scenario.impl === 'sdk') return `${scenario.setup.endsWith('-3-lb') ? 'redis-3-lb' : 'memory-1'}/modern`;
+  // The floor runs next to the setups of as many replicas: its 3-replica run with the fleet's.
+  if (scenario.impl === 'floor') return `${scenario.setup.endsWith('-3-lb') ? 'redis-3-lb' : 'memory-1'}/${scenario.era}`;
   return `${scenario.setup}/${scenario.era}`;
 }
 

@@ -1,7 +1,10 @@
 // The systems under test, each started on loopback with its own redis-server where it uses one:
 // mcp-fleet (dist/main.js; one process in memory, one on Redis, three + HAProxy through
-// startFleet), tmcp (bench/peers/tmcp-server.js, the same three setups) and the SDK's stock
-// createMcpHandler server (bench/peers/sdk-stock-server.js; one process, three + HAProxy).
+// startFleet), the same with the 50-tool workload (bench/workloads/wide.js, in memory), tmcp
+// (bench/peers/tmcp-server.js, the same three setups), the SDK's stock createMcpHandler server
+// (bench/peers/sdk-stock-server.js; one process, three + HAProxy), and the floor
+// (bench/peers/floor-server.js: bare node:http, a canned answer; one process, three + HAProxy).
+// With a baseline (another checkout's build), its dist/main.js runs in mcp-fleet's setups too.
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -18,24 +21,50 @@ import { waitForOk } from '../../dist/fleet/wait-ready.js';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const MAINS = {
   'mcp-fleet': path.join(ROOT, 'dist/main.js'),
+  'mcp-fleet-50tools': path.join(ROOT, 'dist/main.js'),
   tmcp: path.join(ROOT, 'bench/peers/tmcp-server.js'),
   sdk: path.join(ROOT, 'bench/peers/sdk-stock-server.js'),
+  floor: path.join(ROOT, 'bench/peers/floor-server.js'),
 };
 
+/** Extra environment of an implementation's servers. */
+const IMPL_ENV = { 'mcp-fleet-50tools': { MCP_WORKLOAD: path.join(ROOT, 'bench/workloads/wide.js') } };
+
 /** Which eras each implementation serves in the benchmark (the SDK's stock server: modern only). */
-export const ERAS = { 'mcp-fleet': ['legacy', 'modern'], tmcp: ['legacy', 'modern'], sdk: ['modern'] };
+export const ERAS = {
+  'mcp-fleet': ['legacy', 'modern'],
+  'mcp-fleet-50tools': ['legacy', 'modern'],
+  baseline: ['legacy', 'modern'],
+  tmcp: ['legacy', 'modern'],
+  sdk: ['modern'],
+  floor: ['legacy', 'modern'],
+};
+
+/** Implementations without the notify/bump tools: no notification probe. */
+export const WITHOUT_NOTIFICATIONS = new Set(['floor', 'mcp-fleet-50tools']);
 
 /** Every target: implementation × setup. */
 export const TARGETS = [
   { impl: 'mcp-fleet', setup: 'memory-1' },
   { impl: 'mcp-fleet', setup: 'redis-1' },
   { impl: 'mcp-fleet', setup: 'redis-3-lb' },
+  { impl: 'mcp-fleet-50tools', setup: 'memory-1' },
   { impl: 'tmcp', setup: 'memory-1' },
   { impl: 'tmcp', setup: 'redis-1' },
   { impl: 'tmcp', setup: 'redis-3-lb' },
   { impl: 'sdk', setup: 'memory-1' },
   { impl: 'sdk', setup: 'memory-3-lb' },
+  { impl: 'floor', setup: 'memory-1' },
+  { impl: 'floor', setup: 'memory-3-lb' },
 ].map((t) => ({ ...t, id: `${t.impl}/${t.setup}` }));
+
+/** The targets of a baseline build (`--baseline <checkout>`): its dist/main.js in mcp-fleet's setups. */
+export function baselineTargets(checkout) {
+  const main = path.resolve(checkout, 'dist/main.js');
+  if (!fs.existsSync(main)) throw new Error(`--baseline ${checkout}: no ${main} (build that checkout first)`);
+  MAINS.baseline = main;
+  return ['memory-1', 'redis-1', 'redis-3-lb'].map((setup) => ({ impl: 'baseline', setup, id: `baseline/${setup}` }));
+}
 
 export const replicaCount = (setup) => (setup.endsWith('-3-lb') ? 3 : 1);
 export const usesRedis = (setup) => setup.startsWith('redis');
@@ -103,7 +132,7 @@ export async function startTarget(target, { profileDir } = {}) {
   const logDir = fs.mkdtempSync(path.join(os.tmpdir(), `mcp-bench-${target.impl}-`));
   // Each target decides its own Redis, whatever this process's environment says.
   const inherited = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('REDIS_')));
-  const base = { ...inherited, LOG_LEVEL: 'warn' };
+  const base = { ...inherited, LOG_LEVEL: 'warn', ...IMPL_ENV[target.impl] };
   const count = replicaCount(target.setup);
 
   // The fleet through its own launcher; under the profiler the same shape (one Redis, the

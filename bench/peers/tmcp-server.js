@@ -2,6 +2,14 @@
 // The tmcp reference server for the benchmark: the same whoami / notify / bump workload as
 // mcp-fleet's reference workload, on tmcp's HTTP transport (both eras on one endpoint), with
 // tmcp's in-memory session managers, or its Redis ones when REDIS_URL is set.
+// Configured as tmcp's own documentation shows (node_modules/@tmcp/transport-http/README.md,
+// @tmcp/transport-http 0.9.0): "Usage › Basic Setup" ("Example with Node.js built-in server +
+// @remix-run/", createRequestListener around transport.respond, 404 when it answers null),
+// "With Custom Configuration" (path '/mcp' set explicitly, as its note asks), "HttpTransport ›
+// Constructor" (allowedOrigins: true "to explicitly allow every origin without a warning"; the
+// clients send no Origin), and "Session Management › Redis Sessions (Multi-Server/Serverless)"
+// (RedisStreamSessionManager + RedisInfoSessionManager + RedisSubscriptionManager on one URL; the
+// same in @tmcp/session-manager-redis's README, "Using with Transport Layers › HTTP Transport").
 // Environment: PORT, HOST (127.0.0.1), POD_NAME, REDIS_URL.
 import http from 'node:http';
 import { createRequestListener } from '@remix-run/node-fetch-server';

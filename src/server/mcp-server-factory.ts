@@ -39,7 +39,7 @@ const CACHE_HINTS: ServerOptions['cacheHints'] = {
 
 /**
  * One SDK McpServer with the workload registered: per legacy session (cached in the session
- * runtime) or per modern request. Both eras get the same tools; multi round-trip handlers verify
+ * runtime) or per instance of the modern leg's pool (lent to one request at a time). Both eras get the same tools; multi round-trip handlers verify
  * their requestState with the fleet's key ring in both (the SDK's legacy shim re-verifies it each
  * round of a 2025 session too).
  */

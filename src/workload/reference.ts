@@ -28,7 +28,7 @@ const counterKey = (name: string) => `counter:${name}`;
 
 /**
  * The tools' and prompts' argument schemas, built once per process: `register` runs for every
- * session and every modern request, and a zod schema is costly to build and to keep (the SDK
+ * session and every instance of the modern leg's pool, and a zod schema is costly to build and to keep (the SDK
  * holds the schema it is given, so every server instance can share one).
  */
 const SCHEMAS = {

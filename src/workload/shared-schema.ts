@@ -26,8 +26,8 @@ function convertOnce(convert: JsonSchemaMethod): JsonSchemaMethod {
 /**
  * A tool or prompt schema defined once per process, whose JSON Schema is converted once too. The
  * SDK converts a registered schema to JSON Schema on every tools/list and, per server instance, for
- * the Mcp-Param header check of each modern tools/call: with one instance per modern request, that
- * is a conversion per request. The conversion depends only on the schema and the options the SDK
+ * the Mcp-Param header check of the first modern tools/call each instance serves: with one instance
+ * per legacy session, that is a conversion per session. The conversion depends only on the schema and the options the SDK
  * passes, so it is kept (frozen: every server instance and request gets the same object, which
  * nothing may change). Validation is the schema's own.
  */

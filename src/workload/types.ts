@@ -41,7 +41,9 @@ export interface WorkloadContext {
 /**
  * What an application registers on the server. `register` runs for every server instance: once
  * per legacy session on every replica that serves it (at initialize, and again when another replica
- * rebuilds the session from the store) and once per modern request. It must only register handlers
+ * rebuilds the session from the store) and, for modern requests, once per instance of the
+ * replica's pool (an instance serves one request at a time, then the next; one whose
+ * registrations a handler changed is not lent again). It must only register handlers
  * and keep no per-process state of its own: anything a later request must see goes through
  * `ctx.shared`, and what a multi round-trip request must remember between rounds goes in its sealed
  * `requestState`. Since it runs that often, what does not depend on `ctx` belongs at module level:

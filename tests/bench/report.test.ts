@@ -166,3 +166,53 @@ describe('the order of a round', () => {
     expect(ids(4)).toEqual(ids(0));
   });
 });
+
+describe('the floor, the 50-tool workload and a baseline build', () => {
+  const scenario = (id: string) => {
+    const [impl, setup, era] = id.split('/') as [string, string, string];
+    return { id, impl, setup, era };
+  };
+  const ids = [
+    'mcp-fleet/redis-3-lb/modern',
+    'mcp-fleet/memory-1/modern',
+    'mcp-fleet-50tools/memory-1/modern',
+    'tmcp/redis-3-lb/modern',
+    'floor/memory-1/modern',
+    'floor/memory-3-lb/modern',
+    'baseline/redis-3-lb/modern',
+  ];
+  const cpu: Record<string, number> = {
+    'mcp-fleet/redis-3-lb/modern': 400,
+    'mcp-fleet/memory-1/modern': 300,
+    'mcp-fleet-50tools/memory-1/modern': 320,
+    'tmcp/redis-3-lb/modern': 500,
+    'floor/memory-1/modern': 60,
+    'floor/memory-3-lb/modern': 80,
+    'baseline/redis-3-lb/modern': 800,
+  };
+  const results: Results = {
+    ...canned(),
+    scenarios: ids.map(scenario),
+    rounds: [{ scenarios: Object.fromEntries(ids.map((id) => [id, { callsPerSecond: 100_000 / cpu[id]!, serverCpuUsPerCall: cpu[id]! }])) }],
+  };
+  const summary = summarise(results);
+
+  it('compares every server with the floor of as many replicas, the same era', () => {
+    expect(summary['mcp-fleet/redis-3-lb/modern']!.ratios.floor).toMatchObject({ id: 'floor/memory-3-lb/modern', serverCpuUsPerCall: 5 });
+    expect(summary['tmcp/redis-3-lb/modern']!.ratios.floor!.serverCpuUsPerCall).toBeCloseTo(6.25);
+    expect(summary['mcp-fleet/memory-1/modern']!.ratios.floor!.serverCpuUsPerCall).toBe(5);
+    expect(summary['floor/memory-1/modern']!.ratios).toEqual({});
+    const row = tableRows(results, summary).find((r) => r[0] === 'tmcp/redis-3-lb/modern')!;
+    expect(row[TABLE_HEADER.indexOf('CPU × floor')]).toBe('6.25×');
+  });
+
+  it('compares the 50-tool workload with the reference one and this build with the baseline, and judges the 10 % target', () => {
+    expect(summary['mcp-fleet-50tools/memory-1/modern']!.ratios.reference!.serverCpuUsPerCall).toBeCloseTo(320 / 300);
+    expect(summary['mcp-fleet/redis-3-lb/modern']!.ratios.baseline!.serverCpuUsPerCall).toBe(0.5);
+    const checks = checkTargets(summary);
+    expect(checks.find((c) => c.target.includes('modern memory-1, 50 tools'))).toMatchObject({ met: true });
+    expect(checks.find((c) => c.target === 'modern redis-3-lb: server CPU/call <= 1.0x tmcp')).toMatchObject({ measured: 0.8, met: true });
+    const markdown = renderMarkdown(results, summary, checks);
+    expect(markdown).toContain('| mcp-fleet/redis-3-lb/modern | baseline/redis-3-lb/modern | 400 | 800 | 2.00× | 0.50× |');
+  });
+});

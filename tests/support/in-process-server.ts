@@ -2,6 +2,7 @@ import { loadConfig } from '../../src/config.js';
 import { setLogLevel } from '../../src/log.js';
 import { createFleetServer, type FleetServer } from '../../src/server/fleet-server.js';
 import { referenceWorkload } from '../../src/workload/reference.js';
+import type { Workload } from '../../src/workload/types.js';
 
 export interface InProcessServer {
   server: FleetServer;
@@ -17,7 +18,7 @@ export interface InProcessServer {
  * memory unless `env` names a Redis, listening on a port the kernel picks. What a test sees is
  * what a client sees over HTTP; coverage of `src/server/` counts it.
  */
-export async function startInProcess(env: Record<string, string> = {}): Promise<InProcessServer> {
+export async function startInProcess(env: Record<string, string> = {}, workload: Workload = referenceWorkload): Promise<InProcessServer> {
   setLogLevel('silent');
   const config = loadConfig({
     HOST: '127.0.0.1',
@@ -29,7 +30,7 @@ export async function startInProcess(env: Record<string, string> = {}): Promise<
     REQUEST_STATE_KEYS: 'in-process-request-state-key-0123456789',
     ...env,
   });
-  const server = await createFleetServer({ config, workload: referenceWorkload });
+  const server = await createFleetServer({ config, workload });
   const port = await server.listen();
   return { server, port, url: `http://127.0.0.1:${port}/mcp`, stop: () => server.shutdown() };
 }

@@ -14,6 +14,7 @@ interface Case {
 
 const json = (value: unknown) => JSON.stringify(value);
 const MODERN = { 'mcp-protocol-version': '2026-07-28' };
+const CLAIM = { 'io.modelcontextprotocol/protocolVersion': '2026-07-28', 'io.modelcontextprotocol/clientCapabilities': {} };
 const CASES: Case[] = [
   {
     name: 'initialize',
@@ -44,6 +45,47 @@ const CASES: Case[] = [
     method: 'POST',
     headers: {},
     body: json(request('tools/list', { _meta: { 'io.modelcontextprotocol/protocolVersion': '2099-01-01' } })),
+  },
+  // What a claim alone decides, and where it does not (the SDK's own answer must agree).
+  {
+    name: 'initialize carrying the claim',
+    method: 'POST',
+    headers: {},
+    body: json(request('initialize', { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'c', version: '1' }, _meta: CLAIM })),
+  },
+  { name: 'a response carrying a method and the claim', method: 'POST', headers: {}, body: json({ ...request('tools/list', { _meta: CLAIM }), result: {} }) },
+  {
+    name: 'an error response carrying a method and the claim',
+    method: 'POST',
+    headers: {},
+    body: json({ ...request('tools/list', { _meta: CLAIM }), error: { code: 1, message: 'x' } }),
+  },
+  {
+    name: 'a notification carrying the claim',
+    method: 'POST',
+    headers: {},
+    body: json({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 1, _meta: CLAIM } }),
+  },
+  {
+    name: 'a claim naming no string',
+    method: 'POST',
+    headers: {},
+    body: json(request('tools/list', { _meta: { 'io.modelcontextprotocol/protocolVersion': 7 } })),
+  },
+  { name: 'a claim with a bad id', method: 'POST', headers: {}, body: json({ jsonrpc: '2.0', id: { a: 1 }, method: 'tools/list', params: { _meta: CLAIM } }) },
+  { name: 'a claim without jsonrpc', method: 'POST', headers: {}, body: json({ id: 1, method: 'tools/list', params: { _meta: CLAIM } }) },
+  { name: 'a claim in a batch', method: 'POST', headers: {}, body: json([request('tools/list', { _meta: CLAIM })]) },
+  {
+    name: 'a claim with a method that is not a string',
+    method: 'POST',
+    headers: {},
+    body: json({ jsonrpc: '2.0', id: 1, method: 5, params: { _meta: CLAIM } }),
+  },
+  {
+    name: '_meta that is not an object',
+    method: 'POST',
+    headers: {},
+    body: json(request('tools/list', { _meta: ['io.modelcontextprotocol/protocolVersion'] })),
   },
 ];
 

@@ -1,13 +1,16 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { toNodeHandler } from '@modelcontextprotocol/node';
-import { createMcpHandler, SUBSCRIPTION_ID_META_KEY, type McpHttpHandler, type RequestId } from '@modelcontextprotocol/server';
+import { createMcpHandler, type McpServer, SUBSCRIPTION_ID_META_KEY, type McpHttpHandler, type RequestId } from '@modelcontextprotocol/server';
+import type { AuthenticatedRequest } from '../../auth/principal.js';
 import type { FleetEventBus } from '../../bus/event-bus.js';
 import type { FleetConfig } from '../../config.js';
 import { log } from '../../log.js';
 import type { FleetObserver } from '../../observability/observer.js';
 import { buildMcpServer, type ServerBuildDeps } from '../mcp-server-factory.js';
+import { ErrorCode, sendJsonRpcError } from '../jsonrpc.js';
 import { asksForTasks, TaskListen } from '../task-listen.js';
 import { withErrorStatuses } from './error-answers.js';
+import { ServerPool } from './server-pool.js';
+import { type AnswerTarget, webRequestOf, writeWebResponse } from './web-exchange.js';
 
 export interface ModernEndpointDeps {
   config: FleetConfig;
@@ -85,15 +88,25 @@ const isListen = (body: unknown): body is { id?: unknown } =>
 
 const requestIdOf = (body: { id?: unknown }): RequestId | undefined => (typeof body.id === 'string' || typeof body.id === 'number' ? body.id : undefined);
 
+/** A JSON-RPC request (not a notification, a response or a batch): its handler has settled once its answer is whole. */
+const isRequest = (body: unknown): boolean =>
+  typeof body === 'object' && body !== null && !Array.isArray(body) && typeof (body as { method?: unknown }).method === 'string' && 'id' in body;
+
+/** Idle server instances kept for later requests (see ServerPool): enough for the requests one replica has in flight. */
+const MAX_IDLE_SERVERS = 64;
+
 /**
- * The 2026-07-28 leg: stateless on every replica. Each request gets a fresh server instance from
- * the same factory as legacy sessions; `subscriptions/listen` streams are fed by the fleet's event
- * bus, so an event published on any replica reaches them; multi round-trip requests carry their
- * state sealed with the fleet's keys, so a retry may land anywhere. Nothing here touches the store.
+ * The 2026-07-28 leg: stateless on every replica. Each request is served by a server instance of
+ * its own, built by the same factory as legacy sessions and lent from a pool of idle ones (one
+ * request at a time); `subscriptions/listen` streams are fed by the fleet's event bus, so an event
+ * published on any replica reaches them; multi round-trip requests carry their state sealed with
+ * the fleet's keys, so a retry may land anywhere. Nothing here touches the store.
  */
 export class ModernEndpoint {
   private readonly handler: McpHttpHandler;
-  private readonly serve: ReturnType<typeof toNodeHandler>;
+  private readonly pool: ServerPool;
+  /** The instance lent to each request in flight, by the web request the SDK hands the factory. */
+  private readonly lent = new WeakMap<Request, McpServer>();
   private readonly inFlight = new Set<Promise<void>>();
   /** Open listen streams and the id of the request that opened each. */
   private readonly listenStreams = new Map<EndableResponse, RequestId | undefined>();
@@ -102,22 +115,30 @@ export class ModernEndpoint {
 
   constructor(private readonly deps: ModernEndpointDeps) {
     const { config, build, bus } = deps;
-    this.handler = createMcpHandler(() => buildMcpServer('modern', undefined, build), {
-      // Legacy traffic never reaches this handler: the era router sends it to the session leg.
-      legacy: 'reject',
-      bus,
-      maxSubscriptions: config.maxListenStreams,
-      keepAliveMs: config.sseKeepAliveMs,
-      maxRequestBodySize: config.maxBodyBytes,
-      onerror: (error) => log.debug('modern request refused or failed', { reason: error.message }),
-    });
-    const handler = this.handler;
-    this.serve = toNodeHandler(
-      { fetch: (request, options) => handler.fetch(request, options).then(withErrorStatuses) },
-      { maxRequestBodySize: config.maxBodyBytes },
+    this.pool = new ServerPool(() => buildMcpServer('modern', undefined, build), MAX_IDLE_SERVERS);
+    this.handler = createMcpHandler(
+      ({ requestInfo }) => {
+        const server = this.pool.acquire();
+        if (requestInfo) this.lent.set(requestInfo, server);
+        return server;
+      },
+      {
+        // Legacy traffic never reaches this handler: the era router sends it to the session leg.
+        legacy: 'reject',
+        bus,
+        maxSubscriptions: config.maxListenStreams,
+        keepAliveMs: config.sseKeepAliveMs,
+        maxRequestBodySize: config.maxBodyBytes,
+        onerror: (error) => log.debug('modern request refused or failed', { reason: error.message }),
+      },
     );
     if (build.tasks)
       this.taskListen = new TaskListen({ bus, store: build.tasks.store, keepAliveMs: config.sseKeepAliveMs, maxStreams: config.maxListenStreams });
+  }
+
+  /** Instances waiting in the pool. */
+  get idleServers(): number {
+    return this.pool.size;
   }
 
   async handle(req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> {
@@ -133,16 +154,60 @@ export class ModernEndpoint {
         this.listenStreams.delete(stream);
         this.deps.observer.streamClosed('listen');
       });
-      if (this.taskListen && asksForTasks(body)) return this.taskListen.serve(req, stream, body, (sink) => this.serve(req, sink, body));
-      return this.serve(req, stream, body);
+      if (this.taskListen && asksForTasks(body)) return this.taskListen.serve(req, stream, body, (sink) => this.serve(req, res, sink, body));
+      return this.serve(req, res, stream, body);
     }
-    const work = this.serve(req, res, body);
+    const work = this.serve(req, res, res, body);
     this.inFlight.add(work);
     try {
       await work;
     } finally {
       this.inFlight.delete(work);
     }
+  }
+
+  /** One exchange through the SDK's handler: a web request in, its response written to `target`. */
+  private async serve(req: IncomingMessage, res: ServerResponse, target: AnswerTarget, body: unknown): Promise<void> {
+    let finished = false;
+    const abort = new AbortController();
+    res.once('close', () => {
+      if (!finished) abort.abort();
+    });
+    if (res.destroyed) abort.abort();
+    const request = webRequestOf(req, abort.signal);
+    let response: Response;
+    try {
+      const authInfo = (req as AuthenticatedRequest).auth;
+      response = await withErrorStatuses(await this.handler.fetch(request, { parsedBody: body, ...(authInfo !== undefined ? { authInfo } : {}) }));
+    } catch (error) {
+      this.returnServer(request, false);
+      log.debug('modern request failed', { reason: error instanceof Error ? error.message : String(error) });
+      sendJsonRpcError(
+        res,
+        500,
+        ErrorCode.InternalError,
+        'Internal server error',
+        {},
+        typeof body === 'object' && body !== null ? (requestIdOf(body) ?? null) : null,
+      );
+      return;
+    }
+    // A listen stream's instance only told the SDK its capabilities: it is free before the stream starts.
+    if (target !== res) this.returnServer(request, true);
+    let whole = false;
+    try {
+      whole = await writeWebResponse(target, response, abort.signal);
+    } finally {
+      finished = true;
+      this.returnServer(request, whole && response.status < 500 && isRequest(body));
+    }
+  }
+
+  private returnServer(request: Request, settled: boolean): void {
+    const server = this.lent.get(request);
+    if (!server) return;
+    this.lent.delete(request);
+    this.pool.release(server, { settled });
   }
 
   /**
@@ -154,6 +219,7 @@ export class ModernEndpoint {
     const deadline = new Promise<void>((resolve) => setTimeout(resolve, timeoutMs).unref());
     await Promise.race([Promise.allSettled([...this.inFlight]), deadline]);
     await this.handler.close();
+    this.pool.clear();
     this.taskListen?.close();
   }
 }
