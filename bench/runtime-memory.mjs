@@ -16,7 +16,7 @@ import { loadConfig } from '../dist/config.js';
 import { NOOP_OBSERVER } from '../dist/observability/observer.js';
 import { createBackends } from '../dist/backends/index.js';
 import { ChangeEventPublisher } from '../dist/server/change-events.js';
-import { FleetResourceEvents } from '../dist/server/legacy/resource-events.js';
+import { ResourceUpdatePublisher } from '../dist/server/legacy/resource-events.js';
 import { PendingClientRequests } from '../dist/server/legacy/pending-client-requests.js';
 import { RequestLives } from '../dist/server/legacy/request-life.js';
 import { RuntimeCache } from '../dist/server/legacy/runtime-cache.js';
@@ -48,7 +48,7 @@ const runtimeDeps = {
     workload: await loadWorkload(values.workload),
     replicaName: config.replicaName,
     shared,
-    events: new ChangeEventPublisher(bus, new FleetResourceEvents(store, streams)),
+    events: new ChangeEventPublisher(bus, new ResourceUpdatePublisher(store, streams)),
     requestState: createKeyRingCodec({ keys: [ephemeralKey()], ttlSeconds: 60, bind: bindToMethodAndPrincipal }),
     observer: NOOP_OBSERVER,
     clientRequestTimeoutMs: config.clientRequestTimeoutMs,

@@ -4,7 +4,7 @@ import { isScopeToken, parseToolScopes, splitScopes } from './scope-syntax.js';
 import { DEFAULT_TASK_SETTINGS, type TaskSettings } from './tasks/task-settings.js';
 
 /** Every setting the server reads, from environment variables. See README "Configuration". */
-export interface FleetConfig {
+export interface ServerConfig {
   port: number;
   host: string;
   mcpPath: string;
@@ -317,7 +317,7 @@ function defaultReplicaName(port: number): string {
   return port > 0 ? `${os.hostname()}:${port}` : `${os.hostname()}:pid-${process.pid}`;
 }
 
-function readConfig(r: Reader): FleetConfig {
+function readConfig(r: Reader): ServerConfig {
   const port = r.int('PORT', 3000, 0, 65535);
   return {
     port,
@@ -385,7 +385,7 @@ export function settingNames(): string[] {
   return [...r.names].sort();
 }
 
-export function loadConfig(env: Env = process.env): FleetConfig {
+export function loadConfig(env: Env = process.env): ServerConfig {
   const r = new Reader(env);
   const config = readConfig(r);
   if (!config.mcpPath.startsWith('/')) r.problems.push('MCP_PATH must start with /');

@@ -13,9 +13,9 @@ export { loadWorkload, isWorkload, WorkloadLoadError, BUILT_IN_WORKLOADS } from 
 export { referenceWorkload } from './workload/reference.js';
 export { conformanceWorkload } from './workload/conformance.js';
 export { runFleetServer, CLOSE_BOUND_MS, type RunFleetServerOptions, type RunningFleetServer } from './run/run-fleet-server.js';
-export { loadConfig, ConfigError, settingNames, type FleetConfig, type RedisSettings } from './config.js';
+export { loadConfig, ConfigError, settingNames, type ServerConfig, type RedisSettings } from './config.js';
 export { createFleetServer, type FleetServer, type FleetServerOptions } from './server/fleet-server.js';
-export { NOOP_OBSERVER, type FleetObserver, type RequestFinished } from './observability/observer.js';
+export { NOOP_OBSERVER, type ServerObserver, type RequestFinished } from './observability/observer.js';
 export { PrometheusObserver, startMetricsServer } from './metrics/index.js';
 export type { SessionStore, SessionRecord, NewSession } from './sessions/session-store.js';
 export { InMemorySessionStore } from './backends/memory/session-store.js';

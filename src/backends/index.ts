@@ -1,5 +1,5 @@
-import type { FleetConfig } from '../config.js';
-import type { FleetObserver, StoreKind } from '../observability/observer.js';
+import type { ServerConfig } from '../config.js';
+import type { ServerObserver, StoreKind } from '../observability/observer.js';
 import type { Backends } from './backends.js';
 import { memoryBackends } from './memory/index.js';
 import { postgresBackends } from './postgres/index.js';
@@ -10,14 +10,14 @@ export type { Backends } from './backends.js';
 interface Backend {
   kind: StoreKind;
   /** Creates the backends when the config selects this backend; undefined when it does not. */
-  selectedBy(config: FleetConfig): ((observer: FleetObserver) => Promise<Backends> | Backends) | undefined;
+  selectedBy(config: ServerConfig): ((observer: ServerObserver) => Promise<Backends> | Backends) | undefined;
 }
 
 /** A backend the config selects by holding its settings. */
 function backend<S>(
   kind: StoreKind,
-  settingsOf: (config: FleetConfig) => S | undefined,
-  create: (config: FleetConfig, settings: S, observer: FleetObserver) => Promise<Backends> | Backends,
+  settingsOf: (config: ServerConfig) => S | undefined,
+  create: (config: ServerConfig, settings: S, observer: ServerObserver) => Promise<Backends> | Backends,
 ): Backend {
   return {
     kind,
@@ -35,7 +35,7 @@ const BACKENDS: readonly Backend[] = [
 ];
 
 /** In memory when the config selects no other backend. */
-export async function createBackends(config: FleetConfig, observer: FleetObserver): Promise<Backends> {
+export async function createBackends(config: ServerConfig, observer: ServerObserver): Promise<Backends> {
   for (const { kind, selectedBy } of BACKENDS) {
     const create = selectedBy(config);
     if (!create) continue;

@@ -1,17 +1,17 @@
 import type { ServerEvent } from '@modelcontextprotocol/server';
-import type { FleetEvent, TaskStatusEvent } from './event-envelope.js';
-import type { FleetEventBus, FleetEventBusOptions } from './event-bus.js';
+import type { BusEvent, TaskStatusEvent } from './event-envelope.js';
+import type { ChangeEventBus, ChangeEventBusOptions } from './event-bus.js';
 import { LocalListeners } from './local-listeners.js';
 
 /** What every bus shares: this replica's listeners, and publish() as a publishAndWait nobody awaits. */
-export abstract class BaseFleetEventBus implements FleetEventBus {
+export abstract class BaseChangeEventBus implements ChangeEventBus {
   protected readonly local: LocalListeners;
 
-  constructor(options: FleetEventBusOptions) {
+  constructor(options: ChangeEventBusOptions) {
     this.local = new LocalListeners(options);
   }
 
-  publish(event: FleetEvent): void {
+  publish(event: BusEvent): void {
     this.local.settle(this.publishAndWait(event));
   }
 
@@ -27,7 +27,7 @@ export abstract class BaseFleetEventBus implements FleetEventBus {
     });
   }
 
-  abstract publishAndWait(event: FleetEvent): Promise<void>;
+  abstract publishAndWait(event: BusEvent): Promise<void>;
   abstract start(): Promise<void>;
   abstract close(): Promise<void>;
 }

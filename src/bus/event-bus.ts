@@ -1,10 +1,10 @@
 import type { ServerEvent, ServerEventBus } from '@modelcontextprotocol/server';
 import type { DeliveryPath } from '../observability/observer.js';
-import type { FleetEvent, TaskStatusEvent } from './event-envelope.js';
+import type { BusEvent, TaskStatusEvent } from './event-envelope.js';
 
-export type { FleetEvent, TaskStatusEvent };
+export type { BusEvent, TaskStatusEvent };
 
-export interface FleetEventBusOptions {
+export interface ChangeEventBusOptions {
   /**
    * Told of what cannot be thrown to anyone: a failed publish() (StoreUnavailableError when the store
    * refused it, TypeError for an event the bus cannot carry) and errors thrown by listeners.
@@ -20,8 +20,8 @@ export interface FleetEventBusOptions {
  * published on any replica reaches each listener on every replica once, in the order its
  * publisher published.
  */
-export interface FleetEventBus extends ServerEventBus {
-  publish(event: FleetEvent): void;
+export interface ChangeEventBus extends ServerEventBus {
+  publish(event: BusEvent): void;
   /** The SDK's change events only (what its listen streams know). */
   subscribe(listener: (event: ServerEvent) => void): () => void;
   /** Task changes only, from every replica. */
@@ -30,7 +30,7 @@ export interface FleetEventBus extends ServerEventBus {
    * Delivers to this replica's listeners at once and hands the event to the other replicas;
    * rejects with StoreUnavailableError when the store refuses it (local listeners have it by then).
    */
-  publishAndWait(event: FleetEvent): Promise<void>;
+  publishAndWait(event: BusEvent): Promise<void>;
   /** Starts receiving other replicas' events; call once before serving. */
   start(): Promise<void>;
   /** Stops delivery to this replica's listeners; publishing afterwards fails. */

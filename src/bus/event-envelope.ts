@@ -20,16 +20,16 @@ export interface TaskStatusEvent {
 }
 
 /** What the fleet's bus carries: the SDK's four change events, and task changes. */
-export type FleetEvent = ServerEvent | TaskStatusEvent;
+export type BusEvent = ServerEvent | TaskStatusEvent;
 
 /** What travels on the channel: the publishing instance, when it published (epoch ms) and the event. */
 export interface EventEnvelope {
   o: string;
   t: number;
-  e: FleetEvent;
+  e: BusEvent;
 }
 
-type EventKind = FleetEvent['kind'];
+type EventKind = BusEvent['kind'];
 const KINDS: ReadonlySet<string> = new Set<EventKind>([
   'tools_list_changed',
   'prompts_list_changed',
@@ -47,7 +47,7 @@ const isRecord = (value: unknown): value is Record<string, unknown> => typeof va
  * resource_updated without a URI of bounded length, params that are not notification params, or
  * a task_status without a task id of bounded length and a version.
  */
-export function parseEvent(value: unknown): FleetEvent | undefined {
+export function parseEvent(value: unknown): BusEvent | undefined {
   if (!isRecord(value) || !isKind(value.kind)) return undefined;
   const { kind, uri, params } = value;
   if (kind === 'task_status') {
@@ -63,7 +63,7 @@ export function parseEvent(value: unknown): FleetEvent | undefined {
 }
 
 /** The event as every replica will see it; throws a TypeError for one the bus cannot carry. */
-export function admitEvent(event: FleetEvent): FleetEvent {
+export function admitEvent(event: BusEvent): BusEvent {
   const admitted = parseEvent(event);
   if (!admitted) throw new TypeError(`not a server event the bus can carry: ${describeValue(event)}`);
   return admitted;

@@ -1,9 +1,9 @@
 import { log } from '../log.js';
-import { admitEvent, type FleetEvent } from './event-envelope.js';
+import { admitEvent, type BusEvent } from './event-envelope.js';
 import type { DeliveryPath } from '../observability/observer.js';
-import type { FleetEventBusOptions } from './event-bus.js';
+import type { ChangeEventBusOptions } from './event-bus.js';
 
-type Listener = (event: FleetEvent) => void;
+type Listener = (event: BusEvent) => void;
 /** One per subscription, so a function subscribed twice is two subscriptions. */
 interface Subscription {
   listener: Listener;
@@ -21,7 +21,7 @@ export class LocalListeners {
   private calling: Subscription | undefined;
   private closed = false;
 
-  constructor(private readonly options: FleetEventBusOptions) {}
+  constructor(private readonly options: ChangeEventBusOptions) {}
 
   subscribe(listener: Listener): () => void {
     const subscription = { listener };
@@ -32,12 +32,12 @@ export class LocalListeners {
   }
 
   /** The event as it will be delivered; throws when the bus is closed or cannot carry it. */
-  admit(event: FleetEvent): FleetEvent {
+  admit(event: BusEvent): BusEvent {
     if (this.closed) throw new Error('the server event bus is closed');
     return admitEvent(event);
   }
 
-  deliver(event: FleetEvent, path: DeliveryPath, publishedAtMs: number): void {
+  deliver(event: BusEvent, path: DeliveryPath, publishedAtMs: number): void {
     if (this.closed) return;
     const latencySeconds = Math.max(0, Date.now() - publishedAtMs) / 1000;
     this.guard(() => this.options.onDelivered?.(path, latencySeconds));

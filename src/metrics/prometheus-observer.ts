@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { DeliveryKind, DeliveryPath, FleetObserver, RequestFinished, StoreKind, StreamKind } from '../observability/observer.js';
+import type { DeliveryKind, DeliveryPath, ServerObserver, RequestFinished, StoreKind, StreamKind } from '../observability/observer.js';
 import { DELIVERY_SECONDS_BUCKETS, STORE_COMMAND_COUNT_BUCKETS, STORE_SECONDS_BUCKETS, REQUEST_SECONDS_BUCKETS } from './buckets.js';
 import {
   DELIVERY_KIND_LABELS,
@@ -38,11 +38,11 @@ function count(value: number): number | undefined {
 }
 
 /**
- * FleetObserver on prom-client. All metric names start with `mcp_fleet_`; every label value is
+ * ServerObserver on prom-client. All metric names start with `mcp_fleet_`; every label value is
  * folded to a bounded set (see labels.ts). Invalid figures (NaN, negative counts) are dropped,
  * never thrown back at the server.
  */
-export class PrometheusObserver implements FleetObserver {
+export class PrometheusObserver implements ServerObserver {
   readonly registry: Registry;
   private readonly operations: OperationFolder;
 

@@ -22,7 +22,7 @@ export interface RequestFinished {
   store: StoreKind;
 }
 
-export interface FleetObserver {
+export interface ServerObserver {
   requestFinished(event: RequestFinished): void;
   /** The backend this replica runs on: said once, before its first store command. */
   storeSelected(kind: StoreKind): void;
@@ -62,7 +62,7 @@ export interface FleetObserver {
   tasksRunning(running: number, overdue: number): void;
 }
 
-export const NOOP_OBSERVER: FleetObserver = {
+export const NOOP_OBSERVER: ServerObserver = {
   requestFinished() {},
   storeSelected() {},
   storeCommand() {},

@@ -1,4 +1,4 @@
-import { ConfigError, loadConfig, settingNames, type FleetConfig } from '../config.js';
+import { ConfigError, loadConfig, settingNames, type ServerConfig } from '../config.js';
 import { log, setLogLevel } from '../log.js';
 import { PrometheusObserver, startMetricsServer, type MetricsServer } from '../metrics/index.js';
 import { installRejectionGuard } from '../process-guards.js';
@@ -25,7 +25,7 @@ export interface RunFleetServerOptions {
 }
 
 export interface RunningFleetServer {
-  config: FleetConfig;
+  config: ServerConfig;
   server: FleetServer;
   workload: Workload;
   /** The MCP endpoint as this host reaches it. */
@@ -54,7 +54,7 @@ const localHost = (host: string): string => (host === '0.0.0.0' || host === '::'
  */
 export async function runFleetServer(options: RunFleetServerOptions = {}): Promise<RunningFleetServer> {
   const env = options.env ?? process.env;
-  let config: FleetConfig;
+  let config: ServerConfig;
   let workload: Workload;
   try {
     config = loadConfig(env);

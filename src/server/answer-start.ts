@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { FleetConfig } from '../config.js';
+import type { ServerConfig } from '../config.js';
 import { discardBoundsOf, holdEarlyAnswer } from './early-answers.js';
 
 /**
@@ -8,7 +8,7 @@ import { discardBoundsOf, holdEarlyAnswer } from './early-answers.js';
  * names the replica that served it.
  */
 export function answerStart(
-  config: Pick<FleetConfig, 'maxBodyBytes' | 'bodyReadTimeoutMs' | 'replicaHeader' | 'replicaName'>,
+  config: Pick<ServerConfig, 'maxBodyBytes' | 'bodyReadTimeoutMs' | 'replicaHeader' | 'replicaName'>,
 ): (req: IncomingMessage, res: ServerResponse) => void {
   const discardBounds = discardBoundsOf(config);
   return (req, res) => {

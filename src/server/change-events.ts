@@ -1,6 +1,6 @@
-import type { FleetEventBus } from '../bus/event-bus.js';
+import type { ChangeEventBus } from '../bus/event-bus.js';
 import type { ChangeEvents } from '../workload/types.js';
-import type { FleetResourceEvents } from './legacy/resource-events.js';
+import type { ResourceUpdatePublisher } from './legacy/resource-events.js';
 
 /**
  * The one place workloads publish change events: onto the fleet's event bus, which feeds modern
@@ -10,8 +10,8 @@ import type { FleetResourceEvents } from './legacy/resource-events.js';
  */
 export class ChangeEventPublisher implements ChangeEvents {
   constructor(
-    private readonly bus: FleetEventBus,
-    private readonly legacy: FleetResourceEvents | undefined,
+    private readonly bus: ChangeEventBus,
+    private readonly legacy: ResourceUpdatePublisher | undefined,
   ) {}
 
   async resourceUpdated(uri: string): Promise<number> {

@@ -1,9 +1,9 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type express from 'express';
-import type { FleetConfig } from '../config.js';
+import type { ServerConfig } from '../config.js';
 import { log } from '../log.js';
-import { NOOP_OBSERVER, type FleetObserver } from '../observability/observer.js';
+import { NOOP_OBSERVER, type ServerObserver } from '../observability/observer.js';
 import type { SessionStore } from '../sessions/session-store.js';
 import type { StreamManager } from '../streams/stream-manager.js';
 import type { Workload } from '../workload/types.js';
@@ -17,7 +17,7 @@ import { answerParserRefusals } from './parser-refusals.js';
 import { ErrorCode, sendJsonRpcError } from './jsonrpc.js';
 import { SessionEndpoint } from './legacy/session-endpoint.js';
 import { PendingClientRequests } from './legacy/pending-client-requests.js';
-import { FleetResourceEvents } from './legacy/resource-events.js';
+import { ResourceUpdatePublisher } from './legacy/resource-events.js';
 import { ChangeEventPublisher } from './change-events.js';
 import { ModernEndpoint } from './modern/modern-endpoint.js';
 import type { ServerBuildDeps } from './mcp-server-factory.js';
@@ -28,13 +28,13 @@ import { RuntimeCache } from './legacy/runtime-cache.js';
 import { RequestLives } from './legacy/request-life.js';
 
 export interface FleetServerOptions {
-  config: FleetConfig;
+  config: ServerConfig;
   workload: Workload;
-  observer?: FleetObserver;
+  observer?: ServerObserver;
 }
 
 export interface FleetServer {
-  readonly config: FleetConfig;
+  readonly config: ServerConfig;
   readonly app: express.Express;
   readonly store: SessionStore;
   readonly streams: StreamManager;
@@ -66,7 +66,7 @@ export async function createFleetServer({ config, workload, observer = NOOP_OBSE
     workload: auth && auth.policy.toolScopes.size > 0 ? withToolVisibility(workload, auth.policy) : workload,
     replicaName: config.replicaName,
     shared,
-    events: new ChangeEventPublisher(bus, config.sessionMode === 'stateful' ? new FleetResourceEvents(store, streams) : undefined),
+    events: new ChangeEventPublisher(bus, config.sessionMode === 'stateful' ? new ResourceUpdatePublisher(store, streams) : undefined),
     requestState: createKeyRingCodec({ keys: requestStateKeys(config), ttlSeconds: config.requestStateTtlSeconds, bind: bindToMethodAndPrincipal }),
     observer,
     clientRequestTimeoutMs: config.clientRequestTimeoutMs,
@@ -165,7 +165,7 @@ export async function createFleetServer({ config, workload, observer = NOOP_OBSE
   };
 }
 
-function requestStateKeys(config: FleetConfig): string[] {
+function requestStateKeys(config: ServerConfig): string[] {
   if (config.requestStateKeys.length > 0) return config.requestStateKeys;
   // Only in memory mode (config refuses a shared store without keys): no other process verifies these states.
   log.warn('REQUEST_STATE_KEYS is not set: sealing requestState with a random key of this process only');

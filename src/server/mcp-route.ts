@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ResourceServer } from '../auth/resource-server.js';
-import type { FleetConfig } from '../config.js';
-import type { FleetObserver, StoreKind } from '../observability/observer.js';
+import type { ServerConfig } from '../config.js';
+import type { ServerObserver, StoreKind } from '../observability/observer.js';
 import { newRequestCost, withRequestCost } from '../backends/request-cost.js';
 import { withToolStoreFailures } from './tool-store-failures.js';
 import { withErrorStatus } from '../http/error-status.js';
@@ -16,14 +16,14 @@ import { answerRequestError, createBodyReader, type RequestError } from './reque
 import { methodLabel, setMethodLabel } from './request-labels.js';
 
 export interface McpRouteDeps {
-  config: FleetConfig;
+  config: ServerConfig;
   /** The 2025 leg: sessions, GET streams, registration replay. */
   legacy: SessionEndpoint;
   /** The 2026-07-28 leg: stateless requests, listen streams, multi round-trip requests. */
   modern: ModernEndpoint;
   /** The OAuth resource server in front of /mcp; undefined when authorization is off. */
   auth?: ResourceServer;
-  observer: FleetObserver;
+  observer: ServerObserver;
   storeKind: StoreKind;
 }
 

@@ -1,5 +1,5 @@
 import { McpServer, type RequestStateCodec, type ServerOptions } from '@modelcontextprotocol/server';
-import type { FleetObserver } from '../observability/observer.js';
+import type { ServerObserver } from '../observability/observer.js';
 import type { Era, ChangeEvents, SharedState, Workload, WorkloadContext } from '../workload/types.js';
 import { SharedSchemaValidator } from './shared-schema-validator.js';
 import type { TaskRunner } from '../tasks/task-runner.js';
@@ -15,7 +15,7 @@ export interface ServerBuildDeps {
   shared: SharedState;
   events: ChangeEvents;
   requestState: RequestStateCodec;
-  observer: FleetObserver;
+  observer: ServerObserver;
   /** How long one server-to-client request of a legacy session waits for its answer. */
   clientRequestTimeoutMs: number;
   /** This replica's task runner; without one, task tools run synchronously only. */

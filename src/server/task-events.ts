@@ -1,5 +1,5 @@
-import type { FleetEventBus } from '../bus/event-bus.js';
-import type { FleetObserver } from '../observability/observer.js';
+import type { ChangeEventBus } from '../bus/event-bus.js';
+import type { ServerObserver } from '../observability/observer.js';
 import type { TaskEvents } from '../tasks/task-runner.js';
 import type { TaskStore } from '../tasks/task-store.js';
 import { noted } from './tool-store-failures.js';
@@ -8,7 +8,7 @@ import { noted } from './tool-store-failures.js';
  * The task runner's reports: to the fleet's observer (metrics), and each record it writes onto the
  * event bus, so that listen streams on every replica that asked for the task hear of it.
  */
-export function taskEventsOf(observer: FleetObserver, bus: FleetEventBus): TaskEvents {
+export function taskEventsOf(observer: ServerObserver, bus: ChangeEventBus): TaskEvents {
   return {
     created: () => observer.taskCreated(),
     ended: (status, reason, durationSeconds) => observer.taskEnded(status, reason, durationSeconds),

@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import { SUBSCRIPTION_ID_META_KEY, type RequestId } from '@modelcontextprotocol/server';
 import type { AuthenticatedRequest } from '../auth/principal.js';
 import { StoreUnavailableError } from '../backends/store-errors.js';
-import type { FleetEventBus, TaskStatusEvent } from '../bus/event-bus.js';
+import type { ChangeEventBus, TaskStatusEvent } from '../bus/event-bus.js';
 import { MAX_TASK_ID_LENGTH } from '../bus/event-envelope.js';
 import { log } from '../log.js';
 import { callerOfToken, declaresTasksIn, missingCapability } from '../tasks/task-protocol.js';
@@ -25,7 +25,7 @@ export interface ListenResponse {
 export type ServeBySdk = (sink: ListenResponse) => Promise<unknown>;
 
 export interface TaskListenOptions {
-  bus: FleetEventBus;
+  bus: ChangeEventBus;
   store: TaskStore;
   keepAliveMs: number;
   /** Listen streams with task ids this replica holds at most (as the SDK's own limit). */

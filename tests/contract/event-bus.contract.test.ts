@@ -5,11 +5,11 @@ import path from 'node:path';
 import type { ServerEvent } from '@modelcontextprotocol/server';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { RedisSettings } from '../../src/config.js';
-import type { FleetEventBus, FleetEventBusOptions } from '../../src/bus/event-bus.js';
+import type { ChangeEventBus, ChangeEventBusOptions } from '../../src/bus/event-bus.js';
 import type { DeliveryPath } from '../../src/observability/observer.js';
 import { MAX_ORIGIN_LENGTH, MAX_PAYLOAD_BYTES, MAX_URI_LENGTH } from '../../src/bus/event-envelope.js';
-import { InMemoryFleetEventBus } from '../../src/backends/memory/event-bus.js';
-import { RedisFleetEventBus } from '../../src/backends/redis/event-bus.js';
+import { InMemoryChangeEventBus } from '../../src/backends/memory/event-bus.js';
+import { RedisChangeEventBus } from '../../src/backends/redis/event-bus.js';
 import { freePort, RedisProcess, waitForPort } from '../../src/fleet/redis-process.js';
 import { NOOP_OBSERVER } from '../../src/observability/observer.js';
 import { connectRedis, createRedisClient, type RedisClient } from '../../src/backends/redis/connection.js';
@@ -18,7 +18,7 @@ import { useRedisServer } from '../support/redis.js';
 import { clusterReady, useRedisCluster } from '../support/redis-cluster.js';
 import { redisSettings } from '../support/redis-settings.js';
 import { openPostgresReplica, terminateListenConnections, usePostgresServer } from '../support/postgres.js';
-import { PgFleetEventBus } from '../../src/backends/postgres/event-bus.js';
+import { PgChangeEventBus } from '../../src/backends/postgres/event-bus.js';
 import { Spill } from '../../src/backends/postgres/spill.js';
 import { channelsOf } from '../../src/backends/postgres/schema.js';
 
@@ -63,8 +63,8 @@ const postgresServer = usePostgresServer();
 
 /** Replicas of one fleet: `a` and `b` are separate processes on Redis, the same bus in memory. */
 interface Fleet {
-  a: FleetEventBus;
-  b: FleetEventBus;
+  a: ChangeEventBus;
+  b: ChangeEventBus;
 }
 
 interface Implementation {
@@ -72,7 +72,7 @@ interface Implementation {
   /** What a replica's onDelivered reports for an event another replica published. */
   remotePath: DeliveryPath;
   /** Builds a fleet whose buses share `prefix`; `options` are given to each replica's bus. */
-  open(prefix: string, options: (replica: 'a' | 'b') => FleetEventBusOptions): Promise<Fleet>;
+  open(prefix: string, options: (replica: 'a' | 'b') => ChangeEventBusOptions): Promise<Fleet>;
   /** PUBLISHes a raw payload on the prefix's event channel (Redis only). */
   publishRaw?(prefix: string, payload: string): Promise<void>;
   /** Kills Redis; the returned function brings it back. */
@@ -85,10 +85,10 @@ const cleanups: Array<() => Promise<void>> = [];
 
 function memoryImplementation(): Implementation {
   return {
-    name: 'InMemoryFleetEventBus',
+    name: 'InMemoryChangeEventBus',
     remotePath: 'local',
     open: async (_prefix, options) => {
-      const bus = new InMemoryFleetEventBus(options('a'));
+      const bus = new InMemoryChangeEventBus(options('a'));
       cleanups.push(() => bus.close());
       return { a: bus, b: bus };
     },
@@ -112,9 +112,9 @@ function redisImplementation({ name, servers, settings, stop }: RedisTopology): 
     await connectRedis(client);
     return client;
   };
-  const replica = async (prefix: string, options: FleetEventBusOptions): Promise<FleetEventBus> => {
+  const replica = async (prefix: string, options: ChangeEventBusOptions): Promise<ChangeEventBus> => {
     const [redis, subscriber] = await Promise.all([connect(), connect(true)]);
-    const bus = new RedisFleetEventBus({ ...options, redis, subscriber, prefix });
+    const bus = new RedisChangeEventBus({ ...options, redis, subscriber, prefix });
     cleanups.push(() => bus.close());
     await bus.start();
     return bus;
@@ -140,7 +140,7 @@ function redisImplementation({ name, servers, settings, stop }: RedisTopology): 
 }
 
 const singleRedis = redisImplementation({
-  name: 'RedisFleetEventBus (single Redis)',
+  name: 'RedisChangeEventBus (single Redis)',
   servers: async () => [redisServer()],
   settings: async () => redisSettings(redisServer().url),
   stop: async () => {
@@ -150,7 +150,7 @@ const singleRedis = redisImplementation({
 });
 
 const sentinelRedis = redisImplementation({
-  name: 'RedisFleetEventBus (Sentinel)',
+  name: 'RedisChangeEventBus (Sentinel)',
   servers: async () => [(await redisSentinel()).master],
   settings: async () =>
     redisSettings('', { url: undefined, sentinels: [{ host: '127.0.0.1', port: (await redisSentinel()).sentinelPort }], sentinelName: 'fleet' }),
@@ -162,7 +162,7 @@ const sentinelRedis = redisImplementation({
 });
 
 const clusterRedis = redisImplementation({
-  name: 'RedisFleetEventBus (Cluster)',
+  name: 'RedisChangeEventBus (Cluster)',
   servers: redisCluster,
   settings: async () => redisSettings('', { url: undefined, clusterNodes: (await redisCluster()).map((n) => ({ host: '127.0.0.1', port: n.port })) }),
   stop: async () => {
@@ -191,7 +191,7 @@ class Inbox {
   readonly all: ServerEvent[] = [];
   readonly unsubscribe: () => void;
 
-  constructor(bus: FleetEventBus) {
+  constructor(bus: ChangeEventBus) {
     this.unsubscribe = bus.subscribe((event) => this.all.push(event));
   }
 
@@ -208,7 +208,7 @@ class Inbox {
  * Publishes a marker from `publisher` and waits until each inbox holds it: since one publisher's
  * events arrive in order, everything it published before has then arrived as well.
  */
-async function settle(publisher: FleetEventBus, inboxes: Inbox[]): Promise<void> {
+async function settle(publisher: ChangeEventBus, inboxes: Inbox[]): Promise<void> {
   const uri = `marker:${randomUUID()}`;
   await publisher.publishAndWait(updated(uri));
   await until(() => inboxes.every((inbox) => inbox.has(uri)));
@@ -220,12 +220,12 @@ const kindsAndUris = (events: ServerEvent[]) => events.map((e) => (e.kind === 'r
 const schemaOf = (prefix: string) => `t_${prefix.replace(/[^a-z0-9]/g, '')}`;
 
 const postgres: Implementation = {
-  name: 'PgFleetEventBus',
+  name: 'PgChangeEventBus',
   remotePath: 'store',
   open: async (prefix, options) => {
     const replica = async (name: 'a' | 'b') => {
       const connections = await openPostgresReplica(postgresServer().url, schemaOf(prefix));
-      const bus = new PgFleetEventBus({ ...options(name), db: connections.db, listener: connections.listener, schema: connections.schema });
+      const bus = new PgChangeEventBus({ ...options(name), db: connections.db, listener: connections.listener, schema: connections.schema });
       cleanups.push(() => connections.close());
       cleanups.push(() => bus.close());
       await bus.start();
@@ -250,8 +250,8 @@ const postgres: Implementation = {
   },
 };
 
-describe.each([memoryImplementation(), singleRedis, sentinelRedis, clusterRedis, postgres])('FleetEventBus contract: $name', (implementation) => {
-  const open = (options: (replica: 'a' | 'b') => FleetEventBusOptions = () => ({}), prefix = `bus-${randomUUID().slice(0, 8)}:`) =>
+describe.each([memoryImplementation(), singleRedis, sentinelRedis, clusterRedis, postgres])('ChangeEventBus contract: $name', (implementation) => {
+  const open = (options: (replica: 'a' | 'b') => ChangeEventBusOptions = () => ({}), prefix = `bus-${randomUUID().slice(0, 8)}:`) =>
     implementation.open(prefix, options);
 
   afterEach(async () => {
@@ -299,7 +299,7 @@ describe.each([memoryImplementation(), singleRedis, sentinelRedis, clusterRedis,
   it('keeps delivering to the other listeners when one throws, and reports the throw', async () => {
     const errors = { a: [] as Error[], b: [] as Error[] };
     const { a, b } = await open((replica) => ({ onError: (error) => errors[replica].push(error) }));
-    const thrower = (bus: FleetEventBus) =>
+    const thrower = (bus: ChangeEventBus) =>
       bus.subscribe((event) => {
         if (!isMarker(event)) throw new Error('listener failed');
       });

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { JSONRPCMessage, ServerEvent } from '@modelcontextprotocol/server';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PgDatabase } from '../../src/backends/postgres/connection.js';
-import { PgFleetEventBus } from '../../src/backends/postgres/event-bus.js';
+import { PgChangeEventBus } from '../../src/backends/postgres/event-bus.js';
 import { InstancePresence } from '../../src/backends/postgres/presence.js';
 import { migrate, SCHEMA_VERSION } from '../../src/backends/postgres/schema.js';
 import { PgSessionStore } from '../../src/backends/postgres/session-store.js';
@@ -152,7 +152,7 @@ describe('PostgreSQL stream log', () => {
     expect((atHere[3]!.message as unknown as { result: { pad: string } }).result.pad).toHaveLength(9000);
 
     const second = await connections(first.schema);
-    const buses = [first, second].map((c) => new PgFleetEventBus({ db: c.db, listener: c.listener, schema: c.schema }));
+    const buses = [first, second].map((c) => new PgChangeEventBus({ db: c.db, listener: c.listener, schema: c.schema }));
     for (const bus of buses) {
       await bus.start();
       cleanups.push(() => bus.close());

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FleetResourceEvents } from '../../src/server/legacy/resource-events.js';
+import { ResourceUpdatePublisher } from '../../src/server/legacy/resource-events.js';
 import { ResourceFanout, type ResourceTap } from '../../src/server/legacy/resource-fanout.js';
 import type { SessionRecord, SessionStore } from '../../src/sessions/session-store.js';
 import type { StreamEvent, StreamManager } from '../../src/streams/stream-manager.js';
@@ -111,7 +111,7 @@ describe.each(implementations)('legacy resource updates, one log entry per chang
     const onThere = [await openTap(there, subs.record(subscribed[2]!)), await openTap(there, subs.record(subscribed[3]!))];
     taps.push(...onHere, ...onThere);
     const publisher = countingPublishes(harness.there);
-    const events = new FleetResourceEvents(subs as unknown as SessionStore, publisher.streams);
+    const events = new ResourceUpdatePublisher(subs as unknown as SessionStore, publisher.streams);
     const readsBefore = subs.reads;
 
     expect(await events.notifyUpdated(uri)).toBe(subscribed.length);
@@ -136,7 +136,7 @@ describe.each(implementations)('legacy resource updates, one log entry per chang
     subs.subscribe(session, watched);
     subs.subscribe(randomUUID(), unwatched);
     const fanout = new ResourceFanout(harness.here, subs);
-    const events = new FleetResourceEvents(subs as unknown as SessionStore, harness.there);
+    const events = new ResourceUpdatePublisher(subs as unknown as SessionStore, harness.there);
     await events.notifyUpdated(watched);
     const first = await openTap(fanout, subs.record(session));
     const position = first.tap.cursor;
@@ -183,7 +183,7 @@ describe.each(implementations)('legacy resource updates, one log entry per chang
     const ids = Array.from({ length: 700 }, () => randomUUID());
     for (const id of ids) subs.subscribe(id, uri);
     let now = 1_000_000;
-    const events = new FleetResourceEvents(subs as unknown as SessionStore, harness.there, () => now);
+    const events = new ResourceUpdatePublisher(subs as unknown as SessionStore, harness.there, () => now);
     const readsBefore = subs.reads;
     await events.notifyUpdated(uri);
     await until(() => subs.forgotten.length === 1);

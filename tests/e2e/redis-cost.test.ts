@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { currentRequestCost } from '../../src/backends/request-cost.js';
 import { loadConfig } from '../../src/config.js';
 import { RedisProcess } from '../../src/fleet/redis-process.js';
-import { NOOP_OBSERVER, type FleetObserver, type RequestFinished } from '../../src/observability/observer.js';
+import { NOOP_OBSERVER, type ServerObserver, type RequestFinished } from '../../src/observability/observer.js';
 import { createFleetServer, type FleetServer } from '../../src/server/fleet-server.js';
 import { referenceWorkload } from '../../src/workload/reference.js';
 import { callTool, initialize, modernRequest, post, postModern, request, toolJson, untilForgotten } from '../support/raw-mcp.js';
@@ -19,7 +19,7 @@ const finished: Array<RequestFinished & { replica: string }> = [];
 const operations: string[] = [];
 
 async function replica(name: string): Promise<string> {
-  const observer: FleetObserver = {
+  const observer: ServerObserver = {
     ...NOOP_OBSERVER,
     requestFinished: (event) => finished.push({ ...event, replica: name }),
     storeCommand: (operation) => {

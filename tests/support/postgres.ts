@@ -5,7 +5,7 @@ import type { PostgresSettings } from '../../src/backends/postgres/settings.js';
 import { clientConfig, PgDatabase } from '../../src/backends/postgres/connection.js';
 import { PgListener } from '../../src/backends/postgres/listener.js';
 import { migrate } from '../../src/backends/postgres/schema.js';
-import { NOOP_OBSERVER, type FleetObserver } from '../../src/observability/observer.js';
+import { NOOP_OBSERVER, type ServerObserver } from '../../src/observability/observer.js';
 
 /** A private PostgreSQL cluster for the current test file, stopped and removed after it. */
 export function usePostgresServer(): () => PostgresProcess {
@@ -42,7 +42,7 @@ export async function openPostgresReplica(
   url: string,
   schema = freshSchema(),
   name = 'contract',
-  observer: FleetObserver = NOOP_OBSERVER,
+  observer: ServerObserver = NOOP_OBSERVER,
 ): Promise<PostgresReplica> {
   const settings = postgresSettings(url, { schema });
   const db = new PgDatabase(settings, observer, name);

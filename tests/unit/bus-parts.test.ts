@@ -3,7 +3,7 @@ import type { ServerEvent } from '@modelcontextprotocol/server';
 import { describe, expect, it, vi } from 'vitest';
 import { admitEvent, decodeEnvelope, encodeEnvelope, MAX_PAYLOAD_BYTES, MAX_URI_LENGTH } from '../../src/bus/event-envelope.js';
 import { LocalListeners } from '../../src/bus/local-listeners.js';
-import { RedisFleetEventBus } from '../../src/backends/redis/event-bus.js';
+import { RedisChangeEventBus } from '../../src/backends/redis/event-bus.js';
 import type { RedisClient } from '../../src/backends/redis/connection.js';
 import { StoreUnavailableError } from '../../src/backends/store-errors.js';
 
@@ -131,12 +131,12 @@ function fakeConnections(publish: () => Promise<number> = async () => 1) {
   return { subscriber, redis, options: { subscriber: subscriber as unknown as RedisClient, redis: redis as unknown as RedisClient, prefix: 'p:' } };
 }
 
-describe('RedisFleetEventBus on a shared subscriber', () => {
+describe('RedisChangeEventBus on a shared subscriber', () => {
   it('adds one message listener however often it starts, and takes only its own away on close', async () => {
     const { subscriber, options } = fakeConnections();
     const otherCode = vi.fn();
     subscriber.on('message', otherCode);
-    const bus = new RedisFleetEventBus({ ...options, instanceId: 'me' });
+    const bus = new RedisChangeEventBus({ ...options, instanceId: 'me' });
     await bus.start();
     await bus.start();
     expect(subscriber.listenerCount('message')).toBe(2);
@@ -155,7 +155,7 @@ describe('RedisFleetEventBus on a shared subscriber', () => {
 
   it('closes without waiting for an unsubscribe queued while Redis is away', async () => {
     const { subscriber, options } = fakeConnections();
-    const bus = new RedisFleetEventBus(options);
+    const bus = new RedisChangeEventBus(options);
     await bus.start();
     subscriber.status = 'reconnecting';
     subscriber.unsubscribe.mockImplementation(() => new Promise(() => {}));
@@ -167,7 +167,7 @@ describe('RedisFleetEventBus on a shared subscriber', () => {
     const { options } = fakeConnections(async () => {
       throw new Error("Stream isn't writeable and enableOfflineQueue options is false");
     });
-    const bus = new RedisFleetEventBus(options);
+    const bus = new RedisChangeEventBus(options);
     const failure = bus.publishAndWait(tools);
     await expect(failure).rejects.toBeInstanceOf(StoreUnavailableError);
     await expect(failure).rejects.toThrow('Redis is unreachable');

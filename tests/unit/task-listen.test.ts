@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { describe, expect, it } from 'vitest';
-import { InMemoryFleetEventBus } from '../../src/backends/memory/event-bus.js';
+import { InMemoryChangeEventBus } from '../../src/backends/memory/event-bus.js';
 import { InMemoryTaskStore } from '../../src/backends/memory/task-store.js';
 import { asksForTasks, type ListenResponse, TaskListen } from '../../src/server/task-listen.js';
 import { principalKey } from '../../src/auth/principal.js';
@@ -94,7 +94,7 @@ const asAlice = { auth: { token: 't', clientId: 'c', scopes: [], extra: ALICE } 
 
 async function setUp() {
   const store = new InMemoryTaskStore();
-  const bus = new InMemoryFleetEventBus();
+  const bus = new InMemoryChangeEventBus();
   const listen = new TaskListen({ bus, store, keepAliveMs: 0, maxStreams: 10 });
   return { store, bus, listen };
 }

@@ -1,13 +1,13 @@
-import { BaseFleetEventBus } from '../../bus/base-event-bus.js';
-import type { FleetEvent, FleetEventBusOptions } from '../../bus/event-bus.js';
+import { BaseChangeEventBus } from '../../bus/base-event-bus.js';
+import type { BusEvent, ChangeEventBusOptions } from '../../bus/event-bus.js';
 
 /** One process: publish() delivers to the listeners before it returns. */
-export class InMemoryFleetEventBus extends BaseFleetEventBus {
-  constructor(options: FleetEventBusOptions = {}) {
+export class InMemoryChangeEventBus extends BaseChangeEventBus {
+  constructor(options: ChangeEventBusOptions = {}) {
     super(options);
   }
 
-  async publishAndWait(event: FleetEvent): Promise<void> {
+  async publishAndWait(event: BusEvent): Promise<void> {
     this.local.deliver(this.local.admit(event), 'local', Date.now());
   }
 

@@ -1,7 +1,7 @@
-import type { FleetConfig } from '../../config.js';
-import type { FleetObserver } from '../../observability/observer.js';
+import type { ServerConfig } from '../../config.js';
+import type { ServerObserver } from '../../observability/observer.js';
 import { busOptionsOf, stateLimitsOf, type Backends } from '../backends.js';
-import { InMemoryFleetEventBus } from './event-bus.js';
+import { InMemoryChangeEventBus } from './event-bus.js';
 import { InMemoryInFlightRegistry } from './inflight-registry.js';
 import { InMemoryRateLimiter } from './rate-limiter.js';
 import { InMemorySessionQuota } from './session-quota.js';
@@ -12,14 +12,14 @@ import { InMemoryStreamManager } from './stream-manager.js';
 import { InMemoryTaskStore } from './task-store.js';
 
 /** One process, nothing shared: the default, for a single replica and for tests. */
-export function memoryBackends(config: FleetConfig, observer: FleetObserver): Backends {
+export function memoryBackends(config: ServerConfig, observer: ServerObserver): Backends {
   const store = new InMemorySessionStore(config.sessionTtlSeconds, () => observer.sessionExpired());
   const streams = new InMemoryStreamManager({
     retentionSeconds: config.eventRetentionSeconds,
     maxEntriesPerStream: config.eventMaxPerStream,
     sessionExists: (id) => store.exists(id),
   });
-  const bus = new InMemoryFleetEventBus(busOptionsOf(observer));
+  const bus = new InMemoryChangeEventBus(busOptionsOf(observer));
   const inflight = new InMemoryInFlightRegistry(streams.instanceId, config.ownerLivenessMs);
   return {
     store,

@@ -1,5 +1,5 @@
 import pg from 'pg';
-import type { FleetObserver } from '../../observability/observer.js';
+import type { ServerObserver } from '../../observability/observer.js';
 import { currentRequestCost } from '../request-cost.js';
 import { log } from '../../log.js';
 import { describePostgresError, storeError } from './errors.js';
@@ -29,7 +29,7 @@ export class PgDatabase {
 
   constructor(
     readonly settings: PostgresSettings,
-    private readonly observer: FleetObserver,
+    private readonly observer: ServerObserver,
     applicationName: string,
   ) {
     this.pool = new pg.Pool({

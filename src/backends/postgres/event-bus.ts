@@ -1,13 +1,13 @@
 import { randomBytes } from 'node:crypto';
-import { BaseFleetEventBus } from '../../bus/base-event-bus.js';
+import { BaseChangeEventBus } from '../../bus/base-event-bus.js';
 import { decodeEnvelope, encodeEnvelope } from '../../bus/event-envelope.js';
-import type { FleetEvent, FleetEventBusOptions } from '../../bus/event-bus.js';
+import type { BusEvent, ChangeEventBusOptions } from '../../bus/event-bus.js';
 import type { PgDatabase } from './connection.js';
 import type { PgListener } from './listener.js';
 import { channelsOf } from './schema.js';
 import { Spill } from './spill.js';
 
-export interface PgEventBusOptions extends FleetEventBusOptions {
+export interface PgEventBusOptions extends ChangeEventBusOptions {
   db: PgDatabase;
   listener: PgListener;
   schema: string;
@@ -20,7 +20,7 @@ export interface PgEventBusOptions extends FleetEventBusOptions {
  * spill table when they exceed NOTIFY's limit. A replica's publishes are sent one after another:
  * two concurrent ones on two pooled connections could commit, and so arrive, out of order.
  */
-export class PgFleetEventBus extends BaseFleetEventBus {
+export class PgChangeEventBus extends BaseChangeEventBus {
   readonly kind = 'postgres' as const;
   readonly instanceId: string;
   readonly channel: string;
@@ -42,7 +42,7 @@ export class PgFleetEventBus extends BaseFleetEventBus {
     this.spill = new Spill(options.db, options.schema);
   }
 
-  async publishAndWait(event: FleetEvent): Promise<void> {
+  async publishAndWait(event: BusEvent): Promise<void> {
     const admitted = this.local.admit(event);
     const publishedAt = Date.now();
     const payload = encodeEnvelope({ o: this.instanceId, t: publishedAt, e: admitted });

@@ -1,10 +1,10 @@
-import type { FleetConfig } from '../../config.js';
+import type { ServerConfig } from '../../config.js';
 import { log } from '../../log.js';
-import type { FleetObserver } from '../../observability/observer.js';
+import type { ServerObserver } from '../../observability/observer.js';
 import { busOptionsOf, stateLimitsOf, type Backends } from '../backends.js';
 import { clientConfig, PgDatabase, type PostgresSettings } from './connection.js';
 import { describePostgresError } from './errors.js';
-import { PgFleetEventBus } from './event-bus.js';
+import { PgChangeEventBus } from './event-bus.js';
 import { PgInFlightRegistry } from './inflight-registry.js';
 import { PgRateLimiter, PgSessionQuota } from './limits.js';
 import { PgListener } from './listener.js';
@@ -23,7 +23,7 @@ import { trackedSessionReads } from './tracked-session-reads.js';
  * the pool goes through a transaction-pooling proxy). The schema is migrated in the background;
  * until it is, and while the LISTEN connection is down, the replica reports not ready and answers 503.
  */
-export async function postgresBackends(config: FleetConfig, settings: PostgresSettings, observer: FleetObserver): Promise<Backends> {
+export async function postgresBackends(config: ServerConfig, settings: PostgresSettings, observer: ServerObserver): Promise<Backends> {
   const { schema } = settings;
   const db = new PgDatabase(settings, observer, `mcp-fleet:${config.replicaName}`);
   const listener = new PgListener(() => clientConfig(settings, settings.listenUrl ?? settings.url, `mcp-fleet-listen:${config.replicaName}`));
@@ -35,7 +35,7 @@ export async function postgresBackends(config: FleetConfig, settings: PostgresSe
       : undefined;
   const store = new PgSessionStore(db, schema, config.sessionTtlSeconds, cache);
   const streams = new PgStreamManager({ db, listener, schema, retentionSeconds: config.eventRetentionSeconds, maxEntriesPerStream: config.eventMaxPerStream });
-  const bus = new PgFleetEventBus({ ...busOptionsOf(observer), db, listener, schema, instanceId: streams.instanceId });
+  const bus = new PgChangeEventBus({ ...busOptionsOf(observer), db, listener, schema, instanceId: streams.instanceId });
   let heartbeatFailing = false;
   const presence = new InstancePresence(db, schema, streams.instanceId, config.ownerLivenessMs, listener, (error) => {
     if (!heartbeatFailing)

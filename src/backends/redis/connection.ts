@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { Cluster, Redis, type Command, type RedisOptions } from 'ioredis';
 import type { RedisSettings } from '../../config.js';
-import type { FleetObserver } from '../../observability/observer.js';
+import type { ServerObserver } from '../../observability/observer.js';
 import { currentRequestCost } from '../request-cost.js';
 
 export type RedisClient = Redis | Cluster;
@@ -23,7 +23,7 @@ function operationName(command: Command): string {
 }
 
 /** Times every command, reports it to the observer and adds it to the current request's cost. */
-function instrument(client: RedisClient, observer: FleetObserver): void {
+function instrument(client: RedisClient, observer: ServerObserver): void {
   const original = client.sendCommand.bind(client) as (command: Command, ...rest: unknown[]) => unknown;
   const patched = (command: Command, ...rest: unknown[]): unknown => {
     const started = performance.now();
@@ -126,7 +126,7 @@ function baseOptions(settings: RedisSettings, subscriber: boolean): RedisOptions
 
 export interface RedisConnectionOptions {
   settings: RedisSettings;
-  observer: FleetObserver;
+  observer: ServerObserver;
   /** A subscriber connection keeps its offline queue so (re)subscriptions wait for the connection. */
   subscriber?: boolean;
   name: string;

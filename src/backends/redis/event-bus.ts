@@ -4,8 +4,8 @@ import type { RedisClient } from './connection.js';
 import { redisCall } from './errors.js';
 import { LuaScript } from './lua-script.js';
 import { decodeEnvelope, encodeEnvelope } from '../../bus/event-envelope.js';
-import { BaseFleetEventBus } from '../../bus/base-event-bus.js';
-import type { FleetEvent, FleetEventBusOptions } from '../../bus/event-bus.js';
+import { BaseChangeEventBus } from '../../bus/base-event-bus.js';
+import type { BusEvent, ChangeEventBusOptions } from '../../bus/event-bus.js';
 
 /**
  * A Cluster client sends a keyless PUBLISH to any master, and two masters' messages can reach a
@@ -14,7 +14,7 @@ import type { FleetEvent, FleetEventBusOptions } from '../../bus/event-bus.js';
  */
 const PUBLISH_ON_CHANNEL_SLOT = new LuaScript('server_event_publish', 'frees', `return redis.call('PUBLISH', KEYS[1], ARGV[1])`);
 
-export interface RedisEventBusOptions extends FleetEventBusOptions {
+export interface RedisEventBusOptions extends ChangeEventBusOptions {
   /** Command connection (instrumented): carries the PUBLISH. */
   redis: RedisClient;
   /** The replica's subscriber-mode connection, shared with other subscribers. */
@@ -30,7 +30,7 @@ export interface RedisEventBusOptions extends FleetEventBusOptions {
  * Events published while a replica's subscriber is disconnected do not reach it (ioredis
  * resubscribes the channel when it reconnects).
  */
-export class RedisFleetEventBus extends BaseFleetEventBus {
+export class RedisChangeEventBus extends BaseChangeEventBus {
   readonly instanceId: string;
   readonly channel: string;
 
@@ -47,7 +47,7 @@ export class RedisFleetEventBus extends BaseFleetEventBus {
     this.channel = `${options.prefix}server-events`;
   }
 
-  async publishAndWait(event: FleetEvent): Promise<void> {
+  async publishAndWait(event: BusEvent): Promise<void> {
     const admitted = this.local.admit(event);
     const publishedAt = Date.now();
     const payload = encodeEnvelope({ o: this.instanceId, t: publishedAt, e: admitted });

@@ -1,14 +1,14 @@
 import { Cluster } from 'ioredis';
-import type { FleetConfig, RedisSettings } from '../../config.js';
+import type { ServerConfig, RedisSettings } from '../../config.js';
 import { log } from '../../log.js';
-import type { FleetObserver } from '../../observability/observer.js';
+import type { ServerObserver } from '../../observability/observer.js';
 import { tolerateRejections } from '../../process-guards.js';
 import { busOptionsOf, stateLimitsOf, type Backends } from '../backends.js';
 import { ConnectionReport, redisAddress } from './connection-report.js';
 import { checkKeySchema, KEY_SCHEMA_CHECK_MS } from './key-schema.js';
 import { closeRedisConnection, connectRedis, createInvalidationConnection, createRedisClient, type RedisClient } from './connection.js';
 import { describeRedisError, REDIS_CONNECTION_LOSS } from './errors.js';
-import { RedisFleetEventBus } from './event-bus.js';
+import { RedisChangeEventBus } from './event-bus.js';
 import { RedisInFlightRegistry } from './inflight-registry.js';
 import { preloadScripts } from './lua-script.js';
 import { RedisRateLimiter } from './rate-limiter.js';
@@ -21,7 +21,7 @@ import { RedisTaskStore } from './task-store.js';
 import { trackedSessionReads } from './tracked-session-reads.js';
 
 /** Every seam on one Redis (single, Sentinel or Cluster): the fleet shares sessions, streams and state. */
-export async function redisBackends(config: FleetConfig, settings: RedisSettings, observer: FleetObserver): Promise<Backends> {
+export async function redisBackends(config: ServerConfig, settings: RedisSettings, observer: ServerObserver): Promise<Backends> {
   tolerateRejections(REDIS_CONNECTION_LOSS);
   const commands: RedisClient = createRedisClient({ settings, observer, name: `mcp-fleet:${config.replicaName}` });
   const subscriber: RedisClient = createRedisClient({ settings, observer, subscriber: true, name: `mcp-fleet-sub:${config.replicaName}` });
@@ -50,7 +50,7 @@ export async function redisBackends(config: FleetConfig, settings: RedisSettings
     maxEntriesPerStream: config.eventMaxPerStream,
     sessionKey: (id) => store.sessionKey(id),
   });
-  const bus = new RedisFleetEventBus({
+  const bus = new RedisChangeEventBus({
     ...busOptionsOf(observer),
     redis: commands,
     subscriber,

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { principalKey, requestPrincipal } from '../../auth/principal.js';
-import type { FleetConfig } from '../../config.js';
+import type { ServerConfig } from '../../config.js';
 import { addressKey, clientAddress } from '../../limits/client-address.js';
 import type { RateLimiter } from '../../limits/rate-limiter.js';
 import type { SessionQuota } from '../../limits/session-quota.js';
@@ -8,7 +8,7 @@ import { ErrorCode } from '../jsonrpc.js';
 import { HttpError } from './http-error.js';
 
 export interface AdmissionDeps {
-  config: FleetConfig;
+  config: ServerConfig;
   sessionRate: RateLimiter;
   sessionQuota: SessionQuota;
 }

@@ -8,9 +8,9 @@ import {
   type RequestId,
 } from '@modelcontextprotocol/server';
 import type { AuthenticatedRequest } from '../../auth/principal.js';
-import type { FleetConfig } from '../../config.js';
+import type { ServerConfig } from '../../config.js';
 import type { InFlightRegistry } from '../../inflight/inflight-registry.js';
-import type { FleetObserver } from '../../observability/observer.js';
+import type { ServerObserver } from '../../observability/observer.js';
 import type { SessionStore } from '../../sessions/session-store.js';
 import { STANDALONE_STREAM, type StreamManager } from '../../streams/stream-manager.js';
 import { ErrorCode, isAnswer } from '../jsonrpc.js';
@@ -26,13 +26,13 @@ const LOGGING_LEVELS: readonly LoggingLevel[] = ['debug', 'info', 'notice', 'war
 const isLoggingLevel = (value: unknown): value is LoggingLevel => LOGGING_LEVELS.includes(value as LoggingLevel);
 
 export interface DispatchDeps {
-  config: FleetConfig;
+  config: ServerConfig;
   store: SessionStore;
   streams: StreamManager;
   inflight: InFlightRegistry;
   runtimes: RuntimeCache;
   pending: PendingClientRequests;
-  observer: FleetObserver;
+  observer: ServerObserver;
 }
 
 /**

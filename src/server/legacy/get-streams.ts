@@ -1,8 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isJSONRPCRequest, type JSONRPCMessage } from '@modelcontextprotocol/server';
-import type { FleetConfig } from '../../config.js';
+import type { ServerConfig } from '../../config.js';
 import type { InFlightRegistry } from '../../inflight/inflight-registry.js';
-import type { FleetObserver } from '../../observability/observer.js';
+import type { ServerObserver } from '../../observability/observer.js';
 import type { SessionRecord, SessionStore } from '../../sessions/session-store.js';
 import { formatEventId, formatStandaloneEventId, parseEventId } from '../../streams/event-id.js';
 import { newListenerId } from '../../streams/listener-state.js';
@@ -30,11 +30,11 @@ const missedEventsNotice = (resumedAfter: string): JSONRPCMessage => ({
 });
 
 export interface GetStreamDeps {
-  config: FleetConfig;
+  config: ServerConfig;
   streams: StreamManager;
   store: Pick<SessionStore, 'subscribedAmong'>;
   inflight: InFlightRegistry;
-  observer: FleetObserver;
+  observer: ServerObserver;
 }
 
 /**

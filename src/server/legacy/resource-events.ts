@@ -13,7 +13,7 @@ const SWEPT_URIS_KEPT = 10_000;
  * stream: one entry in the fleet's resource-update log, which each replica holding standalone GET
  * streams hears once and fans out to the streams of the URI's subscribers (ResourceFanout).
  */
-export class FleetResourceEvents {
+export class ResourceUpdatePublisher {
   /** Per URI: when its index was last swept and where the next page starts. */
   private readonly sweeps = new Map<string, { at: number; offset: number }>();
 

@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import type { JSONRPCMessage, RequestId } from '@modelcontextprotocol/server';
-import type { FleetObserver } from '../../observability/observer.js';
+import type { ServerObserver } from '../../observability/observer.js';
 import { formatEventId, newPostStreamKey } from '../../streams/event-id.js';
 import type { StreamManager } from '../../streams/stream-manager.js';
 import { ErrorCode, isAnswer, sendJsonRpcError } from '../jsonrpc.js';
@@ -23,7 +23,7 @@ export interface SinkOptions {
   keepAliveMs: number;
   /** See SseWriter: past this many unsent bytes the stream is dropped and the client resumes. */
   maxUnsentBytes?: number;
-  observer: FleetObserver;
+  observer: ServerObserver;
   /** Batches always answer as SSE. */
   forceSse: boolean;
 }

@@ -1,4 +1,4 @@
-import type { FleetObserver } from '../../observability/observer.js';
+import type { ServerObserver } from '../../observability/observer.js';
 import type { SessionRecord } from '../../sessions/session-store.js';
 import { SessionRuntime, type RuntimeDeps } from './session-runtime.js';
 
@@ -15,7 +15,7 @@ export class RuntimeCache {
 
   constructor(
     private readonly deps: RuntimeDeps,
-    private readonly observer: FleetObserver,
+    private readonly observer: ServerObserver,
     private readonly idleMs = 10 * 60_000,
     private readonly maxEntries = 10_000,
   ) {

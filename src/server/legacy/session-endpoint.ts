@@ -4,12 +4,12 @@ import { JSONRPCMessageSchema } from '@modelcontextprotocol/core';
 import { isInitializeRequest, isJSONRPCRequest, type InitializeRequest, type JSONRPCMessage, type JSONRPCRequest } from '@modelcontextprotocol/server';
 import { requestPrincipal, samePrincipal } from '../../auth/principal.js';
 import { StoreInputError, StoreUnavailableError } from '../../backends/store-errors.js';
-import type { FleetConfig } from '../../config.js';
+import type { ServerConfig } from '../../config.js';
 import type { InFlightRegistry } from '../../inflight/inflight-registry.js';
 import type { RateLimiter } from '../../limits/rate-limiter.js';
 import type { SessionQuota } from '../../limits/session-quota.js';
 import { log } from '../../log.js';
-import type { FleetObserver } from '../../observability/observer.js';
+import type { ServerObserver } from '../../observability/observer.js';
 import { isWellFormedSessionId, type SessionRecord, type SessionStore } from '../../sessions/session-store.js';
 import type { StreamManager } from '../../streams/stream-manager.js';
 import { acceptsEventStream, acceptsPost, checkProtocolVersion, hasJsonBody, protocolVersionOf } from '../http-guards.js';
@@ -32,7 +32,7 @@ const MAX_BATCH = 100;
 const DRAIN_DEADLINE_MESSAGE = 'Server shutting down: the request did not finish before this replica stopped (DRAIN_TIMEOUT_MS)';
 
 export interface EndpointDeps {
-  config: FleetConfig;
+  config: ServerConfig;
   store: SessionStore;
   streams: StreamManager;
   inflight: InFlightRegistry;
@@ -40,7 +40,7 @@ export interface EndpointDeps {
   runtimeDeps: RuntimeDeps;
   pending: PendingClientRequests;
   lives: RequestLives;
-  observer: FleetObserver;
+  observer: ServerObserver;
   sessionRate: RateLimiter;
   sessionQuota: SessionQuota;
 }

@@ -1,10 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createMcpHandler, type McpServer, SUBSCRIPTION_ID_META_KEY, type McpHttpHandler, type RequestId } from '@modelcontextprotocol/server';
 import type { AuthenticatedRequest } from '../../auth/principal.js';
-import type { FleetEventBus } from '../../bus/event-bus.js';
-import type { FleetConfig } from '../../config.js';
+import type { ChangeEventBus } from '../../bus/event-bus.js';
+import type { ServerConfig } from '../../config.js';
 import { log } from '../../log.js';
-import type { FleetObserver } from '../../observability/observer.js';
+import type { ServerObserver } from '../../observability/observer.js';
 import { buildMcpServer, type ServerBuildDeps } from '../mcp-server-factory.js';
 import { ErrorCode, sendJsonRpcError } from '../jsonrpc.js';
 import { asksForTasks, TaskListen } from '../task-listen.js';
@@ -13,10 +13,10 @@ import { ServerPool } from './server-pool.js';
 import { type AnswerTarget, webRequestOf, writeWebResponse } from './web-exchange.js';
 
 export interface ModernEndpointDeps {
-  config: FleetConfig;
+  config: ServerConfig;
   build: ServerBuildDeps;
-  bus: FleetEventBus;
-  observer: FleetObserver;
+  bus: ChangeEventBus;
+  observer: ServerObserver;
 }
 
 /**
