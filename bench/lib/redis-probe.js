@@ -101,10 +101,11 @@ export function commandsBetween(before, after) {
 }
 
 /**
- * Keys of writes a replica makes on a timer whatever the load (its liveness heartbeat, once a
- * second by default): like PING, not charged to calls.
+ * Keys a replica writes or reads on a timer whatever the load (its liveness heartbeat, once a
+ * second by default; the task runner's scan of task owners for orphans, every few hundred ms): like
+ * PING, not charged to calls.
  */
-export const NOT_PER_CALL_KEY = /instance-alive:/;
+export const NOT_PER_CALL_KEY = /instance-alive:|\{tasks-index\}owners$/;
 
 /**
  * Counts the lines of a MONITOR feed: `[db lua]` lines are commands a script ran, every other

@@ -47,6 +47,7 @@ describe('Redis replies', () => {
       '+1764633600.000004 [0 127.0.0.1:50001] "PING"',
       '+1764633600.000005 [0 unix:/tmp/redis.sock] "publish" "c" "m"',
       '+1764633600.000006 [0 127.0.0.1:50002] "set" "mcp-fleet:instance-alive:AbCdEfGhIjKl" "1764633600000" "PX" "3000"',
+      '+1764633600.000007 [0 127.0.0.1:50002] "smembers" "mcp-fleet:{tasks-index}owners"',
     ];
     expect(classifyMonitor(lines)).toEqual({
       client: 2,
