@@ -7,7 +7,8 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { RedisProcess, freePort } from '../dist/fleet/redis-process.js';
+import { freePort } from '../dist/fleet/free-port.js';
+import { RedisProcess } from '../dist/fleet/redis-process.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const livenessMs = Number(process.argv[2] ?? 3000);

@@ -14,7 +14,8 @@ import { startFleet } from '../../dist/fleet/index.js';
 import { LoadBalancer } from '../../dist/fleet/load-balancer.js';
 import { ManagedProcess } from '../../dist/fleet/managed-process.js';
 import { track } from '../../dist/fleet/reaper.js';
-import { freePort, RedisProcess } from '../../dist/fleet/redis-process.js';
+import { freePort } from '../../dist/fleet/free-port.js';
+import { RedisProcess } from '../../dist/fleet/redis-process.js';
 import { Replica } from '../../dist/fleet/replica.js';
 import { waitForOk } from '../../dist/fleet/wait-ready.js';
 

@@ -6,7 +6,8 @@ import { fileURLToPath } from 'node:url';
 import { leavesRotationWithinMs } from './haproxy-config.js';
 import { findHaproxy, LoadBalancer, type RotationState } from './load-balancer.js';
 import { PostgresProcess } from './postgres-process.js';
-import { freePort, RedisProcess } from './redis-process.js';
+import { freePort } from './free-port.js';
+import { RedisProcess } from './redis-process.js';
 import { Replica } from './replica.js';
 import { track, trackDir, untrackDir } from './reaper.js';
 

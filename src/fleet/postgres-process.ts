@@ -2,7 +2,8 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort, waitForPort } from './redis-process.js';
+import { freePort } from './free-port.js';
+import { waitForPort } from './redis-process.js';
 import { which } from './which.js';
 
 const MISSING =

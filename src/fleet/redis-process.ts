@@ -3,23 +3,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { freePort } from './free-port.js';
 import { pollUntil } from './poll.js';
 import { which } from './which.js';
-
-/** Asks the kernel for a free TCP port on loopback. */
-export async function freePort(host = '127.0.0.1'): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, host, () => {
-      const address = server.address();
-      server.close(() => {
-        if (address && typeof address === 'object') resolve(address.port);
-        else reject(new Error('could not allocate a port'));
-      });
-    });
-  });
-}
 
 export async function waitForPort(port: number, host = '127.0.0.1', timeoutMs = 10_000): Promise<void> {
   await pollUntil(

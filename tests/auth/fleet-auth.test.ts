@@ -1,7 +1,7 @@
 import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFleet, type Fleet } from '../../src/fleet/index.js';
-import { freePort } from '../../src/fleet/redis-process.js';
+import { freePort } from '../../src/fleet/free-port.js';
 import { skipFleet } from '../fleet/available.js';
 import { modernRequest, post, postModern, PROTOCOL_VERSION, request, toolJson } from '../support/raw-mcp.js';
 import { CLIENTS, IdentityProvider } from './support/identity-provider.js';

@@ -2,7 +2,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import net from 'node:net';
 import { decodeJwt, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../../src/fleet/redis-process.js';
+import { freePort } from '../../src/fleet/free-port.js';
 import { setLogLevel } from '../../src/log.js';
 import { MODERN_PROTOCOL_VERSION, modernRequest, post, POST_HEADERS, postModern, PROTOCOL_VERSION, request } from '../support/raw-mcp.js';
 import { startAuthServer, type AuthServer } from './support/auth-server.js';

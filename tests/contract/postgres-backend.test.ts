@@ -9,7 +9,7 @@ import { PgSessionStore } from '../../src/backends/postgres/session-store.js';
 import { PgSharedState } from '../../src/backends/postgres/shared-state.js';
 import { PgStreamManager } from '../../src/backends/postgres/stream-manager.js';
 import { StoreInputError, StoreUnavailableError } from '../../src/backends/store-errors.js';
-import { freePort } from '../../src/fleet/redis-process.js';
+import { freePort } from '../../src/fleet/free-port.js';
 import { NOOP_OBSERVER } from '../../src/observability/observer.js';
 import type { InstanceEnvelope, StreamEvent } from '../../src/streams/stream-manager.js';
 import {

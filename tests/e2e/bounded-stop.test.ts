@@ -4,7 +4,8 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
-import { freePort, RedisProcess } from '../../src/fleet/redis-process.js';
+import { freePort } from '../../src/fleet/free-port.js';
+import { RedisProcess } from '../../src/fleet/redis-process.js';
 import { MAIN, TEST_REQUEST_STATE_KEY } from '../support/server-process.js';
 
 const DRAIN_TIMEOUT_MS = 1000;

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pollUntil } from '../../src/fleet/poll.js';
-import { freePort, RedisProcess } from '../../src/fleet/redis-process.js';
+import { freePort } from '../../src/fleet/free-port.js';
+import { RedisProcess } from '../../src/fleet/redis-process.js';
 import { parseExposition, select, type Sample } from '../metrics/exposition.js';
 import { promtool, RUN_PROMTOOL_TESTS } from '../metrics/promtool.js';
 import { callTool, initialize, modernRequest, postModern, SseStream, toolJson } from '../support/raw-mcp.js';

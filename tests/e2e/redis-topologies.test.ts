@@ -2,7 +2,8 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { freePort, RedisProcess, waitForPort } from '../../src/fleet/redis-process.js';
+import { freePort } from '../../src/fleet/free-port.js';
+import { RedisProcess, waitForPort } from '../../src/fleet/redis-process.js';
 import { callTool, initialize, post, SseStream, startToolCall, toolJson } from '../support/raw-mcp.js';
 import { ServerProcess } from '../support/server-process.js';
 

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../../src/fleet/redis-process.js';
+import { freePort } from '../../src/fleet/free-port.js';
 import { repoRoot } from './support/paths.js';
 
 const COMPILING = 'compiling src/ into dist/';

@@ -6,7 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { freePort } from '../../src/fleet/redis-process.js';
+import { freePort } from '../../src/fleet/free-port.js';
 import { MAIN } from '../support/server-process.js';
 import { initialize, callTool, toolJson } from '../support/raw-mcp.js';
 

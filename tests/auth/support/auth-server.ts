@@ -1,5 +1,5 @@
 import { loadConfig } from '../../../src/config.js';
-import { freePort } from '../../../src/fleet/redis-process.js';
+import { freePort } from '../../../src/fleet/free-port.js';
 import { createFleetServer, type FleetServer } from '../../../src/server/fleet-server.js';
 import { referenceWorkload } from '../../../src/workload/reference.js';
 
