@@ -127,7 +127,13 @@ const SETTLE_POLLS = 10;
 const diagnostics = fs.mkdtempSync(path.join(os.tmpdir(), 'mcp-fleet-scale-'));
 const fleet = await startFleet({
   replicas: 3,
-  env: { LOG_LEVEL: 'warn', RUNTIME_IDLE_SECONDS: String(IDLE_SECONDS), NODE_OPTIONS: `--heapsnapshot-signal=SIGUSR2 --diagnostic-dir=${diagnostics}` },
+  // MAX_LISTEN_STREAMS (1024 per replica by default) would refuse the listen streams past it.
+  env: {
+    LOG_LEVEL: 'warn',
+    RUNTIME_IDLE_SECONDS: String(IDLE_SECONDS),
+    MAX_LISTEN_STREAMS: String(Math.max(1024, MODERN_STREAMS)),
+    NODE_OPTIONS: `--heapsnapshot-signal=SIGUSR2 --diagnostic-dir=${diagnostics}`,
+  },
   quiet: true,
 });
 const probe = await RedisProbe.connect(fleet.redis.port);
