@@ -5,6 +5,8 @@ import net from 'node:net';
 const DEFAULT_EPHEMERAL = { low: 32768, high: 60999 };
 const LOWEST = 10_000;
 const ATTEMPTS = 200;
+/** Ports this process handed out: two probes in a row may otherwise both find the same port free. */
+const handedOut = new Set<number>();
 
 /** The range the kernel picks local ports of outgoing connections (and of `listen(0)`) from. */
 export function ephemeralPortRange(): { low: number; high: number } {
@@ -34,7 +36,11 @@ export async function freePort(): Promise<number> {
   const { low } = ephemeralPortRange();
   for (let i = 0; i < ATTEMPTS; i++) {
     const port = LOWEST + Math.floor(Math.random() * (low - LOWEST));
-    if ((await bindable(port, '0.0.0.0')) && (await bindable(port, '127.0.0.1'))) return port;
+    if (handedOut.has(port)) continue;
+    if ((await bindable(port, '0.0.0.0')) && (await bindable(port, '127.0.0.1'))) {
+      handedOut.add(port);
+      return port;
+    }
   }
   throw new Error(`no free TCP port between ${LOWEST} and ${low - 1} after ${ATTEMPTS} tries`);
 }

@@ -21,4 +21,10 @@ describe('freePort', () => {
     const server = await listen(await freePort(), '0.0.0.0');
     await new Promise((resolve) => server.close(resolve));
   });
+
+  it('never gives the same port twice in one process, though each is closed again before the next is taken', async () => {
+    const ports: number[] = [];
+    for (let i = 0; i < 2000; i++) ports.push(await freePort());
+    expect(new Set(ports).size).toBe(ports.length);
+  });
 });
